@@ -1,0 +1,1 @@
+"""Flask application, command line and (later) REST blueprints and web pages."""

@@ -1,0 +1,20 @@
+"""Bringing a database to a usable state: schema, reference data, pathways."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.db import Database
+from engine.definitions import DeployResult
+from engine.reference_data import load_provinces
+from engine.runtime import SYSTEM, Engine
+
+BPMN_FOLDER = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+def prepare(engine: Engine, bpmn_folder: Path = BPMN_FOLDER) -> list[DeployResult]:
+    """Migrate, load the province list, deploy the shipped pathways (idempotent)."""
+    database: Database = engine.db
+    database.upgrade()
+    with database.transaction() as session:
+        load_provinces(session)
+    return engine.deploy_folder(bpmn_folder, SYSTEM)

@@ -1,0 +1,98 @@
+"""Database connection, sessions and migrations.
+
+SQLite (WAL) is the default, one file in the instance folder; PostgreSQL comes through
+``HIMAYA_DATABASE_URL``. A write transaction on SQLite starts with ``BEGIN IMMEDIATE`` so
+that two writers queue for the lock instead of failing half-way; on PostgreSQL the case row
+is locked with ``SELECT … FOR UPDATE`` by the runtime.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_SQLITE_NAME = "himaya.sqlite"
+_WRITE_OPTION = "himaya_write"
+
+
+def default_url(instance_path: str | os.PathLike[str] | None = None) -> str:
+    url = os.environ.get("HIMAYA_DATABASE_URL")
+    if url:
+        return url
+    folder = Path(instance_path or os.environ.get("HIMAYA_INSTANCE_PATH", "instance"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(folder / DEFAULT_SQLITE_NAME).resolve()}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        write = connection.get_execution_options().get(_WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """One database: an engine and the two kinds of session the engine uses."""
+
+    def __init__(self, url: str | None = None, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url or default_url()
+        options: dict[str, object] = {"echo": echo, "future": True}
+        if self.url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self.engine = create_engine(self.url, **options)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(
+            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with self._reader() as session:
+            yield session
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (Alembic)."""
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    here = Path(__file__).parent
+    config = Config()
+    config.set_main_option("script_location", str(here / "migrations"))
+    return config

@@ -1,0 +1,83 @@
+"""ISO 8601 durations and due-date rules.
+
+A user task's due rule is the BPMN extension property ``due``: either one duration
+(``PT4H``) or one per risk level (``high=PT24H;medium=P3D;low=P7D``).
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+RISK_LEVELS = ("high", "medium", "low")
+
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+
+
+@dataclass(frozen=True)
+class Duration:
+    years: int = 0
+    months: int = 0
+    weeks: int = 0
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    seconds: int = 0
+
+    def after(self, start: datetime) -> datetime:
+        """``start`` plus this duration (calendar months, day clamped to the month's end)."""
+        month_index = start.month - 1 + self.months + 12 * self.years
+        year, month = start.year + month_index // 12, month_index % 12 + 1
+        day = min(start.day, calendar.monthrange(year, month)[1])
+        moved = start.replace(year=year, month=month, day=day)
+        return moved + timedelta(
+            weeks=self.weeks, days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds
+        )
+
+
+def parse_duration(text: str) -> Duration:
+    match = _DURATION.match(text.strip().upper())
+    if not match:
+        raise ValueError(f"'{text}' is not an ISO 8601 duration such as P3D or PT24H")
+    parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+    duration = Duration(**parts)
+    if duration == Duration():
+        raise ValueError(f"'{text}' is a zero duration")
+    return duration
+
+
+@dataclass(frozen=True)
+class DueRule:
+    by_risk: dict[str, Duration]
+
+    def due_at(self, start: datetime, risk_level: str) -> datetime:
+        duration = self.by_risk.get(risk_level) or self.by_risk.get("*")
+        if duration is None:
+            # A rule that names only some levels: use the shortest one it gives.
+            duration = next(self.by_risk[level] for level in RISK_LEVELS if level in self.by_risk)
+        return duration.after(start)
+
+
+def parse_due_rule(text: str) -> DueRule:
+    """Parse ``PT4H`` or ``high=PT24H;medium=P3D;low=P7D`` (``,`` also separates)."""
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("the due rule is empty")
+    if "=" not in text:
+        return DueRule({"*": parse_duration(text)})
+    rules: dict[str, Duration] = {}
+    for part in re.split(r"[;,]", text):
+        if not part.strip():
+            continue
+        level, sep, value = part.partition("=")
+        level = level.strip().lower()
+        if not sep or level not in RISK_LEVELS:
+            raise ValueError(f"'{part.strip()}': expected high=…, medium=… or low=…")
+        if level in rules:
+            raise ValueError(f"risk level '{level}' given twice")
+        rules[level] = parse_duration(value)
+    return DueRule(rules)

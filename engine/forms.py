@@ -1,0 +1,265 @@
+"""Task forms: bpmn.io form-js JSON schemas, turned into marshmallow schemas.
+
+A form file (``bpmn/forms/<name>.json``) is a form-js schema: the format the admin form
+editor edits and the task pages render. French is the source language of its strings;
+the top-level ``i18n`` object maps a language to ``{French string: translation}`` for
+every label, description, text and choice label. The server validates submitted data
+with a marshmallow schema built from the components (types, required, choices, min/max,
+length, pattern), so changing a form needs no code.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+LANGUAGES = ("fr", "ar", "en")
+SOURCE_LANGUAGE = "fr"
+TRANSLATABLE_KEYS = ("label", "dateLabel", "timeLabel", "description", "text", "placeholder")
+STATIC_TYPES = {"text", "html", "image", "separator", "spacer", "button"}
+INPUT_TYPES = {"textfield", "textarea", "number", "checkbox", "checklist", "taglist", "radio", "select", "datetime"}
+MAX_PATTERN_LENGTH = 200
+DEFAULT_MAX_TEXT = 10_000
+
+
+class FormDefinitionError(ValueError):
+    """The form file is not a usable form-js schema; ``problems`` lists why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class FormField:
+    key: str
+    type: str
+    component: dict[str, Any]
+
+
+@dataclass
+class CompiledForm:
+    """A form ready for use: its marshmallow schema and its localized variants."""
+
+    name: str
+    definition: dict[str, Any]
+    fields: list[FormField]
+    warnings: list[str] = field(default_factory=list)
+    _schema: Schema | None = None
+    _localized: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        return [f.key for f in self.fields]
+
+    def choices(self, key: str) -> list[Any] | None:
+        """The finite set of values a field can take (None if unbounded)."""
+        for f in self.fields:
+            if f.key != key:
+                continue
+            if f.type == "checkbox":
+                return [True, False]
+            if f.type in ("radio", "select"):
+                return [v["value"] for v in f.component.get("values", [])]
+            return None
+        return None
+
+    def validate(self, data: Any) -> dict[str, Any]:
+        """Validated, JSON-ready data; raises ``ValidationError`` with field messages."""
+        if not isinstance(data, dict):
+            raise ValidationError({"_schema": ["Expected an object of form fields."]})
+        if self._schema is None:
+            self._schema = _build_schema(self.fields)()
+        loaded = self._schema.load(data)
+        return {key: _to_json(value) for key, value in loaded.items()}
+
+    def localized(self, language: str) -> dict[str, Any]:
+        """The form-js schema with its strings in ``language`` (French when missing)."""
+        if language not in self._localized:
+            self._localized[language] = localize(self.definition, language)
+        return self._localized[language]
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, (date, datetime, time)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def iter_components(components: list[Any]) -> Iterator[dict[str, Any]]:
+    """All components, groups flattened."""
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        yield component
+        nested = component.get("components")
+        if isinstance(nested, list):
+            yield from iter_components(nested)
+
+
+def compile_form(name: str, definition: Any) -> CompiledForm:
+    """Check a form-js schema and compile it; raises :class:`FormDefinitionError`."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    if not isinstance(definition, dict) or not isinstance(definition.get("components"), list):
+        raise FormDefinitionError([f"form '{name}': expected an object with a 'components' list"])
+    form_fields: list[FormField] = []
+    seen: set[str] = set()
+    for component in iter_components(definition["components"]):
+        ctype = component.get("type")
+        where = f"form '{name}', component '{component.get('id') or component.get('key') or ctype}'"
+        if ctype in STATIC_TYPES or ctype == "group":
+            continue
+        if ctype not in INPUT_TYPES:
+            problems.append(f"{where}: unsupported component type '{ctype}'")
+            continue
+        key = component.get("key")
+        if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", key):
+            problems.append(f"{where}: 'key' must be a name of letters, digits and _ (starting with a letter)")
+            continue
+        if key in seen:
+            problems.append(f"{where}: key '{key}' used twice")
+            continue
+        seen.add(key)
+        problems.extend(_check_component(where, component))
+        if component.get("conditional"):
+            warnings.append(f"{where}: conditional visibility is not evaluated by the server; "
+                            "the field is treated as optional")
+        form_fields.append(FormField(key, ctype, component))
+    warnings.extend(_missing_translations(name, definition))
+    if problems:
+        raise FormDefinitionError(problems)
+    compiled = CompiledForm(name=name, definition=definition, fields=form_fields, warnings=warnings)
+    compiled._schema = _build_schema(form_fields)()
+    return compiled
+
+
+def _check_component(where: str, component: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    ctype = component["type"]
+    rules = component.get("validate") or {}
+    if not isinstance(rules, dict):
+        return [f"{where}: 'validate' must be an object"]
+    if ctype in ("radio", "select", "checklist"):
+        values = component.get("values")
+        if component.get("valuesKey") or component.get("valuesExpression"):
+            problems.append(f"{where}: dynamic choices are not supported; list the 'values'")
+        elif not isinstance(values, list) or not values or not all(
+            isinstance(v, dict) and "value" in v for v in values
+        ):
+            problems.append(f"{where}: a choice field needs a non-empty 'values' list of {{label, value}}")
+    for bound in ("min", "max", "minLength", "maxLength"):
+        if bound in rules and rules[bound] is not None and not isinstance(rules[bound], (int, float)):
+            problems.append(f"{where}: validate.{bound} must be a number")
+    if rules.get("pattern"):
+        pattern = rules["pattern"]
+        if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_LENGTH:
+            problems.append(f"{where}: validate.pattern must be text of at most {MAX_PATTERN_LENGTH} characters")
+        else:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"{where}: validate.pattern is not a valid regular expression ({exc})")
+    if ctype == "datetime" and component.get("subtype", "date") not in ("date", "time", "datetime"):
+        problems.append(f"{where}: datetime subtype must be date, time or datetime")
+    return problems
+
+
+def _strings(definition: dict[str, Any]) -> Iterator[str]:
+    for component in iter_components(definition.get("components", [])):
+        for key in TRANSLATABLE_KEYS:
+            if isinstance(component.get(key), str) and component[key].strip():
+                yield component[key]
+        for value in component.get("values") or []:
+            if isinstance(value, dict) and isinstance(value.get("label"), str):
+                yield value["label"]
+
+
+def _missing_translations(name: str, definition: dict[str, Any]) -> list[str]:
+    i18n = definition.get("i18n") or {}
+    warnings = []
+    for language in LANGUAGES:
+        if language == SOURCE_LANGUAGE:
+            continue
+        table = i18n.get(language) or {}
+        missing = [s for s in _strings(definition) if s not in table]
+        if missing:
+            warnings.append(f"form '{name}': {len(missing)} text(s) without a '{language}' translation "
+                            f"(first: '{missing[0][:60]}')")
+    return warnings
+
+
+def localize(definition: dict[str, Any], language: str) -> dict[str, Any]:
+    table: dict[str, str] = (definition.get("i18n") or {}).get(language) or {}
+    result = copy.deepcopy(definition)
+    result.pop("i18n", None)
+    for component in iter_components(result.get("components", [])):
+        for key in TRANSLATABLE_KEYS:
+            if isinstance(component.get(key), str):
+                component[key] = table.get(component[key], component[key])
+        for value in component.get("values") or []:
+            if isinstance(value, dict) and isinstance(value.get("label"), str):
+                value["label"] = table.get(value["label"], value["label"])
+    return result
+
+
+class _FormSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _build_schema(form_fields: list[FormField]) -> type[Schema]:
+    return _FormSchema.from_dict({f.key: _marshmallow_field(f) for f in form_fields})
+
+
+def _marshmallow_field(form_field: FormField) -> fields.Field:
+    component = form_field.component
+    rules = component.get("validate") or {}
+    required = bool(rules.get("required")) and not component.get("conditional")
+    validators: list[Any] = []
+    ctype = form_field.type
+
+    if ctype in ("textfield", "textarea"):
+        max_length = rules.get("maxLength") or DEFAULT_MAX_TEXT
+        validators.append(validate.Length(min=rules.get("minLength") or (1 if required else 0), max=max_length))
+        if rules.get("pattern"):
+            validators.append(validate.Regexp(rules["pattern"], error="Does not match the expected format."))
+        if rules.get("validationType") == "email":
+            validators.append(validate.Email())
+        return fields.String(required=required, allow_none=not required, validate=validators)
+    if ctype == "number":
+        if rules.get("min") is not None or rules.get("max") is not None:
+            validators.append(validate.Range(min=rules.get("min"), max=rules.get("max")))
+        options = {"required": required, "allow_none": not required, "validate": validators}
+        if component.get("decimalDigits") == 0:
+            return fields.Integer(strict=True, **options)
+        return fields.Float(allow_nan=False, **options)
+    if ctype == "checkbox":
+        if required:
+            validators.append(validate.Equal(True, error="This box must be checked."))
+        return fields.Boolean(load_default=False, validate=validators)
+    if ctype in ("radio", "select"):
+        choices = [v["value"] for v in component.get("values", [])]
+        return fields.Raw(required=required, allow_none=not required,
+                          validate=validate.OneOf(choices, error="Must be one of: {choices}."))
+    if ctype in ("checklist", "taglist"):
+        inner: fields.Field = fields.String()
+        if ctype == "checklist":
+            choices = [v["value"] for v in component.get("values", [])]
+            inner = fields.Raw(validate=validate.OneOf(choices, error="Must be one of: {choices}."))
+        length = validate.Length(min=1 if required else 0, max=200)
+        if required:
+            return fields.List(inner, required=True, validate=length)
+        return fields.List(inner, load_default=list, validate=length)
+    if ctype == "datetime":
+        subtype = component.get("subtype", "date")
+        kind = {"date": fields.Date, "time": fields.Time, "datetime": fields.AwareDateTime}[subtype]
+        return kind(required=required, allow_none=not required)
+    raise FormDefinitionError([f"unsupported component type '{ctype}'"])  # pragma: no cover

@@ -1,0 +1,161 @@
+"""The report of a child (case intake): its schema, the age rule and the risk rule.
+
+The JSON shape is the one of ``POST /api/v1/cases`` in ``docs/api.md``. Marshmallow checks
+each field; :func:`check_age` and :func:`risk_level` apply the pathway's rules, which come
+from the pathway's BPMN properties when it sets them (``age_min``, ``age_max``,
+``risk_high_categories``, ``risk_medium_categories``) and from ``PROTOCOL.md`` otherwise.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+CATEGORIES = (
+    "victim_violence", "victim_sexual_abuse", "victim_exploitation", "victim_harmful_practice",
+    "witness", "no_civil_status", "out_of_school", "deprived_of_family", "in_institution",
+    "poor_family", "isolated_rural", "broken_family", "disability", "child_labour", "street",
+    "addiction", "begging", "juvenile_offender", "unaccompanied_migrant",
+)
+REPORT_SOURCES = (
+    "phone_line", "mobile_team", "listening_cell", "walk_in", "family", "school", "health_facility",
+    "police", "gendarmerie", "prosecutor", "association", "self_referral", "other",
+)
+LEGAL_BASES = ("protection_mandate", "consent", "judicial_order")
+RISK_LEVELS = ("high", "medium", "low")
+
+DEFAULT_HIGH_CATEGORIES = ("victim_violence", "victim_sexual_abuse", "victim_exploitation", "victim_harmful_practice")
+DEFAULT_MEDIUM_CATEGORIES = ("street", "begging", "child_labour", "addiction", "unaccompanied_migrant",
+                             "deprived_of_family", "witness", "juvenile_offender")
+
+# What BPMN conditions can read from the intake, with their finite domains (None: unbounded).
+INTAKE_VARIABLE_DOMAINS: dict[str, list[Any] | None] = {
+    "emergency_medical": [True, False],
+    "immediate_danger": [True, False],
+    "risk_level": list(RISK_LEVELS),
+    "categories": None,
+    "child_sex": ["F", "M"],
+    "child_age": None,
+    "province": None,
+    "unit": None,
+}
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ChildSchema(_Strict):
+    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    sex = fields.String(required=True, validate=validate.OneOf(["F", "M"]))
+    birth_date = fields.Date(load_default=None, allow_none=True)
+    age_estimate = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                  validate=validate.Range(min=0, max=30))
+    civil_status_registered = fields.Boolean(load_default=None, allow_none=True)
+    nationality = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="Use a two-letter ISO 3166 country code, e.g. MA."))
+
+    @validates_schema
+    def _birth_or_age(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("birth_date") is None and data.get("age_estimate") is None:
+            raise ValidationError("Give birth_date or age_estimate.", "birth_date")
+
+
+class ReportSchema(_Strict):
+    source = fields.String(required=True, validate=validate.OneOf(REPORT_SOURCES))
+    received_at = fields.AwareDateTime(required=True)
+    description = fields.String(load_default="", validate=validate.Length(max=10_000))
+
+
+class EmergencySchema(_Strict):
+    medical = fields.Boolean(load_default=False)
+    immediate_danger = fields.Boolean(load_default=False)
+
+
+class ConsentSchema(_Strict):
+    legal_basis = fields.String(load_default="protection_mandate", validate=validate.OneOf(LEGAL_BASES))
+    child_informed = fields.Boolean(load_default=False)
+    guardian_informed = fields.Boolean(load_default=False)
+    given_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _consent_needs_who(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("legal_basis") == "consent" and not data.get("given_by"):
+            raise ValidationError("With consent as the legal basis, say who gave it.", "given_by")
+
+
+class CaseIntakeSchema(_Strict):
+    pathway = fields.String(load_default="child_protection", validate=validate.Length(min=1, max=100))
+    child = fields.Nested(ChildSchema, required=True)
+    province = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), required=True,
+                             validate=validate.Length(min=1, max=len(CATEGORIES)))
+    report = fields.Nested(ReportSchema, required=True)
+    emergency = fields.Nested(EmergencySchema, load_default=lambda: {"medical": False, "immediate_danger": False})
+    consent = fields.Nested(ConsentSchema, load_default=lambda: ConsentSchema().load({}))
+
+    @validates_schema
+    def _distinct_categories(self, data: dict[str, Any], **_: Any) -> None:
+        categories = data.get("categories") or []
+        if len(set(categories)) != len(categories):
+            raise ValidationError("Each category once.", "categories")
+
+
+def load_intake(payload: Any) -> dict[str, Any]:
+    """Validated intake; raises ``marshmallow.ValidationError`` with field messages."""
+    if not isinstance(payload, dict):
+        raise ValidationError({"_schema": ["Expected a JSON object."]})
+    return CaseIntakeSchema().load(payload)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _int_property(properties: dict[str, str], name: str, default: int) -> int:
+    try:
+        return int(properties.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def check_age(intake: dict[str, Any], properties: dict[str, str], now: datetime) -> int:
+    """The person's age at the report date; raises ValidationError outside the pathway's bounds."""
+    child, received_at = intake["child"], intake["report"]["received_at"]
+    if received_at > now:
+        raise ValidationError({"report": {"received_at": ["The report date is in the future."]}})
+    if child.get("birth_date") is not None:
+        if child["birth_date"] > received_at.date():
+            raise ValidationError({"child": {"birth_date": ["The birth date is after the report date."]}})
+        age, field = age_on(child["birth_date"], received_at.date()), "birth_date"
+    else:
+        age, field = child["age_estimate"], "age_estimate"
+    low, high = _int_property(properties, "age_min", 0), _int_property(properties, "age_max", 17)
+    if not low <= age <= high:
+        bound = f"under {high + 1}" if low == 0 else f"between {low} and {high}"
+        raise ValidationError({"child": {field: [f"This pathway serves people {bound} at the report date (age {age})."]}})
+    return age
+
+
+def _category_list(properties: dict[str, str], name: str, default: tuple[str, ...]) -> set[str]:
+    value = properties.get(name)
+    if value is None:
+        return set(default)
+    return {c.strip() for c in value.split(",") if c.strip()}
+
+
+def risk_level(categories: list[str], emergency: dict[str, bool], properties: dict[str, str]) -> str:
+    """PROTOCOL.md's rule: high on any emergency or a violence category, medium, else low."""
+    if emergency.get("medical") or emergency.get("immediate_danger"):
+        return "high"
+    chosen = set(categories)
+    if chosen & _category_list(properties, "risk_high_categories", DEFAULT_HIGH_CATEGORIES):
+        return "high"
+    if chosen & _category_list(properties, "risk_medium_categories", DEFAULT_MEDIUM_CATEGORIES):
+        return "medium"
+    return "low"

@@ -1,0 +1,236 @@
+"""The store: SQLAlchemy 2 typed models.
+
+Runtime tables (what is open now) are kept apart from history tables (what happened), as
+in Camunda's RU_/HI_ split: queries of task lists and dashboards read small, indexed
+runtime projections, and the history grows without slowing them.
+
+- ``pathway_versions``: every deployed BPMN (with its forms), versioned per key.
+- ``cases``: the child's file (identity, territory, categories, risk, status, consent).
+- ``case_workflows``: the serialized SpiffWorkflow state of an open case (runtime).
+- ``open_tasks``: projection of the ready user tasks, one row each (runtime).
+- ``case_timers``: projection of the waiting BPMN timers with their due times (runtime).
+- ``task_history``: every user task that ended, with who completed it and the data.
+- ``case_events``: the append-only audit trail of the case.
+- ``outbox``: messages to deliver after commit (notifications, partner referrals).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+    TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        list[str]: JSONType,
+    }
+
+
+class Province(Base):
+    __tablename__ = "provinces"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_fr: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(String(8))
+    region_fr: Mapped[str] = mapped_column(String(200))
+    region_ar: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    reference_prefix: Mapped[str] = mapped_column(String(8))
+
+
+class PathwayVersion(Base):
+    __tablename__ = "pathway_versions"
+    __table_args__ = (
+        UniqueConstraint("key", "version", name="uq_pathway_key_version"),
+        UniqueConstraint("key", "content_hash", name="uq_pathway_key_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(300))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict[str, Any]]
+    properties: Mapped[dict[str, Any]]
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(100))
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_province_status", "province", "status", "opened_at"),
+        Index("ix_cases_unit_status", "unit", "status", "opened_at"),
+        Index("ix_cases_status_progress", "status", "last_progress_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    pathway_version_id: Mapped[int] = mapped_column(ForeignKey("pathway_versions.id"))
+    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    risk_level: Mapped[str] = mapped_column(String(8))
+    province: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    unit: Mapped[str] = mapped_column(String(100))
+    categories: Mapped[list[str]]
+    child_first_name: Mapped[str] = mapped_column(String(100))
+    child_last_name: Mapped[str] = mapped_column(String(100))
+    child_sex: Mapped[str] = mapped_column(String(1))
+    child_birth_date: Mapped[date | None] = mapped_column(Date)
+    child_age_estimate: Mapped[int | None]
+    child_civil_status_registered: Mapped[bool | None]
+    child_nationality: Mapped[str | None] = mapped_column(String(8))
+    report: Mapped[dict[str, Any]]
+    emergency_medical: Mapped[bool] = mapped_column(Boolean, default=False)
+    immediate_danger: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent: Mapped[dict[str, Any]]
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    last_progress_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class CaseWorkflow(Base):
+    __tablename__ = "case_workflows"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    task_count: Mapped[int]
+
+
+class OpenTask(Base):
+    __tablename__ = "open_tasks"
+    __table_args__ = (
+        Index("ix_open_tasks_province_role", "province", "role", "state", "due_at"),
+        Index("ix_open_tasks_unit_role", "unit", "role", "state", "due_at"),
+        Index("ix_open_tasks_assignee", "assignee", "state", "due_at"),
+        Index("ix_open_tasks_due", "due_at", "escalation_level"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    pathway_key: Mapped[str] = mapped_column(String(100))
+    step: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    sector: Mapped[str | None] = mapped_column(String(32))
+    province: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16))  # ready | claimed
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    form: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseTimer(Base):
+    __tablename__ = "case_timers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    step: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TaskRecord(Base):
+    __tablename__ = "task_history"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    step: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    sector: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))  # completed | cancelled
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseEvent(Base):
+    """Append-only audit trail: no code path updates or deletes a row."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[dict[str, Any]]
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    case_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    topic: Mapped[str] = mapped_column(String(60))
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReferenceCounter(Base):
+    __tablename__ = "reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite on SQLite and on a throwaway PostgreSQL server (`make test`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "installing PostgreSQL (Debian package postgresql)…"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
+pgdir=$(mktemp -d /tmp/himaya-pg.XXXXXX)
+port=$(( 55000 + RANDOM % 900 ))
+cleanup() { scripts/pg-throwaway stop "$pgdir"; rm -rf "$pgdir"; }
+trap cleanup EXIT
+export HIMAYA_TEST_PG_URL=$(scripts/pg-throwaway start "$pgdir" "$port")
+export HIMAYA_TEST_REQUIRE_PG=1
+echo "PostgreSQL test server: $HIMAYA_TEST_PG_URL"
+"$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,97 @@
+"""Helpers to drive cases through the pathway in tests."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.models import CaseEvent, OpenTask, OutboxMessage, TaskRecord
+from engine.runtime import Actor, CommandResult, Engine
+
+UPE = Actor("upe.tanger", "case_worker")
+CAPE = Actor("cape.tanger", "coordinator")
+JUSTICE = Actor("parquet.tanger", "partner")
+HEALTH = Actor("sante.tanger", "partner")
+
+ACTORS = {"case_worker": UPE, "coordinator": CAPE}
+
+
+def report(engine: Engine, *, categories: list[str] | None = None, medical: bool = False,
+           danger: bool = False, province: str = "tanger-assilah", **child: Any) -> dict[str, Any]:
+    person = {"first_name": "Amina", "last_name": "Test", "sex": "F", "birth_date": "2014-03-01",
+              "age_estimate": None, "civil_status_registered": True, "nationality": "MA"}
+    person.update(child)
+    return {
+        "child": person, "province": province, "unit": f"upe-{province}",
+        "categories": categories or ["out_of_school"],
+        "report": {"source": "phone_line", "received_at": (engine.now() - timedelta(hours=1)).isoformat(),
+                   "description": "Signalement de test"},
+        "emergency": {"medical": medical, "immediate_danger": danger},
+        "consent": {"legal_basis": "protection_mandate", "child_informed": True, "guardian_informed": False},
+    }
+
+
+def open_steps(engine: Engine, case_id: str) -> list[str]:
+    with engine.db.reading() as session:
+        return sorted(session.scalars(select(OpenTask.step).where(OpenTask.case_id == case_id)))
+
+
+def task_id(engine: Engine, case_id: str, step: str) -> str:
+    with engine.db.reading() as session:
+        ids = list(session.scalars(select(OpenTask.id).where(OpenTask.case_id == case_id, OpenTask.step == step)))
+    assert len(ids) == 1, f"expected one open '{step}' task, found {len(ids)}"
+    return ids[0]
+
+
+def actor_for(engine: Engine, case_id: str, step: str) -> Actor:
+    with engine.db.reading() as session:
+        row = session.scalars(select(OpenTask).where(OpenTask.case_id == case_id, OpenTask.step == step)).one()
+    if row.role == "partner":
+        return JUSTICE if row.sector == "justice" else HEALTH
+    return ACTORS[row.role]
+
+
+def do(engine: Engine, case_id: str, step: str, **data: Any) -> CommandResult:
+    return engine.complete(task_id(engine, case_id, step), data, actor_for(engine, case_id, step))
+
+
+def completed_steps(engine: Engine, case_id: str) -> list[str]:
+    with engine.db.reading() as session:
+        return list(session.scalars(select(TaskRecord.step).where(
+            TaskRecord.case_id == case_id, TaskRecord.outcome == "completed").order_by(TaskRecord.ended_at)))
+
+
+def events(engine: Engine, case_id: str, kind: str | None = None) -> list[CaseEvent]:
+    with engine.db.reading() as session:
+        query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        if kind:
+            query = query.where(CaseEvent.kind == kind)
+        return list(session.scalars(query))
+
+
+def outbox(engine: Engine, case_id: str) -> list[OutboxMessage]:
+    with engine.db.reading() as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id)))
+
+
+# Valid answers for each form, used to walk a case through the pathway.
+ANSWERS: dict[str, dict[str, Any]] = {
+    "immediate_assistance": {"assistance_provided": ["medical_care", "shelter"], "assistance_notes": "Mise à l'abri."},
+    "judicial_decision": {"judicial_measure": "investigation_opened", "decision_date": "2026-11-21"},
+    "reception_listening": {"listening_date": "2026-11-20", "child_heard": True, "listening_summary": "Écoute faite.",
+                            "diagnoses": ["medical", "social"]},
+    "diagnosis_medical": {"medical_findings": "Contusions.", "medical_care_needed": True},
+    "diagnosis_medicolegal": {"medicolegal_certificate": "CML-1", "itt_days": 10, "medicolegal_findings": "ITT 10 j."},
+    "diagnosis_psychological": {"psychological_findings": "Anxiété.", "trauma_signs": True},
+    "diagnosis_social": {"family_situation": "single_parent", "social_findings": "Mère seule."},
+    "orientation": {"accompaniments": ["psychological", "legal"], "individual_plan": "Plan individuel."},
+    "accompaniment_medical": {"medical_accompaniment_summary": "Soins."},
+    "accompaniment_psychological": {"psychological_accompaniment_summary": "Séances.", "psychological_sessions": 6},
+    "accompaniment_legal": {"legal_accompaniment_summary": "Avocat commis."},
+    "accompaniment_social": {"social_accompaniment_summary": "Aide sociale."},
+    "reintegration": {"reintegration_type": "school", "reintegration_details": "Retour à l'école."},
+    "placement_order": {"placement_institution": "Centre", "order_reference": "ORD-1", "order_date": "2026-12-01"},
+    "follow_up": {"visit_date": "2027-01-05", "visit_summary": "Visite.", "situation_stable": True},
+    "closure_approval": {"closure_decision": "approve", "closure_comments": "Situation stable."},
+}

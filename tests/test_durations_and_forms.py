@@ -1,0 +1,103 @@
+"""Due rules (ISO 8601 durations by risk level) and form-js → marshmallow validation."""
+from datetime import datetime, timezone
+
+import pytest
+from marshmallow import ValidationError
+
+from engine.durations import parse_due_rule, parse_duration
+from engine.forms import FormDefinitionError, compile_form
+
+T0 = datetime(2026, 1, 31, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("rule, risk, expected", [
+    ("PT4H", "low", datetime(2026, 1, 31, 14, 0, tzinfo=timezone.utc)),
+    ("high=PT24H;medium=P3D;low=P7D", "high", datetime(2026, 2, 1, 10, 0, tzinfo=timezone.utc)),
+    ("high=PT24H;medium=P3D;low=P7D", "medium", datetime(2026, 2, 3, 10, 0, tzinfo=timezone.utc)),
+    ("high=PT24H;medium=P3D;low=P7D", "low", datetime(2026, 2, 7, 10, 0, tzinfo=timezone.utc)),
+    ("P1M", "low", datetime(2026, 2, 28, 10, 0, tzinfo=timezone.utc)),  # clamped to the month's end
+    ("P1Y2M", "low", datetime(2027, 3, 31, 10, 0, tzinfo=timezone.utc)),
+    ("P2W", "low", datetime(2026, 2, 14, 10, 0, tzinfo=timezone.utc)),
+    ("high=P3D, low=P14D", "medium", datetime(2026, 2, 3, 10, 0, tzinfo=timezone.utc)),  # shortest given
+])
+def test_due_rules(rule, risk, expected):
+    assert parse_due_rule(rule).due_at(T0, risk) == expected
+
+
+@pytest.mark.parametrize("text", ["", "3 days", "P", "PT", "P0D", "PT4", "high=3D", "urgent=P1D", "high=P1D;high=P2D", "P1DT"])
+def test_bad_due_rules_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_due_rule(text)
+
+
+def test_duration_parts():
+    assert parse_duration("P1DT2H30M").hours == 2
+
+
+FORM = {
+    "type": "default",
+    "components": [
+        {"type": "text", "id": "intro", "text": "Renseignez la visite."},
+        {"type": "datetime", "id": "f1", "key": "visit_date", "subtype": "date", "dateLabel": "Date", "validate": {"required": True}},
+        {"type": "textarea", "id": "f2", "key": "summary", "label": "Résumé", "validate": {"required": True, "maxLength": 20}},
+        {"type": "checkbox", "id": "f3", "key": "stable", "label": "Stable"},
+        {"type": "number", "id": "f4", "key": "score", "label": "Score", "validate": {"min": 0, "max": 10}},
+        {"type": "radio", "id": "f5", "key": "kind", "label": "Type", "validate": {"required": True},
+         "values": [{"label": "Famille", "value": "family"}, {"label": "École", "value": "school"}]},
+        {"type": "checklist", "id": "f6", "key": "needs", "label": "Besoins",
+         "values": [{"label": "Soins", "value": "care"}, {"label": "Logement", "value": "housing"}]},
+        {"type": "textfield", "id": "f7", "key": "code", "label": "Code", "validate": {"pattern": "^[A-Z]{3}$"}},
+    ],
+    "i18n": {"ar": {"Date": "التاريخ", "Famille": "الأسرة"}, "en": {"Date": "Date", "Famille": "Family"}},
+}
+
+
+def test_valid_data_is_normalised():
+    form = compile_form("visit", FORM)
+    data = form.validate({"visit_date": "2026-12-01", "summary": "ok", "kind": "family", "score": 3})
+    assert data == {"visit_date": "2026-12-01", "summary": "ok", "kind": "family", "score": 3.0,
+                    "stable": False, "needs": []}
+
+
+def test_every_bad_field_is_listed():
+    form = compile_form("visit", FORM)
+    with pytest.raises(ValidationError) as caught:
+        form.validate({"visit_date": "tomorrow", "summary": "x" * 21, "stable": "maybe", "score": 11,
+                       "kind": "street", "needs": ["care", "gold"], "code": "ab", "extra": 1})
+    errors = caught.value.messages
+    assert set(errors) == {"visit_date", "summary", "stable", "score", "kind", "needs", "code", "extra"}
+
+
+def test_missing_required_fields_are_listed():
+    form = compile_form("visit", FORM)
+    with pytest.raises(ValidationError) as caught:
+        form.validate({})
+    assert set(caught.value.messages) == {"visit_date", "summary", "kind"}
+
+
+def test_localized_labels_and_choice_labels():
+    form = compile_form("visit", FORM)
+    arabic = form.localized("ar")
+    assert arabic["components"][1]["dateLabel"] == "التاريخ"
+    assert arabic["components"][5]["values"][0]["label"] == "الأسرة"
+    assert "i18n" not in arabic
+    assert form.localized("fr")["components"][1]["dateLabel"] == "Date"
+
+
+def test_missing_translations_are_warnings():
+    form = compile_form("visit", FORM)
+    assert any("'ar' translation" in w for w in form.warnings)
+
+
+@pytest.mark.parametrize("components, message", [
+    ([{"type": "textfield", "key": "a"}, {"type": "textfield", "key": "a"}], "used twice"),
+    ([{"type": "radio", "key": "a", "values": []}], "values"),
+    ([{"type": "filepicker", "key": "a"}], "unsupported component type"),
+    ([{"type": "textfield", "key": "1bad"}], "'key'"),
+    ([{"type": "textfield", "key": "a", "validate": {"pattern": "("}}], "regular expression"),
+    ([{"type": "number", "key": "a", "validate": {"min": "zero"}}], "validate.min"),
+])
+def test_bad_forms_are_refused(components, message):
+    with pytest.raises(FormDefinitionError) as caught:
+        compile_form("bad", {"type": "default", "components": components})
+    assert message in str(caught.value)
