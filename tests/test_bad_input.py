@@ -1,0 +1,254 @@
+"""Bad input: each is refused with a clear message, and nothing is deployed or changed."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from api.setup import BPMN_FOLDER
+from engine.definitions import read_forms_folder
+from engine.errors import Conflict, DefinitionInvalid, DefinitionTooLarge, NotFound, ValidationFailed
+from engine.models import Case, CaseEvent, OpenTask, PathwayVersion, TaskRecord
+from engine.runtime import Actor, Engine
+from tests.helpers import ANSWERS, UPE, do, open_steps, report, task_id
+
+XML = (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8")
+FORMS = read_forms_folder(BPMN_FOLDER / "forms")
+
+
+def _versions(engine: Engine) -> int:
+    with engine.db.reading() as session:
+        return session.scalar(select(func.count()).select_from(PathwayVersion))
+
+
+def _deploy_refused(engine: Engine, xml: str | bytes, forms=None) -> list[dict]:
+    before = _versions(engine)
+    with pytest.raises(DefinitionInvalid) as caught:
+        engine.deploy(xml, FORMS if forms is None else forms)
+    assert _versions(engine) == before, "nothing may be deployed"
+    return caught.value.errors
+
+
+def _swap(old: str, new: str, text: str = XML) -> str:
+    assert old in text, f"fixture drift: {old!r} not in the BPMN"
+    return text.replace(old, new, 1)
+
+
+XXE_FILE = """<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="p" isExecutable="true"><bpmn:documentation>&x;</bpmn:documentation></bpmn:process></bpmn:definitions>"""
+XXE_NETWORK = XXE_FILE.replace("file:///etc/passwd", "http://169.254.169.254/latest/meta-data/")
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">&lol3;</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("document, message", [
+    ("this is not XML", "not well-formed"),
+    ("", "not well-formed"),
+    ("<bpmn:definitions", "not well-formed"),
+    (XXE_FILE, "DTDs and entity declarations are not allowed"),
+    (XXE_NETWORK, "DTDs and entity declarations are not allowed"),
+    (BILLION_LAUGHS, "DTDs and entity declarations are not allowed"),
+    ("<html><body/></html>", "root element must be bpmn:definitions"),
+])
+def test_unsafe_or_broken_xml_is_refused(engine: Engine, document: str, message: str):
+    errors = _deploy_refused(engine, document)
+    assert message in errors[0]["message"]
+    assert "root:" not in json.dumps(errors), "no file content may leak into the message"
+
+
+def test_huge_bpmn_is_refused_as_too_large(engine: Engine):
+    with pytest.raises(DefinitionTooLarge):
+        engine.deploy(XML + "<!--" + "x" * (3 * 1024 * 1024) + "-->", FORMS)
+    assert _versions(engine) == 1
+
+
+def test_deeply_nested_xml_is_refused(engine: Engine):
+    nested = "<a>" * 5000 + "</a>" * 5000
+    errors = _deploy_refused(engine, XML.replace("</bpmn:definitions>", f"<x>{nested}</x></bpmn:definitions>"))
+    assert errors
+
+
+def test_schema_violation_names_the_line(engine: Engine):
+    errors = _deploy_refused(engine, _swap('<bpmn:userTask id="orientation"', '<bpmn:userTusk id="orientation"')
+                             .replace("</bpmn:userTask>\n    <bpmn:inclusiveGateway id=\"split_accompaniment\"",
+                                      "</bpmn:userTusk>\n    <bpmn:inclusiveGateway id=\"split_accompaniment\"", 1))
+    assert errors[0]["line"] and "schema" in errors[0]["message"]
+
+
+def test_missing_form_is_refused_with_the_element_id(engine: Engine):
+    forms = {k: v for k, v in FORMS.items() if k != "follow_up"}
+    errors = _deploy_refused(engine, XML, forms)
+    assert {"element": "follow_up", "message": "form 'follow_up' does not exist"}.items() <= errors[0].items()
+    assert isinstance(errors[0]["line"], int)
+
+
+def test_user_task_without_role_or_due_rule_is_refused(engine: Engine):
+    xml = _swap('<spiffworkflow:property name="role" value="coordinator" />',
+                '<spiffworkflow:property name="role" value="anyone" />')
+    errors = _deploy_refused(engine, xml)
+    assert "'role'" in errors[0]["message"]
+
+
+def test_gateway_without_default_and_partial_conditions_is_refused(engine: Engine):
+    # gw_closure loses its default flow; its only condition covers "approve" but not "return_to_orientation".
+    xml = _swap(' default="flow_closure_return"', '')
+    errors = _deploy_refused(engine, xml)
+    assert errors[0]["element"] == "gw_closure"
+    assert "no condition and is not the default flow" in errors[0]["message"]
+
+
+def test_gateway_whose_conditions_miss_a_case_is_refused(engine: Engine):
+    xml = _swap(' default="flow_closure_return"', '')
+    start = xml.index('<bpmn:sequenceFlow id="flow_closure_return"')
+    end = xml.index(">", start)
+    tag = xml[start:end]
+    self_closing = tag.endswith("/")
+    condition = ('<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+                 'closure_decision == "escalate"</bpmn:conditionExpression>')
+    if self_closing:
+        xml = xml[:start] + tag[:-1] + ">" + condition + "</bpmn:sequenceFlow>" + xml[end + 1:]
+    else:
+        xml = xml[:end + 1] + condition + xml[end + 1:]
+    errors = _deploy_refused(engine, xml)
+    assert errors[0]["element"] == "gw_closure"
+    assert "closure_decision='return_to_orientation'" in errors[0]["message"]
+
+
+@pytest.mark.parametrize("condition", [
+    "().__class__.__base__.__subclasses__()",
+    "__import__('os').system('touch /tmp/pwned')",
+    "situation_stable.__class__",
+    "open('/etc/passwd')",
+])
+def test_condition_escaping_the_sandbox_is_refused(engine: Engine, condition: str):
+    xml = _swap(">situation_stable<", f">{condition.replace('<', '&lt;')}<")
+    errors = _deploy_refused(engine, xml)
+    assert errors[0]["element"] == "flow_stable_yes"
+    assert "refused" in errors[0]["message"]
+
+
+def test_script_task_is_refused(engine: Engine):
+    xml = _swap('<bpmn:userTask id="follow_up"', '<bpmn:scriptTask id="follow_up"')
+    xml = xml.replace("</bpmn:userTask>\n    <bpmn:exclusiveGateway id=\"gw_stable\"",
+                      "<bpmn:script>import os</bpmn:script></bpmn:scriptTask>\n    <bpmn:exclusiveGateway id=\"gw_stable\"", 1)
+    errors = _deploy_refused(engine, xml)
+    assert any("scripts are not allowed" in e["message"] for e in errors)
+
+
+def test_unknown_handler_is_refused(engine: Engine):
+    errors = _deploy_refused(engine, _swap('id="himaya.notify_prosecutor"', 'id="himaya.send_fax"'))
+    assert errors[0]["element"] == "notify_prosecutor" and "no handler named" in errors[0]["message"]
+
+
+def test_identical_definition_returns_the_same_version(engine: Engine):
+    again = engine.deploy(XML, FORMS)
+    assert (again.created, again.pathway.version) == (False, 1)
+    changed = engine.deploy(XML.replace("Signalement reçu", "Signalement reçu (v2)"), FORMS)
+    assert (changed.created, changed.pathway.version, changed.pathway.is_active) == (True, 2, True)
+
+
+def test_cli_deploy_exits_non_zero_with_the_element_and_line(tmp_path: Path):
+    folder = tmp_path / "pathways"
+    (folder / "forms").mkdir(parents=True)
+    for name, form in FORMS.items():
+        if name != "closure_approval":
+            (folder / "forms" / f"{name}.json").write_text(json.dumps(form), encoding="utf-8")
+    (folder / "child_protection.bpmn").write_text(XML, encoding="utf-8")
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "deploy", str(folder / "child_protection.bpmn")],
+                          capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 1
+    assert "closure_approval (line" in done.stderr and "form 'closure_approval' does not exist" in done.stderr
+    (folder / "forms" / "closure_approval.json").write_text(json.dumps(FORMS["closure_approval"]), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "api.cli", "deploy", str(folder / "child_protection.bpmn")],
+                          capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert "child_protection version 1: deployed" in done.stdout
+
+
+# --- runtime -------------------------------------------------------------------------
+
+def _snapshot(engine: Engine) -> tuple[int, int, int, int]:
+    with engine.db.reading() as session:
+        return tuple(session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
+                     for model in (Case, OpenTask, TaskRecord, CaseEvent))
+
+
+def test_completing_with_missing_and_wrongly_typed_fields_lists_each_field(engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    before = _snapshot(engine)
+    with pytest.raises(ValidationFailed) as caught:
+        engine.complete(task_id(engine, case_id, "reception_listening"),
+                        {"listening_date": "yesterday", "child_heard": "perhaps", "diagnoses": ["astrology"],
+                         "unexpected": 1}, UPE)
+    errors = caught.value.errors
+    assert set(errors) == {"listening_date", "child_heard", "diagnoses", "listening_summary", "unexpected"}
+    assert errors["listening_summary"] == ["Missing data for required field."]
+    assert _snapshot(engine) == before
+    assert open_steps(engine, case_id) == ["reception_listening"]
+
+
+@pytest.mark.parametrize("data", [None, [], "text", 42])
+def test_completing_with_data_that_is_not_an_object_is_refused(engine: Engine, data):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    with pytest.raises(ValidationFailed):
+        engine.complete(task_id(engine, case_id, "reception_listening"), data, UPE)
+
+
+def test_completing_a_task_that_is_not_open_is_a_conflict(engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    finished = task_id(engine, case_id, "reception_listening")
+    do(engine, case_id, "reception_listening", **ANSWERS["reception_listening"])
+    before = _snapshot(engine)
+    with pytest.raises(Conflict, match="no longer open"):
+        engine.complete(finished, ANSWERS["reception_listening"], UPE)
+    assert _snapshot(engine) == before
+
+
+@pytest.mark.parametrize("bogus", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_unknown_task_is_not_found(engine: Engine, bogus: str):
+    with pytest.raises(NotFound):
+        engine.complete(bogus, {}, UPE)
+
+
+def test_a_task_claimed_by_someone_else_cannot_be_completed(engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    engine.claim(tid, Actor("upe.other", "case_worker"))
+    with pytest.raises(Conflict, match="claimed by someone else"):
+        engine.complete(tid, ANSWERS["reception_listening"], UPE)
+    with pytest.raises(Conflict):
+        engine.claim(tid, UPE)
+    engine.unclaim(tid, Actor("upe.other", "case_worker"))
+    engine.claim(tid, UPE)
+    engine.complete(tid, ANSWERS["reception_listening"], UPE)
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda r: r["child"].update(birth_date="2000-01-01"), "child"),
+    (lambda r: r["child"].update(birth_date=None, age_estimate=None), "child"),
+    (lambda r: r["child"].update(sex="X"), "child"),
+    (lambda r: r.update(categories=["alien_abduction"]), "categories"),
+    (lambda r: r.update(categories=[]), "categories"),
+    (lambda r: r.update(province="atlantis"), "province"),
+    (lambda r: r["report"].update(received_at="2030-01-01T00:00:00+00:00"), "report"),
+    (lambda r: r["report"].update(received_at="2026-11-20T09:00:00"), "report"),
+    (lambda r: r.update(consent={"legal_basis": "consent"}), "consent"),
+    (lambda r: r.pop("report"), "report"),
+    (lambda r: r.update(surprise=True), "surprise"),
+])
+def test_bad_reports_are_refused_field_by_field(engine: Engine, change, field):
+    payload = report(engine)
+    change(payload)
+    before = _snapshot(engine)
+    with pytest.raises(ValidationFailed) as caught:
+        engine.start_case(payload, UPE)
+    assert field in caught.value.errors
+    assert _snapshot(engine) == before
