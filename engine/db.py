@@ -61,8 +61,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # Commands flush once, explicitly, before they read what they wrote.
         self._writer = sessionmaker(
-            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False, autoflush=False
         )
 
     @contextmanager

@@ -459,6 +459,9 @@ class DefinitionCache:
     def __init__(self) -> None:
         self._compiled: dict[str, CheckedDefinition] = {}
 
+    def by_hash(self, content_hash: str | None) -> CheckedDefinition | None:
+        return self._compiled.get(content_hash) if content_hash else None
+
     def get(self, row: PathwayVersion) -> CheckedDefinition:
         compiled = self._compiled.get(row.content_hash)
         if compiled is None:

@@ -102,3 +102,41 @@ def compact(workflow: BpmnWorkflow) -> int:
     if workflow.last_task is not None and workflow.last_task.id not in keep:
         workflow.last_task = None
     return len(removed)
+
+
+class WorkflowCache:
+    """Live workflows of recently changed cases, each tagged with the case version it matches.
+
+    A command *takes* the entry (so no two threads ever share a workflow object) and uses it
+    only when its version equals the case row's version read under the row lock; otherwise
+    the state is loaded from the database. The entry is put back only after the command's
+    transaction committed, with the new version; a failed command simply loses it. Any
+    other process writing the case bumps the version, so a stale entry is never used.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        from collections import OrderedDict
+        from threading import Lock
+
+        self.size = size
+        self._entries: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._lock = Lock()
+
+    def take(self, case_id: str, version: int) -> BpmnWorkflow | None:
+        with self._lock:
+            entry = self._entries.pop(case_id, None)
+        if entry is None or entry[0] != version:
+            return None
+        return entry[1]
+
+    def put(self, case_id: str, version: int, workflow: BpmnWorkflow) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[case_id] = (version, workflow)
+            self._entries.move_to_end(case_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
