@@ -5,8 +5,11 @@ in Camunda's RU_/HI_ split: queries of task lists and dashboards read small, ind
 runtime projections, and the history grows without slowing them.
 
 - ``pathway_versions``: every deployed BPMN (with its forms), versioned per key.
-- ``cases``: the child's file (identity, territory, categories, risk, status, consent).
-- ``case_workflows``: the serialized SpiffWorkflow state of an open case (runtime).
+- ``cases``: the child's file (identity, territory, categories, risk, status, consent);
+  written when those change, not at every step.
+- ``case_workflows``: the runtime row of a case: its serialized SpiffWorkflow state, the
+  ``version`` checked on every write (optimistic locking, as Camunda's ``REV_``) and
+  ``last_progress_at`` (last completed step, for "stalled" cases).
 - ``open_tasks``: projection of the ready user tasks, one row each (runtime).
 - ``case_timers``: projection of the waiting BPMN timers with their due times (runtime).
 - ``task_history``: every user task that ended, with who completed it and the data.
@@ -102,7 +105,6 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_province_status", "province", "status", "opened_at"),
         Index("ix_cases_unit_status", "unit", "status", "opened_at"),
-        Index("ix_cases_status_progress", "status", "last_progress_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -126,20 +128,20 @@ class Case(Base):
     consent: Mapped[dict[str, Any]]
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
-    last_progress_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class CaseWorkflow(Base):
     __tablename__ = "case_workflows"
+    __table_args__ = (Index("ix_case_workflows_progress", "last_progress_at"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     state: Mapped[str] = mapped_column(Text)
     task_count: Mapped[int]
+    last_progress_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class OpenTask(Base):

@@ -15,6 +15,7 @@ Nothing here knows of HTTP; callers map :mod:`engine.errors` to responses.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from marshmallow import ValidationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -51,6 +52,39 @@ log = logging.getLogger("himaya.engine")
 
 CASES, OPEN_TASKS, TASK_HISTORY = Case.__table__, OpenTask.__table__, TaskRecord.__table__
 EVENTS, TIMERS, STATES, OUTBOX = CaseEvent.__table__, CaseTimer.__table__, CaseWorkflow.__table__, OutboxMessage.__table__
+
+
+# --- statements of the command path, built once (building one costs more than running it)
+
+_CASE_AND_RUNTIME = (select(*(CASES.c[name] for name in ("id", "reference", "pathway_version_id", "status",
+                                                           "risk_level", "province", "unit")),
+                            STATES.c.version, STATES.c.state)
+                     .select_from(CASES.join(STATES, STATES.c.case_id == CASES.c.id)))
+_TASK_OWNER = select(OPEN_TASKS.c.case_id).where(OPEN_TASKS.c.id == bindparam("task_id")).scalar_subquery()
+_CASE_BY_ID = {locking: (_CASE_AND_RUNTIME.where(CASES.c.id == bindparam("case_id"))
+                         .with_for_update(of=STATES) if locking else _CASE_AND_RUNTIME.where(CASES.c.id == bindparam("case_id")))
+               for locking in (False, True)}
+_CASE_BY_TASK = {locking: (_CASE_AND_RUNTIME.where(CASES.c.id == _TASK_OWNER)
+                           .with_for_update(of=STATES) if locking else _CASE_AND_RUNTIME.where(CASES.c.id == _TASK_OWNER))
+                 for locking in (False, True)}
+_OPEN_ROWS = select(OPEN_TASKS).where(OPEN_TASKS.c.case_id == bindparam("case_id"))
+_ENDED_TASK = select(TASK_HISTORY.c.id).where(TASK_HISTORY.c.id == bindparam("task_id"))
+_DELETE_OPEN = delete(OPEN_TASKS).where(OPEN_TASKS.c.id == bindparam("task_id"))
+_SET_ASSIGNEE = (update(OPEN_TASKS).where(OPEN_TASKS.c.id == bindparam("task_id"))
+                 .values(state=bindparam("new_state"), assignee=bindparam("new_assignee")))
+_INSERT = {table.name: insert(table) for table in (OPEN_TASKS, TIMERS, TASK_HISTORY, OUTBOX, EVENTS, STATES, CASES)}
+
+
+@functools.cache
+def _update_runtime(columns: tuple[str, ...]) -> Any:
+    return (update(STATES).where(STATES.c.case_id == bindparam("key_case_id"),
+                                 STATES.c.version == bindparam("key_version"))
+            .values({name: bindparam(name) for name in columns}))
+
+
+@functools.cache
+def _update_case(columns: tuple[str, ...]) -> Any:
+    return update(CASES).where(CASES.c.id == bindparam("key_case_id")).values({n: bindparam(n) for n in columns})
 
 
 class PathwayFailure(EngineError):
@@ -101,7 +135,7 @@ class TaskRow:
 
 @dataclass
 class CaseState:
-    """The case row as a command reads it; :meth:`set` records what it changes."""
+    """A case as a command reads it (case row and runtime row); :meth:`set` records changes."""
 
     id: str
     reference: str
@@ -111,14 +145,16 @@ class CaseState:
     province: str
     unit: str
     version: int
+    state: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "id", "reference", "pathway_version_id", "status", "risk_level", "province", "unit", "version")
+    CASE_COLUMNS: ClassVar[tuple[str, ...]] = (
+        "id", "reference", "pathway_version_id", "status", "risk_level", "province", "unit")
+    RUNTIME_CHANGES: ClassVar[frozenset[str]] = frozenset({"last_progress_at"})
 
     def set(self, **values: Any) -> None:
         for name, value in values.items():
-            if name in self.COLUMNS:
+            if name in self.CASE_COLUMNS:
                 setattr(self, name, value)
             self.changes[name] = value
 
@@ -136,10 +172,11 @@ class CommandResult:
 class _Unit:
     """One command's transaction: its connection and the rows it appends at the end."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
-        self.session = session
-        self.conn: Connection = session.connection()
+    def __init__(self, conn: Connection, now: datetime) -> None:
+        self.conn = conn
         self.now = now
+        self._session: Session | None = None
+        self.open_rows: dict[str, list[TaskRow]] = {}
         self.events: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
@@ -147,6 +184,14 @@ class _Unit:
         self.new_timers: list[dict[str, Any]] = []
         self.timers_before: dict[str, dict[str, tuple[str, datetime]]] = {}
         self.saved: list[tuple[CaseState, BpmnWorkflow]] = []
+        self.retagged: list[tuple[str, int, int]] = []
+
+    @property
+    def session(self) -> Session:
+        """An ORM session on the same transaction, for the rarer reads that want one."""
+        if self._session is None:
+            self._session = Session(bind=self.conn, autoflush=False, expire_on_commit=False)
+        return self._session
 
     def event(self, case: CaseState, actor: Actor, kind: str, step: str | None = None,
               task_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
@@ -160,7 +205,7 @@ class _Unit:
         for table, rows in ((OPEN_TASKS, self.new_tasks), (TIMERS, self.new_timers), (TASK_HISTORY, self.history),
                             (OUTBOX, self.outbox), (EVENTS, self.events)):
             if rows:
-                self.conn.execute(insert(table), rows)
+                self.conn.execute(_INSERT[table.name], rows)
 
 
 class Engine:
@@ -186,10 +231,13 @@ class Engine:
         with self.db.transaction() as session:
             return defs.deploy_folder(session, folder, actor=actor.username, now=self.now())
 
-    def compiled(self, session: Session, pathway_version_id: int) -> defs.CheckedDefinition:
+    def compiled(self, session: Session | _Unit, pathway_version_id: int) -> defs.CheckedDefinition:
+        """The compiled definition of a pathway version (read from the database once)."""
         known = self.definitions.by_hash(self._hash_of_version.get(pathway_version_id))
         if known is not None:
             return known
+        if isinstance(session, _Unit):
+            session = session.session
         row = session.get(PathwayVersion, pathway_version_id)
         if row is None:
             raise NotFound("unknown pathway version")
@@ -219,7 +267,7 @@ class Engine:
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
                              pathway_version_id=pathway.id, status="open", risk_level=risk,
                              province=province.code, unit=intake["unit"], version=1)
-            unit.conn.execute(insert(CASES).values(
+            unit.conn.execute(_INSERT["cases"].values(
                 id=case.id, reference=case.reference, pathway_version_id=pathway.id, status="open",
                 risk_level=risk, province=case.province, unit=case.unit, categories=list(intake["categories"]),
                 child_first_name=child["first_name"], child_last_name=child["last_name"], child_sex=child["sex"],
@@ -231,8 +279,8 @@ class Engine:
                         "description": intake["report"]["description"]},
                 emergency_medical=bool(emergency.get("medical")),
                 immediate_danger=bool(emergency.get("immediate_danger")),
-                consent=dict(intake["consent"]), opened_at=unit.now, closed_at=None, last_progress_at=unit.now,
-                updated_at=unit.now, created_by=actor.username, version=1,
+                consent=dict(intake["consent"]), opened_at=unit.now, closed_at=None, updated_at=unit.now,
+                created_by=actor.username,
             ))
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
             workflow.task_tree.data.update({
@@ -246,6 +294,7 @@ class Engine:
                 "pathway": pathway.key, "version": pathway.version, "risk_level": risk,
                 "categories": list(intake["categories"])})
             unit.timers_before[case.id] = {}
+            unit.open_rows[case.id] = []
             return self._advance(unit, case, compiled, workflow, actor, new_case=True)
 
     def claim(self, task_id: str, actor: Actor) -> TaskRow:
@@ -284,7 +333,7 @@ class Engine:
         with self._locked_task(task_id, expected_version) as (unit, case, row):
             if row.state == "claimed" and row.assignee != actor.username:
                 raise Conflict("The task is claimed by someone else.")
-            compiled = self.compiled(unit.session, case.pathway_version_id)
+            compiled = self.compiled(unit, case.pathway_version_id)
             try:
                 values = compiled.form_for(row.step).validate(data if data is not None else {})
             except ValidationError as exc:
@@ -320,7 +369,7 @@ class Engine:
                     TIMERS.c.case_id == case_id, TIMERS.c.due_at <= now)).all()
                 if case.status != "open" or not due:
                     continue
-                compiled = self.compiled(unit.session, case.pathway_version_id)
+                compiled = self.compiled(unit, case.pathway_version_id)
                 workflow = self._load_workflow(unit, case, compiled)
                 with using_clock(self.clock):
                     workflow.refresh_timers()
@@ -347,15 +396,15 @@ class Engine:
             previous = case.risk_level
             if previous == level:
                 return self._result(case, self._open_rows(unit, case.id))
-            compiled = self.compiled(unit.session, case.pathway_version_id)
+            compiled = self.compiled(unit, case.pathway_version_id)
             workflow = self._load_workflow(unit, case, compiled)
             for task in workflow.tasks.values():
                 if not task.has_state(TaskState.FINISHED_MASK):
                     task.data["risk_level"] = level
             case.set(risk_level=level)
             for row in self._open_rows(unit, case.id):
-                due_at = compiled.user_tasks[row.step].due_rule.due_at(row.created_at, level)
-                unit.conn.execute(update(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id).values(due_at=due_at))
+                row.due_at = compiled.user_tasks[row.step].due_rule.due_at(row.created_at, level)
+                unit.conn.execute(update(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id).values(due_at=row.due_at))
             unit.event(case, actor, "risk_changed", detail={"from": previous, "to": level, "reason": reason.strip()})
             return self._advance(unit, case, compiled, workflow, actor)
 
@@ -364,12 +413,14 @@ class Engine:
     @contextmanager
     def _unit(self) -> Iterator[_Unit]:
         """A write transaction; the appended rows are written in one statement per table at the end."""
-        with self.db.transaction() as session:
-            unit = _Unit(session, self.now())
+        with self.db.write_connection() as conn:
+            unit = _Unit(conn, self.now())
             yield unit
             unit.write()
         for case, workflow in unit.saved:  # reached only once the transaction committed
             self.workflows.put(case.id, case.version, workflow)
+        for case_id, old_version, new_version in unit.retagged:
+            self.workflows.retag(case_id, old_version, new_version)
 
     def _next_reference(self, unit: _Unit, prefix: str) -> str:
         year = unit.now.year
@@ -384,22 +435,40 @@ class Engine:
         value = unit.conn.execute(statement).scalar_one()
         return f"{prefix}-{year}-{value:06d}"
 
-    def _lock_case(self, unit: _Unit, case_id: str) -> CaseState:
-        query = select(*(CASES.c[name] for name in CaseState.COLUMNS)).where(CASES.c.id == case_id)
-        if not self.db.is_sqlite:
-            query = query.with_for_update()
-        row = unit.conn.execute(query).first()
+    def _lock_case(self, unit: _Unit, key: str, missing: Any = NotFound, *, by_task: bool = False) -> CaseState:
+        """Read the case (by id, or by one of its open tasks) with its runtime row, locking
+        the latter on PostgreSQL.
+
+        Every command on a case goes through here, so the lock serializes them; the version
+        read here is checked again on write.
+        """
+        locking = not self.db.is_sqlite
+        if by_task:
+            row = unit.conn.execute(_CASE_BY_TASK[locking], {"task_id": key}).first()
+        else:
+            row = unit.conn.execute(_CASE_BY_ID[locking], {"case_id": key}).first()
         if row is None:
-            raise NotFound("No such case.")
+            if missing is NotFound:
+                raise NotFound("No such case.")
+            return missing
         return CaseState(**row._mapping)
 
-    def _save_case(self, unit: _Unit, case: CaseState) -> None:
-        """Write the case back, checking that nobody changed it since it was read."""
-        values = {**case.changes, "updated_at": unit.now, "version": case.version + 1}
-        written = unit.conn.execute(update(CASES).where(CASES.c.id == case.id, CASES.c.version == case.version)
-                                    .values(**values))
+    def _save_case(self, unit: _Unit, case: CaseState, **runtime: Any) -> None:
+        """Write the case back, checking that nobody changed it since it was read.
+
+        The runtime row always gets a new version (and ``runtime`` values such as the
+        workflow state); the case row is written only when its own columns changed.
+        """
+        runtime.update({k: v for k, v in case.changes.items() if k in CaseState.RUNTIME_CHANGES})
+        runtime.update(updated_at=unit.now, version=case.version + 1)
+        written = unit.conn.execute(_update_runtime(tuple(sorted(runtime))),
+                                    {**runtime, "key_case_id": case.id, "key_version": case.version})
         if written.rowcount != 1:
             raise Conflict("The case changed meanwhile: reload it and try again.")
+        business = {k: v for k, v in case.changes.items() if k not in CaseState.RUNTIME_CHANGES}
+        if business:
+            business["updated_at"] = unit.now
+            unit.conn.execute(_update_case(tuple(sorted(business))), {**business, "key_case_id": case.id})
         case.version += 1
         case.changes.clear()
 
@@ -411,25 +480,24 @@ class Engine:
         except ValueError:
             raise NotFound("No such task.") from None
         with self._unit() as unit:
-            found = unit.conn.execute(select(OPEN_TASKS).where(OPEN_TASKS.c.id == task_id)).first()
-            if found is None:
-                if unit.conn.execute(select(TASK_HISTORY.c.id).where(TASK_HISTORY.c.id == task_id)).first():
+            case = self._lock_case(unit, task_id, missing=None, by_task=True)
+            if case is None:
+                if unit.conn.execute(_ENDED_TASK, {"task_id": task_id}).first():
                     raise Conflict("The task is no longer open.")
                 raise NotFound("No such task.")
-            case = self._lock_case(unit, found.case_id)
             if expected_version is not None and case.version != expected_version:
                 raise Conflict("The case changed since you read it: reload it.")
-            if not self.db.is_sqlite:  # another transaction may have ended it before we locked the case
-                found = unit.conn.execute(select(OPEN_TASKS).where(OPEN_TASKS.c.id == task_id)).first()
-                if found is None:
-                    raise Conflict("The task is no longer open.")
-            yield unit, case, TaskRow.from_row(found)
+            # Read after the lock: another transaction may have ended the task meanwhile.
+            row = next((r for r in self._open_rows(unit, case.id) if r.id == task_id), None)
+            if row is None:
+                raise Conflict("The task is no longer open.")
+            yield unit, case, row
 
     def _set_assignee(self, unit: _Unit, case: CaseState, row: TaskRow, username: str | None) -> None:
         row.state, row.assignee = ("claimed", username) if username else ("ready", None)
-        unit.conn.execute(update(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id)
-                          .values(state=row.state, assignee=row.assignee))
+        unit.conn.execute(_SET_ASSIGNEE, {"task_id": row.id, "new_state": row.state, "new_assignee": row.assignee})
         self._save_case(unit, case)
+        unit.retagged.append((case.id, case.version - 1, case.version))
 
     def _end_task(self, unit: _Unit, row: TaskRow, outcome: str, by: str | None, data: dict[str, Any]) -> None:
         """Move an open task to the task history (completed or cancelled)."""
@@ -437,19 +505,25 @@ class Engine:
             "id": row.id, "case_id": row.case_id, "step": row.step, "role": row.role, "sector": row.sector,
             "created_at": row.created_at, "due_at": row.due_at, "ended_at": unit.now, "outcome": outcome,
             "completed_by": by, "data": data, "escalation_level": row.escalation_level})
-        unit.conn.execute(delete(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id))
+        unit.conn.execute(_DELETE_OPEN, {"task_id": row.id})
+        rows = unit.open_rows.get(row.case_id)
+        if rows is not None:
+            rows[:] = [r for r in rows if r.id != row.id]
 
     def _open_rows(self, unit: _Unit, case_id: str) -> list[TaskRow]:
-        rows = unit.conn.execute(select(OPEN_TASKS).where(OPEN_TASKS.c.case_id == case_id)).all()
-        return [TaskRow.from_row(r) for r in rows]
+        """The case's open tasks, read once per command and kept up to date by it."""
+        rows = unit.open_rows.get(case_id)
+        if rows is None:
+            result = unit.conn.execute(_OPEN_ROWS, {"case_id": case_id}).all()
+            rows = unit.open_rows[case_id] = [TaskRow.from_row(r) for r in result]
+        return rows
 
     def _load_workflow(self, unit: _Unit, case: CaseState, compiled: defs.CheckedDefinition) -> BpmnWorkflow:
         workflow = self.workflows.take(case.id, case.version)
         if workflow is None:
-            state = unit.conn.execute(select(STATES.c.state).where(STATES.c.case_id == case.id)).scalar()
-            if not state:
+            if not case.state:
                 raise Conflict("The case has no running workflow.")
-            workflow = load_state(state, compiled.spec, compiled.subprocess_specs)
+            workflow = load_state(case.state, compiled.spec, compiled.subprocess_specs)
         unit.timers_before[case.id] = _waiting_timers(workflow)
         return workflow
 
@@ -484,20 +558,21 @@ class Engine:
 
         compact(workflow)
         state, task_count = dump_state(workflow), len(workflow.tasks)
-        if new_case:
-            unit.conn.execute(insert(STATES).values(case_id=case.id, state=state, task_count=task_count))
-        else:
-            unit.conn.execute(update(STATES).where(STATES.c.case_id == case.id)
-                              .values(state=state, task_count=task_count))
         open_rows = self._sync_open_tasks(unit, case, compiled, workflow, actor)
         self._sync_timers(unit, case, workflow)
         if workflow.completed and case.status == "open":
             case.set(status="closed", closed_at=unit.now)
             unit.event(case, actor, "case_closed")
         if new_case:
-            case.changes.clear()
+            unit.conn.execute(_INSERT["case_workflows"], {
+                "case_id": case.id, "version": case.version, "state": state, "task_count": task_count,
+                "last_progress_at": unit.now, "updated_at": unit.now})
+            if case.changes:
+                changes = {**case.changes, "key_case_id": case.id}
+                unit.conn.execute(_update_case(tuple(sorted(case.changes))), changes)
+                case.changes.clear()
         else:
-            self._save_case(unit, case)
+            self._save_case(unit, case, state=state, task_count=task_count)
         unit.saved.append((case, workflow))
         return self._result(case, open_rows)
 
@@ -506,7 +581,7 @@ class Engine:
         """Make ``open_tasks`` match the workflow's ready user tasks; returns the open rows."""
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         current = []
-        for row in self._open_rows(unit, case.id):
+        for row in list(self._open_rows(unit, case.id)):
             if row.id in ready:
                 current.append(row)
             else:  # ended by the pathway itself (a boundary event, a cancelled branch…)
@@ -525,6 +600,7 @@ class Engine:
                           sector=info.sector, province=case.province, unit=case.unit, state="ready", assignee=None,
                           form=info.form, created_at=unit.now, due_at=due_at, escalation_level=0)
             unit.new_tasks.append(row.values())
+            self._open_rows(unit, case.id).append(row)
             current.append(row)
             unit.event(case, actor, "step_started", step, task_id, {"due_at": due_at.isoformat()})
         return sorted(current, key=lambda r: (r.created_at, r.step))

@@ -138,5 +138,12 @@ class WorkflowCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
+    def retag(self, case_id: str, old_version: int, new_version: int) -> None:
+        """A command changed the case but not its workflow (a claim): keep the entry valid."""
+        with self._lock:
+            entry = self._entries.get(case_id)
+            if entry is not None and entry[0] == old_version:
+                self._entries[case_id] = (new_version, entry[1])
+
     def __len__(self) -> int:
         return len(self._entries)

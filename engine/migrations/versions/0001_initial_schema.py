@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 05:13:48.034796
+Create Date: 2026-11-24 05:27:18.431241
 """
 from alembic import op
 import sqlalchemy as sa
@@ -107,10 +107,8 @@ def upgrade() -> None:
     sa.Column('consent', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('opened_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('closed_at', engine.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_progress_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['pathway_version_id'], ['pathway_versions.id'], ),
     sa.ForeignKeyConstraint(['province'], ['provinces.code'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -118,7 +116,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_province_status', ['province', 'status', 'opened_at'], unique=False)
-        batch_op.create_index('ix_cases_status_progress', ['status', 'last_progress_at'], unique=False)
         batch_op.create_index('ix_cases_unit_status', ['unit', 'status', 'opened_at'], unique=False)
 
     op.create_table('case_timers',
@@ -136,11 +133,17 @@ def upgrade() -> None:
 
     op.create_table('case_workflows',
     sa.Column('case_id', sa.String(length=36), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('task_count', sa.Integer(), nullable=False),
+    sa.Column('last_progress_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.PrimaryKeyConstraint('case_id')
     )
+    with op.batch_alter_table('case_workflows', schema=None) as batch_op:
+        batch_op.create_index('ix_case_workflows_progress', ['last_progress_at'], unique=False)
+
     op.create_table('open_tasks',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('case_id', sa.String(length=36), nullable=False),
@@ -190,7 +193,7 @@ def upgrade() -> None:
 def _append_only(table: str) -> None:
     """The audit trail refuses UPDATE and DELETE at the database level."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
+        op.execute("""
             CREATE OR REPLACE FUNCTION himaya_append_only() RETURNS trigger AS $$
             BEGIN
                 RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
@@ -217,6 +220,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_open_tasks_assignee')
 
     op.drop_table('open_tasks')
+    with op.batch_alter_table('case_workflows', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_workflows_progress')
+
     op.drop_table('case_workflows')
     with op.batch_alter_table('case_timers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_timers_due_at'))
@@ -225,7 +231,6 @@ def downgrade() -> None:
     op.drop_table('case_timers')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_unit_status')
-        batch_op.drop_index('ix_cases_status_progress')
         batch_op.drop_index('ix_cases_province_status')
 
     op.drop_table('cases')
