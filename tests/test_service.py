@@ -1,0 +1,56 @@
+"""The service shell: health check, command line."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.db import Database
+from engine.runtime import Engine
+from api.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_healthz_answers_ok_when_the_database_answers(engine: Engine):
+    client = create_app({"TESTING": True}, engine=engine).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "scheduler": "off"}
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path):
+    database = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    client = create_app({"TESTING": True}, engine=Engine(database)).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"
+
+
+def _himaya(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+
+
+def test_demo_then_scheduler_run_once_with_an_advanced_clock(tmp_path: Path):
+    done = _himaya(tmp_path, "demo")
+    assert done.returncode == 0, done.stderr
+    assert "6 case(s) created" in done.stdout
+    again = _himaya(tmp_path, "demo")
+    assert "0 case(s) created" in again.stdout, "demo data is loaded once"
+    done = _himaya(tmp_path, "scheduler", "run-once", "--now", "2030-01-01T00:00:00+01:00")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("timers: ")
+
+
+def test_scheduler_refuses_a_bad_now(tmp_path: Path):
+    for bad in ("tomorrow", "2026-12-01T10:00:00"):
+        done = _himaya(tmp_path, "scheduler", "run-once", "--now", bad)
+        assert done.returncode == 2
+        assert "--now" in done.stderr
+
+
+def test_deploy_of_a_missing_file_exits_non_zero(tmp_path: Path):
+    done = _himaya(tmp_path, "deploy", str(tmp_path / "nope.bpmn"))
+    assert done.returncode == 2 and "no such file" in done.stderr
