@@ -1,28 +1,95 @@
-"""The Flask application factory."""
+"""The Flask application factory: configuration, the engine, the REST API, errors."""
 from __future__ import annotations
 
+import logging
 import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
+from flask_babel import gettext as _
+from flask_smorest import Api
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from engine.db import Database
+from engine.errors import DefinitionInvalid, EngineError, ValidationFailed
 from engine.runtime import Engine
+
+from .i18n import init_i18n, translate_errors, translate_message
+
+log = logging.getLogger("himaya.api")
+
+_DEFAULT_MESSAGES = {
+    400: "The request has invalid fields.", 401: "Authentication required.", 403: "You are not allowed to do this.",
+    404: "Not found.", 405: "Method not allowed.", 409: "Conflict.", 413: "The request is too large.",
+    415: "Unsupported media type.", 422: "Unprocessable request.", 429: "Too many requests.",
+    500: "Internal error.", 503: "Service unavailable.",
+}
+
+
+class HimayaApi(Api):
+    """flask-smorest's API with every error in the contract's shape, translated."""
+
+    def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
+        payload, code, headers = super().handle_http_exception(error)
+        message = payload.get("message") or _DEFAULT_MESSAGES.get(code, error.name)
+        payload["message"] = translate_message(message)
+        if "errors" in payload:
+            payload["errors"] = translate_errors(payload["errors"])
+        if code >= 500:
+            log.error("server error %s on a request", code)
+        return payload, code, headers
+
+
+def _secret_key(instance_path: str) -> str:
+    """HIMAYA_SECRET_KEY, or a random key kept in the instance folder (shared by workers)."""
+    configured = os.environ.get("HIMAYA_SECRET_KEY")
+    if configured:
+        return configured
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        key = secrets.token_urlsafe(48)
+        handle.write(key)
+    return key
 
 
 def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("HIMAYA_INSTANCE_PATH") or None)
     app.config.update(
-        SECRET_KEY=os.environ.get("HIMAYA_SECRET_KEY", ""),
         HIMAYA_DATABASE_URL=os.environ.get("HIMAYA_DATABASE_URL"),
         HIMAYA_SCHEDULER=os.environ.get("HIMAYA_SCHEDULER", "off"),
-        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        API_TITLE="Himaya", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="/api/v1/docs-assets/",
+        JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     if engine is None:
         engine = Engine(Database(app.config["HIMAYA_DATABASE_URL"] or None))
     app.extensions["himaya"] = engine
+    init_i18n(app)
+
+    api = HimayaApi(app, spec_kwargs={
+        "info": {"description": "Himaya — the territorial child-protection pathway. "
+                                "Contract: docs/api.md."},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    })
+    from .rest import auth, cases, pathways, supervision, tasks
+
+    for module in (auth, cases, tasks, supervision, pathways):
+        api.register_blueprint(module.blp)
+    _register_error_handlers(app, api)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
@@ -36,4 +103,39 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
                 "scheduler": "running" if app.config["HIMAYA_SCHEDULER"] == "on" else "off"}
         return jsonify(body), 200 if database == "ok" else 503
 
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     return app
+
+
+def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
+    def shaped(code: int, message: str, errors: Any = None):  # type: ignore[no-untyped-def]
+        from werkzeug.http import HTTP_STATUS_CODES
+
+        body: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, ""),
+                                "message": translate_message(message)}
+        if errors is not None:
+            body["errors"] = translate_errors(errors)
+        return jsonify(body), code
+
+    @app.errorhandler(EngineError)
+    def engine_error(error: EngineError):  # type: ignore[no-untyped-def]
+        if isinstance(error, ValidationFailed):
+            return shaped(400, error.message, {"json": error.errors})
+        if isinstance(error, DefinitionInvalid):
+            return shaped(422, error.message, error.errors)
+        return shaped(error.status, error.message, error.errors)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_down(error: Exception):  # type: ignore[no-untyped-def]
+        log.error("database error: %s", type(error).__name__)
+        if isinstance(error, OperationalError) or getattr(error, "connection_invalidated", False):
+            return shaped(503, _("The database is unavailable; try again shortly."))
+        return shaped(500, _("Internal error."))

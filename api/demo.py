@@ -1,19 +1,60 @@
-"""Demo data: a few reported children in the two demo provinces (fictitious names).
+"""Demo data (``himaya demo``): the two provinces of docs/api.md, their units, users and cases.
 
-Idempotent: cases are created only when the database holds none. Demo users arrive with
-the authentication work (see docs/api.md).
+Users have the password ``demo-<username>``; they exist only when demo data was asked for.
+Cases are fictitious and created only when the database holds none.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from engine.models import Case
+from engine.models import Case, User
+from engine.reference_data import ensure_unit
 from engine.runtime import Actor, Engine
 
-DEMO_PROVINCES = ("tanger-assilah", "casablanca")
+from .auth import hash_password
+
+DEMO_PROVINCES = {"tanger-assilah": "tanger", "casablanca": "casa"}
+# username suffix → (role, sector)
+DEMO_STAFF = {
+    "upe": ("case_worker", None),
+    "cape": ("coordinator", None),
+    "parquet": ("partner", "justice"),
+    "sante": ("partner", "health"),
+    "cppe": ("supervisor", None),
+}
+
+
+def demo_users() -> list[dict[str, Any]]:
+    users = []
+    for province, short in DEMO_PROVINCES.items():
+        for prefix, (role, sector) in DEMO_STAFF.items():
+            users.append({"username": f"{prefix}.{short}", "role": role, "sector": sector, "province": province,
+                          "unit": f"upe-{province}" if role == "case_worker" else None})
+    users.append({"username": "national", "role": "national", "sector": None, "province": None, "unit": None})
+    users.append({"username": "admin", "role": "admin", "sector": None, "province": None, "unit": None})
+    return users
+
+
+def create_demo_users(session: Session, now: datetime) -> int:
+    """Units ``upe-<province>`` and ``cape-<province>`` and the demo users (idempotent)."""
+    for province in DEMO_PROVINCES:
+        ensure_unit(session, f"upe-{province}", province, "upe", f"UPE {province}")
+        ensure_unit(session, f"cape-{province}", province, "cape", f"CAPE {province}")
+    created = 0
+    for spec in demo_users():
+        if session.scalar(select(User.id).where(User.username == spec["username"])) is not None:
+            continue
+        session.add(User(username=spec["username"], password_hash=hash_password(f"demo-{spec['username']}"),
+                         full_name=spec["username"], role=spec["role"], province=spec["province"],
+                         unit=spec["unit"], sector=spec["sector"], language="fr", active=True,
+                         created_at=now, password_changed_at=now))
+        created += 1
+    session.flush()
+    return created
 
 
 def _report(engine: Engine, province: str, first_name: str, sex: str, birth_date: str,
@@ -30,13 +71,15 @@ def _report(engine: Engine, province: str, first_name: str, sex: str, birth_date
 
 
 def load_demo(engine: Engine) -> int:
-    """Create demo cases if there are none; returns how many were created."""
+    """Create the demo units, users and cases; returns how many cases were created."""
+    with engine.db.transaction() as session:
+        create_demo_users(session, engine.now())
     with engine.db.reading() as session:
         if session.scalar(select(func.count()).select_from(Case)):
             return 0
     created = 0
-    for province in DEMO_PROVINCES:
-        actor = Actor(f"upe.{province.split('-')[0][:5]}", "case_worker")
+    for province, short in DEMO_PROVINCES.items():
+        actor = Actor(f"upe.{short}", "case_worker")
         reports = [
             _report(engine, province, "Salma", "F", "2013-05-02", ["victim_violence"],
                     {"medical": False, "immediate_danger": True}, 1),

@@ -236,3 +236,57 @@ class ReferenceCounter(Base):
     prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+# --- identity ------------------------------------------------------------------------
+
+class Unit(Base):
+    """A UPE unit, a SAS mobile unit or a CAPE centre, in one province."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    province: Mapped[str] = mapped_column(ForeignKey("provinces.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # upe | sas_mobile | cape
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # case_worker | coordinator | partner | supervisor | national | admin
+    province: Mapped[str | None] = mapped_column(ForeignKey("provinces.code"))
+    unit: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    sector: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(5), default="fr")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+
+
+class AuthToken(Base):
+    """An issued bearer token: signed, expiring, and revocable by its id."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    success: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str | None] = mapped_column(String(64))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from .models import Province
+from .models import Province, Unit
 
 PROVINCES_CSV = Path(__file__).resolve().parent.parent / "data" / "provinces.csv"
 
@@ -42,3 +42,13 @@ def load_provinces(session: Session, path: Path = PROVINCES_CSV) -> int:
             count += 1
     session.flush()
     return count
+
+
+def ensure_unit(session: Session, code: str, province: str, kind: str = "upe", name: str | None = None) -> Unit:
+    """Create the unit if it does not exist yet (idempotent)."""
+    unit = session.get(Unit, code)
+    if unit is None:
+        unit = Unit(code=code, province=province, kind=kind, name=name or code, active=True)
+        session.add(unit)
+        session.flush()
+    return unit

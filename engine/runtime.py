@@ -43,7 +43,7 @@ from .errors import Conflict, EngineError, NotFound, ValidationFailed
 from .intake import check_age, load_intake, risk_level as compute_risk
 from .models import (
     Case, CaseEvent, CaseTimer, CaseWorkflow, OpenTask, OutboxMessage, PathwayVersion, Province,
-    ReferenceCounter, TaskRecord, new_id,
+    ReferenceCounter, TaskRecord, Unit, new_id,
 )
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
@@ -262,6 +262,9 @@ class Engine:
             province = unit.session.get(Province, intake["province"])
             if province is None:
                 raise ValidationFailed("The report has invalid fields.", {"province": ["Unknown province."]})
+            known_unit = unit.session.get(Unit, intake["unit"])
+            if known_unit is None or known_unit.province != province.code or not known_unit.active:
+                raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
             emergency, child = intake["emergency"], intake["child"]
             risk = compute_risk(intake["categories"], emergency, compiled.properties)
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
@@ -619,6 +622,19 @@ class Engine:
     @staticmethod
     def _result(case: CaseState, open_rows: list[TaskRow]) -> CommandResult:
         return CommandResult(case.id, case.reference, case.status, case.risk_level, case.version, open_rows)
+
+    def record_access(self, actor: Actor, kind: str, case_ids: list[str], detail: dict[str, Any] | None = None) -> None:
+        """Append to the audit trail that ``actor`` read these cases (or their tasks)."""
+        if not case_ids:
+            return
+        payload = dict(detail or {})
+        if actor.source:
+            payload.setdefault("source", actor.source)
+        with self.db.write_connection() as conn:
+            now = self.now()
+            conn.execute(_INSERT["case_events"], [
+                {"case_id": case_id, "at": now, "actor": actor.username, "kind": kind, "step": None,
+                 "task_id": payload.get("task_id"), "detail": payload} for case_id in case_ids])
 
     # -- reads used by callers -------------------------------------------------------
 

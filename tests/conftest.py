@@ -22,7 +22,7 @@ from engine.runtime import Engine
 
 SHARED_DEFINITIONS = DefinitionCache()
 START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
-KEEP_TABLES = {"provinces", "alembic_version"}
+KEEP_TABLES = {"provinces", "units", "users", "alembic_version"}
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +30,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "himaya.sqlite"
     database = Database(f"sqlite:///{path}")
     prepare(Engine(database, definitions=SHARED_DEFINITIONS))
+    _reference_data(database)
     database.dispose()
     return path
+
+
+def _reference_data(database: Database) -> None:
+    """Units and users of the two demo provinces (the tests' territory)."""
+    from api.demo import create_demo_users
+
+    with database.transaction() as session:
+        create_demo_users(session, START)
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +59,7 @@ def pg_url() -> str:
     test_url = url.rsplit("/", 1)[0] + "/" + name
     database = Database(test_url)
     prepare(Engine(database, definitions=SHARED_DEFINITIONS))
+    _reference_data(database)
     database.dispose()
     return test_url
 
@@ -85,3 +95,43 @@ def engine(database: Database, clock: ManualClock) -> Engine:
     if database.engine.dialect.name == "postgresql":
         engine.deploy_folder(BPMN_FOLDER)
     return engine
+
+
+class ApiClient:
+    """A Flask test client that logs demo users in (password ``demo-<username>``)."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.client = app.test_client()
+        self._tokens: dict[str, str] = {}
+
+    def token(self, username: str) -> str:
+        if username not in self._tokens:
+            response = self.client.post("/api/v1/auth/token",
+                                        json={"username": username, "password": f"demo-{username}"})
+            assert response.status_code == 200, response.get_json()
+            self._tokens[username] = response.get_json()["access_token"]
+        return self._tokens[username]
+
+    def forget_tokens(self) -> None:
+        """Log in again on next use (tokens live one hour of the test clock)."""
+        self._tokens.clear()
+
+    def headers(self, username: str | None, **extra: str) -> dict[str, str]:
+        headers = dict(extra)
+        if username:
+            headers["Authorization"] = f"Bearer {self.token(username)}"
+        return headers
+
+    def get(self, path: str, user: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.get(path, headers=self.headers(user, **kwargs.pop("headers", {})), **kwargs)
+
+    def post(self, path: str, user: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        return self.client.post(path, headers=self.headers(user, **kwargs.pop("headers", {})), **kwargs)
+
+
+@pytest.fixture
+def api(engine: Engine) -> ApiClient:
+    from api.app import create_app
+
+    return ApiClient(create_app({"TESTING": True, "SECRET_KEY": "test-secret"}, engine=engine))

@@ -1,0 +1,97 @@
+"""Languages: French (default), Arabic (right-to-left) and English.
+
+Messages of the API live in gettext catalogues (``api/translations``); task titles and form
+labels come translated from the pathway definitions. The language of a request is, in order:
+``?lang=``, the ``Accept-Language`` header, the user's preference, French.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, get_locale, gettext
+
+LANGUAGES = ("fr", "ar", "en")
+DEFAULT_LANGUAGE = "fr"
+RTL_LANGUAGES = ("ar",)
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def select_language() -> str:
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    best = request.accept_languages.best_match(LANGUAGES)
+    if best:
+        return best
+    principal = g.get("principal")
+    if principal is not None and principal.language in LANGUAGES:
+        return principal.language
+    return DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def compile_catalogues(folder: Path = TRANSLATIONS) -> None:
+    """Compile each ``messages.po`` whose ``.mo`` is missing or older (idempotent)."""
+    for po_path in folder.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle)
+        temporary = mo_path.with_suffix(".mo.tmp")
+        with temporary.open("wb") as handle:
+            write_mo(handle, catalog)
+        temporary.replace(mo_path)
+
+
+def init_i18n(app: Flask) -> None:
+    try:
+        compile_catalogues()
+    except OSError:  # a read-only install: `make` compiled them already
+        pass
+    Babel(app, locale_selector=select_language, default_translation_directories=str(TRANSLATIONS))
+
+
+# Messages with a variable part, as marshmallow and webargs word them.
+_PATTERNS = [
+    (re.compile(r"^Must be one of: (?P<choices>.*)\.$"), "Must be one of: %(choices)s."),
+    (re.compile(r"^Longer than maximum length (?P<max>\d+)\.$"), "Longer than maximum length %(max)s."),
+    (re.compile(r"^Shorter than minimum length (?P<min>\d+)\.$"), "Shorter than minimum length %(min)s."),
+    (re.compile(r"^Length must be between (?P<min>\d+) and (?P<max>\d+)\.$"), "Length must be between %(min)s and %(max)s."),
+    (re.compile(r"^Must be greater than or equal to (?P<min>[-\d.]+) and less than or equal to (?P<max>[-\d.]+)\.$"),
+     "Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
+    (re.compile(r"^Must be greater than or equal to (?P<min>[-\d.]+)\.$"), "Must be greater than or equal to %(min)s."),
+    (re.compile(r"^Must be less than or equal to (?P<max>[-\d.]+)\.$"), "Must be less than or equal to %(max)s."),
+    (re.compile(r"^This pathway serves people under (?P<limit>\d+) at the report date \(age (?P<age>\d+)\)\.$"),
+     "This pathway serves people under %(limit)s at the report date (age %(age)s)."),
+]
+
+
+def translate_message(message: str) -> str:
+    for pattern, template in _PATTERNS:
+        match = pattern.match(message)
+        if match:
+            return gettext(template, **match.groupdict())
+    return gettext(message)
+
+
+def translate_errors(errors: Any) -> Any:
+    """Translate every message of a (nested) marshmallow error structure."""
+    if isinstance(errors, dict):
+        return {key: translate_errors(value) for key, value in errors.items()}
+    if isinstance(errors, list):
+        return [translate_errors(value) for value in errors]
+    if isinstance(errors, str):
+        return translate_message(errors)
+    return errors

@@ -1,0 +1,47 @@
+"""Messages that reach users from outside ``gettext`` calls, marked for the catalogues.
+
+The engine and marshmallow word their messages in English; the API translates each through
+the catalogues (:func:`api.i18n.translate_message`). Listing them here lets ``pybabel extract``
+find them.
+"""
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802  (gettext_noop)
+    return message
+
+
+ENGINE_MESSAGES = [
+    N_("The report has invalid fields."), N_("The form has invalid fields."), N_("Invalid assignee."),
+    N_("Invalid risk change."), N_("No such case."), N_("No such task."), N_("The task is no longer open."),
+    N_("The task is claimed by someone else."), N_("The case changed meanwhile: reload it and try again."),
+    N_("The case changed since you read it: reload it."), N_("The case has no running workflow."),
+    N_("The case is closed."), N_("Each category once."), N_("Give birth_date or age_estimate."),
+    N_("With consent as the legal basis, say who gave it."), N_("Expected a JSON object."),
+    N_("Expected an object of form fields."), N_("Give a reason."), N_("Give a user name."),
+    N_("The birth date is after the report date."), N_("The report date is in the future."),
+    N_("Unknown province."), N_("Unknown unit for this province."), N_("This box must be checked."),
+    N_("Does not match the expected format."), N_("Use a two-letter ISO 3166 country code, e.g. MA."),
+    N_("BPMN rejected"), N_("BPMN rejected by the BPMN 2.0 schema"), N_("BPMN rejected by Himaya's rules"),
+    N_("BPMN rejected by the workflow parser"), N_("form rejected"),
+]
+
+MARSHMALLOW_MESSAGES = [
+    N_("Missing data for required field."), N_("Unknown field."), N_("Field may not be null."),
+    N_("Invalid input type."), N_("Invalid value."), N_("Not a valid string."), N_("Not a valid integer."),
+    N_("Not a valid number."), N_("Not a valid boolean."), N_("Not a valid date."), N_("Not a valid datetime."),
+    N_("Not a valid time."), N_("Not a valid list."), N_("Not a valid mapping type."), N_("Not a valid UUID."),
+    N_("Not a valid email address."), N_("Not a timezone-aware datetime."), N_("Invalid JSON body."),
+    N_("Must be one of: %(choices)s."), N_("Longer than maximum length %(max)s."),
+    N_("Shorter than minimum length %(min)s."), N_("Length must be between %(min)s and %(max)s."),
+    N_("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
+    N_("Must be greater than or equal to %(min)s."), N_("Must be less than or equal to %(max)s."),
+    N_("This pathway serves people under %(limit)s at the report date (age %(age)s)."),
+]
+
+HTTP_MESSAGES = [
+    N_("Bad request."), N_("Authentication required."), N_("You are not allowed to do this."), N_("Not found."),
+    N_("Method not allowed."), N_("Conflict."), N_("The request is too large."), N_("Unsupported media type."),
+    N_("Unprocessable request."), N_("Too many requests."), N_("Internal error."), N_("Service unavailable."),
+    N_("The request has invalid fields."),
+]

@@ -1,0 +1,118 @@
+"""The access policy: the one place that decides who sees and does what.
+
+Every query of cases and tasks is filtered in SQL by :func:`case_scope` / :func:`task_scope`
+(never fetch-then-filter), so an out-of-scope record is simply not found (404). Actions are
+decided by the ``can_*`` functions on rows the caller can already see (403 when seen but not
+allowed).
+
+| role | cases it sees | tasks it sees | tasks it acts on |
+|---|---|---|---|
+| case_worker | its unit | case-worker tasks of its unit | those |
+| coordinator | its province | all tasks of its province | coordinator tasks of its province; assigns any |
+| partner | cases of its province with a task of its sector | partner tasks of its sector and province | those |
+| supervisor | its province (read-only) | all tasks of its province | none |
+| national, admin | none (national: indicators only; admin: pathways and users) | none | none |
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_
+
+from engine.models import Case, OpenTask, TaskRecord
+
+from .auth import Principal
+
+CASE_ROLES = ("case_worker", "coordinator", "partner", "supervisor")
+ACTING_ROLES = ("case_worker", "coordinator", "partner")
+
+
+def case_scope(principal: Principal) -> Any:
+    """SQL condition on ``Case`` selecting the cases the principal may see."""
+    if principal.role == "case_worker":
+        return and_(Case.unit == principal.unit, Case.province == principal.province)
+    if principal.role in ("coordinator", "supervisor"):
+        return Case.province == principal.province
+    if principal.role == "partner":
+        return and_(Case.province == principal.province, or_(
+            exists().where(OpenTask.case_id == Case.id, OpenTask.role == "partner",
+                           OpenTask.sector == principal.sector),
+            exists().where(TaskRecord.case_id == Case.id, TaskRecord.role == "partner",
+                           TaskRecord.sector == principal.sector)))
+    return false()
+
+
+def task_scope(principal: Principal) -> Any:
+    """SQL condition on ``OpenTask`` selecting the open tasks the principal may see."""
+    if principal.role == "case_worker":
+        return and_(OpenTask.unit == principal.unit, OpenTask.province == principal.province,
+                    OpenTask.role == "case_worker")
+    if principal.role in ("coordinator", "supervisor"):
+        return OpenTask.province == principal.province
+    if principal.role == "partner":
+        return and_(OpenTask.province == principal.province, OpenTask.role == "partner",
+                    OpenTask.sector == principal.sector)
+    return false()
+
+
+def actionable_scope(principal: Principal) -> Any:
+    """SQL condition on ``OpenTask``: the tasks the principal may claim and complete."""
+    if principal.role == "coordinator":
+        return and_(OpenTask.province == principal.province, OpenTask.role == "coordinator")
+    if principal.role in ("case_worker", "partner"):
+        return task_scope(principal)
+    return false()
+
+
+def can_act(principal: Principal, task: Any) -> bool:
+    """May claim, unclaim or complete this (visible) task: its lane is the principal's."""
+    if principal.role not in ACTING_ROLES or task.role != principal.role or task.province != principal.province:
+        return False
+    if principal.role == "case_worker":
+        return task.unit == principal.unit
+    if principal.role == "partner":
+        return task.sector == principal.sector
+    return True
+
+
+def can_assign(principal: Principal, task: Any) -> bool:
+    return principal.role == "coordinator" and task.province == principal.province
+
+
+def may_be_assigned(user: Any, task: Any) -> bool:
+    """Whether ``user`` (an active User row) can take ``task`` on."""
+    if not user.active or user.role != task.role or user.province != task.province:
+        return False
+    if task.role == "case_worker":
+        return user.unit == task.unit
+    if task.role == "partner":
+        return user.sector == task.sector
+    return True
+
+
+def can_report(principal: Principal, province: str, unit: str) -> bool:
+    """May file a case for this territory."""
+    if principal.role == "case_worker":
+        return province == principal.province and unit == principal.unit
+    return principal.role == "coordinator" and province == principal.province
+
+
+def can_read_history(principal: Principal) -> bool:
+    return principal.role in ("case_worker", "coordinator", "supervisor")
+
+
+def can_change_risk(principal: Principal, case: Any) -> bool:
+    return principal.role == "coordinator" and case.province == principal.province
+
+
+def can_supervise(principal: Principal) -> bool:
+    return principal.role in ("coordinator", "supervisor")
+
+
+def sees_full_case(principal: Principal) -> bool:
+    """Partners see only what their tasks need; the others of CASE_ROLES see the whole file."""
+    return principal.role in ("case_worker", "coordinator", "supervisor")
+
+
+def is_admin(principal: Principal) -> bool:
+    return principal.role == "admin"
