@@ -261,7 +261,7 @@ def report(throughput: dict[str, Any], loop: dict[str, Any], command: str) -> st
     himaya_growth = loop["himaya_ms"][last] / loop["himaya_ms"][1]
     ok = lambda passed: "**met**" if passed else "**missed**"  # noqa: E731
     lines = [
-        "# Engine benchmark",
+        "## Engine: Himaya against raw SpiffWorkflow",
         "",
         f"Command: `{command}`  ",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, "
@@ -269,7 +269,7 @@ def report(throughput: dict[str, Any], loop: dict[str, Any], command: str) -> st
         "Himaya: SQLite file, WAL, synchronous=NORMAL, one transaction per completion. "
         "Raw: SpiffWorkflow 3.2 in memory, same BPMN, Python `eval` for conditions.",
         "",
-        "## Completions (report → closure, interleaved case by case)",
+        "### Completions (report → closure, interleaved case by case)",
         "",
         "| | completions | mean ms | median ms | completions/s |",
         "|---|---:|---:|---:|---:|",
@@ -288,7 +288,7 @@ def report(throughput: dict[str, Any], loop: dict[str, Any], command: str) -> st
         "tagged with the case version it matches; a command uses it only when that version equals",
         "the one it reads under the row lock, so another process's write is never missed.",
         "",
-        f"## Follow-up loop ({loop['loop_cases']} cases × {last} visits)",
+        f"### Follow-up loop ({loop['loop_cases']} cases × {last} visits)",
         "",
         "Cost of one `follow_up` completion (median over the cases and 3 neighbouring visits):",
         "",
@@ -333,7 +333,9 @@ def main() -> int:
     print(json.dumps({"throughput": throughput, "loop": {k: v for k, v in loop.items() if k != "sizes"}},
                      default=str), file=sys.stderr)
     if args.write:
-        Path(args.write).write_text(text, encoding="utf-8")
+        from report import write_section
+
+        write_section(Path(args.write), "engine-bench", text)
     return 0
 
 
