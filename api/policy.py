@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import aliased
 
 from engine.models import Case, OpenTask, TaskRecord
 
@@ -34,11 +35,13 @@ def case_scope(principal: Principal) -> Any:
     if principal.role in ("coordinator", "supervisor"):
         return Case.province == principal.province
     if principal.role == "partner":
+        # Aliases, correlated to Case only: the outer query may itself read these tables.
+        open_task, ended_task = aliased(OpenTask), aliased(TaskRecord)
         return and_(Case.province == principal.province, or_(
-            exists().where(OpenTask.case_id == Case.id, OpenTask.role == "partner",
-                           OpenTask.sector == principal.sector),
-            exists().where(TaskRecord.case_id == Case.id, TaskRecord.role == "partner",
-                           TaskRecord.sector == principal.sector)))
+            exists(select(open_task.id).where(open_task.case_id == Case.id, open_task.role == "partner",
+                                              open_task.sector == principal.sector).correlate(Case)),
+            exists(select(ended_task.id).where(ended_task.case_id == Case.id, ended_task.role == "partner",
+                                               ended_task.sector == principal.sector).correlate(Case))))
     return false()
 
 

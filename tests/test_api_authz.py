@@ -1,0 +1,177 @@
+"""The authorization matrix: every role × endpoint × own/other territory (× partner sector).
+
+The expected outcome of each cell comes from an oracle written here from docs/api.md's role
+table, independently of api/policy.py; any difference is a leak or a wrong refusal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.demo import demo_users
+from engine.runtime import SYSTEM, Actor
+from tests.api_data import intake
+from tests.conftest import ApiClient
+from tests.helpers import report, task_id
+
+USERS = {u["username"]: u for u in demo_users()}
+SAME_PROVINCE_UNITS = {"tanger-assilah": "upe-tanger-assilah", "casablanca": "upe-casablanca"}
+
+
+@dataclass
+class Target:
+    province: str
+    case_id: str
+    immediate: str  # a case-worker task
+    judicial: str   # a partner (justice) task
+
+
+def _targets(api: ApiClient) -> dict[str, Target]:
+    engine = api.app.extensions["himaya"]
+    targets = {}
+    for province, short in (("tanger-assilah", "tanger"), ("casablanca", "casa")):
+        case_id = engine.start_case(report(engine, categories=["victim_violence"], danger=True, province=province),
+                                    Actor(f"upe.{short}", "case_worker")).case_id
+        targets[province] = Target(province, case_id, task_id(engine, case_id, "immediate_assistance"),
+                                   task_id(engine, case_id, "judicial_decision"))
+    return targets
+
+
+# --- the oracle ----------------------------------------------------------------------
+
+def sees_case(user: dict, target: Target) -> bool:
+    same = user["province"] == target.province
+    return same and (user["role"] in ("case_worker", "coordinator", "supervisor")
+                     or (user["role"] == "partner" and user["sector"] == "justice"))
+
+
+def sees_task(user: dict, target: Target, kind: str) -> bool:
+    if user["province"] != target.province:
+        return False
+    if user["role"] in ("coordinator", "supervisor"):
+        return True
+    if kind == "immediate":
+        return user["role"] == "case_worker"
+    return user["role"] == "partner" and user["sector"] == "justice"
+
+
+def acts_on(user: dict, kind: str) -> bool:
+    return (kind == "immediate" and user["role"] == "case_worker") or (
+        kind == "judicial" and user["role"] == "partner" and user["sector"] == "justice")
+
+
+def expected_view_case(user: dict, target: Target) -> int:
+    return 200 if sees_case(user, target) else 404
+
+
+def expected_history(user: dict, target: Target) -> int:
+    if not sees_case(user, target):
+        return 404
+    return 403 if user["role"] == "partner" else 200
+
+
+def expected_view_task(user: dict, target: Target, kind: str) -> int:
+    return 200 if sees_task(user, target, kind) else 404
+
+
+def expected_claim(user: dict, target: Target, kind: str) -> int:
+    if not sees_task(user, target, kind):
+        return 404
+    return 200 if acts_on(user, kind) else 403
+
+
+def expected_assign(user: dict, target: Target) -> int:
+    if not sees_task(user, target, "immediate"):
+        return 404
+    return 200 if user["role"] == "coordinator" else 403
+
+
+def expected_risk(user: dict, target: Target) -> int:
+    if not sees_case(user, target):
+        return 404
+    return 200 if user["role"] == "coordinator" else 403
+
+
+def expected_report(user: dict, province: str) -> int:
+    return 201 if user["role"] in ("case_worker", "coordinator") and user["province"] == province else 403
+
+
+def expected_supervision(user: dict) -> int:
+    return 200 if user["role"] in ("coordinator", "supervisor") else 403
+
+
+def expected_pathways(user: dict) -> int:
+    return 200 if user["role"] == "admin" else 403
+
+
+# --- the matrix ----------------------------------------------------------------------
+
+def test_authorization_matrix_has_no_leak(api: ApiClient):
+    engine = api.app.extensions["himaya"]
+    targets = _targets(api)
+    failures: list[str] = []
+    cells = 0
+
+    def check(name: str, username: str, target: str, got: int, want: int) -> None:
+        nonlocal cells
+        cells += 1
+        if got != want:
+            failures.append(f"{name} by {username} on {target}: got {got}, expected {want}")
+
+    def restore(target: Target) -> None:
+        for task in (target.immediate, target.judicial):
+            engine.unclaim(task, SYSTEM, force=True)
+
+    for username, user in USERS.items():
+        for province, target in targets.items():
+            where = "own" if user["province"] == province else "other"
+            label = f"{province} ({where})"
+            check("GET case", username, label,
+                  api.get(f"/api/v1/cases/{target.case_id}", username).status_code, expected_view_case(user, target))
+            check("GET history", username, label,
+                  api.get(f"/api/v1/cases/{target.case_id}/history", username).status_code,
+                  expected_history(user, target))
+            for kind in ("immediate", "judicial"):
+                task = getattr(target, kind)
+                check(f"GET task {kind}", username, label, api.get(f"/api/v1/tasks/{task}", username).status_code,
+                      expected_view_task(user, target, kind))
+                for action in ("claim", "unclaim"):
+                    check(f"{action} {kind}", username, label,
+                          api.post(f"/api/v1/tasks/{task}/{action}", username).status_code,
+                          expected_claim(user, target, kind))
+                check(f"complete {kind}", username, label,
+                      api.post(f"/api/v1/tasks/{task}/complete", username, json={"data": {"x": 1}}).status_code,
+                      400 if expected_claim(user, target, kind) == 200 else expected_claim(user, target, kind))
+            assignee = "upe." + ("tanger" if province == "tanger-assilah" else "casa")
+            check("assign", username, label,
+                  api.post(f"/api/v1/tasks/{target.immediate}/assign", username,
+                           json={"username": assignee}).status_code, expected_assign(user, target))
+            restore(target)
+            got = api.post(f"/api/v1/cases/{target.case_id}/risk-level", username,
+                           json={"risk_level": "medium", "reason": "matrix"}).status_code
+            check("risk level", username, label, got, expected_risk(user, target))
+            if got == 200:
+                engine.set_risk_level(target.case_id, "high", "restore", SYSTEM)
+
+        visible_cases = {c["id"] for c in api.get("/api/v1/cases?per_page=100", username).get_json()["items"]}
+        want_cases = {t.case_id for t in targets.values() if sees_case(user, t)}
+        check("list cases", username, "all", len(visible_cases ^ want_cases), 0)
+        visible_tasks = {t["id"] for t in api.get("/api/v1/tasks?per_page=100", username).get_json()["items"]}
+        want_tasks = {getattr(t, k) for t in targets.values() for k in ("immediate", "judicial")
+                      if sees_task(user, t, k)}
+        check("list tasks", username, "all", len(visible_tasks ^ want_tasks), 0)
+        for path in ("overdue", "stalled", "summary"):
+            check(f"supervision {path}", username, "own",
+                  api.get(f"/api/v1/supervision/{path}", username).status_code, expected_supervision(user))
+        check("pathways", username, "-", api.get("/api/v1/pathways", username).status_code, expected_pathways(user))
+
+    # Filing cases last: it adds cases to the lists above.
+    for username, user in USERS.items():
+        for province in targets:
+            body = intake(engine, province=province)
+            body["unit"] = user["unit"] if user["role"] == "case_worker" and user["province"] == province \
+                else SAME_PROVINCE_UNITS[province]
+            check("report a child", username, province,
+                  api.post("/api/v1/cases", username, json=body).status_code, expected_report(user, province))
+
+    assert cells >= 384, cells  # 12 users × (2 territories × 14 checks + 5 lists) + 12 × 2 reports
+    assert not failures, f"{len(failures)} of {cells} cells wrong:\n" + "\n".join(failures)
