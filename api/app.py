@@ -7,9 +7,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask_babel import gettext as _
-from flask_smorest import Api
+from flask_smorest import Api, abort
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -103,6 +103,16 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
                 "scheduler": "running" if app.config["HIMAYA_SCHEDULER"] == "on" else "off"}
         return jsonify(body), 200 if database == "ok" else 503
 
+    @app.before_request
+    def refuse_unstorable_text():  # type: ignore[no-untyped-def]
+        """NUL characters and lone surrogates cannot be stored as text: refuse them up front."""
+        problem = _unstorable(request.path) or any(_unstorable(v) for v in request.args.values())
+        if not problem and request.is_json and request.content_length:
+            problem = _unstorable_json(request.get_json(silent=True))
+        if problem:
+            abort(400, message=_("The request has invalid fields."),
+                  errors={"json": [_("Text may not contain NUL characters or invalid Unicode.")]})
+
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -112,6 +122,26 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         return response
 
     return app
+
+
+def _unstorable_json(value: Any) -> bool:
+    if isinstance(value, str):
+        return _unstorable(value)
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable_json(v) for v in value)
+    return False
+
+
+def _unstorable(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _register_error_handlers(app: Flask, api: HimayaApi) -> None:

@@ -54,7 +54,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from api.auth import hash_password  # noqa: E402
 from api.setup import prepare  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, Province, User  # noqa: E402
+from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, Province, User  # noqa: E402
 from engine.reference_data import ensure_unit  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
 
@@ -297,12 +297,10 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
     sample: list[tuple[str, str, str]] = []
     generated_seconds = 0.0
     begin = time.perf_counter()
-    history_events = (pathway_detail := {"pathway": task_row["pathway_key"], "risk_level": case_row["risk_level"],
-                                         "categories": case_row["categories"]})
     with database.reading() as session:
-        from engine.models import PathwayVersion
-        pathway_detail["version"] = session.get(PathwayVersion, version).version
-    del history_events
+        pathway_version = session.get(PathwayVersion, version).version
+    pathway_detail = {"pathway": task_row["pathway_key"], "version": pathway_version,
+                      "risk_level": case_row["risk_level"], "categories": case_row["categories"]}
     spread_seconds = SPREAD.total_seconds()
     done = 0
     extra_done = 0

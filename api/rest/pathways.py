@@ -108,7 +108,7 @@ def deploy(args):
     return body, 201 if result.created else 200
 
 
-@blp.route("/<key>/versions/<int:version>", methods=["GET"])
+@blp.route("/<string(maxlength=100):key>/versions/<int(min=1, max=1000000):version>", methods=["GET"])
 @blp.response(200, PathwayVersionSchema)
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(404, description="No such version")
@@ -121,7 +121,7 @@ def get_version(key, version):
     return _version_view(row, count)
 
 
-@blp.route("/<key>/versions/<int:version>/bpmn", methods=["GET"])
+@blp.route("/<string(maxlength=100):key>/versions/<int(min=1, max=1000000):version>/bpmn", methods=["GET"])
 @blp.response(200, description="The BPMN XML", content_type="application/xml")
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(404, description="No such version")
@@ -133,7 +133,7 @@ def get_bpmn(key, version):
     return Response(row.bpmn_xml, mimetype="application/xml")
 
 
-@blp.route("/<key>/versions/<int:version>/activate", methods=["POST"])
+@blp.route("/<string(maxlength=100):key>/versions/<int(min=1, max=1000000):version>/activate", methods=["POST"])
 @blp.response(200, PathwayVersionSchema)
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(404, description="No such version")

@@ -1,0 +1,647 @@
+"""HTTP benchmark: the REST API under concurrent case workers, on PostgreSQL with many open cases.
+
+1. starts a throwaway PostgreSQL (``scripts/pg-throwaway``: PostgreSQL defaults except
+   ``fsync=off``, ``synchronous_commit=off``, ``max_connections=200``);
+2. loads ``--cases`` open cases with ``bench/bulk_load.py`` (clones of one real case waiting
+   at ``reception_listening``, round-robin over the 75 provinces) and ``--history-rows``
+   ``case_events`` rows;
+3. serves the app with gunicorn (``himaya serve --workers N``, sync workers);
+4. single-client latency of the supervision lists as the coordinator ``bench.cape.<province>``;
+5. ``--clients`` concurrent clients, each logged in as a different ``bench.<province>`` case
+   worker, looping for ``--duration`` seconds: ``GET /api/v1/tasks?scope=available&per_page=20``
+   ("task list"), then ``POST /api/v1/tasks/{id}/complete`` with the ``reception_listening``
+   form ("complete") on one of the listed reception tasks. A 409 (another client took the
+   task) is counted as a conflict; any other unexpected status is an error.
+6. CPU use of gunicorn, PostgreSQL and the clients over the run (from /proc), and the
+   PostgreSQL plan of the task-list query.
+
+Targets: ≥ 300 completions/s, complete p95 ≤ 50 ms, task list p95 ≤ 20 ms.
+
+Usage:  .venv/bin/python bench/api_bench.py [--cases 100000] [--clients 16] [--duration 30]
+        [--workers N] [--client-mode process|thread] [--write docs/benchmarks.md]
+Everything it starts (PostgreSQL, gunicorn, client processes) is stopped on exit, error or Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bulk_load  # noqa: E402
+
+HOST = "127.0.0.1"
+TARGET_COMPLETIONS = 300.0
+TARGET_COMPLETE_P95_MS = 50.0
+TARGET_LIST_P95_MS = 20.0
+LIST_PATH = "/api/v1/tasks?scope=available&per_page=20"
+COMPLETE_BODY = json.dumps({"data": bulk_load.RECEPTION_DATA}).encode()
+
+
+# --- HTTP ------------------------------------------------------------------------------
+
+def request(port: int, method: str, path: str, body: bytes | None = None,
+            token: str | None = None) -> tuple[int, bytes, float]:
+    """One request on a new connection (gunicorn's sync workers close it after each response)."""
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    connection = http.client.HTTPConnection(HOST, port, timeout=60)
+    begin = time.perf_counter()
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, data, time.perf_counter() - begin
+    finally:
+        connection.close()
+
+
+def login(port: int, username: str, password: str = bulk_load.PASSWORD) -> str:
+    status, data, _ = request(port, "POST", "/api/v1/auth/token",
+                              json.dumps({"username": username, "password": password}).encode())
+    if status != 200:
+        raise RuntimeError(f"login of {username} failed: {status} {data[:200]!r}")
+    return json.loads(data)["access_token"]
+
+
+# --- clients -----------------------------------------------------------------------------
+
+@dataclass
+class ClientResult:
+    username: str
+    list_s: list[float] = field(default_factory=list)
+    complete_s: list[float] = field(default_factory=list)
+    conflicts: int = 0
+    empty_lists: int = 0
+    errors: list[str] = field(default_factory=list)
+    started: float = 0.0
+    ended: float = 0.0
+
+
+def client_loop(port: int, username: str, duration: float, barrier: Any, seed: int) -> ClientResult:
+    result = ClientResult(username)
+    rng = random.Random(seed)
+    try:
+        token = login(port, username)
+    except Exception as exc:  # noqa: BLE001 - reported as an error, the barrier must still be reached
+        result.errors.append(f"login: {exc}")
+        token = None
+    barrier.wait()
+    result.started = time.monotonic()
+    end = result.started + duration
+    while token and time.monotonic() < end:
+        try:
+            status, data, seconds = request(port, "GET", LIST_PATH, token=token)
+        except OSError as exc:
+            result.errors.append(f"task list: {type(exc).__name__}: {exc}")
+            continue
+        if status != 200:
+            result.errors.append(f"task list: HTTP {status} {data[:200]!r}")
+            continue
+        result.list_s.append(seconds)
+        items = [i for i in json.loads(data)["items"]
+                 if i["name"] == "reception_listening" and i["state"] == "ready"]
+        if not items:
+            result.empty_lists += 1
+            time.sleep(0.01)
+            continue
+        task = rng.choice(items)
+        try:
+            status, data, seconds = request(port, "POST", f"/api/v1/tasks/{task['id']}/complete",
+                                            COMPLETE_BODY, token=token)
+        except OSError as exc:
+            result.errors.append(f"complete: {type(exc).__name__}: {exc}")
+            continue
+        if status == 200:
+            result.complete_s.append(seconds)
+            steps = [t["name"] for t in json.loads(data)["open_tasks"]]
+            if steps != ["diagnosis_social"]:
+                result.errors.append(f"complete: unexpected next tasks {steps}")
+        elif status == 409:
+            result.conflicts += 1
+        else:
+            result.errors.append(f"complete: HTTP {status} {data[:200]!r}")
+    result.ended = time.monotonic()
+    return result
+
+
+def _process_client(port: int, username: str, duration: float, barrier: Any, seed: int, queue: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it terminates us if needed
+    try:
+        queue.put(client_loop(port, username, duration, barrier, seed))
+    except Exception as exc:  # noqa: BLE001
+        queue.put(ClientResult(username, errors=[f"client crashed: {type(exc).__name__}: {exc}"]))
+
+
+class Clients:
+    """``count`` clients as threads of this process or as processes (no shared GIL)."""
+
+    def __init__(self, mode: str, port: int, usernames: list[str], duration: float) -> None:
+        self.mode, self.port, self.usernames, self.duration = mode, port, usernames, duration
+        self.processes: list[multiprocessing.Process] = []
+        self.threads: list[threading.Thread] = []
+        self.results: list[ClientResult] = []
+        if mode == "process":
+            self.context = multiprocessing.get_context("fork")
+            self.barrier = self.context.Barrier(len(usernames) + 1)
+            self.queue = self.context.Queue()
+        else:
+            self.barrier = threading.Barrier(len(usernames) + 1)
+
+    def start(self) -> None:
+        for n, username in enumerate(self.usernames):
+            if self.mode == "process":
+                process = self.context.Process(target=_process_client, daemon=True, args=(
+                    self.port, username, self.duration, self.barrier, n, self.queue))
+                process.start()
+                self.processes.append(process)
+            else:
+                thread = threading.Thread(target=lambda u=username, s=n: self.results.append(
+                    client_loop(self.port, u, self.duration, self.barrier, s)), daemon=True)
+                thread.start()
+                self.threads.append(thread)
+
+    def go(self) -> float:
+        """Wait until every client logged in; the run starts now."""
+        self.barrier.wait(timeout=300)
+        return time.monotonic()
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.pid] if self.processes else [os.getpid()]
+
+    def join(self) -> list[ClientResult]:
+        if self.mode == "process":
+            for _ in self.processes:
+                self.results.append(self.queue.get(timeout=self.duration + 120))
+            for process in self.processes:
+                process.join(timeout=10)
+        else:
+            for thread in self.threads:
+                thread.join(timeout=self.duration + 120)
+        return self.results
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
+# --- CPU from /proc ------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields from the 3rd (state) on
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _proc_stat(int(entry))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def tree_ticks(roots: list[int], *, descend: bool = True) -> int:
+    """CPU ticks of the process trees under ``roots`` (live processes, plus reaped children of the roots)."""
+    children = _children_map() if descend else {}
+    total, seen, stack = 0, set(), list(roots)
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        fields = _proc_stat(pid)
+        if fields:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            if descend and pid in roots:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime of reaped children
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) ticks of all CPUs."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+# --- services ------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Services:
+    """The throwaway PostgreSQL and gunicorn; ``close`` stops what was started, once."""
+
+    def __init__(self) -> None:
+        self.pg_dir: str | None = None
+        self.log_dir = tempfile.mkdtemp(prefix="himaya-api-bench-")
+        self.server: subprocess.Popen[bytes] | None = None
+        self.server_log: Any = None
+        self.url = ""
+        self.port = 0
+
+    def start_postgres(self) -> str:
+        self.pg_dir = tempfile.mkdtemp(prefix="himaya-bench-pg-")  # /tmp is traversable by `postgres`
+        port = free_port()
+        out = subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", self.pg_dir, str(port)],
+                             check=True, capture_output=True, text=True)
+        self.url = out.stdout.strip().splitlines()[-1]
+        return self.url
+
+    def postmaster_pid(self) -> int | None:
+        try:
+            return int(Path(self.pg_dir or "", "data", "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def start_server(self, workers: int) -> int:
+        self.port = free_port()
+        env = {**os.environ, "HIMAYA_DATABASE_URL": self.url, "HIMAYA_SECRET_KEY": "bench"}
+        self.server_log = open(Path(self.log_dir) / "gunicorn.log", "wb")  # noqa: SIM115
+        self.server = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "himaya"), "serve", "--host", HOST, "--port", str(self.port),
+             "--workers", str(workers)],
+            cwd=ROOT, env=env, stdout=self.server_log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.server.returncode}: {self.log_tail()}")
+            try:
+                status, _, _ = request(self.port, "GET", "/healthz")
+                if status == 200:
+                    return self.port
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer /healthz: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join((Path(self.log_dir) / "gunicorn.log").read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()  # gunicorn master: graceful stop of its workers
+            try:
+                self.server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.server.pid, signal.SIGKILL)  # the group of the one process we started
+                except ProcessLookupError:
+                    pass
+                self.server.wait(timeout=10)
+        self.server = None
+        if self.server_log is not None:
+            self.server_log.close()
+            self.server_log = None
+        if self.pg_dir is not None:
+            subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", self.pg_dir], check=False)
+            shutil.rmtree(self.pg_dir, ignore_errors=True)
+            self.pg_dir = None
+        shutil.rmtree(self.log_dir, ignore_errors=True)
+
+
+# --- measurements ---------------------------------------------------------------------------
+
+def percentile(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = q / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def stats_ms(samples: list[float]) -> dict[str, float]:
+    return {"n": len(samples), "p50": percentile(samples, 50) * 1000, "p95": percentile(samples, 95) * 1000,
+            "p99": percentile(samples, 99) * 1000,
+            "mean": (sum(samples) / len(samples) * 1000) if samples else float("nan")}
+
+
+def sequential(port: int, token: str, path: str, count: int) -> dict[str, float]:
+    samples = []
+    for _ in range(count):
+        status, data, seconds = request(port, "GET", path, token=token)
+        if status != 200:
+            raise RuntimeError(f"{path}: HTTP {status} {data[:200]!r}")
+        samples.append(seconds)
+    return stats_ms(samples)
+
+
+def warm_up(port: int, workers: int, case_worker: str) -> None:
+    """Every gunicorn worker compiles the pathway and opens its pool on first use."""
+    token = login(port, case_worker)
+    for _ in range(4 * workers):
+        status, data, _ = request(port, "GET", LIST_PATH, token=token)
+        if status != 200:
+            raise RuntimeError(f"warm-up task list: HTTP {status} {data[:200]!r}")
+    items = [i for i in json.loads(data)["items"] if i["name"] == "reception_listening"]
+    for item in items[: 2 * workers]:
+        request(port, "POST", f"/api/v1/tasks/{item['id']}/complete", COMPLETE_BODY, token=token)
+
+
+def explain_task_list(url: str, username: str) -> tuple[str, str]:
+    """EXPLAIN ANALYZE of the count and page queries of GET /tasks?scope=available (as in api/rest/tasks.py)."""
+    from sqlalchemy import func, select
+
+    from api import policy
+    from api.auth import Principal
+    from engine.db import Database
+    from engine.models import Case, OpenTask, User
+
+    database = Database(url)
+    try:
+        with database.reading() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            principal = Principal(user.id, user.username, user.role, user.province, user.unit, user.sector,
+                                  user.language)
+            query = (select(OpenTask, Case.reference, Case.pathway_version_id)
+                     .join(Case, Case.id == OpenTask.case_id).where(policy.actionable_scope(principal))
+                     .where(OpenTask.state == "ready"))
+            page = query.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id).limit(20).offset(0)
+            count = select(func.count()).select_from(query.subquery())
+            plans = []
+            for statement in (count, page):
+                compiled = statement.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True})
+                rows = session.connection().exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}").all()
+                plans.append("\n".join(r[0] for r in rows))
+            return plans[0], plans[1]
+    finally:
+        database.dispose()
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def met(passed: bool) -> str:
+    return "**met**" if passed else "**missed**"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def build_report(r: dict[str, Any]) -> str:
+    c, lst, sup = r["complete"], r["list"], r["supervision"]
+    cpu = r["cpu"]
+    rate = r["completions_per_s"]
+    lines = [
+        "## API: concurrent case workers over HTTP (PostgreSQL, gunicorn)",
+        "",
+        f"Command: `{r['command']}`  ",
+        f"Machine: {r['cores']} cores ({r['cpu_model']}), {platform.machine()}, Python {platform.python_version()}, "
+        f"{r['pg_version']} — {r['when']:%Y-%m-%d %H:%M} UTC  ",
+        f"Server: `himaya serve --workers {r['workers']}` (gunicorn sync workers, access log to a file); "
+        f"PostgreSQL throwaway server (`scripts/pg-throwaway`): defaults except **fsync=off, "
+        f"synchronous_commit=off** (commits do not wait for the disk: figures are optimistic for a "
+        f"durable setup) and max_connections=200. Client, gunicorn and PostgreSQL share the same "
+        f"{r['cores']} cores.  ",
+        f"Data: {r['open_tasks']:,} open tasks ({r['cases']:,} cloned open cases in {r['provinces']} provinces, "
+        f"~{r['cases'] // max(r['provinces'], 1):,} per unit) and {r['history_rows']:,} `case_events` rows, "
+        f"bulk-loaded by `bench/bulk_load.py` in {r['load_seconds']:.0f} s "
+        f"({r['verified']} clones verified through the engine).  ",
+        f"Clients: {r['clients']} {r['client_mode']}es (each a different `bench.<province>` case worker), "
+        f"{r['duration']:.0f} s: task list, then complete one listed `reception_listening` task.",
+        "",
+        "| | requests | p50 ms | p95 ms | p99 ms | mean ms | target |",
+        "|---|---:|---:|---:|---:|---:|---|",
+        f"| complete (`POST /tasks/{{id}}/complete`) | {c['n']:,} | {c['p50']:.1f} | {c['p95']:.1f} | "
+        f"{c['p99']:.1f} | {c['mean']:.1f} | p95 ≤ {TARGET_COMPLETE_P95_MS:.0f} ms: {met(c['p95'] <= TARGET_COMPLETE_P95_MS)} |",
+        f"| task list (`GET /tasks?scope=available&per_page=20`) | {lst['n']:,} | {lst['p50']:.1f} | "
+        f"{lst['p95']:.1f} | {lst['p99']:.1f} | {lst['mean']:.1f} | "
+        f"p95 ≤ {TARGET_LIST_P95_MS:.0f} ms: {met(lst['p95'] <= TARGET_LIST_P95_MS)} |",
+        "",
+        f"Completions: **{rate:.0f}/s** (target ≥ {TARGET_COMPLETIONS:.0f}/s: {met(rate >= TARGET_COMPLETIONS)}); "
+        f"requests of both kinds: {(c['n'] + lst['n']) / r['elapsed']:.0f}/s. "
+        f"Conflicts (409, task taken by another client): {r['conflicts']}. "
+        f"Errors (5xx, unexpected status, connection failure): **{len(r['errors'])}**"
+        + (f" — first: `{r['errors'][0][:160]}`" if r["errors"] else "") + ".",
+        "",
+        "Single client, 50 sequential requests each, as the coordinator "
+        f"`{r['coordinator']}` ({r['coordinator_open']:,} open tasks in the province, "
+        f"{r['coordinator_overdue']:,} overdue), after the load and before the concurrent run:",
+        "",
+        "| | p50 ms | p95 ms | p99 ms | mean ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, s in sup.items():
+        lines.append(f"| `{name}` | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | {s['mean']:.1f} |")
+    lines += [
+        "",
+        f"CPU during the run (/proc, share of the {r['cores']} cores): machine busy {cpu['machine']:.0f}% — "
+        f"gunicorn workers {cpu['gunicorn']:.0f}%, PostgreSQL {cpu['postgres']:.0f}%, "
+        f"benchmark clients {cpu['clients']:.0f}%. {r['limit']}",
+        "",
+    ]
+    if r.get("plan"):
+        lines += [
+            f"Plan of the task-list page query after the run (`EXPLAIN ANALYZE`, as `{r['case_worker']}`):",
+            "",
+            "```",
+            r["plan"].strip(),
+            "```",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def limit_line(cpu: dict[str, float], workers: int, cores: int) -> str:
+    if cpu["machine"] >= 90:
+        parts = sorted(((cpu["gunicorn"], "the gunicorn workers (Python: Flask, marshmallow, SpiffWorkflow, "
+                                          "SQLAlchemy)"),
+                        (cpu["postgres"], "PostgreSQL"), (cpu["clients"], "the benchmark clients")), reverse=True)
+        return (f"Limit: CPU — the {cores} cores are saturated; the largest share goes to {parts[0][1]}, "
+                f"then {parts[1][1]}. With {workers} sync workers, requests beyond {workers} wait in the "
+                f"listen queue, so latency percentiles include queueing.")
+    return (f"Limit: not CPU (machine {cpu['machine']:.0f}% busy): with {workers} sync workers a request "
+            f"waits for a free worker; more workers or a threaded worker class would use the idle CPU.")
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt()  # SIGTERM cleans up as Ctrl-C does
+
+
+def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    services = Services()
+    clients: Clients | None = None
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        print(f"PostgreSQL: {services.start_postgres()}", flush=True)
+        history_rows = args.history_rows if args.history_rows is not None else 10 * args.cases
+        begin = time.perf_counter()
+        loaded = bulk_load.load(services.url, args.cases, history_rows=history_rows, verify=args.verify,
+                                log=lambda line: print(f"[load] {line}", flush=True))
+        load_seconds = time.perf_counter() - begin
+        print(f"[load] done in {load_seconds:.1f} s", flush=True)
+
+        from sqlalchemy import create_engine, text
+
+        probe = create_engine(services.url)
+        with probe.connect() as conn:
+            pg_version = conn.execute(text("SHOW server_version")).scalar_one()
+            open_tasks = conn.execute(text("SELECT count(*) FROM open_tasks")).scalar_one()
+            history = conn.execute(text("SELECT count(*) FROM case_events")).scalar_one()
+            first = loaded.provinces[0]
+            coordinator_open = conn.execute(text("SELECT count(*) FROM open_tasks WHERE province = :p"),
+                                            {"p": first}).scalar_one()
+            coordinator_overdue = conn.execute(text(
+                "SELECT count(*) FROM open_tasks WHERE province = :p AND due_at < now()"), {"p": first}).scalar_one()
+        probe.dispose()
+
+        workers = args.workers or os.cpu_count() or 2
+        port = services.start_server(workers)
+        print(f"gunicorn: {workers} workers on port {port}", flush=True)
+        warm_up(port, workers, loaded.case_workers[-1])
+
+        token = login(port, loaded.coordinator)
+        supervision = {}
+        for path in ("/api/v1/supervision/overdue?per_page=50", "/api/v1/supervision/summary"):
+            for _ in range(2 * workers):
+                request(port, "GET", path, token=token)
+            supervision[path.removeprefix("/api/v1")] = sequential(port, token, path, 50)
+        print(f"supervision: {json.dumps(supervision)}", flush=True)
+
+        usernames = [loaded.case_workers[n % len(loaded.case_workers)] for n in range(args.clients)]
+        clients = Clients(args.client_mode, port, usernames, args.duration)
+        clients.start()
+        start = clients.go()
+        postmaster = services.postmaster_pid()
+        groups = {"gunicorn": [services.server.pid], "postgres": [postmaster] if postmaster else [],
+                  "clients": clients.pids()}
+        descend = {"gunicorn": True, "postgres": True, "clients": args.client_mode == "process"}
+        before = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
+        machine_before = machine_ticks()
+        time.sleep(args.duration / 2)
+        top = subprocess.run(["top", "-b", "-n1", "-w", "160"], capture_output=True, text=True).stdout
+        time.sleep(max(0.0, start + args.duration - time.monotonic()))
+        after = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
+        machine_after = machine_ticks()
+        window = (machine_after[1] - machine_before[1]) or 1
+        cores = os.cpu_count() or 1
+        cpu = {name: 100 * (after[name] - before[name]) / window for name in groups}  # share of all cores
+        cpu["machine"] = 100 * (machine_after[0] - machine_before[0]) / window
+        results = clients.join()
+        clients = None
+        print("top, half-way through the run:\n" + "\n".join(top.splitlines()[:22]), flush=True)
+
+        ended = max((res.ended for res in results), default=start + args.duration)
+        elapsed = max(ended - start, 1e-9)
+        complete = [s for res in results for s in res.complete_s]
+        listed = [s for res in results for s in res.list_s]
+        errors = [e for res in results for e in res.errors]
+        plan = ""
+        if args.explain:
+            count_plan, plan = explain_task_list(services.url, loaded.case_workers[0])
+            print("EXPLAIN ANALYZE (count):\n" + count_plan + "\n\nEXPLAIN ANALYZE (page):\n" + plan, flush=True)
+        report = {
+            "command": command, "cores": cores, "cpu_model": cpu_model(), "pg_version": f"PostgreSQL {pg_version}",
+            "when": datetime.now(timezone.utc), "workers": workers, "clients": args.clients,
+            "client_mode": args.client_mode, "duration": args.duration, "elapsed": elapsed,
+            "cases": loaded.cases, "provinces": len(loaded.provinces), "open_tasks": open_tasks,
+            "history_rows": history, "load_seconds": load_seconds, "verified": loaded.verified,
+            "complete": stats_ms(complete), "list": stats_ms(listed),
+            "completions_per_s": len(complete) / elapsed,
+            "conflicts": sum(res.conflicts for res in results), "errors": errors,
+            "empty_lists": sum(res.empty_lists for res in results),
+            "supervision": supervision, "coordinator": loaded.coordinator,
+            "coordinator_open": coordinator_open, "coordinator_overdue": coordinator_overdue,
+            "cpu": cpu, "limit": limit_line(cpu, workers, cores), "plan": plan,
+            "case_worker": loaded.case_workers[0], "load_timings": loaded.timings,
+        }
+        if report["empty_lists"]:
+            print(f"note: {report['empty_lists']} task lists held no reception task (units ran out of work)",
+                  flush=True)
+        for error in errors[:10]:
+            print(f"error: {error}", file=sys.stderr)
+        return report
+    except BaseException:
+        if services.server is not None:
+            print("gunicorn log (tail):\n" + services.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        if clients is not None:
+            clients.stop()
+        services.close()
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=100_000, help="open cases to load")
+    parser.add_argument("--history-rows", type=int, default=None, help="case_events rows (default: 10 per case)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of the concurrent run")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: CPU cores)")
+    parser.add_argument("--client-mode", choices=("process", "thread"), default="process",
+                        help="clients as processes (default: no shared GIL) or threads of one process")
+    parser.add_argument("--verify", type=int, default=20, help="clones completed through the engine after the load")
+    parser.add_argument("--no-explain", dest="explain", action="store_false",
+                        help="skip EXPLAIN ANALYZE of the task-list query")
+    parser.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"),
+                        help="markdown file to write ('' to skip)")
+    args = parser.parse_args()
+    command = "python bench/api_bench.py " + " ".join(sys.argv[1:])
+    try:
+        report = run(args, command.strip())
+    except KeyboardInterrupt:
+        print("interrupted: everything started was stopped", file=sys.stderr)
+        return 130
+    text = build_report(report)
+    print(text)
+    if args.write:
+        from report import write_section
+
+        write_section(Path(args.write), "api-bench", text)
+        print(f"written to {args.write}")
+    return 1 if report["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
