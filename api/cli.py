@@ -104,6 +104,57 @@ def cmd_scheduler_run_once(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Again: "):
+        raise SystemExit("error: the two passwords differ")
+    return first
+
+
+def _user_command(action) -> int:  # type: ignore[no-untyped-def]
+    from .users import UserError
+
+    engine = _engine()
+    engine.db.upgrade()
+    try:
+        with engine.db.transaction() as session:
+            message = action(session, engine.now())
+    except UserError as error:
+        for field, problem in error.errors.items():
+            print(f"error: {field}: {problem}", file=sys.stderr)
+        return 1
+    print(message)
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from .users import add_user
+
+    password = _read_password(args)
+    return _user_command(lambda session, now: "created: " + add_user(
+        session, username=args.username, password=password, role=args.role, now=now, province=args.province,
+        unit=args.unit, sector=args.sector, full_name=args.name, language=args.language).username)
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from .users import disable_user
+
+    return _user_command(lambda session, now: "disabled (tokens revoked): " + disable_user(
+        session, args.username, now=now).username)
+
+
+def cmd_user_set_password(args: argparse.Namespace) -> int:
+    from .users import set_password
+
+    password = _read_password(args)
+    return _user_command(lambda session, now: "password changed (tokens revoked): " + set_password(
+        session, args.username, password, now=now).username)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="himaya", description="Himaya child-protection workflow engine")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +175,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: CPU cores)")
     serve.add_argument("--dev", action="store_true", help="Flask development server")
     serve.set_defaults(func=cmd_serve)
+
+    user = commands.add_parser("user", help="manage user accounts")
+    user_actions = user.add_subparsers(dest="user_command", required=True)
+    add = user_actions.add_parser("add", help="create a user (password asked, or read from stdin)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True,
+                     choices=["case_worker", "coordinator", "partner", "supervisor", "national", "admin"])
+    add.add_argument("--province")
+    add.add_argument("--unit")
+    add.add_argument("--sector")
+    add.add_argument("--name", help="full name")
+    add.add_argument("--language", default="fr", choices=["fr", "ar", "en"])
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(func=cmd_user_add)
+    disable = user_actions.add_parser("disable", help="disable a user and revoke its tokens")
+    disable.add_argument("username")
+    disable.set_defaults(func=cmd_user_disable)
+    password = user_actions.add_parser("set-password", help="change a password (revokes tokens)")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(func=cmd_user_set_password)
 
     scheduler = commands.add_parser("scheduler", help="scheduled jobs")
     jobs = scheduler.add_subparsers(dest="scheduler_command", required=True)

@@ -430,7 +430,7 @@ def cpu_model() -> str:
 
 def build_report(r: dict[str, Any]) -> str:
     c, lst, sup = r["complete"], r["list"], r["supervision"]
-    cpu = r["cpu"]
+    cpu, per = r["cpu"], r["cpu_ms_per_completion"]
     rate = r["completions_per_s"]
     lines = [
         "## API: concurrent case workers over HTTP (PostgreSQL, gunicorn)",
@@ -477,7 +477,14 @@ def build_report(r: dict[str, Any]) -> str:
         "",
         f"CPU during the run (/proc, share of the {r['cores']} cores): machine busy {cpu['machine']:.0f}% — "
         f"gunicorn workers {cpu['gunicorn']:.0f}%, PostgreSQL {cpu['postgres']:.0f}%, "
-        f"benchmark clients {cpu['clients']:.0f}%. {r['limit']}",
+        f"benchmark clients {cpu['clients']:.0f}%, other processes on the machine (not started by the "
+        f"benchmark) {cpu['other']:.0f}%"
+        + (" — **the machine was shared: figures are disturbed**" if cpu["other"] >= 10 else "") + ". "
+        f"CPU per completion (its task list included): gunicorn {per['gunicorn']:.1f} ms, "
+        f"PostgreSQL {per['postgres']:.1f} ms, client {per['clients']:.1f} ms — "
+        f"{TARGET_COMPLETIONS:.0f} completions/s would need about "
+        f"{TARGET_COMPLETIONS * (per['gunicorn'] + per['postgres']) / 1000:.1f} cores for the server side alone. "
+        f"{r['limit']}",
         "",
     ]
     if r.get("plan"):
@@ -567,6 +574,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         cores = os.cpu_count() or 1
         cpu = {name: 100 * (after[name] - before[name]) / window for name in groups}  # share of all cores
         cpu["machine"] = 100 * (machine_after[0] - machine_before[0]) / window
+        cpu["other"] = max(0.0, cpu["machine"] - cpu["gunicorn"] - cpu["postgres"] - cpu["clients"])
+        cpu_seconds = {name: (after[name] - before[name]) / CLOCK_TICKS for name in groups}
         results = clients.join()
         clients = None
         print("top, half-way through the run:\n" + "\n".join(top.splitlines()[:22]), flush=True)
@@ -593,6 +602,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
             "supervision": supervision, "coordinator": loaded.coordinator,
             "coordinator_open": coordinator_open, "coordinator_overdue": coordinator_overdue,
             "cpu": cpu, "limit": limit_line(cpu, workers, cores), "plan": plan,
+            "cpu_ms_per_completion": {name: 1000 * seconds / max(len(complete), 1)
+                                      for name, seconds in cpu_seconds.items()},
             "case_worker": loaded.case_workers[0], "load_timings": loaded.timings,
         }
         if report["empty_lists"]:

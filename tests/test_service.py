@@ -54,3 +54,37 @@ def test_scheduler_refuses_a_bad_now(tmp_path: Path):
 def test_deploy_of_a_missing_file_exits_non_zero(tmp_path: Path):
     done = _himaya(tmp_path, "deploy", str(tmp_path / "nope.bpmn"))
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_user_add_disable_and_set_password(tmp_path: Path):
+    def run(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+        return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
+                              cwd=ROOT, timeout=120, input=password)
+
+    assert run("migrate").returncode == 0
+    bad = run("user", "add", "x", "--role", "case_worker", "--province", "atlantis", "--password-stdin",
+              password="short\n")
+    assert bad.returncode == 1
+    assert "username" in bad.stderr and "province" in bad.stderr and "unit" in bad.stderr and "password" in bad.stderr
+    ok = run("user", "add", "coord.fes", "--role", "coordinator", "--province", "fes", "--password-stdin",
+             password="a-long-password\n")
+    assert ok.returncode == 0, ok.stderr
+    again = run("user", "add", "coord.fes", "--role", "coordinator", "--province", "fes", "--password-stdin",
+                password="a-long-password\n")
+    assert again.returncode == 1 and "already taken" in again.stderr
+    assert run("user", "set-password", "coord.fes", "--password-stdin", password="another-password\n").returncode == 0
+    assert run("user", "disable", "coord.fes").returncode == 0
+    assert run("user", "disable", "nobody").returncode == 1
+
+    from engine.db import Database
+    from engine.models import User
+    from sqlalchemy import select
+    from api.auth import verify_password
+
+    database = Database(f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    with database.reading() as session:
+        user = session.scalar(select(User).where(User.username == "coord.fes"))
+        assert not user.active and verify_password(user.password_hash, "another-password")
+        assert user.password_hash.startswith("$argon2id$")
+    database.dispose()
