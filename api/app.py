@@ -91,6 +91,14 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         api.register_blueprint(module.blp)
     _register_error_handlers(app, api)
 
+    @app.get("/api/v1/docs-assets/<path:filename>")
+    def docs_assets(filename: str):  # type: ignore[no-untyped-def]
+        """Swagger UI's files from the swagger-ui-bundle package: no CDN, works offline."""
+        import swagger_ui_bundle
+        from flask import send_from_directory
+
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
+
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         try:

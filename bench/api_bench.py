@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -566,7 +566,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         before = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
         machine_before = machine_ticks()
         time.sleep(args.duration / 2)
-        top = subprocess.run(["top", "-b", "-n1", "-w", "160"], capture_output=True, text=True).stdout
+        top = subprocess.run(["top", "-b", "-n1", "-w", "160"], capture_output=True, text=True, check=False).stdout
         time.sleep(max(0.0, start + args.duration - time.monotonic()))
         after = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
         machine_after = machine_ticks()
@@ -591,7 +591,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
             print("EXPLAIN ANALYZE (count):\n" + count_plan + "\n\nEXPLAIN ANALYZE (page):\n" + plan, flush=True)
         report = {
             "command": command, "cores": cores, "cpu_model": cpu_model(), "pg_version": f"PostgreSQL {pg_version}",
-            "when": datetime.now(timezone.utc), "workers": workers, "clients": args.clients,
+            "when": datetime.now(UTC), "workers": workers, "clients": args.clients,
             "client_mode": args.client_mode, "duration": args.duration, "elapsed": elapsed,
             "cases": loaded.cases, "provinces": len(loaded.provinces), "open_tasks": open_tasks,
             "history_rows": history, "load_seconds": load_seconds, "verified": loaded.verified,

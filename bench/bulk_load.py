@@ -41,7 +41,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,15 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from api.auth import hash_password  # noqa: E402
 from api.setup import prepare  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, Province, User  # noqa: E402
+from engine.models import (  # noqa: E402
+    Case,
+    CaseEvent,
+    CaseWorkflow,
+    OpenTask,
+    PathwayVersion,
+    Province,
+    User,
+)
 from engine.reference_data import ensure_unit  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
 

@@ -363,3 +363,13 @@ def test_tokens_are_stored_by_id_only(api: ApiClient):
     with engine.db.reading() as session:
         ids = list(session.scalars(select(AuthToken.id)))
     assert ids and token not in ids
+
+
+def test_openapi_and_offline_interactive_docs(api: ApiClient):
+    spec = api.get("/api/v1/openapi.json").get_json()
+    assert spec["info"]["title"] == "Himaya" and "/api/v1/tasks/{task_id}/complete" in spec["paths"]
+    page = api.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/v1/docs-assets/swagger-ui-bundle.js" in html and "cdn." not in html
+    assert api.get("/api/v1/docs-assets/swagger-ui-bundle.js").status_code == 200
