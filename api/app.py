@@ -85,11 +85,19 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
-    from .rest import auth, cases, pathways, supervision, tasks
+    from .rest import auth, cases, notifications, pathways, supervision, tasks
 
-    for module in (auth, cases, tasks, supervision, pathways):
+    for module in (auth, cases, tasks, supervision, pathways, notifications):
         api.register_blueprint(module.blp)
     _register_error_handlers(app, api)
+    from .jobs import Jobs, email_sender_from_environment
+
+    jobs = Jobs(engine, email=email_sender_from_environment())  # a bad HIMAYA_SMTP_URL refuses start-up
+    app.extensions["himaya_jobs"] = jobs
+    if app.config["HIMAYA_SCHEDULER"] == "on":
+        scheduler = jobs.scheduler()
+        scheduler.start()
+        app.extensions["himaya_scheduler"] = scheduler
 
     @app.get("/api/v1/docs-assets/<path:filename>")
     def docs_assets(filename: str):  # type: ignore[no-untyped-def]
@@ -108,7 +116,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         except Exception:  # the database is down: say so, never crash
             database = "unreachable"
         body = {"status": "ok" if database == "ok" else "unavailable", "database": database,
-                "scheduler": "running" if app.config["HIMAYA_SCHEDULER"] == "on" else "off"}
+                "scheduler": "running" if app.extensions.get("himaya_scheduler") else "off"}
         return jsonify(body), 200 if database == "ok" else 503
 
     @app.before_request

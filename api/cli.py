@@ -76,6 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .setup import prepare
 
     prepare(_engine())
+    _jobs()  # refuse to start on a bad HIMAYA_SMTP_URL
+    os.environ.setdefault("HIMAYA_SCHEDULER", "on")
     port = int(args.port or os.environ.get("HIMAYA_PORT", "5000"))
     if args.dev:
         create_app().run(host=args.host, port=port, debug=False, use_reloader=False)
@@ -83,6 +85,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import run_gunicorn
 
     run_gunicorn(host=args.host, port=port, workers=args.workers)
+    return 0
+
+
+def _jobs(clock: ManualClock | None = None):  # type: ignore[no-untyped-def]
+    """The jobs with this environment's channels; a bad HIMAYA_SMTP_URL stops here (exit 2)."""
+    from notifications.channels import SmtpUrlError
+
+    from .jobs import Jobs, email_sender_from_environment
+
+    try:
+        email = email_sender_from_environment()
+    except SmtpUrlError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return Jobs(_engine(clock), email=email)
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    jobs = _jobs()
+    print("scheduler running (Ctrl-C to stop)")
+    try:
+        jobs.scheduler(blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
     return 0
 
 
@@ -98,9 +124,11 @@ def cmd_scheduler_run_once(args: argparse.Namespace) -> int:
             print("error: --now needs a time-zone offset, e.g. 2026-12-01T09:00:00+01:00", file=sys.stderr)
             return 2
         clock = ManualClock(moment)
-    engine = _engine(clock)
-    fired = engine.fire_due_timers()
-    print(f"timers: {fired} case(s) moved")
+    outcome = _jobs(clock).run_once()
+    delivery = outcome["delivery"]
+    print(f"timers: {outcome['timers']} case(s) moved; escalations: {outcome['escalations']}; "
+          f"stalled: {outcome['stalled']}; delivered: {delivery['sent']} sent, {delivery['expanded']} expanded, "
+          f"{delivery['retried']} to retry, {delivery['dead']} dead")
     return 0
 
 
@@ -197,8 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     password.add_argument("--password-stdin", action="store_true")
     password.set_defaults(func=cmd_user_set_password)
 
-    scheduler = commands.add_parser("scheduler", help="scheduled jobs")
-    jobs = scheduler.add_subparsers(dest="scheduler_command", required=True)
+    scheduler = commands.add_parser("scheduler", help="run the scheduled jobs (timers, escalation, outbox)")
+    scheduler.set_defaults(func=cmd_scheduler)
+    jobs = scheduler.add_subparsers(dest="scheduler_command")
     once = jobs.add_parser("run-once", help="run every job once")
     once.add_argument("--now", help="as of this ISO-8601 time (with offset)")
     once.set_defaults(func=cmd_scheduler_run_once)

@@ -51,6 +51,7 @@ def create_demo_users(session: Session, now: datetime) -> int:
         session.add(User(username=spec["username"], password_hash=hash_password(f"demo-{spec['username']}"),
                          full_name=spec["username"], role=spec["role"], province=spec["province"],
                          unit=spec["unit"], sector=spec["sector"], language="fr", active=True,
+                         email=f"{spec['username']}@himaya.example",
                          created_at=now, password_changed_at=now))
         created += 1
     session.flush()

@@ -12,8 +12,9 @@ rows, and clones them N times, round-robin over the provinces of the ``provinces
   replaced by a fresh uuid4, and the case reference, province and unit in the task data
   are replaced too; the clone's ``open_tasks`` row has the new id of the template's open
   task;
-- ``created_at`` (and ``opened_at``) are spread over the last 30 days, ``due_at`` keeps the
-  template's due rule (low risk: 7 days), so about three quarters of the tasks are overdue;
+- ``created_at`` (and ``opened_at``) are spread over the last 30 days; every other time of the
+  template rows (``due_at``, …) moves with it, so the due rule holds (low risk: 7 days) and
+  about three quarters of the tasks are overdue;
 - ``case_events`` gets the history the engine writes (``case_opened``, ``step_started``)
   plus, with ``--history-rows``, enough audit events (``tasks_listed``, ``case_viewed``, …,
   the kinds the API records on reads) for the table to hold that many rows.
@@ -159,6 +160,13 @@ class StateTemplate:
         return "".join(parts)
 
 
+def _shifted(row: dict[str, Any], keys: list[str], offset: timedelta) -> dict[str, Any]:
+    moved = dict(row)
+    for key in keys:
+        moved[key] = row[key] + offset
+    return moved
+
+
 def _uuids(count: int, rng: random.Random) -> list[str]:
     """``count`` random version-4 uuids (from a seeded generator: reproducible loads)."""
     out = []
@@ -290,7 +298,9 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
     open_task_id = task_row["id"]
     if open_task_id not in template.task_ids:
         raise RuntimeError("the template's open task is not in its workflow state")
-    due_delay = task_row["due_at"] - task_row["created_at"] if task_row["due_at"] else None
+    template_created = task_row["created_at"]
+    case_times, state_times, task_times = ([k for k, v in row.items() if isinstance(v, datetime)]
+                                           for row in (case_row, state_row, task_row))
     with database.reading() as session:
         version = session.execute(select(Case.pathway_version_id).where(Case.id == case_row["id"])).scalar_one()
         year = now.year
@@ -333,17 +343,19 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
             ids = dict(zip(template.task_ids, _uuids(len(template.task_ids), rng)))
             created = now - timedelta(seconds=rng.random() * spread_seconds)
             actor = case_worker_name(province)
-            case_rows.append({**case_row, "id": case_id, "reference": reference, "province": province,
-                              "unit": unit, "child_first_name": f"Bench{number}", "opened_at": created,
-                              "updated_at": created, "created_by": actor})
-            state_rows.append({**state_row, "case_id": case_id,
-                               "state": template.render(ids, reference, province, unit),
-                               "last_progress_at": created, "updated_at": created})
+            # every time of the template rows moves with the clone's creation time (due dates,
+            # escalation times… keep their distance to it)
+            offset = created - template_created
+            case_rows.append({**_shifted(case_row, case_times, offset), "id": case_id, "reference": reference,
+                              "province": province, "unit": unit, "child_first_name": f"Bench{number}",
+                              "created_by": actor})
+            state_rows.append({**_shifted(state_row, state_times, offset), "case_id": case_id,
+                               "state": template.render(ids, reference, province, unit)})
             task_id = ids[open_task_id]
-            due_at = created + due_delay if due_delay is not None else None
-            task_rows.append({**task_row, "id": task_id, "case_id": case_id, "province": province, "unit": unit,
-                              "created_at": created, "due_at": due_at, "state": "ready", "assignee": None,
-                              "escalation_level": 0})
+            task = _shifted(task_row, task_times, offset)
+            due_at = task["due_at"]
+            task_rows.append({**task, "id": task_id, "case_id": case_id, "province": province, "unit": unit,
+                              "state": "ready", "assignee": None, "escalation_level": 0})
             event_rows.append({"case_id": case_id, "at": created, "actor": actor, "kind": "case_opened",
                                "step": None, "task_id": None, "detail": pathway_detail})
             event_rows.append({"case_id": case_id, "at": created, "actor": actor, "kind": "step_started",

@@ -142,6 +142,8 @@ class CaseWorkflow(Base):
     task_count: Mapped[int]
     last_progress_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set once by the stalled-case job, cleared by the next completed step.
+    stalled_since: Mapped[datetime | None]
 
 
 class OpenTask(Base):
@@ -151,6 +153,7 @@ class OpenTask(Base):
         Index("ix_open_tasks_unit_role", "unit", "role", "state", "due_at"),
         Index("ix_open_tasks_assignee", "assignee", "state", "due_at"),
         Index("ix_open_tasks_due", "due_at", "escalation_level"),
+        Index("ix_open_tasks_next_escalation", "next_escalation_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -167,6 +170,8 @@ class OpenTask(Base):
     created_at: Mapped[datetime]
     due_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # When the next rung of the escalation ladder is due (NULL: ladder finished or no due date).
+    next_escalation_at: Mapped[datetime | None]
 
 
 class CaseTimer(Base):
@@ -228,6 +233,8 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A delivering process holds the row until then (a crashed one loses it afterwards).
+    claimed_until: Mapped[datetime | None]
 
 
 class ReferenceCounter(Base):
@@ -264,6 +271,8 @@ class User(Base):
     unit: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
     sector: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(5), default="fr")
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
@@ -290,3 +299,19 @@ class LoginAttempt(Base):
     at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str | None] = mapped_column(String(64))
+
+
+class Notification(Base):
+    """An in-app notification for one user (texts rendered in the reader's language)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user", "username", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    topic: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    payload: Mapped[dict[str, Any]]

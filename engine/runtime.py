@@ -40,6 +40,7 @@ from . import definitions as defs
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
 from .errors import Conflict, EngineError, NotFound, ValidationFailed
+from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .intake import check_age, load_intake, risk_level as compute_risk
 from .models import (
     Case, CaseEvent, CaseTimer, CaseWorkflow, OpenTask, OutboxMessage, PathwayVersion, Province,
@@ -123,6 +124,7 @@ class TaskRow:
     created_at: datetime
     due_at: datetime | None
     escalation_level: int
+    next_escalation_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> TaskRow:
@@ -150,7 +152,7 @@ class CaseState:
 
     CASE_COLUMNS: ClassVar[tuple[str, ...]] = (
         "id", "reference", "pathway_version_id", "status", "risk_level", "province", "unit")
-    RUNTIME_CHANGES: ClassVar[frozenset[str]] = frozenset({"last_progress_at"})
+    RUNTIME_CHANGES: ClassVar[frozenset[str]] = frozenset({"last_progress_at", "stalled_since"})
 
     def set(self, **values: Any) -> None:
         for name, value in values.items():
@@ -210,8 +212,10 @@ class _Unit:
 
 class Engine:
     def __init__(self, database: Database, *, clock: Clock | None = None,
-                 definitions: defs.DefinitionCache | None = None, workflow_cache_size: int = 1024) -> None:
+                 definitions: defs.DefinitionCache | None = None, workflow_cache_size: int = 1024,
+                 escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
         self.db = database
+        self.escalation = escalation
         self.clock: Clock = clock or SystemClock()
         self.definitions = definitions or defs.DefinitionCache()
         self._hash_of_version: dict[int, str] = {}  # pathway versions never change once stored
@@ -354,7 +358,7 @@ class Engine:
             self._end_task(unit, row, "completed", actor.username, values)
             unit.event(case, actor, "step_completed", row.step, row.id, {
                 "data": values, "overdue": bool(row.due_at and row.due_at < unit.now)})
-            case.set(last_progress_at=unit.now)
+            case.set(last_progress_at=unit.now, stalled_since=None)
             return self._advance(unit, case, compiled, workflow, actor)
 
     def fire_due_timers(self, *, limit: int = 500) -> int:
@@ -407,7 +411,9 @@ class Engine:
             case.set(risk_level=level)
             for row in self._open_rows(unit, case.id):
                 row.due_at = compiled.user_tasks[row.step].due_rule.due_at(row.created_at, level)
-                unit.conn.execute(update(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id).values(due_at=row.due_at))
+                row.next_escalation_at = self.escalation.next_rung_at(row.escalation_level, row.created_at, row.due_at)
+                unit.conn.execute(update(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id).values(
+                    due_at=row.due_at, next_escalation_at=row.next_escalation_at))
             unit.event(case, actor, "risk_changed", detail={"from": previous, "to": level, "reason": reason.strip()})
             return self._advance(unit, case, compiled, workflow, actor)
 
@@ -601,7 +607,8 @@ class Engine:
             due_at = info.due_rule.due_at(unit.now, case.risk_level)
             row = TaskRow(id=task_id, case_id=case.id, pathway_key=compiled.key, step=step, role=info.role,
                           sector=info.sector, province=case.province, unit=case.unit, state="ready", assignee=None,
-                          form=info.form, created_at=unit.now, due_at=due_at, escalation_level=0)
+                          form=info.form, created_at=unit.now, due_at=due_at, escalation_level=0,
+                          next_escalation_at=self.escalation.next_rung_at(0, unit.now, due_at))
             unit.new_tasks.append(row.values())
             self._open_rows(unit, case.id).append(row)
             current.append(row)

@@ -65,9 +65,16 @@ def pg_url() -> str:
 
 
 def _reset_postgres(database: Database) -> None:
+    """Empty what tests write; users stay (hashing their passwords is slow) but are reset."""
+    from api.demo import demo_users
+
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES)
+    names = [u["username"] for u in demo_users()]
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text("DELETE FROM users WHERE NOT (username = ANY(:names))"), {"names": names})
+        connection.execute(text("UPDATE users SET active = true, language = 'fr', phone = NULL, "
+                                "email = username || '@himaya.example'"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

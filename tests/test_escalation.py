@@ -1,0 +1,344 @@
+"""Deadlines, the escalation ladder, stalled cases and notification delivery."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from email import message_from_bytes, policy as email_policy
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select, update
+
+from api.jobs import Jobs
+from engine.escalation import EscalationPolicy
+from engine.models import CaseEvent, Notification, OpenTask, OutboxMessage, User
+from engine.runtime import Engine
+from notifications.channels import EmailSender, LogSmsSender, SmtpUrlError, parse_smtp_url
+from tests.conftest import ApiClient
+from tests.helpers import ANSWERS, UPE, do, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Inbox:
+    """A real SMTP server (aiosmtpd) on a local port, keeping what it receives."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.messages: list = []
+        self.port = port or _free_port()
+        inbox = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802
+                inbox.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=email_policy.default)))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> Inbox:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}?from=himaya@himaya.example"
+
+    def texts(self) -> list[str]:
+        out = []
+        for _rcpt, message in self.messages:
+            subject = str(make_header(decode_header(message["Subject"])))
+            out.append(subject + "\n" + message.get_content())
+        return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _jobs(engine: Engine, inbox: Inbox | None = None, sms: LogSmsSender | None = None) -> Jobs:
+    email = EmailSender(parse_smtp_url(inbox.url)) if inbox else None
+    return Jobs(engine, email=email, sms=sms)
+
+
+def _levels(engine: Engine, case_id: str) -> dict[str, int]:
+    with engine.db.reading() as session:
+        return {r.step: r.escalation_level for r in session.scalars(select(OpenTask).where(OpenTask.case_id == case_id))}
+
+
+def _rungs(engine: Engine) -> list[tuple[str, int]]:
+    with engine.db.reading() as session:
+        return [(e.step, e.detail["level"]) for e in session.scalars(
+            select(CaseEvent).where(CaseEvent.kind == "escalated").order_by(CaseEvent.id))]
+
+
+@pytest.mark.parametrize("categories, danger, hours", [
+    (["victim_violence"], True, 24), (["street"], False, 72), (["out_of_school"], False, 168)])
+def test_due_dates_per_risk_level(engine: Engine, categories, danger, hours):
+    started = engine.start_case(report(engine, categories=categories, danger=danger), UPE)
+    reception = [t for t in started.open_tasks if t.step == "reception_listening"]
+    if danger:  # reception opens after immediate assistance
+        do(engine, started.case_id, "immediate_assistance", **ANSWERS["immediate_assistance"])
+        with engine.db.reading() as session:
+            reception = list(session.scalars(select(OpenTask).where(OpenTask.case_id == started.case_id,
+                                                                    OpenTask.step == "reception_listening")))
+    assert reception[0].due_at - reception[0].created_at == timedelta(hours=hours)
+
+
+def test_the_three_rungs_come_at_the_right_times(engine: Engine, clock):
+    started = engine.start_case(report(engine, categories=["out_of_school"]), UPE)  # low: reception due in 7 days
+    jobs = _jobs(engine)
+    case_id = started.case_id
+    clock.advance(timedelta(days=7) - timedelta(minutes=1))
+    assert jobs.escalate() == 0 and _levels(engine, case_id) == {"reception_listening": 0}
+    clock.advance(timedelta(minutes=2))  # due date passed: reminder
+    assert jobs.escalate() == 1 and _levels(engine, case_id) == {"reception_listening": 1}
+    assert jobs.escalate() == 0, "a rung happens once"
+    # coordinator alert after a further 25 % of 7 days = 42 h
+    clock.advance(timedelta(hours=41, minutes=58))
+    assert jobs.escalate() == 0
+    clock.advance(timedelta(minutes=2))
+    assert jobs.escalate() == 1 and _levels(engine, case_id) == {"reception_listening": 2}
+    # supervisor alert after a further 50 % = 84 h
+    clock.advance(timedelta(hours=84))
+    assert jobs.escalate() == 1 and _levels(engine, case_id) == {"reception_listening": 3}
+    clock.advance(timedelta(days=30))
+    assert jobs.escalate() == 0, "the ladder has three rungs"
+    assert _rungs(engine) == [("reception_listening", 1), ("reception_listening", 2), ("reception_listening", 3)]
+    with engine.db.reading() as session:
+        messages = session.scalars(select(OutboxMessage).where(OutboxMessage.topic != "prosecutor_notification")
+                                   .order_by(OutboxMessage.id)).all()
+    assert [(m.topic, m.recipient) for m in messages] == [
+        ("reminder", {"role": "case_worker", "province": "tanger-assilah", "unit": "upe-tanger-assilah"}),
+        ("coordinator_alert", {"role": "coordinator", "province": "tanger-assilah"}),
+        ("supervisor_alert", {"role": "supervisor", "province": "tanger-assilah"}),
+    ]
+
+
+def test_minimum_delay_before_the_coordinator_alert(engine: Engine, clock):
+    started = engine.start_case(report(engine, categories=["victim_violence"], danger=True), UPE)
+    jobs = _jobs(engine)  # immediate assistance: due in 4 h; 25 % is 1 h, so the 4 h minimum applies
+    clock.advance(timedelta(hours=4, minutes=1))
+    jobs.escalate()
+    assert _levels(engine, started.case_id)["immediate_assistance"] == 1
+    clock.advance(timedelta(hours=3, minutes=58))
+    jobs.escalate()
+    assert _levels(engine, started.case_id)["immediate_assistance"] == 1
+    clock.advance(timedelta(minutes=2))
+    jobs.escalate()
+    assert _levels(engine, started.case_id)["immediate_assistance"] == 2
+
+
+def test_a_completed_task_gets_no_rung(engine: Engine, clock):
+    started = engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    clock.advance(timedelta(days=6))
+    do(engine, started.case_id, "reception_listening", **ANSWERS["reception_listening"])
+    clock.advance(timedelta(days=2))
+    _jobs(engine).escalate()
+    assert ("reception_listening", 1) not in _rungs(engine)
+
+
+def test_a_claimed_task_reminds_its_assignee_only(engine: Engine, clock):
+    started = engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    engine.claim(started.open_tasks[0].id, UPE)
+    clock.advance(timedelta(days=8))
+    _jobs(engine).escalate()
+    with engine.db.reading() as session:
+        reminder = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "reminder")).one()
+    assert reminder.recipient == {"usernames": ["upe.tanger"]}
+
+
+def test_risk_change_moves_the_ladder(engine: Engine, clock):
+    from engine.runtime import Actor
+
+    started = engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    engine.set_risk_level(started.case_id, "high", "Danger révélé", Actor("cape.tanger", "coordinator"))
+    clock.advance(timedelta(hours=25))
+    assert _jobs(engine).escalate() == 1
+
+
+def test_stalled_cases_are_flagged_once_and_unflagged_by_progress(engine: Engine, clock):
+    started = engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    jobs = _jobs(engine)
+    clock.advance(timedelta(days=13))
+    assert jobs.flag_stalled() == 0
+    clock.advance(timedelta(days=2))
+    assert jobs.flag_stalled() == 1
+    assert jobs.flag_stalled() == 0, "flagged once"
+    do(engine, started.case_id, "reception_listening", **ANSWERS["reception_listening"])
+    clock.advance(timedelta(days=15))
+    assert jobs.flag_stalled() == 1, "progress clears the flag; a new stall is flagged again"
+    with engine.db.reading() as session:
+        kinds = session.scalars(select(CaseEvent.kind).where(CaseEvent.kind == "case_stalled")).all()
+    assert len(kinds) == 2
+
+
+def test_follow_up_timer_fires_through_the_scheduler_jobs(engine: Engine, clock):
+    case_id = engine.start_case(report(engine, categories=["out_of_school"]), UPE).case_id
+    for step in ("reception_listening", "diagnosis_medical", "diagnosis_social"):
+        do(engine, case_id, step, **ANSWERS[step])
+    do(engine, case_id, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
+    do(engine, case_id, "reintegration", **ANSWERS["reintegration"])
+    clock.advance(timedelta(days=93))
+    assert _jobs(engine).run_once()["timers"] == 1
+    with engine.db.reading() as session:
+        assert session.scalar(select(OpenTask.step).where(OpenTask.case_id == case_id)) == "follow_up"
+
+
+def test_delivery_expands_to_users_and_emails_in_their_language(engine: Engine, clock):
+    with engine.db.transaction() as session:
+        session.execute(update(User).where(User.username == "cape.tanger").values(language="ar"))
+    engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    clock.advance(timedelta(days=8, hours=19))  # reminder and coordinator alert due
+    with Inbox() as inbox:
+        jobs = _jobs(engine, inbox)
+        outcome = jobs.run_once()
+        assert outcome["escalations"] == 2
+        jobs.deliver()  # the emails queued by the expansion
+        texts = {tuple(rcpt): text for rcpt, text in zip((m[0] for m in inbox.messages), inbox.texts())}
+    assert set(texts) == {("upe.tanger@himaya.example",), ("cape.tanger@himaya.example",)}
+    arabic = texts[("cape.tanger@himaya.example",)]
+    assert "تنبيه" in arabic and "الإنصات" in arabic, arabic  # Arabic template and step title
+    french = texts[("upe.tanger@himaya.example",)]
+    assert "Rappel" in french and "Accueil et écoute" in french
+    for text in texts.values():
+        assert "Amina" not in text and "2014-03-01" not in text, "no personal data in emails"
+    with engine.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == 2
+
+
+def test_smtp_down_then_back_sends_once(engine: Engine, clock):
+    engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    clock.advance(timedelta(days=7, minutes=1))
+    port = _free_port()
+    down = Inbox(port)  # not started yet: nothing listens on the port
+    jobs = _jobs(engine, down)
+    first = jobs.run_once()["delivery"]  # expands the reminder, then fails to send its email
+    assert first["expanded"] == 1 and first["retried"] == 1 and first["sent"] == 0
+    with engine.db.reading() as session:
+        waiting = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).one()
+    assert waiting.status == "pending" and waiting.attempts == 1 and waiting.last_error
+    with down as inbox:
+        assert jobs.deliver()["sent"] == 0, "it waits for its backoff"
+        clock.advance(timedelta(minutes=2))
+        assert jobs.deliver()["sent"] == 1
+        clock.advance(timedelta(hours=1))
+        jobs.run_once()
+        assert len(inbox.messages) == 1, "sent once"
+
+
+def test_dead_letter_after_the_last_attempt_and_admin_retry(api: ApiClient, clock):
+    engine = api.app.extensions["himaya"]
+    engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    clock.advance(timedelta(days=7, minutes=1))
+    down = Inbox(_free_port())
+    jobs = _jobs(engine, down)
+    jobs.run_once()
+    for _ in range(5):
+        jobs.deliver()
+        clock.advance(timedelta(hours=1))
+    api.forget_tokens()
+    dead = api.get("/api/v1/admin/outbox?status=dead", "admin").get_json()
+    assert dead["total"] == 1 and dead["items"][0]["attempts"] == 5
+    assert api.get("/api/v1/admin/outbox", "cape.tanger").status_code == 403
+    outbox_id = dead["items"][0]["id"]
+    assert api.post(f"/api/v1/admin/outbox/{outbox_id}/retry", "admin").status_code == 204
+    assert api.post(f"/api/v1/admin/outbox/{outbox_id}/retry", "admin").status_code == 409
+    with down as inbox:
+        jobs.deliver()
+        assert len(inbox.messages) == 1
+
+
+def test_in_app_notifications(api: ApiClient, clock):
+    engine = api.app.extensions["himaya"]
+    engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    clock.advance(timedelta(days=7, minutes=1))
+    _jobs(engine).run_once()
+    page = api.get("/api/v1/notifications", "upe.tanger").get_json()
+    assert page["total"] == 1 and page["unread"] == 1
+    item = page["items"][0]
+    assert item["topic"] == "reminder" and item["case_reference"].startswith("TNG-") and "Rappel" in item["subject"]
+    arabic = api.get("/api/v1/notifications?lang=ar", "upe.tanger").get_json()["items"][0]
+    assert "تذكير" in arabic["subject"]
+    read = api.post(f"/api/v1/notifications/{item['id']}/read", "upe.tanger")
+    assert read.status_code == 200 and read.get_json()["read_at"]
+    assert api.get("/api/v1/notifications?unread=true", "upe.tanger").get_json()["total"] == 0
+    assert api.post(f"/api/v1/notifications/{item['id']}/read", "cape.tanger").status_code == 404
+    assert api.get("/api/v1/notifications", "cape.tanger").get_json()["total"] == 0
+
+
+def test_three_scheduler_processes_produce_each_rung_and_email_once(engine: Engine, clock):
+    for _ in range(5):
+        engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+        engine.start_case(report(engine, categories=["street"]), UPE)
+    now = (clock.now() + timedelta(days=30)).isoformat()  # every rung of every task is due
+    with Inbox() as inbox:
+        env = {"HIMAYA_DATABASE_URL": engine.db.url, "HIMAYA_SMTP_URL": inbox.url, "PATH": "/usr/bin:/bin"}
+        processes = [subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler", "run-once", "--now", now],
+                                      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for _ in range(3)]
+        outputs = [p.communicate(timeout=180) for p in processes]
+        assert all(p.returncode == 0 for p in processes), outputs
+        second = subprocess.run([sys.executable, "-m", "api.cli", "scheduler", "run-once", "--now", now],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+        assert second.returncode == 0, second.stderr
+        deadline = time.time() + 5
+        while len(inbox.messages) < 30 and time.time() < deadline:
+            time.sleep(0.05)
+        received = [rcpt[0] for rcpt, _message in inbox.messages]
+    rungs = _rungs(engine)
+    assert len(rungs) == 30 and len(set((s, lvl) for s, lvl in rungs)) == 3  # 10 tasks × 3 rungs, no repeat
+    # per task: a reminder to upe.tanger, alerts to cape.tanger and cppe.tanger; per case (30 days
+    # without progress): a stalled-case alert to cape.tanger
+    counts = {address: received.count(address) for address in set(received)}
+    assert counts == {"upe.tanger@himaya.example": 10, "cape.tanger@himaya.example": 20,
+                      "cppe.tanger@himaya.example": 10}, f"each email exactly once: {counts}; {outputs}"
+    with engine.db.reading() as session:
+        statuses = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        stalled = session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "case_stalled"))
+    assert stalled == 10
+    assert statuses == {"sent": 80}  # 40 group rows + 40 emails
+
+
+@pytest.mark.parametrize("url", ["http://mail", "smtp://", "smtp://host:notaport", "mail.example.org"])
+def test_bad_smtp_urls_are_refused(url: str, tmp_path: Path):
+    with pytest.raises(SmtpUrlError):
+        parse_smtp_url(url)
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "HIMAYA_SMTP_URL": url, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "scheduler", "run-once"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "HIMAYA_SMTP_URL" in done.stderr
+
+
+def test_sms_channel_logs_without_content(engine: Engine, clock, caplog):
+    with engine.db.transaction() as session:
+        session.execute(update(User).where(User.username == "upe.tanger").values(phone="+212600000001"))
+    engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    clock.advance(timedelta(days=7, minutes=1))
+    sms = LogSmsSender()
+    jobs = _jobs(engine, sms=sms)
+    jobs.run_once()
+    jobs.deliver()
+    assert len(sms.sent) == 1 and "TNG-" in sms.sent[0][1] and "Amina" not in sms.sent[0][1]
+    assert "+212600000001" not in caplog.text
+
+
+def test_escalation_policy_is_configurable():
+    policy = EscalationPolicy(coordinator_fraction=0.5, coordinator_minimum=timedelta(0), supervisor_fraction=1.0)
+    from datetime import datetime, timezone
+    created = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    due = created + timedelta(days=4)
+    assert policy.next_rung_at(0, created, due) == due
+    assert policy.next_rung_at(1, created, due) == due + timedelta(days=2)
+    assert policy.next_rung_at(2, created, due) == due + timedelta(days=6)
+    assert policy.next_rung_at(3, created, due) is None
+
