@@ -21,6 +21,11 @@ from .i18n import init_i18n, translate_errors, translate_message
 
 log = logging.getLogger("himaya.api")
 
+# No inline script anywhere; bpmn-js styles SVG elements, hence style attributes are allowed.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
 _DEFAULT_MESSAGES = {
     400: "The request has invalid fields.", 401: "Authentication required.", 403: "You are not allowed to do this.",
     404: "Not found.", 405: "Method not allowed.", 409: "Conflict.", 413: "The request is too large.",
@@ -70,6 +75,8 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="/api/v1/docs-assets/",
         JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("HIMAYA_HTTPS") == "1",
     )
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
@@ -89,7 +96,11 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
 
     for module in (auth, cases, tasks, supervision, pathways, notifications):
         api.register_blueprint(module.blp)
+    app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
+    from .web.views import bp as web_pages
+
+    app.register_blueprint(web_pages)
     from .jobs import Jobs, email_sender_from_environment
 
     jobs = Jobs(engine, email=email_sender_from_environment())  # a bad HIMAYA_SMTP_URL refuses start-up
@@ -135,6 +146,10 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cache-Control", "no-store")
+        if not request.path.startswith("/api/v1/docs"):
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        if request.is_secure or app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     return app

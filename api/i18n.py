@@ -27,6 +27,11 @@ def select_language() -> str:
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
+    if not request.path.startswith("/api/"):  # pages: the chosen language, the user's, else French
+        from flask import session
+
+        chosen = session.get("lang") or getattr(g.get("principal"), "language", None)
+        return chosen if chosen in LANGUAGES else DEFAULT_LANGUAGE
     best = request.accept_languages.best_match(LANGUAGES)
     if best:
         return best

@@ -260,6 +260,36 @@ def tree_ticks(roots: list[int], *, descend: bool = True) -> int:
     return total
 
 
+def tree_pids(roots: list[int], *, descend: bool = True) -> set[int]:
+    children = _children_map() if descend else {}
+    seen, stack = set(), list(roots)
+    while stack:
+        pid = stack.pop()
+        if pid not in seen:
+            seen.add(pid)
+            stack.extend(children.get(pid, []))
+    return seen
+
+
+def all_ticks() -> dict[int, int]:
+    """utime + stime of every live process."""
+    ticks = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _proc_stat(int(entry))
+            if fields:
+                ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def command_of(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        raw = ""
+    return (raw or f"pid {pid}")[:90]
+
+
 def machine_ticks() -> tuple[int, int]:
     """(busy, total) ticks of all CPUs."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -379,6 +409,25 @@ def sequential(port: int, token: str, path: str, count: int) -> dict[str, float]
     return stats_ms(samples)
 
 
+def sequential_work(port: int, token: str, count: int) -> dict[str, dict[str, float]]:
+    """One case worker alone: ``count`` task lists, each followed by a completion."""
+    listed, completed = [], []
+    for _ in range(count):
+        status, data, seconds = request(port, "GET", LIST_PATH, token=token)
+        if status != 200:
+            raise RuntimeError(f"task list: HTTP {status} {data[:200]!r}")
+        listed.append(seconds)
+        items = [i for i in json.loads(data)["items"] if i["name"] == "reception_listening"]
+        if not items:
+            break
+        status, data, seconds = request(port, "POST", f"/api/v1/tasks/{items[0]['id']}/complete",
+                                        COMPLETE_BODY, token=token)
+        if status != 200:
+            raise RuntimeError(f"complete: HTTP {status} {data[:200]!r}")
+        completed.append(seconds)
+    return {"/tasks?scope=available&per_page=20": stats_ms(listed), "/tasks/{id}/complete": stats_ms(completed)}
+
+
 def warm_up(port: int, workers: int, case_worker: str) -> None:
     """Every gunicorn worker compiles the pathway and opens its pool on first use."""
     token = login(port, case_worker)
@@ -489,14 +538,15 @@ def build_report(r: dict[str, Any]) -> str:
         f"Errors (5xx, unexpected status, connection failure): **{len(r['errors'])}**"
         + (f" — first: `{r['errors'][0][:160]}`" if r["errors"] else "") + ".",
         "",
-        "Single client, 50 sequential requests each, as the coordinator "
-        f"`{r['coordinator']}` ({r['coordinator_open']:,} open tasks in the province, "
-        f"{r['coordinator_overdue']:,} overdue), after the load and before the concurrent run:",
+        "Single client (no queueing), 50 sequential requests each, after the load and before the concurrent "
+        f"run: the supervision lists as the coordinator `{r['coordinator']}` ({r['coordinator_open']:,} open "
+        f"tasks in the province, {r['coordinator_overdue']:,} overdue), task list and complete as the case "
+        f"worker `{r['case_worker_alone']}`:",
         "",
         "| | p50 ms | p95 ms | p99 ms | mean ms |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, s in sup.items():
+    for name, s in [*sup.items(), *r["alone"].items()]:
         lines.append(f"| `{name}` | {s['p50']:.1f} | {s['p95']:.1f} | {s['p99']:.1f} | {s['mean']:.1f} |")
     lines += [
         "",
@@ -504,7 +554,9 @@ def build_report(r: dict[str, Any]) -> str:
         f"gunicorn workers {cpu['gunicorn']:.0f}%, PostgreSQL {cpu['postgres']:.0f}%, "
         f"benchmark clients {cpu['clients']:.0f}%, other processes on the machine (not started by the "
         f"benchmark) {cpu['other']:.0f}%"
-        + (" — **the machine was shared: figures are disturbed**" if cpu["other"] >= 10 else "") + ". "
+        + (" — **the machine was shared: figures are disturbed** (e.g. "
+           + ", ".join(f"`{name[:50]}` {share:.0f}%" for name, share in r["others"][:2]) + ")"
+           if cpu["other"] >= 10 else "") + ". "
         f"CPU per completion (its task list included): gunicorn {per['gunicorn']:.1f} ms, "
         f"PostgreSQL {per['postgres']:.1f} ms, client {per['clients']:.1f} ms — "
         f"{TARGET_COMPLETIONS:.0f} completions/s would need about "
@@ -579,6 +631,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 request(port, "GET", path, token=token)
             supervision[path.removeprefix("/api/v1")] = sequential(port, token, path, 50)
         print(f"supervision: {json.dumps(supervision)}", flush=True)
+        alone = sequential_work(port, login(port, loaded.case_workers[1]), 50)
+        print(f"single case worker: {json.dumps(alone)}", flush=True)
 
         usernames = [loaded.case_workers[n % len(loaded.case_workers)] for n in range(args.clients)]
         clients = Clients(args.client_mode, port, usernames, args.duration)
@@ -589,17 +643,25 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                   "clients": clients.pids()}
         descend = {"gunicorn": True, "postgres": True, "clients": args.client_mode == "process"}
         before = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
+        everyone_before = all_ticks()
         machine_before = machine_ticks()
         time.sleep(args.duration / 2)
-        top = subprocess.run(["top", "-b", "-n1", "-w", "160"], capture_output=True, text=True, check=False).stdout
+        top = subprocess.run(["top", "-b", "-c", "-n1", "-w", "200"], capture_output=True, text=True, check=False).stdout
         time.sleep(max(0.0, start + args.duration - time.monotonic()))
         after = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
+        everyone_after = all_ticks()
+        ours = set().union(*(tree_pids(pids, descend=descend[name]) for name, pids in groups.items()))
         machine_after = machine_ticks()
         window = (machine_after[1] - machine_before[1]) or 1
         cores = os.cpu_count() or 1
         cpu = {name: 100 * (after[name] - before[name]) / window for name in groups}  # share of all cores
         cpu["machine"] = 100 * (machine_after[0] - machine_before[0]) / window
         cpu["other"] = max(0.0, cpu["machine"] - cpu["gunicorn"] - cpu["postgres"] - cpu["clients"])
+        strangers = sorted(((ticks - everyone_before.get(pid, 0), pid) for pid, ticks in everyone_after.items()
+                            if pid not in ours), reverse=True)
+        others = [(command_of(pid), 100 * ticks / window) for ticks, pid in strangers[:3] if 100 * ticks / window >= 1]
+        for command_line, share in others:
+            print(f"other process during the run: {share:.0f}% {command_line}", flush=True)
         cpu_seconds = {name: (after[name] - before[name]) / CLOCK_TICKS for name in groups}
         results = clients.join()
         clients = None
@@ -626,8 +688,9 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
             "conflicts": sum(res.conflicts for res in results), "errors": errors,
             "empty_lists": sum(res.empty_lists for res in results),
             "supervision": supervision, "coordinator": loaded.coordinator,
+            "alone": alone, "case_worker_alone": loaded.case_workers[1],
             "coordinator_open": coordinator_open, "coordinator_overdue": coordinator_overdue,
-            "cpu": cpu, "limit": limit_line(cpu, workers, cores), "plan": plan,
+            "cpu": cpu, "limit": limit_line(cpu, workers, cores), "plan": plan, "others": others,
             "cpu_ms_per_completion": {name: 1000 * seconds / max(len(complete), 1)
                                       for name, seconds in cpu_seconds.items()},
             "case_worker": loaded.case_workers[0], "load_timings": loaded.timings,

@@ -13,7 +13,7 @@ from engine.errors import ValidationFailed
 from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, TaskRecord
 from engine.runtime import CommandResult
 
-from .. import policy
+from .. import policy, queries
 from ..i18n import current_language
 from ..schemas import (
     CaseIntakeSchema, CaseListArgs, CasePage, CaseSchema, CommandResponse, HistoryResponse, RiskChangeRequest,
@@ -44,7 +44,7 @@ def command_response(result: CommandResult) -> dict[str, Any]:
 
 def visible_case(session: Any, case_id: str) -> Case:
     """The case if the caller may see it; 404 otherwise (never reveal that it exists)."""
-    case = session.scalar(select(Case).where(Case.id == str(case_id), policy.case_scope(principal())))
+    case = queries.visible_case(session, principal(), case_id)
     if case is None:
         abort(404, message=_("No such case."))
     return case

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_smorest import abort
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.errors import ValidationFailed
-from engine.models import Case, OpenTask, TaskRecord, User
+from engine.models import OpenTask, User
 
-from .. import policy
+from .. import policy, queries
 from ..schemas import AssignRequest, CommandResponse, CompleteRequest, TaskListArgs, TaskPage, TaskSchema
 from .cases import command_response
 from .common import Blueprint, actor, engine, load_principal, page_of, present_task, principal
@@ -22,19 +22,14 @@ def visible_task(task_id: str, *, acting: bool = False) -> tuple[OpenTask, str, 
 
     For an action (``acting``) on a task that has ended in a case the caller can see, 409.
     """
-    himaya = engine()
-    with himaya.db.reading() as session:
-        found = session.execute(select(OpenTask, Case.reference, Case.pathway_version_id)
-                                .join(Case, Case.id == OpenTask.case_id)
-                                .where(OpenTask.id == str(task_id), policy.task_scope(principal()))).first()
-        ended = acting and found is None and session.scalar(
-            select(TaskRecord.id).join(Case, Case.id == TaskRecord.case_id)
-            .where(TaskRecord.id == str(task_id), policy.case_scope(principal()))) is not None
+    with engine().db.reading() as session:
+        found = queries.visible_task(session, principal(), task_id)
+        ended = acting and found is None and queries.ended_in_visible_case(session, principal(), task_id)
     if ended:
         abort(409, message=_("This task is no longer open."))
     if found is None:
         abort(404, message=_("No such open task."))
-    return found[0], found[1], found[2]
+    return found
 
 
 @blp.route("", methods=["GET"])
@@ -44,28 +39,10 @@ def list_tasks(args):
     """Open tasks: ``mine`` (claimed by me), ``available`` (ready, mine to take), ``all`` (visible)."""
     himaya = engine()
     now = himaya.now()
-    p = principal()
-    scope = {"mine": policy.task_scope(p), "available": policy.actionable_scope(p),
-             "all": policy.task_scope(p)}[args["scope"]]
-    query = (select(OpenTask, Case.reference, Case.pathway_version_id)
-             .join(Case, Case.id == OpenTask.case_id).where(scope))
-    if args["scope"] == "mine":
-        query = query.where(OpenTask.assignee == p.username)
-    if args["scope"] == "available":
-        query = query.where(OpenTask.state == "ready")
-    if args.get("state"):
-        query = query.where(OpenTask.state == args["state"])
-    if args.get("case_id"):
-        query = query.where(OpenTask.case_id == str(args["case_id"]))
-    if args.get("step"):
-        query = query.where(OpenTask.step == args["step"])
-    if "overdue" in args:
-        query = query.where(OpenTask.due_at < now) if args["overdue"] else query.where(
-            (OpenTask.due_at >= now) | OpenTask.due_at.is_(None))
     with himaya.db.reading() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.execute(query.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id)
-                               .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
+        total, rows = queries.task_page(
+            session, principal(), scope=args["scope"], now=now, page=args["page"], per_page=args["per_page"],
+            state=args.get("state"), case_id=args.get("case_id"), step=args.get("step"), overdue=args.get("overdue"))
     items = [present_task(task, reference, version_id, now=now) for task, reference, version_id in rows]
     himaya.record_access(actor(), "tasks_listed", sorted({i["case_id"] for i in items}))
     return page_of(total, args["page"], args["per_page"], items)

@@ -1,0 +1,39 @@
+"""Labels of the codes the pages show (translated through the catalogues)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+CATEGORY_LABELS = {
+    "victim_violence": _l("Victim of violence"), "victim_sexual_abuse": _l("Victim of sexual abuse"),
+    "victim_exploitation": _l("Victim of exploitation"), "victim_harmful_practice": _l("Victim of a harmful practice"),
+    "witness": _l("Child witness"), "no_civil_status": _l("Not registered in civil status"),
+    "out_of_school": _l("Out of school"), "deprived_of_family": _l("Deprived of family"),
+    "in_institution": _l("In a care institution"), "poor_family": _l("From a poor family"),
+    "isolated_rural": _l("Isolated rural area"), "broken_family": _l("Broken family"),
+    "disability": _l("With a disability"), "child_labour": _l("Working child"), "street": _l("Living in the street"),
+    "addiction": _l("Addiction"), "begging": _l("Begging"), "juvenile_offender": _l("Juvenile offender"),
+    "unaccompanied_migrant": _l("Unaccompanied migrant"),
+}
+SOURCE_LABELS = {
+    "phone_line": _l("Toll-free line"), "mobile_team": _l("Mobile team"), "listening_cell": _l("Listening cell"),
+    "walk_in": _l("Came in person"), "family": _l("Family"), "school": _l("School"),
+    "health_facility": _l("Health facility"), "police": _l("Police"), "gendarmerie": _l("Royal Gendarmerie"),
+    "prosecutor": _l("Prosecutor's office"), "association": _l("Association"), "self_referral": _l("The child"),
+    "other": _l("Other"),
+}
+LEGAL_BASIS_LABELS = {
+    "protection_mandate": _l("Protection mandate (no consent needed)"), "consent": _l("Consent"),
+    "judicial_order": _l("Judicial order"),
+}
+RISK_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
+STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
+ROLE_LABELS = {"case_worker": _l("Case worker"), "coordinator": _l("Coordinator"), "partner": _l("Partner"),
+               "supervisor": _l("Supervisor"), "national": _l("National"), "admin": _l("Administrator")}
+EVENT_LABELS = {
+    "case_opened": _l("Case opened"), "step_started": _l("Step started"), "step_completed": _l("Step completed"),
+    "step_cancelled": _l("Step cancelled"), "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
+    "task_assigned": _l("Task assigned"), "timer_fired": _l("Timer fired"), "service_task_run": _l("Partner informed"),
+    "case_closed": _l("Case closed"), "risk_changed": _l("Risk level changed"), "escalated": _l("Escalation"),
+    "case_stalled": _l("Case stalled"), "case_viewed": _l("File viewed"), "case_listed": _l("Listed"),
+    "task_viewed": _l("Task viewed"), "tasks_listed": _l("Tasks listed"), "history_viewed": _l("History viewed"),
+}
