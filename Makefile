@@ -3,6 +3,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PORT    ?= $(or $(HIMAYA_PORT),5000)
 STAMP   := $(VENV)/.installed
+ASSETS  := node_modules/.installed
 
 .PHONY: run test install bench clean
 
@@ -12,13 +13,19 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end packages (htmx, bpmn-js, form-js) from npm, served locally; --ignore-scripts keeps
+# @carbon's telemetry post-install from running.
+$(ASSETS): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(ASSETS)
 
-run: $(STAMP)
+install: $(STAMP) $(ASSETS)
+
+run: $(STAMP) $(ASSETS)
 	$(VENV)/bin/himaya demo
 	$(VENV)/bin/himaya serve --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 	VENV=$(VENV) scripts/test.sh
 
 bench: $(STAMP)

@@ -290,11 +290,12 @@ def command_of(pid: int) -> str:
     return (raw or f"pid {pid}")[:90]
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) ticks of all CPUs."""
+def machine_ticks() -> tuple[int, int, int, int]:
+    """(busy, total, interrupts, steal) ticks of all CPUs (steal: taken by the hypervisor's other guests)."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    values += [0] * (8 - len(values))
     idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
+    return sum(values) - idle, sum(values), values[5] + values[6], values[7]
 
 
 # --- services ------------------------------------------------------------------------------
@@ -554,9 +555,13 @@ def build_report(r: dict[str, Any]) -> str:
         f"gunicorn workers {cpu['gunicorn']:.0f}%, PostgreSQL {cpu['postgres']:.0f}%, "
         f"benchmark clients {cpu['clients']:.0f}%, other processes on the machine (not started by the "
         f"benchmark) {cpu['other']:.0f}%"
-        + (" — **the machine was shared: figures are disturbed** (e.g. "
-           + ", ".join(f"`{name[:50]}` {share:.0f}%" for name, share in r["others"][:2]) + ")"
-           if cpu["other"] >= 10 else "") + ". "
+        + (" — **the machine was shared: figures are disturbed** ("
+           + (", ".join(f"`{name[:50]}` {share:.0f}%" for name, share in r["others"][:2])
+              or "processes that ended before the run did") + ")"
+           if cpu["other"] >= 10 else "")
+        + f", interrupts {cpu['interrupts']:.0f}%, steal {cpu['steal']:.0f}%"
+        + (" — **the hypervisor gave the cores to others: figures are disturbed**" if cpu["steal"] >= 5 else "")
+        + ". "
         f"CPU per completion (its task list included): gunicorn {per['gunicorn']:.1f} ms, "
         f"PostgreSQL {per['postgres']:.1f} ms, client {per['clients']:.1f} ms — "
         f"{TARGET_COMPLETIONS:.0f} completions/s would need about "
@@ -645,21 +650,36 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         before = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
         everyone_before = all_ticks()
         machine_before = machine_ticks()
-        time.sleep(args.duration / 2)
-        top = subprocess.run(["top", "-b", "-c", "-n1", "-w", "200"], capture_output=True, text=True, check=False).stdout
-        time.sleep(max(0.0, start + args.duration - time.monotonic()))
+        # Sample every process twice a second, so that short-lived strangers are seen too.
+        last_seen: dict[int, int] = {}
+        names: dict[int, str] = {}
+        ours: set[int] = set()
+        top = ""
+        while (remaining := start + args.duration - time.monotonic()) > 0:
+            time.sleep(min(0.5, remaining))
+            ours |= set().union(*(tree_pids(pids, descend=descend[name]) for name, pids in groups.items()))
+            for pid, ticks in all_ticks().items():
+                last_seen[pid] = ticks
+                if pid not in names:
+                    names[pid] = command_of(pid)
+            if not top and time.monotonic() >= start + args.duration / 2:
+                top = subprocess.run(["top", "-b", "-c", "-n1", "-w", "200"], capture_output=True, text=True,
+                                     check=False).stdout
         after = {name: tree_ticks(pids, descend=descend[name]) for name, pids in groups.items()}
-        everyone_after = all_ticks()
-        ours = set().union(*(tree_pids(pids, descend=descend[name]) for name, pids in groups.items()))
+        everyone_after = {**last_seen, **all_ticks()}
         machine_after = machine_ticks()
         window = (machine_after[1] - machine_before[1]) or 1
         cores = os.cpu_count() or 1
         cpu = {name: 100 * (after[name] - before[name]) / window for name in groups}  # share of all cores
         cpu["machine"] = 100 * (machine_after[0] - machine_before[0]) / window
-        cpu["other"] = max(0.0, cpu["machine"] - cpu["gunicorn"] - cpu["postgres"] - cpu["clients"])
+        cpu["interrupts"] = 100 * (machine_after[2] - machine_before[2]) / window
+        cpu["steal"] = 100 * (machine_after[3] - machine_before[3]) / window
+        cpu["other"] = max(0.0, cpu["machine"] - cpu["gunicorn"] - cpu["postgres"] - cpu["clients"]
+                           - cpu["interrupts"] - cpu["steal"])
         strangers = sorted(((ticks - everyone_before.get(pid, 0), pid) for pid, ticks in everyone_after.items()
                             if pid not in ours), reverse=True)
-        others = [(command_of(pid), 100 * ticks / window) for ticks, pid in strangers[:3] if 100 * ticks / window >= 1]
+        others = [(names.get(pid) or command_of(pid), 100 * ticks / window) for ticks, pid in strangers[:3]
+                  if 100 * ticks / window >= 1]
         for command_line, share in others:
             print(f"other process during the run: {share:.0f}% {command_line}", flush=True)
         cpu_seconds = {name: (after[name] - before[name]) / CLOCK_TICKS for name in groups}
@@ -701,7 +721,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         for error in errors[:10]:
             print(f"error: {error}", file=sys.stderr)
         return report
-    except BaseException:
+    except Exception:
         if services.server is not None:
             print("gunicorn log (tail):\n" + services.log_tail(), file=sys.stderr)
         raise

@@ -4,11 +4,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "installing PostgreSQL (Debian package postgresql)…"
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+[ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}…"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 pgdir=$(mktemp -d /tmp/himaya-pg.XXXXXX)
@@ -17,5 +20,6 @@ cleanup() { scripts/pg-throwaway stop "$pgdir"; rm -rf "$pgdir"; }
 trap cleanup EXIT
 export HIMAYA_TEST_PG_URL=$(scripts/pg-throwaway start "$pgdir" "$port")
 export HIMAYA_TEST_REQUIRE_PG=1
+export HIMAYA_TEST_REQUIRE_BROWSER=1
 echo "PostgreSQL test server: $HIMAYA_TEST_PG_URL"
 "$VENV/bin/python" -m pytest "$@"

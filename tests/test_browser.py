@@ -1,0 +1,182 @@
+"""The web pages in a real headless Chromium (Debian's package), driven by Playwright.
+
+`make test` installs Chromium with apt and sets HIMAYA_TEST_REQUIRE_BROWSER=1, so a missing
+browser fails the run instead of skipping it. Screenshots of each page go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.db import Database
+from engine.runtime import Engine
+from tests.conftest import SHARED_DEFINITIONS
+from tests.helpers import UPE, report, task_id
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", "/usr/bin/chromium") if Path(p).exists()), None)
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None or not (ROOT / "node_modules" / "bpmn-js").exists():
+        if os.environ.get("HIMAYA_TEST_REQUIRE_BROWSER"):
+            pytest.fail("Chromium or the npm packages are missing (make test installs them)")
+        pytest.skip("no Chromium or npm packages: run `make test`")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def site(sqlite_template, tmp_path):
+    """A live server on a copy of the test database (real clock)."""
+    from werkzeug.serving import make_server
+
+    from api.app import create_app
+
+    path = tmp_path / "himaya.sqlite"
+    shutil.copy(sqlite_template, path)
+    engine = Engine(Database(f"sqlite:///{path}"), definitions=SHARED_DEFINITIONS)
+    app = create_app({"TESTING": False, "SECRET_KEY": "browser-secret"}, engine=engine)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "engine": engine, "db_url": f"sqlite:///{path}"}
+    server.shutdown()
+    engine.db.dispose()
+
+
+def _page(browser, width: int = 1280):  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="fr-FR")
+    return context.new_page()
+
+
+def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _login(page, site, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(site["url"] + "/login")
+    page.fill("#username", username)
+    page.fill("#password", f"demo-{username}")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_report_a_child_then_complete_a_step_after_an_error(browser, site):
+    page = _page(browser)
+    page.goto(site["url"] + "/login")
+    _shot(page, "01-login")
+    _login(page, site, "upe.tanger")
+    assert page.url.endswith("/tasks")
+    page.goto(site["url"] + "/cases/new")
+    page.fill("#first_name", "Nour")
+    page.fill("#last_name", "Browser")
+    page.check("#sex-F")
+    page.fill("#birth_date", "2015-02-03")
+    page.check("#cat-out_of_school")
+    page.select_option("#source", "phone_line")
+    _shot(page, "02-report")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/cases/" in page.url, page.content()[:500]
+    reference = page.locator("h1").inner_text()
+    assert "TNG-" in reference
+    # the open step: reception and listening
+    page.click("text=Accueil et écoute")
+    page.wait_for_load_state()
+    page.fill("#f-listening_summary", "Résumé gardé")
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#form-errors").is_visible()
+    assert page.locator("#listening_date-error").is_visible()
+    assert page.input_value("#f-listening_summary") == "Résumé gardé"
+    _shot(page, "03-task-with-errors")
+    page.fill("#f-listening_date", "2026-11-20")
+    page.check("#f-diagnoses-4")  # social
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "/cases/" in page.url
+    page.wait_for_selector("#diagram[data-ready=true]", timeout=15000)
+    marked = page.evaluate("""() => ({
+        completed: document.querySelector('[data-element-id="reception_listening"]').classList.contains('completed'),
+        open: document.querySelector('[data-element-id="diagnosis_social"]').classList.contains('open'),
+        other: document.querySelector('[data-element-id="orientation"]').classList.length })""")
+    assert marked["completed"] and marked["open"], marked
+    _shot(page, "04-case-diagram")
+    page.goto(site["url"] + "/tasks")
+    _shot(page, "05-tasks")
+
+
+def test_arabic_pages_are_rtl_with_arabic_labels(browser, site):
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine), UPE).case_id
+    page = _page(browser, width=360)
+    _login(page, site, "upe.tanger")
+    page.click("a[lang=ar]")
+    page.wait_for_load_state()
+    assert page.get_attribute("html", "dir") == "rtl" and page.get_attribute("html", "lang") == "ar"
+    page.goto(site["url"] + f"/tasks/{task_id(engine, case_id, 'reception_listening')}")
+    assert "الاستقبال والإنصات" in page.locator("h1").inner_text()
+    assert "تاريخ" in page.locator("label[for=f-listening_date]").inner_text()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    _shot(page, "06-task-arabic-360px")
+
+
+def test_supervisor_sees_an_overdue_task_after_the_clock_is_advanced(browser, site):
+    engine = site["engine"]
+    case = engine.start_case(report(engine, categories=["out_of_school"]), UPE)
+    later = (engine.now() + timedelta(days=8)).isoformat()
+    done = subprocess.run([sys.executable, "-m", "api.cli", "scheduler", "run-once", "--now", later], cwd=ROOT,
+                          env={"HIMAYA_DATABASE_URL": site["db_url"], "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    page = _page(browser)
+    _login(page, site, "cppe.tanger")
+    assert page.url.endswith("/supervision")
+    overdue = page.locator("#overdue").inner_text()
+    assert case.case_reference in overdue
+    _shot(page, "07-supervision")
+
+
+def test_a_case_worker_of_another_province_cannot_open_the_case(browser, site):
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine), UPE).case_id
+    page = _page(browser)
+    _login(page, site, "upe.casa")
+    response = page.goto(site["url"] + f"/cases/{case_id}")
+    assert response.status == 404
+    assert "Amina" not in page.content()
+    _shot(page, "08-other-province-404")
+
+
+def test_keyboard_navigation_reaches_the_form_with_visible_focus(browser, site):
+    page = _page(browser)
+    page.goto(site["url"] + "/login")
+    assert page.evaluate("document.activeElement.id") == "username", "the first field has the focus"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "password"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none", "visible focus"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.type("upe.tanger")
+    page.keyboard.press("Tab")
+    page.keyboard.type("demo-upe.tanger")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith("/tasks"), ("logged in with the keyboard only", page.input_value("#username"))

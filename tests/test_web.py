@@ -1,0 +1,160 @@
+"""Web pages through Flask's test client: sessions, CSRF, forms that keep what was typed."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from engine.runtime import Engine
+from tests.helpers import ANSWERS, UPE, do, report, task_id
+
+
+@pytest.fixture
+def web(engine: Engine):
+    from api.app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "web-secret"}, engine=engine)
+    return app.test_client()
+
+
+def _csrf(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _login(client, username: str):  # type: ignore[no-untyped-def]
+    token = _csrf(client)
+    return client.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
+
+
+def test_login_sets_a_hardened_cookie_and_logout_ends_the_session(web):
+    response = _login(web, "upe.tanger")
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert web.get("/tasks").status_code == 200
+    token = _csrf(web, "/tasks")
+    assert web.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert web.get("/tasks").status_code == 302
+
+
+def test_wrong_password_keeps_the_user_name(web):
+    token = _csrf(web)
+    response = web.post("/login", data={"username": "upe.tanger", "password": "nope", "csrf_token": token})
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert 'value="upe.tanger"' in html and 'id="login-error"' in html
+
+
+def test_every_form_needs_the_csrf_token(web, engine: Engine):
+    assert web.post("/login", data={"username": "upe.tanger", "password": "demo-upe.tanger"}).status_code == 400
+    _login(web, "upe.tanger")
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    assert web.post(f"/tasks/{tid}", data=ANSWERS["reception_listening"]).status_code == 400
+    assert web.post(f"/tasks/{tid}/claim").status_code == 400
+    assert web.post("/logout").status_code == 400
+
+
+def test_session_expires_after_thirty_idle_minutes_and_returns_to_the_page(web, clock):
+    _login(web, "upe.tanger")
+    clock.advance(timedelta(minutes=29))
+    assert web.get("/tasks").status_code == 200
+    clock.advance(timedelta(minutes=31))
+    response = web.get("/tasks")
+    assert response.status_code == 302 and "/login?next=/tasks" in response.headers["Location"]
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert "flash warning" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    back = web.post("/login?next=/tasks", data={"username": "upe.tanger", "password": "demo-upe.tanger",
+                                                "csrf_token": token})
+    assert back.headers["Location"] == "/tasks"
+
+
+def test_login_never_redirects_off_site(web):
+    token = _csrf(web)
+    response = web.post("/login?next=https://evil.example/", data={
+        "username": "upe.tanger", "password": "demo-upe.tanger", "csrf_token": token})
+    assert response.headers["Location"] == "/"
+
+
+def test_task_form_redisplays_errors_and_keeps_values(web, engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    _login(web, "upe.tanger")
+    token = _csrf(web, f"/tasks/{tid}")
+    response = web.post(f"/tasks/{tid}", data={"csrf_token": token, "listening_summary": "Ce que j'ai tapé",
+                                                "child_heard": "on"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Ce que j&#39;ai tapé" in html and 'id="f-child_heard" name="child_heard" type="checkbox" checked' in html
+    assert 'id="listening_date-error"' in html and 'id="diagnoses-error"' in html
+    done = web.post(f"/tasks/{tid}", data={"csrf_token": token, "listening_date": "2026-11-20",
+                                            "listening_summary": "ok", "diagnoses": ["social"]})
+    assert done.status_code == 302 and done.headers["Location"] == f"/cases/{case_id}"
+
+
+def test_a_stale_form_says_so_plainly(web, engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    _login(web, "upe.tanger")
+    token = _csrf(web, f"/tasks/{tid}")
+    do(engine, case_id, "reception_listening", **ANSWERS["reception_listening"])  # someone else, meanwhile
+    response = web.post(f"/tasks/{tid}", data={"csrf_token": token, "listening_date": "2026-11-20",
+                                                "listening_summary": "ok", "diagnoses": ["social"]})
+    assert response.status_code == 409
+    assert "no longer open" in response.get_data(as_text=True) or "plus ouverte" in response.get_data(as_text=True)
+
+
+def test_report_form_keeps_values_and_shows_field_errors(web, engine: Engine):
+    _login(web, "upe.tanger")
+    token = _csrf(web, "/cases/new")
+    response = web.post("/cases/new", data={"csrf_token": token, "first_name": "Nour", "sex": "F",
+                                             "birth_date": "2001-01-01", "unit": "upe-tanger-assilah",
+                                             "source": "phone_line", "received_at": "2026-11-20T09:00",
+                                             "categories": ["street"]})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="Nour"' in html and 'id="last_name-error"' in html
+    assert 'id="cat-street" name="categories" value="street" checked' in html
+    too_old = web.post("/cases/new", data={"csrf_token": token, "first_name": "Nour", "last_name": "B", "sex": "F",
+                                            "birth_date": "2001-01-01", "unit": "upe-tanger-assilah",
+                                            "source": "phone_line", "received_at": "2026-11-20T08:00",
+                                            "categories": ["street"]})
+    assert too_old.status_code == 400 and 'id="birth_date-error"' in too_old.get_data(as_text=True)
+    ok = web.post("/cases/new", data={"csrf_token": token, "first_name": "Nour", "last_name": "B", "sex": "F",
+                                       "birth_date": "2015-01-01", "unit": "upe-tanger-assilah",
+                                       "source": "phone_line", "received_at": "2026-11-20T08:00",
+                                       "categories": ["street"], "legal_basis": "protection_mandate"})
+    assert ok.status_code == 302 and ok.headers["Location"].startswith("/cases/")
+
+
+def test_pages_follow_the_policy(web, engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    _login(web, "upe.casa")
+    assert web.get(f"/cases/{case_id}").status_code == 404
+    assert web.get(f"/cases/{case_id}/diagram.bpmn").status_code == 404
+    assert web.get(f"/tasks/{task_id(engine, case_id, 'reception_listening')}").status_code == 404
+    assert web.get("/supervision").status_code == 403
+    web.post("/logout", data={"csrf_token": _csrf(web, "/tasks")})
+    _login(web, "parquet.tanger")
+    assert web.get("/cases/new").status_code == 403
+
+
+def test_security_headers_on_pages(web):
+    response = web.get("/login")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in \
+        policy.split("script-src")[1].split(";")[0]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "<script>" not in response.get_data(as_text=True)
+
+
+def test_arabic_pages_are_right_to_left(web, engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    _login(web, "upe.tanger")
+    web.get("/language/ar")
+    html = web.get(f"/tasks/{task_id(engine, case_id, 'reception_listening')}").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "الاستقبال والإنصات" in html  # the step's title from the BPMN
