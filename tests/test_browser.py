@@ -180,3 +180,19 @@ def test_keyboard_navigation_reaches_the_form_with_visible_focus(browser, site):
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url.endswith("/tasks"), ("logged in with the keyboard only", page.input_value("#username"))
+
+
+def test_claiming_from_the_task_list_updates_the_row_in_place(browser, site):
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    page = _page(browser)
+    _login(page, site, "upe.tanger")
+    page.goto(site["url"] + "/tasks")
+    page.evaluate("window.__marker = 'same page'")
+    page.click(f"#task-{tid} button")
+    page.wait_for_selector(f"#task-{tid}:has-text('upe.tanger')")
+    assert page.evaluate("window.__marker") == "same page", "htmx swapped the row without a reload"
+    from engine.models import OpenTask
+    with engine.db.reading() as session:
+        assert session.get(OpenTask, tid).assignee == "upe.tanger"

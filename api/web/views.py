@@ -198,10 +198,16 @@ def claim(task_id):  # type: ignore[no-untyped-def]
         return render_template("task_gone.html"), 409
     if not policy.can_act(g.principal, found[0]):
         abort(403)
+    engine = _engine()
     try:
-        _engine().claim(found[0].id, _actor())
+        row = engine.claim(found[0].id, _actor())
     except Conflict:
+        if request.headers.get("HX-Request"):
+            return render_template("error.html", code=409, message=_("The task is claimed by someone else.")), 409
         flash(_("The task is claimed by someone else."), "error")
+        return redirect(url_for("web.task", task_id=task_id))
+    if request.headers.get("HX-Request"):  # htmx: only the row changes
+        return render_template("_row.html", task=present_task(row, found[1], found[2], now=engine.now()))
     return redirect(url_for("web.task", task_id=task_id))
 
 
@@ -279,8 +285,9 @@ def case(case_id):  # type: ignore[no-untyped-def]
                "open": sorted({t["name"] for t in open_tasks if not t["overdue"]}),
                "overdue": sorted({t["name"] for t in open_tasks if t["overdue"]})}
     engine.record_access(_actor(), "case_viewed", [found.id])
+    step_titles = {step: info.title(language) for step, info in compiled.user_tasks.items()}
     return render_template("case.html", case=found, pathway=pathway, open_tasks=open_tasks, completed=completed,
-                           events=events, markers=markers, full=full)
+                           events=events, markers=markers, full=full, step_titles=step_titles)
 
 
 @bp.get("/cases/<uuid:case_id>/diagram.bpmn")
