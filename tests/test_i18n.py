@@ -9,9 +9,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _code_messages() -> set[str]:
-    found = extract_from_dir(str(ROOT / "api"), method_map=[("**.py", "python")],
-                             keywords={"_": None, "N_": None, "gettext": None})
-    return {message for _file, _line, message, _comments, _context in found if isinstance(message, str)}
+    messages = set()
+    for method_map in ([("**.py", "python")], [("templates/**.html", "jinja2.ext:babel_extract")]):
+        found = extract_from_dir(str(ROOT / "api"), method_map=method_map,
+                                 keywords={"_": None, "_l": None, "N_": None, "gettext": None})
+        messages |= {message for _file, _line, message, _comments, _context in found if isinstance(message, str)}
+    return messages
 
 
 @pytest.mark.parametrize("language", ["fr", "ar"])
