@@ -21,6 +21,12 @@ class NotFound(EngineError):
     status = 404
 
 
+class Forbidden(EngineError):
+    """The actor may not run this command (e.g. a role the pathway does not start with)."""
+
+    status = 403
+
+
 class Conflict(EngineError):
     """The task is no longer open, is claimed by someone else, or the case changed meanwhile."""
 

@@ -39,7 +39,7 @@ from handlers.registry import ServiceCall
 from . import definitions as defs
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
-from .errors import Conflict, EngineError, NotFound, ValidationFailed
+from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .intake import check_age, load_intake, risk_level as compute_risk
 from .models import (
@@ -259,6 +259,13 @@ class Engine:
         with self._unit() as unit:
             pathway = defs.active_version(unit.session, intake["pathway"])
             compiled = self.definitions.get(pathway)
+            start_roles = _listed(compiled.properties.get("start_roles"))
+            if start_roles and actor.role not in start_roles and actor != SYSTEM:
+                raise Forbidden(f"This pathway is started by: {', '.join(sorted(start_roles))}.")
+            served = _listed(compiled.properties.get("categories"))
+            if served and not set(intake["categories"]) & served:
+                raise ValidationFailed("The report has invalid fields.", {"categories": [
+                    f"This pathway serves: {', '.join(sorted(served))}."]})
             try:
                 age = check_age(intake, compiled.properties, unit.now)
             except ValidationError as exc:
@@ -652,6 +659,11 @@ class Engine:
     def task_form(self, session: Session, step: str, pathway_version_id: int, language: str) -> dict[str, Any]:
         compiled = self.compiled(session, pathway_version_id)
         return compiled.forms[compiled.user_tasks[step].form].localized(language)
+
+
+def _listed(value: str | None) -> set[str]:
+    """A comma-separated pathway property as a set."""
+    return {item.strip() for item in (value or "").split(",") if item.strip()}
 
 
 def _waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:

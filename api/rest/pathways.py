@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, request
 from flask_babel import gettext as _
 from flask_smorest import abort
+from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import func, select
 
 from engine.definitions import MAX_FORM_BYTES, activate_version, read_forms_folder
@@ -146,3 +147,47 @@ def activate(key, version):
         activate_version(session, row, actor=actor().username, now=himaya.now())
         count = _open_counts(session).get(row.id, 0)
     return _version_view(row, count)
+
+
+class MigrationRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    from_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
+    dry_run = fields.Boolean(load_default=True)
+
+
+class CaseMigrationSchema(Schema):
+    case_id = fields.String()
+    reference = fields.String()
+    open_steps = fields.List(fields.String())
+    can_migrate = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    migrated = fields.Boolean()
+
+
+class MigrationResponse(Schema):
+    key = fields.String()
+    from_version = fields.Integer()
+    to_version = fields.Integer()
+    dry_run = fields.Boolean()
+    migrated = fields.Integer()
+    left = fields.Integer()
+    cases = fields.List(fields.Nested(CaseMigrationSchema))
+
+
+@blp.route("/<string(maxlength=100):key>/migrations", methods=["POST"])
+@blp.arguments(MigrationRequest)
+@blp.response(200, MigrationResponse)
+@blp.alt_response(403, description="Administrators only")
+@blp.alt_response(404, description="No such version")
+@requires(policy.is_admin)
+def migrate_cases(body, key):
+    """Move open cases from one version to another: a dry-run report, or the migration itself."""
+    from engine.migration import migrate
+
+    report = migrate(engine(), key, body["from_version"], body["to_version"], actor=actor(), dry_run=body["dry_run"])
+    return {"key": report.key, "from_version": report.from_version, "to_version": report.to_version,
+            "dry_run": report.dry_run, "migrated": report.migrated, "left": report.left,
+            "cases": [vars(c) for c in report.cases]}

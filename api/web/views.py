@@ -28,7 +28,7 @@ from ..i18n import LANGUAGES, RTL_LANGUAGES, current_language, translate_errors
 from ..rest.common import present_task
 from . import labels
 from .forms import REPORT_ERROR_FIELDS, flat_errors, form_data, report_payload
-from .session import check_csrf, csrf_token, current_principal, login_required, safe_next
+from .session import check_csrf, csrf_token, login_required, safe_next
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/static")

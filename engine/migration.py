@@ -1,0 +1,142 @@
+"""Moving open cases from one version of a pathway to another.
+
+A case can move when every step it is at (its open and waiting tasks) exists in the target
+version; predicted future steps that the target no longer has are dropped and predicted
+again from the target's flow. The dry run reports, for each open case, whether it can move
+and why not; applying migrates each movable case in its own transaction (recorded in its
+history as ``case_migrated``) and leaves the others on their version with the reason.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from SpiffWorkflow.util.task import TaskState
+
+from .errors import NotFound, ValidationFailed
+from .models import Case, OpenTask, PathwayVersion
+from .runtime import Actor, Engine, _waiting_timers
+from .workflow_state import load_state
+
+CASES, OPEN_TASKS = Case.__table__, OpenTask.__table__
+PREDICTED = TaskState.PREDICTED_MASK
+
+
+@dataclass
+class CaseMigration:
+    case_id: str
+    reference: str
+    open_steps: list[str]
+    can_migrate: bool
+    reason: str | None = None
+    migrated: bool = False
+
+
+@dataclass
+class MigrationReport:
+    key: str
+    from_version: int
+    to_version: int
+    dry_run: bool
+    cases: list[CaseMigration] = field(default_factory=list)
+
+    @property
+    def migrated(self) -> int:
+        return sum(1 for c in self.cases if c.migrated)
+
+    @property
+    def left(self) -> int:
+        return sum(1 for c in self.cases if not c.migrated)
+
+
+def _versions(engine: Engine, key: str, from_version: int, to_version: int) -> tuple[PathwayVersion, PathwayVersion]:
+    if from_version == to_version:
+        raise ValidationFailed("Nothing to migrate.", {"to_version": ["Choose another version than from_version."]})
+    with engine.db.reading() as session:
+        rows = {row.version: row for row in session.scalars(select(PathwayVersion).where(
+            PathwayVersion.key == key, PathwayVersion.version.in_([from_version, to_version])))}
+    if from_version not in rows or to_version not in rows:
+        raise NotFound("No such pathway version.")
+    return rows[from_version], rows[to_version]
+
+
+def _adapt(state_text: str, target_specs: dict[str, Any]) -> tuple[str | None, list[str], str | None]:
+    """(adapted state, steps the case is at, reason it cannot move) for a target spec."""
+    state = json.loads(state_text)
+    tasks: dict[str, Any] = state["tasks"]
+    at = sorted({t["task_spec"] for t in tasks.values()
+                 if t["state"] in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
+                 and not t["task_spec"].startswith(("Start", "End", "Root"))})
+    missing = sorted({t["task_spec"] for t in tasks.values()
+                      if not t["state"] & PREDICTED and t["task_spec"] not in target_specs})
+    if missing:
+        return None, at, "steps not in the target version: " + ", ".join(missing)
+    dropped = {task_id for task_id, t in tasks.items() if t["state"] & PREDICTED and t["task_spec"] not in target_specs}
+    # A dropped prediction takes its predicted subtree with it.
+    frontier = list(dropped)
+    while frontier:
+        for child in tasks[frontier.pop()]["children"]:
+            if child not in dropped:
+                dropped.add(child)
+                frontier.append(child)
+    for task_id in dropped:
+        tasks.pop(task_id, None)
+    for t in tasks.values():
+        t["children"] = [c for c in t["children"] if c not in dropped]
+    return json.dumps(state, separators=(",", ":"), ensure_ascii=False), at, None
+
+
+def migrate(engine: Engine, key: str, from_version: int, to_version: int, *, actor: Actor,
+            dry_run: bool = True) -> MigrationReport:
+    source, target = _versions(engine, key, from_version, to_version)
+    compiled = engine.definitions.get(target)
+    report = MigrationReport(key, from_version, to_version, dry_run)
+    with engine.db.reading() as session:
+        case_ids = list(session.scalars(select(Case.id).where(
+            Case.pathway_version_id == source.id, Case.status == "open").order_by(Case.opened_at, Case.id)))
+    for case_id in case_ids:
+        report.cases.append(_migrate_case(engine, case_id, source, target, compiled, actor, dry_run))
+    return report
+
+
+def _migrate_case(engine: Engine, case_id: str, source: PathwayVersion, target: PathwayVersion, compiled: Any,
+                  actor: Actor, dry_run: bool) -> CaseMigration:
+    with engine._unit() as unit:
+        case = engine._lock_case(unit, case_id)
+        outcome = CaseMigration(case.id, case.reference, [], False)
+        if case.pathway_version_id != source.id:
+            outcome.reason = "the case moved meanwhile"
+            return outcome
+        adapted, outcome.open_steps, outcome.reason = _adapt(case.state or "", compiled.spec.task_specs)
+        if adapted is None:
+            return outcome
+        try:
+            workflow = load_state(adapted, compiled.spec, compiled.subprocess_specs)
+            workflow._predict()
+        except Exception as error:  # the state does not fit the target's structure
+            outcome.reason = f"the workflow does not fit version {target.version}: {type(error).__name__}"
+            return outcome
+        missing_forms = sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+                               - set(compiled.user_tasks))
+        if missing_forms:
+            outcome.reason = "open steps without role, form or due rule in the target: " + ", ".join(missing_forms)
+            return outcome
+        outcome.can_migrate = True
+        if dry_run:
+            return outcome
+        engine.workflows.take(case.id, case.version)  # the cached workflow belongs to the old version
+        for row in engine._open_rows(unit, case.id):
+            info = compiled.user_tasks[row.step]
+            unit.conn.execute(update(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id).values(
+                role=info.role, sector=info.sector, form=info.form, pathway_key=compiled.key))
+            row.role, row.sector, row.form = info.role, info.sector, info.form
+        case.pathway_version_id = target.id
+        case.set(pathway_version_id=target.id)
+        unit.event(case, actor, "case_migrated", detail={"from": source.version, "to": target.version,
+                                                          "open_steps": outcome.open_steps})
+        unit.timers_before[case.id] = _waiting_timers(workflow)  # same timers, same ids: nothing to rewrite
+        engine._advance(unit, case, compiled, workflow, actor)
+        outcome.migrated = True
+        return outcome
