@@ -98,9 +98,11 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         api.register_blueprint(module.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
+    from .web.admin import bp as admin_pages
     from .web.views import bp as web_pages
 
     app.register_blueprint(web_pages)
+    app.register_blueprint(admin_pages)
     from .jobs import Jobs, email_sender_from_environment
 
     jobs = Jobs(engine, email=email_sender_from_environment())  # a bad HIMAYA_SMTP_URL refuses start-up

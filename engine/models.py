@@ -315,3 +315,14 @@ class Notification(Base):
     case_id: Mapped[str | None] = mapped_column(String(36))
     outbox_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     payload: Mapped[dict[str, Any]]
+
+
+class FormDraft(Base):
+    """A form edited in the admin form editor, used by the next deploy of a pathway."""
+
+    __tablename__ = "form_drafts"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    schema: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))

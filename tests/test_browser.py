@@ -196,3 +196,67 @@ def test_claiming_from_the_task_list_updates_the_row_in_place(browser, site):
     from engine.models import OpenTask
     with engine.db.reading() as session:
         assert session.get(OpenTask, tid).assignee == "upe.tanger"
+
+
+def test_admin_adds_a_step_in_the_modeler_and_deploys_a_new_version(browser, site):
+    page = _page(browser)
+    _login(page, site, "admin")
+    assert page.url.endswith("/admin/pathways")
+    _shot(page, "09-admin-pathways")
+    page.goto(site["url"] + "/admin/pathways/child_protection/versions/1/modeler")
+    page.wait_for_selector("#canvas[data-ready=true]", timeout=20000)
+    page.evaluate("""() => {
+        const m = window.himayaModeler, reg = m.get('elementRegistry'), modeling = m.get('modeling');
+        const source = reg.get('reintegration'), target = reg.get('gw_placement');
+        modeling.removeConnection(reg.get('flow_reintegration_to_placement'));
+        const shape = modeling.createShape({type: 'bpmn:UserTask'},
+                                           {x: source.x + source.width / 2 + 40, y: source.y + 140}, source.parent);
+        modeling.updateProperties(shape, {id: 'family_mediation', name: 'Médiation familiale'});
+        modeling.connect(source, shape);
+        modeling.connect(shape, target);
+        m.get('selection').select(shape);
+    }""")
+    page.select_option("#prop-role", "case_worker")
+    page.select_option("#prop-form", "follow_up")
+    page.fill("#prop-due", "P7D")
+    page.dispatch_event("#prop-due", "change")
+    page.fill("#prop-title_ar", "الوساطة الأسرية")
+    page.dispatch_event("#prop-title_ar", "change")
+    page.fill("#prop-title_en", "Family mediation")
+    page.dispatch_event("#prop-title_en", "change")
+    page.click("#deploy")
+    page.wait_for_selector("#result[data-state]")
+    assert page.get_attribute("#result", "data-state") == "ok", page.inner_text("#problems")
+    assert "Version 2" in page.inner_text("#result")
+    _shot(page, "10-admin-modeler-deployed")
+    page.goto(site["url"] + "/admin/pathways")
+    assert page.locator("#version-child_protection-2").is_visible()
+    page.locator("#version-child_protection-2 a").nth(1).click()
+    page.wait_for_selector("#changes")
+    assert "family_mediation" in page.inner_text("#changes")
+    _shot(page, "11-admin-compare")
+
+
+def test_an_invalid_diagram_shows_the_error_on_its_element(browser, site):
+    page = _page(browser)
+    _login(page, site, "admin")
+    page.goto(site["url"] + "/admin/pathways/child_protection/versions/1/modeler")
+    page.wait_for_selector("#canvas[data-ready=true]", timeout=20000)
+    page.evaluate("() => { const m = window.himayaModeler; m.get('selection').select(m.get('elementRegistry').get('follow_up')); }")
+    page.select_option("#prop-form", "")
+    page.click("#check")
+    page.wait_for_selector("#result[data-state=invalid]")
+    assert page.locator("#problems li[data-element=follow_up]").is_visible()
+    assert page.evaluate("document.querySelector('[data-element-id=follow_up]').classList.contains('invalid')")
+    _shot(page, "12-admin-modeler-error")
+
+
+def test_admin_form_editor_loads_and_saves(browser, site):
+    page = _page(browser)
+    _login(page, site, "admin")
+    page.goto(site["url"] + "/admin/forms/follow_up")
+    page.wait_for_selector("#form-editor[data-ready=true]", timeout=20000)
+    page.click("#save-form")
+    page.wait_for_selector("#form-result[data-state]")
+    assert page.get_attribute("#form-result", "data-state") == "ok", page.inner_text("#form-result")
+    _shot(page, "13-admin-form-editor")

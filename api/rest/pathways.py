@@ -10,12 +10,12 @@ from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import func, select
 
-from engine.definitions import MAX_FORM_BYTES, activate_version, read_forms_folder
+from engine.definitions import MAX_FORM_BYTES, activate_version
 from engine.models import Case, PathwayVersion
 
 from .. import policy
 from ..schemas import ActivateArgs, DeployResponse, PathwayListItem, PathwayVersionSchema
-from ..setup import BPMN_FOLDER
+from ..pathway_admin import available_forms
 from .common import Blueprint, actor, engine, load_principal, requires
 
 blp = Blueprint("pathways", __name__, url_prefix="/api/v1/pathways", description="Pathway administration")
@@ -95,13 +95,11 @@ def _uploaded() -> tuple[bytes, dict[str, Any]]:
 @blp.alt_response(422, description="Invalid BPMN: each error with its element and line")
 @requires(policy.is_admin)
 def deploy(args):
-    """Validate and deploy a BPMN pathway; forms come from the shipped and stored ones, or the upload."""
+    """Validate and deploy a BPMN pathway; forms: shipped, stored, edited drafts, then the upload."""
     xml, extra_forms = _uploaded()
     himaya = engine()
-    forms = read_forms_folder(BPMN_FOLDER / "forms")
     with himaya.db.reading() as session:
-        for row in session.scalars(select(PathwayVersion).order_by(PathwayVersion.id)):
-            forms.update(row.forms)
+        forms = available_forms(session)
     forms.update(extra_forms)
     result = himaya.deploy(xml, forms, actor(), activate=args["activate"])
     body = {"key": result.pathway.key, "version": result.pathway.version, "created": result.created,

@@ -39,6 +39,12 @@ VENDOR_FILES = {
     "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
     "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
     "bpmn-embedded.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css",
+    "bpmn-modeler.js": "bpmn-js/dist/bpmn-modeler.production.min.js",
+    "form-editor.js": "@bpmn-io/form-js/dist/form-editor.umd.js",
+    "form-js.css": "@bpmn-io/form-js/dist/assets/form-js.css",
+    "form-js-editor.css": "@bpmn-io/form-js/dist/assets/form-js-editor.css",
+    "properties-panel.css": "@bpmn-io/form-js/dist/assets/properties-panel.css",
+    "draggle.css": "@bpmn-io/form-js/dist/assets/draggle.css",
 }
 
 
@@ -53,7 +59,7 @@ def _actor() -> Actor:
 
 @bp.before_app_request
 def _before() -> None:
-    if request.blueprint == "web":
+    if request.blueprint in ("web", "admin"):
         check_csrf()
 
 
@@ -127,6 +133,8 @@ def logout():  # type: ignore[no-untyped-def]
 def home():  # type: ignore[no-untyped-def]
     if g.principal.role == "supervisor":
         return redirect(url_for("web.supervision"))
+    if g.principal.role == "admin":
+        return redirect(url_for("admin.pathways"))
     if g.principal.role in policy.ACTING_ROLES:
         return redirect(url_for("web.tasks"))
     return render_template("home.html")
