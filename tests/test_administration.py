@@ -224,11 +224,51 @@ def test_hostile_definitions_are_refused_and_nothing_is_deployed(api: ApiClient,
     response = _deploy(api, xml, forms)
     assert response.status_code in (413, 422), (response.status_code, response.get_json())
     assert response.get_json()["message"]
-    listing = api.get("/api/v1/pathways", "admin").get_json()
-    assert [v["version"] for v in listing[0]["versions"]] == [1], "nothing deployed"
+    listing = {p["key"]: p for p in api.get("/api/v1/pathways", "admin").get_json()}
+    assert [v["version"] for v in listing["child_protection"]["versions"]] == [1], "nothing deployed"
 
 
 def test_ten_megabytes_of_xml_is_413(api: ApiClient):
     response = api.post("/api/v1/pathways", "admin", data="<x>" + "a" * (10 * 1024 * 1024) + "</x>",
                         headers={"Content-Type": "application/xml"})
     assert response.status_code == 413
+
+
+def test_aftercare_is_deployed_from_its_file_and_runs_a_young_person_to_exit(api: ApiClient, clock):
+    from datetime import timedelta
+
+    xml = (BPMN_FOLDER / "aftercare.bpmn").read_bytes()
+    deployed = api.post("/api/v1/pathways", "admin",
+                        data={"file": (io.BytesIO(xml), "aftercare.bpmn")}, content_type="multipart/form-data")
+    assert deployed.status_code in (200, 201) and deployed.get_json()["key"] == "aftercare"
+    engine = api.app.extensions["himaya"]
+    body = intake(engine, pathway="aftercare", categories=["in_institution"],
+                  emergency={"medical": False, "immediate_danger": False})
+    body["child"]["birth_date"] = (engine.now() - timedelta(days=19 * 366)).date().isoformat()
+    too_young = {**body, "child": {**body["child"], "birth_date": (engine.now() - timedelta(days=15 * 366)).date().isoformat()}}
+    assert api.post("/api/v1/cases", "upe.tanger", json=too_young).status_code == 400
+    assert api.post("/api/v1/cases", "upe.tanger", json={**body, "categories": ["out_of_school"]}).status_code == 400
+    started = api.post("/api/v1/cases", "upe.tanger", json=body)
+    assert started.status_code == 201, started.get_json()
+    case = started.get_json()
+    assert case["pathway"]["key"] == "aftercare" and [t["name"] for t in case["open_tasks"]] == ["enrolment"]
+
+    def complete(step: str, data: dict, user: str = "upe.tanger") -> dict:
+        return _complete(api, case["id"], step, data, user)
+
+    complete("enrolment", {"institution_name": "Centre Dar Al Atfal", "exit_date": "2026-11-01",
+                           "consent_to_accompaniment": True})
+    complete("self_assessment", {"strengths": "Motivé", "needs": ["employment", "housing"]})
+    after = complete("integration_programme", {"programme_summary": "Projet", "goals": ["job", "housing"],
+                                               "review_interval": "monthly"}, "cape.tanger")
+    assert sorted(t["name"] for t in after["open_tasks"]) == ["housing_search", "job_search"]
+    complete("job_search", {"job_outcome": "employed"})
+    complete("housing_search", {"housing_outcome": "housed"})
+    for ready in (False, True):
+        clock.advance(timedelta(days=32))
+        assert engine.fire_due_timers() == 1
+        api.forget_tokens()
+        complete("mediator_review", {"review_date": "2027-01-05", "review_summary": "Point d'étape",
+                                     "ready_for_exit": ready})
+    closed = complete("exit", {"exit_outcome": "autonomous", "exit_summary": "Autonome"}, "cape.tanger")
+    assert closed["status"] == "closed"

@@ -295,8 +295,8 @@ def test_supervision_endpoints(api: ApiClient, clock):
 def test_pathway_administration(api: ApiClient):
     from api.setup import BPMN_FOLDER
 
-    listing = api.get("/api/v1/pathways", "admin").get_json()
-    assert listing[0]["key"] == "child_protection" and listing[0]["active_version"] == 1
+    listing = {p["key"]: p for p in api.get("/api/v1/pathways", "admin").get_json()}
+    assert listing["child_protection"]["active_version"] == 1 and listing["aftercare"]["active_version"] == 1
     xml = (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8")
     same = api.post("/api/v1/pathways", "admin", data=xml, headers={"Content-Type": "application/xml"})
     assert same.status_code == 200 and same.get_json()["version"] == 1 and not same.get_json()["created"]

@@ -22,7 +22,8 @@ FORMS = read_forms_folder(BPMN_FOLDER / "forms")
 
 def _versions(engine: Engine) -> int:
     with engine.db.reading() as session:
-        return session.scalar(select(func.count()).select_from(PathwayVersion))
+        return session.scalar(select(func.count()).select_from(PathwayVersion)
+                              .where(PathwayVersion.key == "child_protection"))
 
 
 def _deploy_refused(engine: Engine, xml: str | bytes, forms=None) -> list[dict]:
