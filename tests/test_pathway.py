@@ -111,7 +111,7 @@ def test_d_follow_up_visits_fire_on_timers_at_the_risk_interval(engine: Engine, 
     case_id = engine.start_case(report(engine, categories=["out_of_school"]), UPE).case_id  # low: quarterly
     _walk_to_reintegration(engine, case_id, [])
     do(engine, case_id, "reintegration", **ANSWERS["reintegration"])
-    for visit in range(3):
+    for _visit in range(3):
         with engine.db.reading() as session:
             timer = session.scalars(select(CaseTimer).where(CaseTimer.case_id == case_id)).one()
         assert timer.step == "wait_follow_up"

@@ -7,14 +7,14 @@ from typing import Any
 from flask import Response, request
 from flask_babel import gettext as _
 from flask_smorest import abort
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
 from engine.definitions import MAX_FORM_BYTES, activate_version
 from engine.models import Case, PathwayVersion
 
 from .. import policy
-from ..schemas import ActivateArgs, DeployResponse, PathwayListItem, PathwayVersionSchema
+from ..schemas import ActivateArgs, DeployResponse, PathwayListItem, PathwayVersionSchema, Strict
 from ..pathway_admin import available_forms
 from .common import Blueprint, actor, engine, load_principal, requires
 
@@ -147,10 +147,7 @@ def activate(key, version):
     return _version_view(row, count)
 
 
-class MigrationRequest(Schema):
-    class Meta:
-        unknown = RAISE
-
+class MigrationRequest(Strict):
     from_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
     to_version = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
     dry_run = fields.Boolean(load_default=True)
