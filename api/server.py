@@ -26,6 +26,9 @@ def run_gunicorn(*, host: str, port: int, workers: int | None = None) -> None:
     _HimayaServer({
         "bind": f"{host}:{port}",
         "workers": workers or os.cpu_count() or 2,
+        # threads overlap one request's database waits with another's Python work
+        "worker_class": "gthread",
+        "threads": int(os.environ.get("HIMAYA_THREADS", "4")),
         "accesslog": "-",
         "timeout": 60,
     }).run()

@@ -1,7 +1,7 @@
 """HTTP benchmark: the REST API under concurrent case workers, on PostgreSQL with many open cases.
 
 1. starts a throwaway PostgreSQL (``scripts/pg-throwaway``: PostgreSQL defaults except
-   ``fsync=off``, ``synchronous_commit=off``, ``max_connections=200``);
+   ``max_connections=200`` and, unless ``--durable``, ``fsync=off``, ``synchronous_commit=off``);
 2. loads ``--cases`` open cases with ``bench/bulk_load.py`` (clones of one real case waiting
    at ``reception_listening``, round-robin over the 75 provinces) and ``--history-rows``
    ``case_events`` rows;
@@ -318,11 +318,12 @@ class Services:
         self.url = ""
         self.port = 0
 
-    def start_postgres(self) -> str:
+    def start_postgres(self, durable: bool = False) -> str:
         self.pg_dir = tempfile.mkdtemp(prefix="himaya-bench-pg-")  # /tmp is traversable by `postgres`
         port = free_port()
+        env = {**os.environ, "HIMAYA_PG_DURABLE": "1" if durable else os.environ.get("HIMAYA_PG_DURABLE", "0")}
         out = subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", self.pg_dir, str(port)],
-                             check=True, capture_output=True, text=True)
+                             check=True, capture_output=True, text=True, env=env)
         self.url = out.stdout.strip().splitlines()[-1]
         return self.url
 
@@ -477,6 +478,13 @@ def met(passed: bool) -> str:
     return "**met**" if passed else "**missed**"
 
 
+def durability(settings: dict[str, str]) -> str:
+    if settings["fsync"] == "off" or settings["synchronous_commit"] == "off":
+        return (f"**fsync={settings['fsync']}, synchronous_commit={settings['synchronous_commit']}** (commits do "
+                "not wait for the disk: figures are optimistic for a durable setup; `--durable` keeps them on)")
+    return "none for durability (fsync=on, synchronous_commit=on: every commit waits for the disk)"
+
+
 def code_version() -> str:
     """The commit measured, and whether the working tree had changes."""
     def git(*argv: str) -> str:
@@ -513,10 +521,10 @@ def build_report(r: dict[str, Any]) -> str:
         f"Code: {r['code']}.  ",
         f"Server: `himaya serve --workers {r['workers']}` (gunicorn sync workers, access log to a file, "
         f"HIMAYA_SCHEDULER={r['scheduler']}); "
-        f"PostgreSQL throwaway server (`scripts/pg-throwaway`): defaults except **fsync=off, "
-        f"synchronous_commit=off** (commits do not wait for the disk: figures are optimistic for a "
-        f"durable setup) and max_connections=200. Client, gunicorn and PostgreSQL share the same "
-        f"{r['cores']} cores.  ",
+        f"PostgreSQL throwaway server (`scripts/pg-throwaway`), defaults except: {r['pg_durability']}, "
+        f"max_connections={r['pg_settings']['max_connections']} "
+        f"(shared_buffers={r['pg_settings']['shared_buffers']}, the default). Client, gunicorn and PostgreSQL "
+        f"share the same {r['cores']} cores.  ",
         f"Data: {r['open_tasks']:,} open tasks ({r['cases']:,} cloned open cases in {r['provinces']} provinces, "
         f"~{r['cases'] // max(r['provinces'], 1):,} per unit) and {r['history_rows']:,} `case_events` rows, "
         f"bulk-loaded by `bench/bulk_load.py` in {r['load_seconds']:.0f} s "
@@ -602,7 +610,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     clients: Clients | None = None
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        print(f"PostgreSQL: {services.start_postgres()}", flush=True)
+        print(f"PostgreSQL: {services.start_postgres(args.durable)}", flush=True)
         history_rows = args.history_rows if args.history_rows is not None else 10 * args.cases
         begin = time.perf_counter()
         loaded = bulk_load.load(services.url, args.cases, history_rows=history_rows, verify=args.verify,
@@ -615,6 +623,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         probe = create_engine(services.url)
         with probe.connect() as conn:
             pg_version = conn.execute(text("SHOW server_version")).scalar_one()
+            pg_settings = {name: conn.execute(text(f"SHOW {name}")).scalar_one()
+                           for name in ("fsync", "synchronous_commit", "max_connections", "shared_buffers")}
             open_tasks = conn.execute(text("SELECT count(*) FROM open_tasks")).scalar_one()
             history = conn.execute(text("SELECT count(*) FROM case_events")).scalar_one()
             first = loaded.provinces[0]
@@ -700,7 +710,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
             "command": command, "cores": cores, "cpu_model": cpu_model(), "pg_version": f"PostgreSQL {pg_version}",
             "when": datetime.now(UTC), "workers": workers, "clients": args.clients,
             "client_mode": args.client_mode, "duration": args.duration, "elapsed": elapsed,
-            "scheduler": args.scheduler, "code": code_version(),
+            "scheduler": args.scheduler, "code": code_version(), "pg_settings": pg_settings,
+            "pg_durability": durability(pg_settings),
             "cases": loaded.cases, "provinces": len(loaded.provinces), "open_tasks": open_tasks,
             "history_rows": history, "load_seconds": load_seconds, "verified": loaded.verified,
             "complete": stats_ms(complete), "list": stats_ms(listed),
@@ -741,6 +752,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: CPU cores)")
     parser.add_argument("--client-mode", choices=("thread", "process"), default="thread",
                         help="clients as threads of this process (default) or as processes")
+    parser.add_argument("--durable", action="store_true",
+                        help="PostgreSQL with fsync and synchronous_commit on (HIMAYA_PG_DURABLE=1)")
     parser.add_argument("--scheduler", choices=("off", "on"), default="off",
                         help="HIMAYA_SCHEDULER of the server (default off: the API alone is measured)")
     parser.add_argument("--verify", type=int, default=20, help="clones completed through the engine after the load")

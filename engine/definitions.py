@@ -96,6 +96,8 @@ class CheckedDefinition:
     forms: dict[str, CompiledForm]
     properties: dict[str, str]
     warnings: list[Problem] = field(default_factory=list)
+    # pathway version id → version number, for every stored version with this content
+    versions: dict[int, int] = field(default_factory=dict)
 
     def form_for(self, step: str) -> CompiledForm:
         return self.forms[self.user_tasks[step].form]
@@ -467,6 +469,7 @@ class DefinitionCache:
         if compiled is None:
             compiled = check_definition(row.bpmn_xml, row.forms, handler_names=_any_names())
             self._compiled[row.content_hash] = compiled
+        compiled.versions[row.id] = row.version
         return compiled
 
 

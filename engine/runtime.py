@@ -169,6 +169,7 @@ class CommandResult:
     risk_level: str
     case_version: int
     open_tasks: list[TaskRow] = field(default_factory=list)
+    pathway_version_id: int = 0
 
 
 class _Unit:
@@ -234,6 +235,14 @@ class Engine:
     def deploy_folder(self, folder: Path, actor: Actor = SYSTEM) -> list[defs.DeployResult]:
         with self.db.transaction() as session:
             return defs.deploy_folder(session, folder, actor=actor.username, now=self.now())
+
+    def definition(self, pathway_version_id: int) -> defs.CheckedDefinition:
+        """The compiled definition of a pathway version, opening a session only the first time."""
+        known = self.definitions.by_hash(self._hash_of_version.get(pathway_version_id))
+        if known is not None:
+            return known
+        with self.db.reading() as session:
+            return self.compiled(session, pathway_version_id)
 
     def compiled(self, session: Session | _Unit, pathway_version_id: int) -> defs.CheckedDefinition:
         """The compiled definition of a pathway version (read from the database once)."""
@@ -635,7 +644,8 @@ class Engine:
 
     @staticmethod
     def _result(case: CaseState, open_rows: list[TaskRow]) -> CommandResult:
-        return CommandResult(case.id, case.reference, case.status, case.risk_level, case.version, open_rows)
+        return CommandResult(case.id, case.reference, case.status, case.risk_level, case.version, open_rows,
+                             case.pathway_version_id)
 
     def record_access(self, actor: Actor, kind: str, case_ids: list[str], detail: dict[str, Any] | None = None) -> None:
         """Append to the audit trail that ``actor`` read these cases (or their tasks)."""

@@ -30,14 +30,12 @@ CHILD_FIELDS = ("first_name", "last_name", "sex", "birth_date", "age_estimate", 
 def command_response(result: CommandResult) -> dict[str, Any]:
     himaya = engine()
     now = himaya.now()
-    with himaya.db.reading() as session:
-        case = session.get(Case, result.case_id)
-        pathway = session.get(PathwayVersion, case.pathway_version_id)
+    compiled = himaya.definition(result.pathway_version_id)
     return {
         "id": result.case_id, "reference": result.case_reference, "status": result.case_status,
         "risk_level": result.risk_level, "version": result.case_version,
-        "pathway": {"key": pathway.key, "version": pathway.version},
-        "open_tasks": [present_task(t, result.case_reference, case.pathway_version_id, now=now)
+        "pathway": {"key": compiled.key, "version": compiled.versions[result.pathway_version_id]},
+        "open_tasks": [present_task(t, result.case_reference, result.pathway_version_id, now=now)
                        for t in result.open_tasks],
     }
 

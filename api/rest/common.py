@@ -77,10 +77,8 @@ def requires(check: Callable[[Principal], bool]) -> Callable[[Callable[..., Any]
 
 def present_task(row: OpenTask | TaskRow, case_reference: str, pathway_version_id: int, *, now: datetime,
                  with_form: bool = False) -> dict[str, Any]:
-    himaya = engine()
     language = current_language()
-    with himaya.db.reading() as session:
-        compiled = himaya.compiled(session, pathway_version_id)
+    compiled = engine().definition(pathway_version_id)
     info = compiled.user_tasks.get(row.step)
     body: dict[str, Any] = {
         "id": row.id, "case_id": row.case_id, "case_reference": case_reference, "name": row.step,
