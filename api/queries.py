@@ -37,7 +37,7 @@ def task_page(session: Session, principal: Principal, *, scope: str, now: dateti
     """(total, rows of (OpenTask, reference, pathway_version_id)), by due date."""
     where = {"mine": policy.task_scope(principal), "available": policy.actionable_scope(principal),
              "all": policy.task_scope(principal)}[scope]
-    query = select(OpenTask, Case.reference, Case.pathway_version_id).join(Case, Case.id == OpenTask.case_id).where(where)
+    query = select(OpenTask.id).where(where)  # the filters read open_tasks only: count without the join
     if scope == "mine":
         query = query.where(OpenTask.assignee == principal.username)
     if scope == "available":
@@ -52,6 +52,8 @@ def task_page(session: Session, principal: Principal, *, scope: str, now: dateti
         query = query.where(OpenTask.due_at < now) if overdue else query.where(
             (OpenTask.due_at >= now) | OpenTask.due_at.is_(None))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
+    query = query.with_only_columns(OpenTask, Case.reference, Case.pathway_version_id).join(
+        Case, Case.id == OpenTask.case_id)
     # NULLS LAST is PostgreSQL's default order of an ascending index: (unit|province, role, state,
     # due_at) indexes then give the first page without sorting every matching task.
     rows = session.execute(query.order_by(OpenTask.due_at.asc().nulls_last(), OpenTask.id)

@@ -214,6 +214,8 @@ HOSTILE = {
                                '<bpmn:script>import os</bpmn:script></bpmn:scriptTask>\n'
                                '    <bpmn:exclusiveGateway id="gw_stable"', 1),
     "not XML": "this is not xml <",
+    "malformed due rule": XML.replace('<spiffworkflow:property name="due" value="P7D" />',
+                                      '<spiffworkflow:property name="due" value="in a week" />', 1),
 }
 
 

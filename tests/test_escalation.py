@@ -342,3 +342,11 @@ def test_escalation_policy_is_configurable():
     assert policy.next_rung_at(2, created, due) == due + timedelta(days=6)
     assert policy.next_rung_at(3, created, due) is None
 
+
+
+def test_the_application_refuses_to_start_on_a_bad_smtp_url(engine: Engine, monkeypatch):
+    from api.app import create_app
+
+    monkeypatch.setenv("HIMAYA_SMTP_URL", "smtp://host:notaport")
+    with pytest.raises(SmtpUrlError, match="HIMAYA_SMTP_URL"):
+        create_app({"TESTING": True, "SECRET_KEY": "x"}, engine=engine)

@@ -356,7 +356,8 @@ def supervision():  # type: ignore[no-untyped-def]
         info = compiled.user_tasks.get(step) if compiled else None
         return info.title(language) if info else step
 
-    months = [(now.replace(day=1) - timedelta(days=31 * i)).strftime("%Y-%m") for i in range(11, -1, -1)]
+    months = [f"{(now.year * 12 + now.month - 1 - i) // 12:04d}-{(now.month - 1 - i) % 12 + 1:02d}"
+              for i in range(11, -1, -1)]  # the last twelve calendar months, oldest first
     opened, closed = Counter(), Counter()
     for opened_at, closed_at, _version in cases:
         opened[opened_at.strftime("%Y-%m")] += 1
