@@ -5,7 +5,7 @@
 2. loads ``--cases`` open cases with ``bench/bulk_load.py`` (clones of one real case waiting
    at ``reception_listening``, round-robin over the 75 provinces) and ``--history-rows``
    ``case_events`` rows;
-3. serves the app with gunicorn (``himaya serve --workers N``, sync workers, the scheduler off
+3. serves the app with gunicorn (``himaya serve --workers N``, gthread workers, the scheduler off
    unless ``--scheduler on``: the API alone is measured);
 4. single-client latency of the supervision lists as the coordinator ``bench.cape.<province>``;
 5. ``--clients`` concurrent clients, each logged in as a different ``bench.<province>`` case
@@ -68,7 +68,7 @@ COMPLETE_BODY = json.dumps({"data": bulk_load.RECEPTION_DATA}).encode()
 
 def request(port: int, method: str, path: str, body: bytes | None = None,
             token: str | None = None) -> tuple[int, bytes, float]:
-    """One request on a new connection (gunicorn's sync workers close it after each response)."""
+    """One request on a new connection (as a browser would after a pause)."""
     headers = {"Accept": "application/json"}
     if body is not None:
         headers["Content-Type"] = "application/json"
@@ -519,7 +519,7 @@ def build_report(r: dict[str, Any]) -> str:
         f"Machine: {r['cores']} cores ({r['cpu_model']}), {platform.machine()}, Python {platform.python_version()}, "
         f"{r['pg_version']} — {r['when']:%Y-%m-%d %H:%M} UTC  ",
         f"Code: {r['code']}.  ",
-        f"Server: `himaya serve --workers {r['workers']}` (gunicorn sync workers, access log to a file, "
+        f"Server: `himaya serve --workers {r['workers']}` (gunicorn gthread workers, 4 threads each, access log to a file, "
         f"HIMAYA_SCHEDULER={r['scheduler']}); "
         f"PostgreSQL throwaway server (`scripts/pg-throwaway`), defaults except: {r['pg_durability']}, "
         f"max_connections={r['pg_settings']['max_connections']} "
@@ -595,9 +595,9 @@ def limit_line(cpu: dict[str, float], workers: int, cores: int) -> str:
                                           "SQLAlchemy)"),
                         (cpu["postgres"], "PostgreSQL"), (cpu["clients"], "the benchmark clients")), reverse=True)
         return (f"Limit: CPU — the {cores} cores are saturated; the largest share goes to {parts[0][1]}, "
-                f"then {parts[1][1]}. With {workers} sync workers, requests beyond {workers} wait in the "
+                f"then {parts[1][1]}. With {workers} workers on 2 cores, requests beyond what the cores run wait in the "
                 f"listen queue, so latency percentiles include queueing.")
-    return (f"Limit: not CPU (machine {cpu['machine']:.0f}% busy): with {workers} sync workers a request "
+    return (f"Limit: not CPU (machine {cpu['machine']:.0f}% busy): with {workers} workers a request "
             f"waits for a free worker; more workers or a threaded worker class would use the idle CPU.")
 
 
