@@ -41,6 +41,7 @@ from api.setup import BPMN_FOLDER, prepare  # noqa: E402
 from engine.clock import ManualClock, using_clock  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models import CaseWorkflow  # noqa: E402
+from engine.reference_data import ensure_unit  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
@@ -131,6 +132,8 @@ class HimayaRunner:
         self.database = Database(f"sqlite:///{folder / 'bench.sqlite'}")
         self.engine = Engine(self.database, clock=self.clock, workflow_cache_size=workflow_cache_size)
         prepare(self.engine)
+        with self.database.transaction() as session:
+            ensure_unit(session, "upe-tanger-assilah", "tanger-assilah")
 
     def start(self) -> tuple[str, dict[str, str]]:
         result = self.engine.start_case(intake(self.clock.now()), ACTOR)
