@@ -326,3 +326,20 @@ class FormDraft(Base):
     schema: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class Training(Base):
+    """A training session for UPE staff (feeds the training indicators)."""
+
+    __tablename__ = "trainings"
+    __table_args__ = (Index("ix_trainings_province_start", "province", "start_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    province: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    units: Mapped[list[str]]
+    participants: Mapped[list[str]]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(100))

@@ -158,3 +158,15 @@ def test_arabic_pages_are_right_to_left(web, engine: Engine):
     html = web.get(f"/tasks/{task_id(engine, case_id, 'reception_listening')}").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in html
     assert "الاستقبال والإنصات" in html  # the step's title from the BPMN
+
+
+def test_indicators_page(web, engine: Engine):
+    engine.start_case(report(engine), UPE)
+    _login(web, "cppe.tanger")
+    html = web.get("/indicators").get_data(as_text=True)
+    assert 'id="indicators"' in html and "children_served" in html
+    assert web.get("/indicators?from=2026-12-01&to=2026-01-01").status_code == 400
+    web.post("/logout", data={"csrf_token": _csrf(web, "/indicators")})
+    _login(web, "national")
+    assert web.get("/").headers["Location"] == "/indicators"
+    assert "&lt;5" in web.get("/indicators").get_data(as_text=True)

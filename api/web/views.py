@@ -137,6 +137,8 @@ def home():  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.pathways"))
     if g.principal.role in policy.ACTING_ROLES:
         return redirect(url_for("web.tasks"))
+    if g.principal.role == "national":
+        return redirect(url_for("web.indicators_page"))
     return render_template("home.html")
 
 
@@ -381,6 +383,34 @@ def supervision():  # type: ignore[no-untyped-def]
 
 def _api_error(error):  # type: ignore[no-untyped-def]
     return current_app.extensions["himaya_api"].handle_http_exception(error)
+
+
+@bp.get("/indicators")
+@login_required
+def indicators_page():  # type: ignore[no-untyped-def]
+    from datetime import date as _date
+
+    from engine.indicators import Period, compute, rows, suppress
+
+    p = g.principal
+    if p.role not in ("coordinator", "supervisor", "national"):
+        abort(403)
+    today = _engine().now().date()
+    error = None
+    try:
+        start = _date.fromisoformat(request.args.get("from") or (today - timedelta(days=365)).isoformat())
+        end = _date.fromisoformat(request.args.get("to") or today.isoformat())
+        if start > end or start.year < 2000 or (end - start).days > 366 * 20:
+            raise ValueError
+    except ValueError:
+        error = _("Choose a period whose start is before its end, from the year 2000.")
+        start, end = today - timedelta(days=365), today
+    with _engine().db.reading() as db_session:
+        result = compute(db_session, Period(start, end), None if p.role == "national" else [p.province])
+    if p.role == "national":
+        result = suppress(result)
+    return render_template("indicators.html", result=result, rows=rows(result), start=start, end=end,
+                           error=error), 400 if error else 200
 
 
 @bp.app_errorhandler(404)

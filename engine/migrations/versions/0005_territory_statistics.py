@@ -5,8 +5,6 @@ Revises: 0004
 Create Date: 2026-11-24 06:26:04.160198
 """
 from alembic import op
-import sqlalchemy as sa
-import engine.models
 
 
 revision = '0005'

@@ -1,0 +1,223 @@
+"""``/api/v1/indicators`` (JSON, CSV, XLSX) and ``/api/v1/trainings``."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Response, request
+from flask_babel import gettext as _
+from flask_smorest import abort
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+
+from engine.indicators import Period, compute, rows, suppress
+from engine.models import Province, Training, Unit
+
+from ..schemas import PageArgs, Strict
+from .common import Blueprint, engine, load_principal, page_of, principal
+
+blp = Blueprint("indicators", __name__, url_prefix="/api/v1", description="Indicators and trainings")
+blp.before_request(load_principal)
+
+EARLIEST = date(2000, 1, 1)
+LONGEST = timedelta(days=366 * 20)
+
+
+def _check_period(data: dict[str, Any]) -> None:
+    start, end = data.get("from_"), data.get("to")
+    if start and end and start > end:
+        raise ValidationError("The period ends before it starts.", "to")
+    for key in ("from_", "to"):
+        if data.get(key) and not EARLIEST <= data[key] <= date.today() + timedelta(days=366):
+            raise ValidationError("Choose a date between 2000 and next year.", key.rstrip("_"))
+    if start and end and end - start > LONGEST:
+        raise ValidationError("A period of at most 20 years.", "to")
+
+
+class IndicatorArgs(Schema):
+    province = fields.String(validate=validate.Length(min=1, max=64))
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    format = fields.String(validate=validate.OneOf(["json", "csv", "xlsx"]))
+
+    @validates_schema
+    def _period(self, data: dict[str, Any], **_: Any) -> None:
+        _check_period(data)
+
+
+class IndicatorResponse(Schema):
+    period = fields.Dict()
+    provinces = fields.List(fields.String(), allow_none=True)
+    children_served = fields.Dict()
+    cases_opened = fields.Integer(allow_none=True)
+    cases_closed = fields.Integer(allow_none=True)
+    steps = fields.Dict()
+    trainings = fields.Dict()
+    suppressed_below = fields.Integer()
+
+
+def _scope(province: str | None) -> list[str] | None:
+    """The provinces the caller may count: their own, or any for the national level."""
+    p = principal()
+    if province is not None:
+        with engine().db.reading() as session:
+            if session.get(Province, province) is None:
+                abort(404, message=_("Unknown province."))
+    if p.role == "national":
+        return [province] if province else None
+    if p.role in ("coordinator", "supervisor"):
+        if province and province != p.province:
+            abort(403, message=_("You may only see the indicators of your province."))
+        return [p.province]
+    abort(403, message=_("You are not allowed to do this."))
+    raise AssertionError
+
+
+@blp.route("/indicators", methods=["GET"])
+@blp.arguments(IndicatorArgs, location="query")
+@blp.response(200, IndicatorResponse)
+@blp.alt_response(400, description="An inverted or absurd period")
+@blp.alt_response(403, description="Another province, or a role without indicators")
+@blp.alt_response(404, description="Unknown province")
+def indicators(args):
+    """Indicators for a period (default: the last 12 months). ``Accept: text/csv`` or ``format=csv|xlsx``."""
+    provinces = _scope(args.get("province"))
+    today = engine().now().date()
+    period = Period(args.get("from_") or today - timedelta(days=365), args.get("to") or today)
+    if period.start > period.end:
+        abort(400, message=_("The request has invalid fields."),
+              errors={"query": {"from": [_("The period ends before it starts.")]}})
+    with engine().db.reading() as session:
+        result = compute(session, period, provinces)
+    if principal().role == "national":
+        result = suppress(result)
+    wanted = args.get("format") or ("csv" if request.accept_mimetypes.best == "text/csv" else "json")
+    if wanted == "csv":
+        return _csv(result)
+    if wanted == "xlsx":
+        return _xlsx(result)
+    return result
+
+
+def _filename(result: dict[str, Any], extension: str) -> str:
+    return f"himaya-indicators-{result['period']['from']}-{result['period']['to']}.{extension}"
+
+
+def _csv(result: dict[str, Any]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["indicator", "breakdown", "value"])
+    for name, breakdown, value in rows(result):
+        writer.writerow([name, breakdown, "<5" if value is None and "suppressed_below" in result else value])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(result, "csv")}"'})
+
+
+def _xlsx(result: dict[str, Any]) -> Response:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Indicators"
+    sheet.append(["Himaya", f"{result['period']['from']} → {result['period']['to']}",
+                  ", ".join(result["provinces"] or ["all provinces"])])
+    sheet.append(["indicator", "breakdown", "value"])
+    for name, breakdown, value in rows(result):
+        sheet.append([name, breakdown, "<5" if value is None and "suppressed_below" in result else value])
+    output = io.BytesIO()
+    book.save(output)
+    return Response(output.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(result, "xlsx")}"'})
+
+
+# --- trainings -----------------------------------------------------------------------
+
+class TrainingRequest(Strict):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    province = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    units = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                        validate=validate.Length(min=1, max=200))
+    participants = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
+                               validate=validate.Length(min=1, max=1000))
+
+    @validates_schema
+    def _dates(self, data: dict[str, Any], **_: Any) -> None:
+        if data["end_date"] < data["start_date"]:
+            raise ValidationError("The training ends before it starts.", "end_date")
+        if not EARLIEST <= data["start_date"] <= date.today() + timedelta(days=366):
+            raise ValidationError("Choose a date between 2000 and next year.", "start_date")
+
+
+class TrainingSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    start_date = fields.Date()
+    end_date = fields.Date()
+    province = fields.String()
+    units = fields.List(fields.String())
+    participants = fields.List(fields.String())
+
+
+class TrainingPage(Schema):
+    items = fields.List(fields.Nested(TrainingSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class TrainingArgs(PageArgs):
+    pass
+
+
+def _view(row: Training) -> dict[str, Any]:
+    return {"id": row.id, "title": row.title, "start_date": row.start_date, "end_date": row.end_date,
+            "province": row.province, "units": row.units, "participants": row.participants}
+
+
+@blp.route("/trainings", methods=["POST"])
+@blp.arguments(TrainingRequest)
+@blp.response(201, TrainingSchema)
+@blp.alt_response(400, description="Invalid fields")
+@blp.alt_response(403, description="Only the province's coordinators record trainings")
+@blp.alt_response(404, description="Unknown province")
+def record_training(body):
+    """Record a training session for UPE staff (coordinators of the province)."""
+    p = principal()
+    himaya = engine()
+    with himaya.db.transaction() as session:
+        if session.get(Province, body["province"]) is None:
+            abort(404, message=_("Unknown province."))
+        if p.role != "coordinator" or p.province != body["province"]:
+            abort(403, message=_("Only the province's coordinators record trainings."))
+        known = set(session.scalars(select(Unit.code).where(Unit.province == body["province"])))
+        unknown = [u for u in body["units"] if u not in known]
+        if unknown:
+            abort(400, message=_("The request has invalid fields."),
+                  errors={"json": {"units": [_("Unknown unit for this province.")]}})
+        row = Training(title=body["title"], start_date=body["start_date"], end_date=body["end_date"],
+                       province=body["province"], units=body["units"], participants=body["participants"],
+                       recorded_at=himaya.now(), recorded_by=p.username)
+        session.add(row)
+        session.flush()
+        return _view(row)
+
+
+@blp.route("/trainings", methods=["GET"])
+@blp.arguments(TrainingArgs, location="query")
+@blp.response(200, TrainingPage)
+def list_trainings(args):
+    """Training sessions of the caller's province."""
+    p = principal()
+    if p.role not in ("coordinator", "supervisor"):  # the national level sees the training indicators only
+        abort(403, message=_("You are not allowed to do this."))
+    query = select(Training).where(Training.province == p.province)
+    with engine().db.reading() as session:
+        everything = session.scalars(query.order_by(Training.start_date.desc(), Training.id)).all()
+    start = (args["page"] - 1) * args["per_page"]
+    return page_of(len(everything), args["page"], args["per_page"],
+                   [_view(r) for r in everything[start:start + args["per_page"]]])

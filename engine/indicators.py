@@ -1,0 +1,152 @@
+"""Indicators of the UPE programme, computed from the facts Himaya holds (never typed in).
+
+- children served: cases open at some moment of the period, by unit, province, category, sex
+  and age band (age at the report date);
+- cases opened and closed in the period;
+- median days per step and the share of steps completed after their due date;
+- trainings organised for UPE staff and distinct staff trained.
+
+Statistics for the national level carry no personal data and hide small cells
+(:func:`suppress`): any count from 1 to 4, and any median computed on fewer than 5 steps.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from .intake import age_on
+from .models import Case, TaskRecord, Training
+
+AGE_BANDS = ((0, 5, "0-5"), (6, 11, "6-11"), (12, 14, "12-14"), (15, 17, "15-17"), (18, 99, "18+"))
+SMALL_CELL = 5
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time.min, timezone.utc)
+
+    @property
+    def end_at(self) -> datetime:  # exclusive
+        return datetime.combine(self.end, time.max, timezone.utc)
+
+
+def age_band(age: int | None) -> str:
+    if age is None:
+        return "unknown"
+    return next((label for low, high, label in AGE_BANDS if low <= age <= high), "unknown")
+
+
+def _age(case: Any) -> int | None:
+    if case.child_birth_date is not None:
+        received = (case.report or {}).get("received_at")
+        try:
+            day = datetime.fromisoformat(received).date() if received else case.opened_at.date()
+        except ValueError:
+            day = case.opened_at.date()
+        return age_on(case.child_birth_date, day)
+    return case.child_age_estimate
+
+
+def compute(session: Session, period: Period, provinces: list[str] | None) -> dict[str, Any]:
+    """Every indicator for the period, in the given provinces (None: the whole country)."""
+    where_province = [Case.province.in_(provinces)] if provinces is not None else []
+    served = session.execute(
+        select(Case.id, Case.province, Case.unit, Case.categories, Case.child_sex, Case.child_birth_date,
+               Case.child_age_estimate, Case.report, Case.opened_at)
+        .where(Case.opened_at <= period.end_at, or_(Case.closed_at.is_(None), Case.closed_at >= period.start_at),
+               *where_province)).all()
+    by = {name: Counter() for name in ("unit", "province", "category", "sex", "age_band")}
+    for case in served:
+        by["unit"][case.unit] += 1
+        by["province"][case.province] += 1
+        by["sex"][case.child_sex] += 1
+        by["age_band"][age_band(_age(case))] += 1
+        for category in case.categories or []:
+            by["category"][category] += 1
+
+    def count(condition: Any) -> int:
+        return session.scalar(select(func.count()).select_from(Case).where(condition, *where_province)) or 0
+
+    opened = count(and_(Case.opened_at >= period.start_at, Case.opened_at <= period.end_at))
+    closed = count(and_(Case.closed_at >= period.start_at, Case.closed_at <= period.end_at))
+
+    steps = session.execute(
+        select(TaskRecord.step, TaskRecord.created_at, TaskRecord.ended_at, TaskRecord.due_at)
+        .join(Case, Case.id == TaskRecord.case_id)
+        .where(TaskRecord.outcome == "completed", TaskRecord.ended_at >= period.start_at,
+               TaskRecord.ended_at <= period.end_at, *where_province)).all()
+    durations: dict[str, list[float]] = defaultdict(list)
+    late = 0
+    for step, created_at, ended_at, due_at in steps:
+        durations[step].append((ended_at - created_at).total_seconds() / 86400)
+        if due_at is not None and ended_at > due_at:
+            late += 1
+
+    trainings = session.execute(
+        select(Training.participants).where(Training.start_date >= period.start, Training.start_date <= period.end,
+                                            *([Training.province.in_(provinces)] if provinces is not None else []))
+    ).all()
+    staff = {name.strip().lower() for (participants,) in trainings for name in participants or [] if name.strip()}
+
+    return {
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
+        "provinces": provinces,
+        "children_served": {"total": len(served), **{f"by_{k}": dict(sorted(v.items())) for k, v in by.items()}},
+        "cases_opened": opened,
+        "cases_closed": closed,
+        "steps": {
+            "completed": len(steps), "late": late, "late_share": round(late / len(steps), 4) if steps else None,
+            "median_days": {step: {"median": round(statistics.median(values), 2), "count": len(values)}
+                            for step, values in sorted(durations.items())},
+        },
+        "trainings": {"sessions": len(trainings), "staff_trained": len(staff)},
+    }
+
+
+def suppress(indicators: dict[str, Any]) -> dict[str, Any]:
+    """Hide small cells (1–4) and medians of fewer than 5 steps, for national statistics."""
+    def cell(value: Any) -> Any:
+        return None if isinstance(value, int) and not isinstance(value, bool) and 0 < value < SMALL_CELL else value
+
+    result = dict(indicators)
+    served = dict(result["children_served"])
+    for key, value in served.items():
+        served[key] = {k: cell(v) for k, v in value.items()} if isinstance(value, dict) else cell(value)
+    result["children_served"] = served
+    result["cases_opened"], result["cases_closed"] = cell(result["cases_opened"]), cell(result["cases_closed"])
+    steps = dict(result["steps"])
+    steps["completed"], steps["late"] = cell(steps["completed"]), cell(steps["late"])
+    if steps["completed"] is None:
+        steps["late_share"] = None
+    steps["median_days"] = {step: (value if value["count"] >= SMALL_CELL else {"median": None, "count": None})
+                            for step, value in steps["median_days"].items()}
+    result["steps"] = steps
+    result["trainings"] = {k: cell(v) for k, v in result["trainings"].items()}
+    result["suppressed_below"] = SMALL_CELL
+    return result
+
+
+def rows(indicators: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """Flat (indicator, breakdown, value) rows for CSV and spreadsheets."""
+    out: list[tuple[str, str, Any]] = [("children_served", "total", indicators["children_served"]["total"])]
+    for key, value in indicators["children_served"].items():
+        if isinstance(value, dict):
+            out.extend((f"children_served_{key}", k, v) for k, v in value.items())
+    out += [("cases_opened", "", indicators["cases_opened"]), ("cases_closed", "", indicators["cases_closed"]),
+            ("steps_completed", "", indicators["steps"]["completed"]), ("steps_late", "", indicators["steps"]["late"]),
+            ("steps_late_share", "", indicators["steps"]["late_share"])]
+    out.extend(("median_days_per_step", step, value["median"]) for step, value in indicators["steps"]["median_days"].items())
+    out += [("trainings_organised", "", indicators["trainings"]["sessions"]),
+            ("staff_trained", "", indicators["trainings"]["staff_trained"])]
+    return out

@@ -1,0 +1,137 @@
+"""Indicators against independent counts of a generated dataset; suppression; exports; bad input."""
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from engine.indicators import age_band
+from engine.runtime import Actor
+from tests.conftest import ApiClient
+from tests.helpers import ANSWERS, report, task_id
+
+PROVINCES = {"tanger-assilah": "tanger", "casablanca": "casa"}
+CATEGORIES = ["out_of_school", "street", "begging", "child_labour", "poor_family", "disability"]
+
+
+@pytest.fixture
+def dataset(api: ApiClient, clock):
+    """Cases with known attributes; the expected figures are counted here, not read back."""
+    engine = api.app.extensions["himaya"]
+    rng = random.Random(7)
+    expected = {"served": Counter(), "unit": Counter(), "province": Counter(), "sex": Counter(),
+                "category": Counter(), "age_band": Counter(), "late": 0, "completed": 0}
+    cases = []
+    for n in range(1200):
+        province = rng.choice(list(PROVINCES))
+        sex = rng.choice("FM")
+        age = rng.randint(0, 17)
+        categories = rng.sample(CATEGORIES, rng.randint(1, 2))
+        born = (clock.now() - timedelta(days=365 * age + 200)).date().isoformat()
+        payload = report(engine, province=province, categories=categories, sex=sex, birth_date=born)
+        result = engine.start_case(payload, Actor(f"upe.{PROVINCES[province]}", "case_worker"))
+        cases.append((result.case_id, province))
+        expected["served"][province] += 1
+        expected["unit"][f"upe-{province}"] += 1
+        expected["province"][province] += 1
+        expected["sex"][sex] += 1
+        expected["age_band"][age_band(age)] += 1
+        for category in categories:
+            expected["category"][category] += 1
+    # 40 reception steps completed: 25 on time, then 15 after their 7-day due date
+    for index, (case_id, province) in enumerate(cases[:40]):
+        if index == 25:
+            clock.advance(timedelta(days=8))
+        engine.complete(task_id(engine, case_id, "reception_listening"), ANSWERS["reception_listening"],
+                        Actor(f"upe.{PROVINCES[province]}", "case_worker"))
+        expected["completed"] += 1
+        expected["late"] += index >= 25
+    return expected
+
+
+def _get(api: ApiClient, user: str, query: str = ""):  # type: ignore[no-untyped-def]
+    api.forget_tokens()
+    return api.get(f"/api/v1/indicators?from=2026-01-01&to=2026-12-31{query}", user)
+
+
+def test_every_indicator_equals_an_independent_count(api: ApiClient, dataset):
+    body = _get(api, "national").get_json()
+    served = body["children_served"]
+    assert served["total"] == sum(dataset["served"].values())
+    assert served["by_province"] == dict(dataset["province"])
+    assert served["by_unit"] == dict(dataset["unit"])
+    assert served["by_sex"] == dict(dataset["sex"])
+    assert served["by_category"] == dict(dataset["category"])
+    assert served["by_age_band"] == {k: (v if v >= 5 else None) for k, v in dataset["age_band"].items()}
+    assert body["cases_opened"] == sum(dataset["served"].values()) and body["cases_closed"] == 0
+    assert body["steps"]["completed"] == dataset["completed"] and body["steps"]["late"] == dataset["late"]
+    assert body["steps"]["late_share"] == round(dataset["late"] / dataset["completed"], 4)
+    tanger = _get(api, "cape.tanger").get_json()
+    assert tanger["children_served"]["total"] == dataset["province"]["tanger-assilah"]
+
+
+def test_small_cells_are_suppressed_for_the_national_level(api: ApiClient, clock):
+    engine = api.app.extensions["himaya"]
+    for _ in range(3):
+        engine.start_case(report(engine, categories=["disability"]), Actor("upe.tanger", "case_worker"))
+    national = _get(api, "national").get_json()
+    assert national["children_served"]["total"] is None and national["children_served"]["by_category"] == {
+        "disability": None}
+    assert national["suppressed_below"] == 5
+    local = _get(api, "cppe.tanger").get_json()
+    assert local["children_served"]["total"] == 3, "the province's own supervisors see exact counts"
+    exported = _get(api, "national", "&format=csv").get_data(as_text=True)
+    assert "<5" in exported and "Amina" not in exported
+
+
+def test_exports_open(api: ApiClient, clock):
+    engine = api.app.extensions["himaya"]
+    engine.start_case(report(engine), Actor("upe.tanger", "case_worker"))
+    as_csv = api.get("/api/v1/indicators", "cape.tanger", headers={"Accept": "text/csv"})
+    assert as_csv.mimetype == "text/csv"
+    table = list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))
+    assert table[0] == ["indicator", "breakdown", "value"] and ["children_served", "total", "1"] in table
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(api.get("/api/v1/indicators?format=xlsx", "cape.tanger").get_data()))
+    values = [row for row in book.active.iter_rows(values_only=True)]
+    assert ("children_served", "total", 1) in values
+
+
+def test_trainings_feed_the_training_indicators(api: ApiClient):
+    body = {"title": "Écoute de l'enfant", "start_date": "2026-10-01", "end_date": "2026-10-03",
+            "province": "tanger-assilah", "units": ["upe-tanger-assilah"], "participants": ["A. Idrissi", "B. Alami"]}
+    assert api.post("/api/v1/trainings", "cape.tanger", json=body).status_code == 201
+    second = {**body, "title": "Protocole territorial", "participants": ["a. idrissi", "C. Bennani"]}
+    assert api.post("/api/v1/trainings", "cape.tanger", json=second).status_code == 201
+    assert _get(api, "cape.tanger").get_json()["trainings"] == {"sessions": 2, "staff_trained": 3}
+    assert api.get("/api/v1/trainings", "cppe.tanger").get_json()["total"] == 2
+    assert api.get("/api/v1/trainings", "national").status_code == 403
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"end_date": "2026-09-01"}, "end_date"), ({"units": ["upe-nowhere"]}, "units"), ({"participants": []}, "participants"),
+    ({"title": ""}, "title"), ({"start_date": "1850-01-01", "end_date": "1850-01-02"}, "start_date")])
+def test_bad_trainings_are_refused(api: ApiClient, body, field):
+    base = {"title": "x", "start_date": "2026-10-01", "end_date": "2026-10-03", "province": "tanger-assilah",
+            "units": ["upe-tanger-assilah"], "participants": ["A"]}
+    response = api.post("/api/v1/trainings", "cape.tanger", json={**base, **body})
+    assert response.status_code == 400 and field in response.get_json()["errors"]["json"]
+
+
+def test_indicator_bad_input(api: ApiClient):
+    assert api.get("/api/v1/indicators?from=2026-12-01&to=2026-01-01", "cape.tanger").status_code == 400
+    assert api.get("/api/v1/indicators?from=1900-01-01&to=2026-01-01", "cape.tanger").status_code == 400
+    assert api.get("/api/v1/indicators?province=atlantis", "national").status_code == 404
+    assert api.get("/api/v1/indicators?province=casablanca", "cape.tanger").status_code == 403
+    assert api.get("/api/v1/indicators", "upe.tanger").status_code == 403
+    assert api.post("/api/v1/trainings", "cape.tanger", json={
+        "title": "x", "start_date": "2026-10-01", "end_date": "2026-10-03", "province": "atlantis",
+        "units": ["u"], "participants": ["A"]}).status_code == 404
+    assert api.post("/api/v1/trainings", "cape.casa", json={
+        "title": "x", "start_date": "2026-10-01", "end_date": "2026-10-03", "province": "tanger-assilah",
+        "units": ["upe-tanger-assilah"], "participants": ["A"]}).status_code == 403
