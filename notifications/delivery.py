@@ -25,7 +25,7 @@ from engine.models import Case, Notification, OutboxMessage, User
 from engine.runtime import Engine
 
 from .channels import EmailSender, LogSmsSender, SmsSender
-from .templates import render
+from .templates import payload_values, render
 
 log = logging.getLogger("himaya.notifications")
 
@@ -149,13 +149,10 @@ class Deliverer:
     # -- email and sms -----------------------------------------------------------------
 
     def _values(self, row: Any, language: str) -> dict[str, Any]:
-        payload = dict(row.payload or {})
-        values = {"reference": payload.get("case_reference", ""), "link": payload.get("link", ""),
-                  "due": (payload.get("due_at") or "")[:16].replace("T", " "),
-                  "since": (payload.get("since") or "")[:10], "step_title": payload.get("step", "")}
-        if payload.get("step") and row.case_id:
-            values["step_title"] = self._step_title(row.case_id, payload["step"], language)
-        return values
+        payload = row.payload or {}
+        title = self._step_title(row.case_id, payload["step"], language) if payload.get("step") and row.case_id \
+            else None
+        return payload_values(payload, title)
 
     def _step_title(self, case_id: str, step: str, language: str) -> str:
         with self.engine.db.reading() as session:

@@ -29,6 +29,14 @@ def _template(topic: str, language: str) -> tuple[str, str]:
     return first.removeprefix("Subject:").strip(), body.strip()
 
 
+def payload_values(payload: dict[str, Any] | None, step_title: str | None = None) -> dict[str, Any]:
+    """The template fields of an outbox or notification payload."""
+    payload = payload or {}
+    return {"reference": payload.get("case_reference", ""), "link": payload.get("link", ""),
+            "due": (payload.get("due_at") or "")[:16].replace("T", " "), "since": (payload.get("since") or "")[:10],
+            "step_title": step_title or payload.get("step", "")}
+
+
 def render(topic: str, language: str, values: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) of a message in ``language`` (French when it has no template)."""
     subject, body = _template(topic, language if language in LANGUAGES else "fr")

@@ -267,6 +267,7 @@ def test_in_app_notifications(api: ApiClient, clock):
     assert page["total"] == 1 and page["unread"] == 1
     item = page["items"][0]
     assert item["topic"] == "reminder" and item["case_reference"].startswith("TNG-") and "Rappel" in item["subject"]
+    assert "Accueil et écoute" in item["body"], "the step's title, not its id"
     arabic = api.get("/api/v1/notifications?lang=ar", "upe.tanger").get_json()["items"][0]
     assert "تذكير" in arabic["subject"]
     read = api.post(f"/api/v1/notifications/{item['id']}/read", "upe.tanger")

@@ -6,9 +6,9 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from engine.models import Notification, OutboxMessage
+from engine.models import Case, Notification, OutboxMessage
 from notifications.delivery import retry_dead
-from notifications.templates import render
+from notifications.templates import payload_values, render
 
 from .. import policy
 from ..i18n import current_language
@@ -65,12 +65,16 @@ class OutboxPage(Schema):
     per_page = fields.Integer()
 
 
-def _view(row: Notification) -> dict:
+def _view(row: Notification, versions: dict[str, int] | None = None) -> dict:
+    """A notification in the reader's language (the step's title from its pathway version)."""
     payload = row.payload or {}
-    subject, body = render(row.topic, current_language(), {
-        "reference": payload.get("case_reference", ""), "link": payload.get("link", ""),
-        "due": (payload.get("due_at") or "")[:16].replace("T", " "), "since": (payload.get("since") or "")[:10],
-        "step_title": payload.get("step", "")})
+    language = current_language()
+    title = None
+    version_id = (versions or {}).get(row.case_id or "")
+    if payload.get("step") and version_id:
+        info = engine().definition(version_id).user_tasks.get(payload["step"])
+        title = info.title(language) if info else None
+    subject, body = render(row.topic, language, payload_values(payload, title))
     return {"id": row.id, "topic": row.topic, "case_id": row.case_id, "case_reference": payload.get("case_reference"),
             "created_at": row.created_at, "read_at": row.read_at, "subject": subject, "body": body}
 
@@ -90,7 +94,9 @@ def list_notifications(args):
             Notification.username == me, Notification.read_at.is_(None)))
         rows = session.scalars(query.order_by(Notification.id.desc()).limit(args["per_page"])
                                .offset((args["page"] - 1) * args["per_page"])).all()
-    return page_of(total, args["page"], args["per_page"], [_view(r) for r in rows], unread=unread)
+        versions = dict(session.execute(select(Case.id, Case.pathway_version_id).where(
+            Case.id.in_({r.case_id for r in rows if r.case_id}))).all())
+    return page_of(total, args["page"], args["per_page"], [_view(r, versions) for r in rows], unread=unread)
 
 
 @blp.route("/notifications/<int(max=9223372036854775807):notification_id>/read", methods=["POST"])
