@@ -53,7 +53,8 @@ ROLES = ("case_worker", "coordinator", "partner")
 SECTORS = ("justice", "health", "education", "police", "gendarmerie", "youth", "employment",
            "social_action", "civil_status", "other")
 _KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
-_FORM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+FORM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+_FORM_NAME = FORM_NAME
 
 
 @dataclass

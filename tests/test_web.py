@@ -170,3 +170,21 @@ def test_indicators_page(web, engine: Engine):
     _login(web, "national")
     assert web.get("/").headers["Location"] == "/indicators"
     assert "&lt;5" in web.get("/indicators").get_data(as_text=True)
+
+
+def test_admin_pages_are_for_administrators_and_need_csrf(web):
+    _login(web, "cape.tanger")
+    for path in ("/admin/pathways", "/admin/forms/follow_up", "/admin/pathways/child_protection/migrate",
+                 "/admin/pathways/child_protection/versions/1/modeler"):
+        assert web.get(path).status_code == 403, path
+    web.post("/logout", data={"csrf_token": _csrf(web, "/tasks")})
+    _login(web, "admin")
+    assert web.get("/admin/pathways").status_code == 200
+    assert web.post("/admin/pathways/deploy", data="<x/>", content_type="application/xml").status_code == 400
+    token = _csrf(web, "/admin/pathways")
+    checked = web.post("/admin/pathways/check", data="<x/>", content_type="application/xml",
+                       headers={"X-CSRF-Token": token})
+    assert checked.status_code == 422 and checked.get_json()["errors"]
+    assert web.get("/admin/forms/Bad%20Name").status_code == 404
+    bad_form = web.post("/admin/forms/follow_up", json={"components": "nope"}, headers={"X-CSRF-Token": token})
+    assert bad_form.status_code == 422

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from sqlalchemy import func, select
 
+from engine.definitions import FORM_NAME
 from engine.errors import DefinitionInvalid, DefinitionTooLarge, EngineError
 from engine.forms import FormDefinitionError, compile_form
 from engine.migration import migrate
@@ -146,6 +147,8 @@ def migration(key: str):  # type: ignore[no-untyped-def]
 @admin_only
 def form_editor(name: str):  # type: ignore[no-untyped-def]
     engine = _engine()
+    if not FORM_NAME.match(name):
+        abort(404)
     if request.method == "POST":
         schema = request.get_json(silent=True)
         try:
