@@ -183,6 +183,17 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
         session, args.username, password, now=now).username)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from engine.consistency import check
+
+    differences = 0
+    for difference in check(_engine()):
+        differences += 1
+        print(f"difference: {difference}")
+    print(f"checked: {differences} difference(s)")
+    return 1 if differences else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="himaya", description="Himaya child-protection workflow engine")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: CPU cores)")
     serve.add_argument("--dev", action="store_true", help="Flask development server")
     serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("check", help="compare every open case's stored workflow with its projections"
+                        ).set_defaults(func=cmd_check)
 
     user = commands.add_parser("user", help="manage user accounts")
     user_actions = user.add_subparsers(dest="user_command", required=True)
