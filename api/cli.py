@@ -194,6 +194,33 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if differences else 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from engine.backup import BackupError, backup
+
+    database = Database()
+    try:
+        path = backup(database.url, Path(args.file))
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"backup written to {path}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from engine.backup import BackupError, restore
+
+    database = Database()
+    database.dispose()
+    try:
+        restore(database.url, Path(args.file))
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"restored from {args.file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="himaya", description="Himaya child-protection workflow engine")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", help="compare every open case's stored workflow with its projections"
                         ).set_defaults(func=cmd_check)
+
+    backup = commands.add_parser("backup", help="write a consistent copy of the database (service may run)")
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
+    restore.add_argument("file")
+    restore.set_defaults(func=cmd_restore)
 
     user = commands.add_parser("user", help="manage user accounts")
     user_actions = user.add_subparsers(dest="user_command", required=True)

@@ -1,0 +1,69 @@
+"""Backups: SQLite's online backup API, ``pg_dump``/``pg_restore`` for PostgreSQL."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+
+class BackupError(RuntimeError):
+    pass
+
+
+def _pg_tool(name: str) -> str:
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+                                                   reverse=True)), None)
+    if not found:
+        raise BackupError(f"{name} not found: install PostgreSQL's client tools")
+    return str(found)
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def backup(url: str, target: Path) -> Path:
+    """Write a consistent copy of the database to ``target`` while the service runs."""
+    parsed = make_url(url)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "sqlite":
+        source = sqlite3.connect(parsed.database)
+        destination = sqlite3.connect(target)
+        try:
+            source.backup(destination)
+        finally:
+            destination.close()
+            source.close()
+        return target
+    done = subprocess.run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", _libpq(url)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackupError(f"pg_dump failed: {done.stderr.strip()[:500]}")
+    return target
+
+
+def restore(url: str, source: Path) -> None:
+    """Replace the database's content with a backup made by :func:`backup` (stop the service first)."""
+    if not source.is_file():
+        raise BackupError(f"no such backup: {source}")
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        try:
+            origin = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            origin.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise BackupError(f"not a SQLite backup: {error}") from None
+        destination = sqlite3.connect(parsed.database)
+        try:
+            origin.backup(destination)
+        finally:
+            destination.close()
+            origin.close()
+        return
+    done = subprocess.run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                           f"--dbname={_libpq(url)}", str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore failed: {done.stderr.strip()[:500]}")
