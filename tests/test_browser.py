@@ -169,17 +169,22 @@ def test_a_case_worker_of_another_province_cannot_open_the_case(browser, site):
 def test_keyboard_navigation_reaches_the_form_with_visible_focus(browser, site):
     page = _page(browser)
     page.goto(site["url"] + "/login")
-    assert page.evaluate("document.activeElement.id") == "username", "the first field has the focus"
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "password"
-    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none", "visible focus"
+    page.locator("h1").click()  # the keyboard starts from the top of the page
     page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    for _ in range(15):
+        if page.evaluate("document.activeElement.id") == "username":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "username", "the form is reachable by keyboard"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none", "visible focus"
     page.keyboard.type("upe.tanger")
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "password"
     page.keyboard.type("demo-upe.tanger")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.url.endswith("/tasks"), ("logged in with the keyboard only", page.input_value("#username"))
+    assert page.url.endswith("/tasks"), "logged in with the keyboard only"
 
 
 def test_claiming_from_the_task_list_updates_the_row_in_place(browser, site):
