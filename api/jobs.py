@@ -67,7 +67,9 @@ class Jobs:
         from apscheduler.schedulers.blocking import BlockingScheduler
 
         scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+        # HIMAYA_JOB_INTERVAL_SECONDS runs every job at one interval (tests, small installations).
+        override = os.environ.get("HIMAYA_JOB_INTERVAL_SECONDS")
         for name, seconds in INTERVALS.items():
-            scheduler.add_job(self._guarded(name), "interval", seconds=seconds, id=name, max_instances=1,
-                              coalesce=True)
+            scheduler.add_job(self._guarded(name), "interval", seconds=float(override) if override else seconds,
+                              id=name, max_instances=1, coalesce=True)
         return scheduler
