@@ -29,6 +29,7 @@ test: $(STAMP) $(ASSETS)
 	VENV=$(VENV) scripts/test.sh
 
 bench: $(STAMP)
+	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	$(VENV)/bin/python bench/engine_bench.py
 
 clean:
