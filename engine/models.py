@@ -154,6 +154,7 @@ class OpenTask(Base):
         Index("ix_open_tasks_assignee", "assignee", "state", "due_at"),
         Index("ix_open_tasks_due", "due_at", "escalation_level"),
         Index("ix_open_tasks_next_escalation", "next_escalation_at"),
+        Index("ix_open_tasks_province_due", "province", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -37,12 +37,20 @@ def overdue(args):
     """Overdue open tasks in the caller's territory, oldest due date first."""
     himaya = engine()
     now = himaya.now()
-    query = _filtered(select(OpenTask, Case.reference, Case.pathway_version_id)
-                      .join(Case, Case.id == OpenTask.case_id)
-                      .where(policy.task_scope(principal()), OpenTask.due_at < now), args, task_table=True)
+    # Filters on open_tasks only (the risk level through a subquery): counted without a join, and
+    # the first page read in due-date order from ix_open_tasks_province_due.
+    where = [policy.task_scope(principal()), OpenTask.due_at < now]
+    if args.get("unit"):
+        where.append(OpenTask.unit == args["unit"])
+    if args.get("step"):
+        where.append(OpenTask.step == args["step"])
+    if args.get("risk_level"):
+        where.append(OpenTask.case_id.in_(select(Case.id).where(Case.risk_level == args["risk_level"])))
     with himaya.db.reading() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.execute(query.order_by(OpenTask.due_at, OpenTask.id).limit(args["per_page"])
+        total = session.scalar(select(func.count()).select_from(OpenTask).where(*where))
+        rows = session.execute(select(OpenTask, Case.reference, Case.pathway_version_id)
+                               .join(Case, Case.id == OpenTask.case_id).where(*where)
+                               .order_by(OpenTask.due_at, OpenTask.id).limit(args["per_page"])
                                .offset((args["page"] - 1) * args["per_page"])).all()
     items = [present_task(task, reference, version_id, now=now) for task, reference, version_id in rows]
     himaya.record_access(actor(), "tasks_listed", sorted({i["case_id"] for i in items}))
