@@ -46,10 +46,22 @@ def _call(url: str, path: str, body: dict | None = None, token: str | None = Non
         return error.code, json.loads(error.read() or b"{}")
 
 
-def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, database, tmp_path):
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("the multi-node set-up is PostgreSQL's")
+@pytest.fixture
+def postgres(pg_url):
+    """The test PostgreSQL only: several nodes are a PostgreSQL set-up."""
+    from engine.db import Database
+    from tests.conftest import _reset_postgres
+
+    database = Database(pg_url)
+    _reset_postgres(database)
+    yield database
+    database.dispose()
+
+
+def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, postgres):
     from api.setup import BPMN_FOLDER
+
+    database = postgres
 
     engine = Engine(database, clock=ManualClock(datetime.now(timezone.utc) - timedelta(days=10)),
                     definitions=SHARED_DEFINITIONS)
