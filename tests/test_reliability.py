@@ -1,0 +1,202 @@
+"""Reliability: a server killed mid-load loses no acknowledged completion and does none twice;
+a database outage answers 503 and recovers by itself; no child's name or birth date in any log."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.consistency import check
+from engine.models import TaskRecord
+from tests.helpers import ANSWERS, UPE, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _call(url: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _serve(url_env: dict, port: int, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+                            cwd=ROOT, env=url_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _wait(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if _call(url, "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server did not come up")
+
+
+def test_kill_9_mid_load_loses_no_acknowledged_completion(engine, tmp_path):
+    """Clients complete 120 tasks; the server is killed with SIGKILL mid-load and restarted."""
+    case_ids = [engine.start_case(report(engine), UPE).case_id for _ in range(120)]
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "HIMAYA_DATABASE_URL": engine.db.url, "HIMAYA_SECRET_KEY": "crash",
+           "HIMAYA_SCHEDULER": "off", "PATH": "/usr/bin:/bin"}
+    server = _serve(env, port, tmp_path / "server.log")
+    try:
+        _wait(url)
+        token = _call(url, "/api/v1/auth/token", {"username": "upe.tanger", "password": "demo-upe.tanger"})[1][
+            "access_token"]
+        tasks = [t["id"] for page in (1, 2) for t in _call(
+            url, f"/api/v1/tasks?scope=available&per_page=100&page={page}", token=token)[1]["items"]]
+        assert len(tasks) == 120
+        acknowledged: list[str] = []
+        failed: list[str] = []
+        lock = threading.Lock()
+
+        statuses: Counter = Counter()
+
+        def worker(chunk: list[str]) -> None:
+            for task in chunk:
+                for _attempt in range(480):  # up to two minutes: a restart under load can be slow
+                    try:
+                        status, _ = _call(url, f"/api/v1/tasks/{task}/complete", {"data": ANSWERS["reception_listening"]},
+                                          token)
+                    except OSError:  # the server is down: try again, as a client would
+                        statuses["connection error"] += 1
+                        time.sleep(0.25)
+                        continue
+                    statuses[status] += 1
+                    if status in (200, 409):  # done, by this request or by one the crash interrupted
+                        with lock:
+                            (acknowledged if status == 200 else failed).append(task)
+                        break
+                    time.sleep(0.25)
+
+        chunks = [tasks[i::4] for i in range(4)]
+        threads = [threading.Thread(target=worker, args=(c,)) for c in chunks]
+        for thread in threads:
+            thread.start()
+        while len(acknowledged) < 10:
+            time.sleep(0.005)
+        done_at_kill = len(acknowledged)
+        os.killpg(server.pid, signal.SIGKILL)  # mid-load, no warning
+        assert done_at_kill < len(tasks), "the kill came in the middle of the load"
+        server.wait()
+        server = _serve(env, port, tmp_path / "server.log")
+        _wait(url)
+        for thread in threads:
+            thread.join(timeout=180)
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    with engine.db.reading() as session:
+        stored = Counter(session.scalars(select(TaskRecord.id).where(TaskRecord.outcome == "completed")))
+    assert set(acknowledged) <= set(stored), "every acknowledged completion is stored"
+    assert set(stored.values()) == {1}, "none twice"
+    assert set(stored) == set(tasks), ("after retries every task is completed once", statuses)
+    assert list(check(engine)) == [], "stored workflows and projections agree after the crash"
+    assert len(case_ids) == 120
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL of this test's own, so that it can be stopped and started again."""
+    if not any(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")):
+        if os.environ.get("HIMAYA_TEST_REQUIRE_PG"):
+            pytest.fail("PostgreSQL server binaries missing")
+        pytest.skip("no PostgreSQL server binaries")
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="himaya-outage-"))  # directly under /tmp: the postgres user reaches it
+    port = str(_port())
+    script = str(ROOT / "scripts" / "pg-throwaway")
+    url = subprocess.run([script, "start", str(folder), port], check=True, capture_output=True, text=True).stdout.strip()
+    yield {"url": url, "stop": lambda: subprocess.run([script, "stop", str(folder)], check=True),
+           "start": lambda: subprocess.run([script, "restart", str(folder), port], check=True)}
+    subprocess.run([script, "stop", str(folder)], check=False)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_database_outage_answers_503_and_recovers_by_itself(private_postgres):
+    from api.app import create_app
+    from api.setup import prepare
+    from engine.db import Database
+    from engine.runtime import Engine
+
+    engine = Engine(Database(private_postgres["url"]))
+    prepare(engine)
+    client = create_app({"TESTING": True, "SECRET_KEY": "x"}, engine=engine).test_client()
+    assert client.get("/healthz").status_code == 200
+    private_postgres["stop"]()
+    down = client.get("/healthz")
+    assert down.status_code == 503 and down.get_json()["database"] == "unreachable"
+    api_down = client.post("/api/v1/auth/token", json={"username": "x", "password": "y"})
+    assert api_down.status_code == 503
+    assert "données" in api_down.get_json()["message"], api_down.get_json()  # French by default
+    private_postgres["start"]()
+    deadline = time.time() + 30
+    while client.get("/healthz").status_code != 200:
+        assert time.time() < deadline, "did not recover"
+        time.sleep(0.5)
+    assert client.post("/api/v1/auth/token", json={"username": "x", "password": "y"}).status_code == 401
+    engine.db.dispose()
+
+
+def test_no_personal_data_in_any_log(api, clock, caplog, capfd):
+    """Runs the main scenarios with every logger at DEBUG and scans all log output."""
+    from datetime import timedelta
+
+    from api.jobs import Jobs
+
+    caplog.set_level(logging.DEBUG)
+    engine = api.app.extensions["himaya"]
+    name, family, born = "Zineb", "Khattabi", "2013-07-19"
+    body = report(engine, categories=["victim_violence"], danger=True, first_name=name, last_name=family,
+                  birth_date=born)
+    response = api.post("/api/v1/cases", "upe.tanger", json=body)
+    assert response.status_code == 201
+    case = response.get_json()
+    api.get(f"/api/v1/cases/{case['id']}", "cape.tanger")
+    api.get(f"/api/v1/cases/{case['id']}/history", "cape.tanger")
+    api.post("/api/v1/cases", "upe.tanger", json={**body, "child": {**body["child"], "birth_date": "2001-01-01"}})
+    task = api.get(f"/api/v1/tasks?case_id={case['id']}&step=immediate_assistance", "upe.tanger").get_json()["items"][0]
+    api.post(f"/api/v1/tasks/{task['id']}/complete", "upe.tanger", json={"data": ANSWERS["immediate_assistance"]})
+    clock.advance(timedelta(days=9))
+    api.forget_tokens()
+    Jobs(engine).run_once()
+    api.get("/api/v1/notifications", "upe.tanger")
+    captured = capfd.readouterr()
+    text = caplog.text + captured.out + captured.err
+    assert text.strip(), "the scan must have read something"
+    for secret in (name, family, born):
+        assert secret not in text, f"{secret} appears in the logs"
+    with engine.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(TaskRecord)) >= 1
