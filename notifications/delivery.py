@@ -15,6 +15,7 @@ Messages carry a case reference and a link, never the child's name or birth date
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +34,8 @@ OUTBOX, USERS, NOTIFICATIONS, CASES = OutboxMessage.__table__, User.__table__, N
 GROUP_CHANNELS = ("notify", "partner")
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)
-LEASE = timedelta(minutes=5)
+# How long a deliverer holds the rows it claimed; a crashed one's rows come back after it.
+LEASE = timedelta(seconds=float(os.environ.get("HIMAYA_OUTBOX_LEASE_SECONDS", "300")))
 
 
 class _LostClaim(Exception):

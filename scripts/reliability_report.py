@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = ["tests/test_reliability.py", "tests/test_concurrency.py", "tests/test_multinode.py",
          "tests/test_escalation.py", "tests/test_api_authz.py", "tests/test_api_fuzz.py",
          "tests/test_administration.py", "tests/test_bad_input.py", "tests/test_backup.py",
-         "tests/test_consistency.py", "tests/test_web.py", "tests/test_sandbox.py"]
+         "tests/test_consistency.py", "tests/test_web.py", "tests/test_sandbox.py", "tests/test_properties.py"]
 
 
 def docstrings(path: Path) -> dict[str, str]:

@@ -188,3 +188,21 @@ def test_admin_pages_are_for_administrators_and_need_csrf(web):
     assert web.get("/admin/forms/Bad%20Name").status_code == 404
     bad_form = web.post("/admin/forms/follow_up", json={"components": "nope"}, headers={"X-CSRF-Token": token})
     assert bad_form.status_code == 422
+
+
+def test_login_starts_a_new_session_no_fixation(web):
+    before = _csrf(web)  # a session exists before login (its CSRF token)
+    cookie_before = web.get_cookie("session").value
+    web.post("/login", data={"username": "upe.tanger", "password": "demo-upe.tanger", "csrf_token": before})
+    assert web.get_cookie("session").value != cookie_before
+    assert _csrf(web, "/tasks") != before, "a fresh CSRF token after login"
+
+
+def test_hsts_and_secure_cookies_behind_https(engine: Engine, monkeypatch):
+    from api.app import create_app
+
+    monkeypatch.setenv("HIMAYA_HTTPS", "1")
+    client = create_app({"TESTING": True, "SECRET_KEY": "s"}, engine=engine).test_client()
+    response = client.get("/login")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Secure" in response.headers["Set-Cookie"]
