@@ -175,3 +175,62 @@ def test_authorization_matrix_has_no_leak(api: ApiClient):
 
     assert cells >= 384, cells  # 12 users × (2 territories × 14 checks + 5 lists) + 12 × 2 reports
     assert not failures, f"{len(failures)} of {cells} cells wrong:\n" + "\n".join(failures)
+
+
+def _expected_other(user: dict, endpoint: str) -> int:
+    role, own = user["role"], user["province"] == "tanger-assilah"
+    return {
+        "indicators": 200 if role in ("coordinator", "supervisor", "national") else 403,
+        "indicators other province": 200 if role == "national" else 403,
+        "record training": 201 if role == "coordinator" and own else 403,
+        "list trainings": 200 if role in ("coordinator", "supervisor") else 403,
+        "outbox": 200 if role == "admin" else 403,
+        "migrations": 404 if role == "admin" else 403,
+        "notifications": 200,
+        "page report": 200 if role in ("case_worker", "coordinator") else 403,
+        "page supervision": 200 if role in ("coordinator", "supervisor") else 403,
+        "page indicators": 200 if role in ("coordinator", "supervisor", "national") else 403,
+        "page admin": 200 if role == "admin" else 403,
+    }[endpoint]
+
+
+def test_authorization_of_the_other_endpoints_and_the_pages(api: ApiClient):
+    import re
+
+    targets = _targets(api)
+    tanger = targets["tanger-assilah"]
+    training = {"title": "Écoute", "start_date": "2026-10-01", "end_date": "2026-10-02", "province": "tanger-assilah",
+                "units": ["upe-tanger-assilah"], "participants": ["A"]}
+    failures, cells = [], 0
+    for username, user in USERS.items():
+        calls = {
+            "indicators": api.get("/api/v1/indicators", username),
+            "indicators other province": api.get("/api/v1/indicators?province=casablanca", username),
+            "record training": api.post("/api/v1/trainings", username, json=training),
+            "list trainings": api.get("/api/v1/trainings", username),
+            "outbox": api.get("/api/v1/admin/outbox", username),
+            "migrations": api.post("/api/v1/pathways/child_protection/migrations", username,
+                                   json={"from_version": 1, "to_version": 99}),
+            "notifications": api.get("/api/v1/notifications", username),
+        }
+        pages = api.app.test_client()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', pages.get("/login").get_data(as_text=True)).group(1)
+        pages.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
+        calls.update({
+            "page report": pages.get("/cases/new"), "page supervision": pages.get("/supervision"),
+            "page indicators": pages.get("/indicators"), "page admin": pages.get("/admin/pathways"),
+        })
+        for endpoint, response in calls.items():
+            cells += 1
+            want = _expected_other(user, endpoint)
+            if endpoint == "indicators other province" and user["role"] in ("coordinator", "supervisor") \
+                    and user["province"] == "casablanca":
+                want = 200  # their own province
+            if response.status_code != want:
+                failures.append(f"{endpoint} by {username}: got {response.status_code}, expected {want}")
+        cells += 1
+        case_page = pages.get(f"/cases/{tanger.case_id}").status_code
+        if case_page != (200 if sees_case(user, tanger) else 404):
+            failures.append(f"case page by {username}: got {case_page}")
+    assert cells == 12 * 12
+    assert not failures, "\n".join(failures)
