@@ -15,6 +15,9 @@ runtime projections, and the history grows without slowing them.
 - ``task_history``: every user task that ended, with who completed it and the data.
 - ``case_events``: the append-only audit trail of the case.
 - ``outbox``: messages to deliver after commit (notifications, partner referrals).
+- ``notifications``: in-app notifications, one per recipient.
+- identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
+  ``provinces``; administration: ``form_drafts``; indicators: ``trainings``.
 """
 from __future__ import annotations
 
