@@ -253,3 +253,10 @@ def test_bad_reports_are_refused_field_by_field(engine: Engine, change, field):
         engine.start_case(payload, UPE)
     assert field in caught.value.errors
     assert _snapshot(engine) == before
+
+
+def test_sub_processes_are_refused_with_the_element(engine: Engine):
+    xml = _swap('<bpmn:userTask id="follow_up"', '<bpmn:subProcess id="follow_up_group"><bpmn:startEvent id="inner_start" />'
+                '</bpmn:subProcess>\n    <bpmn:userTask id="follow_up"')
+    errors = _deploy_refused(engine, xml)
+    assert any(e["element"] == "follow_up_group" and "not supported" in e["message"] for e in errors)
