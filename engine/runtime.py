@@ -660,16 +660,6 @@ class Engine:
                 {"case_id": case_id, "at": now, "actor": actor.username, "kind": kind, "step": None,
                  "task_id": payload.get("task_id"), "detail": payload} for case_id in case_ids])
 
-    # -- reads used by callers -------------------------------------------------------
-
-    def task_title(self, session: Session, step: str, pathway_version_id: int, language: str) -> str:
-        info = self.compiled(session, pathway_version_id).user_tasks.get(step)
-        return info.title(language) if info else step
-
-    def task_form(self, session: Session, step: str, pathway_version_id: int, language: str) -> dict[str, Any]:
-        compiled = self.compiled(session, pathway_version_id)
-        return compiled.forms[compiled.user_tasks[step].form].localized(language)
-
 
 def _listed(value: str | None) -> set[str]:
     """A comma-separated pathway property as a set."""

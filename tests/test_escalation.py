@@ -1,7 +1,6 @@
 """Deadlines, the escalation ladder, stalled cases and notification delivery."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from engine.runtime import Engine
 from notifications.channels import EmailSender, LogSmsSender, SmtpUrlError, parse_smtp_url
 from tests.conftest import ApiClient
 from tests.helpers import ANSWERS, UPE, do, report
+from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,7 @@ class Inbox:
 
     def __init__(self, port: int = 0) -> None:
         self.messages: list = []
-        self.port = port or _free_port()
+        self.port = port or free_port()
         inbox = self
 
         class Handler:
@@ -57,12 +57,6 @@ class Inbox:
             subject = str(make_header(decode_header(message["Subject"])))
             out.append(subject + "\n" + message.get_content())
         return out
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _jobs(engine: Engine, inbox: Inbox | None = None, sms: LogSmsSender | None = None) -> Jobs:
@@ -219,7 +213,7 @@ def test_delivery_expands_to_users_and_emails_in_their_language(engine: Engine, 
 def test_smtp_down_then_back_sends_once(engine: Engine, clock):
     engine.start_case(report(engine, categories=["out_of_school"]), UPE)
     clock.advance(timedelta(days=7, minutes=1))
-    port = _free_port()
+    port = free_port()
     down = Inbox(port)  # not started yet: nothing listens on the port
     jobs = _jobs(engine, down)
     first = jobs.run_once()["delivery"]  # expands the reminder, then fails to send its email
@@ -240,7 +234,7 @@ def test_dead_letter_after_the_last_attempt_and_admin_retry(api: ApiClient, cloc
     engine = api.app.extensions["himaya"]
     engine.start_case(report(engine, categories=["out_of_school"]), UPE)
     clock.advance(timedelta(days=7, minutes=1))
-    down = Inbox(_free_port())
+    down = Inbox(free_port())
     jobs = _jobs(engine, down)
     jobs.run_once()
     for _ in range(5):

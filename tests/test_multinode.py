@@ -2,17 +2,13 @@
 notification twice, every acknowledged completion stored."""
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,25 +21,9 @@ from engine.models import CaseEvent, Notification, OpenTask, OutboxMessage, Task
 from engine.runtime import Engine
 from tests.conftest import SHARED_DEFINITIONS
 from tests.helpers import ANSWERS, UPE, report
+from tests.live import call, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _call(url: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {token}"} if token else {})})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 @pytest.fixture
@@ -72,7 +52,7 @@ def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, postgres):
     processes, urls = [], []
     try:
         for _ in range(2):
-            port = _port()
+            port = free_port()
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"], cwd=ROOT,
                 env={**env, "HIMAYA_SCHEDULER": "off"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -82,19 +62,11 @@ def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, postgres):
             processes.append(subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler"], cwd=ROOT, env=env,
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                               start_new_session=True))
-        deadline = time.time() + 60
         for url in urls:
-            while True:
-                try:
-                    if _call(url, "/healthz")[0] == 200:
-                        break
-                except OSError:
-                    pass
-                assert time.time() < deadline, "servers did not start"
-                time.sleep(0.3)
-        token = _call(urls[0], "/api/v1/auth/token", {"username": "upe.tanger", "password": "demo-upe.tanger"})[1][
+            wait_healthy(url)
+        token = call(urls[0], "/api/v1/auth/token", {"username": "upe.tanger", "password": "demo-upe.tanger"})[1][
             "access_token"]
-        _status, listing = _call(urls[1], "/api/v1/tasks?scope=available&per_page=100", token=token)
+        _status, listing = call(urls[1], "/api/v1/tasks?scope=available&per_page=100", token=token)
         tasks = [t["id"] for t in listing["items"] if t["name"] == "reception_listening"]
         assert len(tasks) == 30
         outcomes: list[tuple[str, int]] = []
@@ -103,7 +75,7 @@ def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, postgres):
         def worker(seed: int) -> None:
             rng = random.Random(seed)
             for task in rng.sample(tasks, len(tasks)):  # every worker tries every task, on either node
-                status, _body = _call(rng.choice(urls), f"/api/v1/tasks/{task}/complete",
+                status, _body = call(rng.choice(urls), f"/api/v1/tasks/{task}/complete",
                                       {"data": ANSWERS["reception_listening"]}, token)
                 with lock:
                     outcomes.append((task, status))

@@ -2,17 +2,13 @@
 a database outage answers 503 and recovers by itself; no child's name or birth date in any log."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -22,25 +18,9 @@ from sqlalchemy import func, select
 from engine.consistency import check
 from engine.models import TaskRecord
 from tests.helpers import ANSWERS, UPE, report
+from tests.live import call, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _call(url: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json",
-                                              **({"Authorization": f"Bearer {token}"} if token else {})})
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def _serve(url_env: dict, port: int, log: Path) -> subprocess.Popen:
@@ -49,31 +29,19 @@ def _serve(url_env: dict, port: int, log: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def _wait(url: str, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if _call(url, "/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not come up")
-
-
 def test_kill_9_mid_load_loses_no_acknowledged_completion(engine, tmp_path):
     """Clients complete 120 tasks; the server is killed with SIGKILL mid-load and restarted."""
     case_ids = [engine.start_case(report(engine), UPE).case_id for _ in range(120)]
-    port = _port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HIMAYA_DATABASE_URL": engine.db.url, "HIMAYA_SECRET_KEY": "crash",
            "HIMAYA_SCHEDULER": "off", "PATH": "/usr/bin:/bin"}
     server = _serve(env, port, tmp_path / "server.log")
     try:
-        _wait(url)
-        token = _call(url, "/api/v1/auth/token", {"username": "upe.tanger", "password": "demo-upe.tanger"})[1][
+        wait_healthy(url)
+        token = call(url, "/api/v1/auth/token", {"username": "upe.tanger", "password": "demo-upe.tanger"})[1][
             "access_token"]
-        tasks = [t["id"] for page in (1, 2) for t in _call(
+        tasks = [t["id"] for page in (1, 2) for t in call(
             url, f"/api/v1/tasks?scope=available&per_page=100&page={page}", token=token)[1]["items"]]
         assert len(tasks) == 120
         acknowledged: list[str] = []
@@ -86,7 +54,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_completion(engine, tmp_path):
             for task in chunk:
                 for _attempt in range(480):  # up to two minutes: a restart under load can be slow
                     try:
-                        status, _ = _call(url, f"/api/v1/tasks/{task}/complete", {"data": ANSWERS["reception_listening"]},
+                        status, _ = call(url, f"/api/v1/tasks/{task}/complete", {"data": ANSWERS["reception_listening"]},
                                           token)
                     except OSError:  # the server is down: try again, as a client would
                         statuses["connection error"] += 1
@@ -110,7 +78,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_completion(engine, tmp_path):
         assert done_at_kill < len(tasks), "the kill came in the middle of the load"
         server.wait()
         server = _serve(env, port, tmp_path / "server.log")
-        _wait(url)
+        wait_healthy(url)
         for thread in threads:
             thread.join(timeout=180)
     finally:
@@ -136,7 +104,7 @@ def private_postgres():
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="himaya-outage-"))  # directly under /tmp: the postgres user reaches it
-    port = str(_port())
+    port = str(free_port())
     script = str(ROOT / "scripts" / "pg-throwaway")
     url = subprocess.run([script, "start", str(folder), port], check=True, capture_output=True, text=True).stdout.strip()
     yield {"url": url, "stop": lambda: subprocess.run([script, "stop", str(folder)], check=True),

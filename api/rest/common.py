@@ -13,7 +13,7 @@ from flask_smorest import abort
 from webargs.flaskparser import FlaskParser
 
 from engine.models import OpenTask
-from engine.runtime import Actor, Engine, TaskRow
+from engine.runtime import Actor, Engine, TaskRow, is_overdue
 
 from ..auth import Principal, authenticate
 from ..i18n import current_language
@@ -85,7 +85,7 @@ def present_task(row: OpenTask | TaskRow, case_reference: str, pathway_version_i
         "title": info.title(language) if info else row.step, "role": row.role, "sector": row.sector,
         "province": row.province, "unit": row.unit, "state": row.state, "assignee": row.assignee,
         "created_at": row.created_at, "due_at": row.due_at,
-        "overdue": bool(row.due_at is not None and row.due_at < now), "escalation_level": row.escalation_level,
+        "overdue": is_overdue(row, now), "escalation_level": row.escalation_level,
     }
     if with_form and info is not None:
         body["form"] = compiled.forms[info.form].localized(language)
