@@ -92,9 +92,9 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
-    from .rest import auth, cases, indicators, notifications, pathways, supervision, tasks
+    from .rest import action_plans, auth, cases, indicators, notifications, pathways, reports, supervision, tasks
 
-    for module in (auth, cases, tasks, supervision, pathways, notifications, indicators):
+    for module in (auth, cases, tasks, supervision, pathways, notifications, indicators, reports, action_plans):
         api.register_blueprint(module.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)

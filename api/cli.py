@@ -126,7 +126,8 @@ def cmd_scheduler_run_once(args: argparse.Namespace) -> int:
         clock = ManualClock(moment)
     outcome = _jobs(clock).run_once()
     delivery = outcome["delivery"]
-    print(f"timers: {outcome['timers']} case(s) moved; escalations: {outcome['escalations']}; "
+    print(f"timers: {outcome['timers']} case(s) moved; reports opened: {outcome['reports']}; "
+          f"escalations: {outcome['escalations']}; "
           f"stalled: {outcome['stalled']}; delivered: {delivery['sent']} sent, {delivery['expanded']} expanded, "
           f"{delivery['retried']} to retry, {delivery['dead']} dead")
     return 0
@@ -181,6 +182,24 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
     password = _read_password(args)
     return _user_command(lambda session, now: "password changed (tokens revoked): " + set_password(
         session, args.username, password, now=now).username)
+
+
+def cmd_reports_open(args: argparse.Namespace) -> int:
+    from engine.runtime import SYSTEM
+    from engine.statistical_reports import open_quarter, parse_quarter
+
+    try:
+        quarter = parse_quarter(args.quarter)
+    except ValueError as exc:
+        print(f"error: --quarter: {exc}", file=sys.stderr)
+        return 2
+    engine = _engine()
+    if quarter.period.end >= engine.now().date():
+        print(f"error: --quarter: {quarter.label} has not ended yet", file=sys.stderr)
+        return 2
+    opened = open_quarter(engine, quarter, SYSTEM)
+    print(f"{quarter.label}: {len(opened)} report(s) opened")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -245,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="compare every open case's stored workflow with its projections"
                         ).set_defaults(func=cmd_check)
 
+    reports = commands.add_parser("reports", help="quarterly statistical reports")
+    report_actions = reports.add_subparsers(dest="report_action", required=True)
+    opening = report_actions.add_parser("open", help="open the reports of a past quarter (the scheduler opens "
+                                                     "each quarter's when it ends)")
+    opening.add_argument("--quarter", required=True, help="e.g. 2026-T3")
+    opening.set_defaults(func=cmd_reports_open)
+
     backup = commands.add_parser("backup", help="write a consistent copy of the database (service may run)")
     backup.add_argument("file")
     backup.set_defaults(func=cmd_backup)
@@ -283,8 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine.errors import EngineError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except EngineError as exc:  # a refused command: say why, change nothing
+        print(f"error: {exc.message}" + (f" {exc.errors}" if exc.errors else ""), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

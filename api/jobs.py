@@ -12,13 +12,14 @@ from dataclasses import asdict
 from typing import Any
 
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
-from engine.runtime import Engine
+from engine.runtime import SYSTEM, Engine
+from engine.statistical_reports import open_due_reports
 from notifications.channels import EmailSender, LogSmsSender, parse_smtp_url
 from notifications.delivery import Deliverer
 
 log = logging.getLogger("himaya.jobs")
 
-INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10}
+INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600}
 
 
 def email_sender_from_environment() -> EmailSender | None:
@@ -43,17 +44,21 @@ class Jobs:
     def flag_stalled(self) -> int:
         return flag_stalled(self.engine.db, self.engine.now(), self.policy)
 
+    def open_reports(self) -> int:
+        """Open the quarterly statistical reports due (one per UPE unit and quarter)."""
+        return open_due_reports(self.engine, SYSTEM)
+
     def deliver(self) -> dict[str, Any]:
         return asdict(self.deliverer.run())
 
     def run_once(self) -> dict[str, Any]:
         """Every job once, in the order that lets one run finish a chain (timer → task → …)."""
-        return {"timers": self.fire_timers(), "escalations": self.escalate(), "stalled": self.flag_stalled(),
-                "delivery": self.deliver()}
+        return {"timers": self.fire_timers(), "reports": self.open_reports(), "escalations": self.escalate(),
+                "stalled": self.flag_stalled(), "delivery": self.deliver()}
 
     def _guarded(self, name: str):  # type: ignore[no-untyped-def]
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
-               "outbox": self.deliver}[name]
+               "outbox": self.deliver, "reports": self.open_reports}[name]
 
         def run() -> None:
             try:

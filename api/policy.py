@@ -10,8 +10,12 @@ allowed).
 | case_worker | its unit | case-worker tasks of its unit | those |
 | coordinator | its province | all tasks of its province | coordinator tasks of its province; assigns any |
 | partner | cases of its province with a task of its sector | partner tasks of its sector and province | those |
-| supervisor | its province (read-only) | all tasks of its province | none |
+| supervisor | its province (read-only) | all tasks of its province | CPPE tasks (action plan) of its province |
 | national, admin | none (national: indicators only; admin: pathways and users) | none | none |
+
+Cases are children's files: :func:`case_scope` never selects the instances of the report and
+action-plan pathways (``subject_kind``); their tasks are in task lists as any other, and the
+reports and plans themselves have their own scopes (:func:`report_scope`, :func:`plan_scope`).
 """
 from __future__ import annotations
 
@@ -20,16 +24,21 @@ from typing import Any
 from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
-from engine.models import Case, OpenTask, TaskRecord
+from engine.models import ActionPlan, Case, OpenTask, StatisticalReport, TaskRecord
+from engine.subjects import CHILD
 
 from .auth import Principal
 
 CASE_ROLES = ("case_worker", "coordinator", "partner", "supervisor")
-ACTING_ROLES = ("case_worker", "coordinator", "partner")
+ACTING_ROLES = ("case_worker", "coordinator", "partner", "supervisor")
 
 
 def case_scope(principal: Principal) -> Any:
-    """SQL condition on ``Case`` selecting the cases the principal may see."""
+    """SQL condition on ``Case`` selecting the children's cases the principal may see."""
+    return and_(Case.subject_kind == CHILD, _territory(principal))
+
+
+def _territory(principal: Principal) -> Any:
     if principal.role == "case_worker":
         return and_(Case.unit == principal.unit, Case.province == principal.province)
     if principal.role in ("coordinator", "supervisor"):
@@ -60,8 +69,8 @@ def task_scope(principal: Principal) -> Any:
 
 def actionable_scope(principal: Principal) -> Any:
     """SQL condition on ``OpenTask``: the tasks the principal may claim and complete."""
-    if principal.role == "coordinator":
-        return and_(OpenTask.province == principal.province, OpenTask.role == "coordinator")
+    if principal.role in ("coordinator", "supervisor"):
+        return and_(OpenTask.province == principal.province, OpenTask.role == principal.role)
     if principal.role in ("case_worker", "partner"):
         return task_scope(principal)
     return false()
@@ -76,6 +85,29 @@ def can_act(principal: Principal, task: Any) -> bool:
     if principal.role == "partner":
         return task.sector == principal.sector
     return True
+
+
+def report_scope(principal: Principal) -> Any:
+    """SQL condition on ``StatisticalReport``: a unit's own reports, or the province's."""
+    if principal.role == "case_worker":
+        return and_(StatisticalReport.unit == principal.unit, StatisticalReport.province == principal.province)
+    if principal.role in ("coordinator", "supervisor"):
+        return StatisticalReport.province == principal.province
+    return false()
+
+
+def plan_scope(principal: Principal) -> Any:
+    """SQL condition on ``ActionPlan``: the province's plans (all of them for the national level)."""
+    if principal.role in ("coordinator", "supervisor"):
+        return ActionPlan.province == principal.province
+    if principal.role == "national":
+        return ActionPlan.province.is_not(None)
+    return false()
+
+
+def can_draft_plan(principal: Principal, province: str) -> bool:
+    """The CAPE technical committee (the province's coordinators) drafts the plan."""
+    return principal.role == "coordinator" and principal.province == province
 
 
 def can_assign(principal: Principal, task: Any) -> bool:

@@ -86,10 +86,25 @@ class Database:
         """Bring the schema to the newest migration (Alembic)."""
         from alembic import command
 
-        with self.engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with self.engine.connect() as connection:
+            driver = connection.connection.dbapi_connection
+            if self.is_sqlite:
+                # SQLite alters a table by rebuilding it (copy, drop, rename): foreign keys
+                # must be off meanwhile (it cannot change inside a transaction), and are all
+                # checked before the commit instead.
+                driver.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with connection.begin():
+                    config = alembic_config()
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+                    if self.is_sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise RuntimeError(f"the migration broke {len(broken)} foreign key(s)")
+            finally:
+                if self.is_sqlite:
+                    driver.execute("PRAGMA foreign_keys=ON")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -49,7 +49,9 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
-ROLES = ("case_worker", "coordinator", "partner")
+ROLES = ("case_worker", "coordinator", "partner", "supervisor")
+# What a pathway's instances are about (process property ``subject``; a child by default).
+SUBJECTS = ("child", "statistical_report", "action_plan")
 SECTORS = ("justice", "health", "education", "police", "gendarmerie", "youth", "employment",
            "social_action", "civil_status", "other")
 _KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
@@ -275,6 +277,10 @@ def check_definition(
         if etree.QName(owner).localname == "timerEventDefinition":
             owner = owner.getparent()
         _check_expression(expr.text or "", owner, problem)
+
+    subject = _properties(process).get("subject", "child")
+    if subject not in SUBJECTS:
+        problem(f"process property 'subject' must be one of {', '.join(SUBJECTS)}", process)
 
     field_domains = _field_domains(compiled_forms)
     for gateway in process.xpath(".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NS):

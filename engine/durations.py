@@ -1,16 +1,22 @@
 """ISO 8601 durations and due-date rules.
 
 A user task's due rule is the BPMN extension property ``due``: either one duration
-(``PT4H``) or one per risk level (``high=PT24H;medium=P3D;low=P7D``).
+(``PT4H``), or one per risk level (``high=PT24H;medium=P3D;low=P7D``), or a deadline held
+in the workflow's data (``by:deadline`` — the ISO datetime in the ``deadline`` field, set
+when the instance started: a quarterly report is due 15 days after its quarter, whenever
+its steps open).
 """
 from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 RISK_LEVELS = ("high", "medium", "low")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -53,20 +59,38 @@ def parse_duration(text: str) -> Duration:
 @dataclass(frozen=True)
 class DueRule:
     by_risk: dict[str, Duration]
+    data_field: str | None = None
 
-    def due_at(self, start: datetime, risk_level: str) -> datetime:
+    def due_at(self, start: datetime, risk_level: str, data: Mapping[str, Any] | None = None) -> datetime:
+        if self.data_field is not None:
+            return self._deadline(data or {})
         duration = self.by_risk.get(risk_level) or self.by_risk.get("*")
         if duration is None:
             # A rule that names only some levels: use the shortest one it gives.
             duration = next(self.by_risk[level] for level in RISK_LEVELS if level in self.by_risk)
         return duration.after(start)
 
+    def _deadline(self, data: Mapping[str, Any]) -> datetime:
+        value = data.get(self.data_field or "")
+        try:
+            deadline = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(f"the due date field '{self.data_field}' holds no ISO datetime") from None
+        if deadline.tzinfo is None:
+            raise ValueError(f"the due date field '{self.data_field}' has no time zone")
+        return deadline
+
 
 def parse_due_rule(text: str) -> DueRule:
-    """Parse ``PT4H`` or ``high=PT24H;medium=P3D;low=P7D`` (``,`` also separates)."""
+    """Parse ``PT4H``, ``high=PT24H;medium=P3D;low=P7D`` (``,`` also separates) or ``by:field``."""
     text = (text or "").strip()
     if not text:
         raise ValueError("the due rule is empty")
+    if text.startswith("by:"):
+        name = text[3:].strip()
+        if not _FIELD.match(name):
+            raise ValueError(f"'{text}': expected by:<data field name>")
+        return DueRule({}, data_field=name)
     if "=" not in text:
         return DueRule({"*": parse_duration(text)})
     rules: dict[str, Duration] = {}

@@ -242,8 +242,9 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
             return fields.Integer(strict=True, **options)
         return fields.Float(allow_nan=False, **options)
     if ctype == "checkbox":
-        if required:
+        if required:  # must be sent, and checked (a default would skip the validator)
             validators.append(validate.Equal(True, error="This box must be checked."))
+            return fields.Boolean(required=True, validate=validators)
         return fields.Boolean(load_default=False, validate=validators)
     if ctype in ("radio", "select"):
         choices = [v["value"] for v in component.get("values", [])]

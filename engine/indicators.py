@@ -4,7 +4,8 @@
   and age band (age at the report date);
 - cases opened and closed in the period;
 - median days per step and the share of steps completed after their due date;
-- trainings organised for UPE staff and distinct staff trained.
+- trainings organised for UPE staff and distinct staff trained;
+- quarterly statistical reports due in the period, published on time or not (from their pathway).
 
 Statistics for the national level carry no personal data and hide small cells
 (:func:`suppress`): any count from 1 to 4, and any median computed on fewer than 5 steps.
@@ -21,7 +22,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .intake import age_on
-from .models import Case, TaskRecord, Training
+from .models import Case, StatisticalReport, TaskRecord, Training
+from .subjects import CHILD
 
 AGE_BANDS = ((0, 5, "0-5"), (6, 11, "6-11"), (12, 14, "12-14"), (15, 17, "15-17"), (18, 99, "18+"))
 SMALL_CELL = 5
@@ -58,9 +60,15 @@ def _age(case: Any) -> int | None:
     return case.child_age_estimate
 
 
-def compute(session: Session, period: Period, provinces: list[str] | None) -> dict[str, Any]:
-    """Every indicator for the period, in the given provinces (None: the whole country)."""
-    where_province = [Case.province.in_(provinces)] if provinces is not None else []
+def compute(session: Session, period: Period, provinces: list[str] | None, *,
+            units: list[str] | None = None) -> dict[str, Any]:
+    """Every indicator for the period, in the given provinces (None: the whole country),
+    optionally of some units only (a unit's quarterly report)."""
+    where_province = [Case.subject_kind == CHILD]
+    if provinces is not None:
+        where_province.append(Case.province.in_(provinces))
+    if units is not None:
+        where_province.append(Case.unit.in_(units))
     served = session.execute(
         select(Case.id, Case.province, Case.unit, Case.categories, Case.child_sex, Case.child_birth_date,
                Case.child_age_estimate, Case.report, Case.opened_at)
@@ -93,11 +101,12 @@ def compute(session: Session, period: Period, provinces: list[str] | None) -> di
         if due_at is not None and ended_at > due_at:
             late += 1
 
-    trainings = session.execute(
-        select(Training.participants).where(Training.start_date >= period.start, Training.start_date <= period.end,
-                                            *([Training.province.in_(provinces)] if provinces is not None else []))
-    ).all()
-    staff = {name.strip().lower() for (participants,) in trainings for name in participants or [] if name.strip()}
+    trainings = [row for row in session.execute(
+        select(Training.participants, Training.units).where(
+            Training.start_date >= period.start, Training.start_date <= period.end,
+            *([Training.province.in_(provinces)] if provinces is not None else []))).all()
+        if units is None or set(row.units or []) & set(units)]
+    staff = {name.strip().lower() for (participants, _) in trainings for name in participants or [] if name.strip()}
 
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
@@ -111,7 +120,28 @@ def compute(session: Session, period: Period, provinces: list[str] | None) -> di
                             for step, values in sorted(durations.items())},
         },
         "trainings": {"sessions": len(trainings), "staff_trained": len(staff)},
+        "statistical_reports": report_timeliness(session, period, provinces, units),
     }
+
+
+def report_timeliness(session: Session, period: Period, provinces: list[str] | None,
+                      units: list[str] | None = None) -> dict[str, Any]:
+    """Quarterly reports due in the period: published on time, late, or still unpublished.
+
+    Read from the report pathway (published when the CAPE validated it), never typed in.
+    """
+    query = select(StatisticalReport.due_at, StatisticalReport.published_at).where(
+        StatisticalReport.due_at >= period.start_at, StatisticalReport.due_at <= period.end_at)
+    if provinces is not None:
+        query = query.where(StatisticalReport.province.in_(provinces))
+    if units is not None:
+        query = query.where(StatisticalReport.unit.in_(units))
+    due = session.execute(query).all()
+    on_time = sum(1 for d, published in due if published is not None and published <= d)
+    late = sum(1 for d, published in due if published is not None and published > d)
+    return {"due": len(due), "published_on_time": on_time, "published_late": late,
+            "unpublished": len(due) - on_time - late,
+            "on_time_share": round(on_time / len(due), 4) if due else None}
 
 
 def suppress(indicators: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +163,10 @@ def suppress(indicators: dict[str, Any]) -> dict[str, Any]:
                             for step, value in steps["median_days"].items()}
     result["steps"] = steps
     result["trainings"] = {k: cell(v) for k, v in result["trainings"].items()}
+    reports = {k: (cell(v) if k != "on_time_share" else v) for k, v in result["statistical_reports"].items()}
+    if reports["due"] is None:
+        reports["on_time_share"] = None
+    result["statistical_reports"] = reports
     result["suppressed_below"] = SMALL_CELL
     return result
 
@@ -149,4 +183,5 @@ def rows(indicators: dict[str, Any]) -> list[tuple[str, str, Any]]:
     out.extend(("median_days_per_step", step, value["median"]) for step, value in indicators["steps"]["median_days"].items())
     out += [("trainings_organised", "", indicators["trainings"]["sessions"]),
             ("staff_trained", "", indicators["trainings"]["staff_trained"])]
+    out.extend((f"statistical_reports_{key}", "", value) for key, value in indicators["statistical_reports"].items())
     return out

@@ -6,7 +6,9 @@ runtime projections, and the history grows without slowing them.
 
 - ``pathway_versions``: every deployed BPMN (with its forms), versioned per key.
 - ``cases``: the child's file (identity, territory, categories, risk, status, consent);
-  written when those change, not at every step.
+  written when those change, not at every step. A few pathways are about something else
+  (``subject_kind``): a unit's quarterly ``statistical_reports`` or a province's
+  ``action_plans`` (with ``action_plan_versions``) run as cases too.
 - ``case_workflows``: the runtime row of a case: its serialized SpiffWorkflow state, the
   ``version`` checked on every write (optimistic locking, as Camunda's ``REV_``) and
   ``last_progress_at`` (last completed step, for "stalled" cases).
@@ -118,9 +120,12 @@ class Case(Base):
     province: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
     unit: Mapped[str] = mapped_column(String(100))
     categories: Mapped[list[str]]
-    child_first_name: Mapped[str] = mapped_column(String(100))
-    child_last_name: Mapped[str] = mapped_column(String(100))
-    child_sex: Mapped[str] = mapped_column(String(1))
+    # What the pathway instance is about: a child (the protection pathway), or a unit's
+    # statistical report, or a provincial action plan (their own tables hold the details).
+    subject_kind: Mapped[str] = mapped_column(String(20), default="child", server_default="child")
+    child_first_name: Mapped[str | None] = mapped_column(String(100))
+    child_last_name: Mapped[str | None] = mapped_column(String(100))
+    child_sex: Mapped[str | None] = mapped_column(String(1))
     child_birth_date: Mapped[date | None] = mapped_column(Date)
     child_age_estimate: Mapped[int | None]
     child_civil_status_registered: Mapped[bool | None]
@@ -347,3 +352,61 @@ class Training(Base):
     participants: Mapped[list[str]]
     recorded_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+# --- statistics and planning (pathway subjects other than a child) ----------------------
+
+class StatisticalReport(Base):
+    """A unit's quarterly statistical report; its pathway runs as the case ``case_id``."""
+
+    __tablename__ = "statistical_reports"
+    __table_args__ = (UniqueConstraint("unit", "year", "quarter", name="uq_statistical_report_quarter"),
+                      Index("ix_statistical_reports_due", "province", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
+    province: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    year: Mapped[int]
+    quarter: Mapped[int]
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime]
+    figures: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))  # preparing | submitted | returned | published
+    published_at: Mapped[datetime | None]
+
+
+class ActionPlan(Base):
+    """A province's child-protection action plan for a period; its pathway is the case ``case_id``."""
+
+    __tablename__ = "action_plans"
+    __table_args__ = (UniqueConstraint("province", "period_start", name="uq_action_plan_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), unique=True)
+    province: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class ActionPlanVersion(Base):
+    """One version of a plan: priorities → general objectives → specific objectives → actions."""
+
+    __tablename__ = "action_plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_action_plan_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("action_plans.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))  # draft | submitted | returned | validated | superseded
+    content: Mapped[dict[str, Any]]
+    version_date: Mapped[date] = mapped_column(Date)
+    comments: Mapped[list[Any]]  # the CPPE's returns and the reviews, in order
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+    validated_at: Mapped[datetime | None]
+    validated_by: Mapped[str | None] = mapped_column(String(100))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -46,6 +46,8 @@ from .models import (
     Case, CaseEvent, CaseTimer, CaseWorkflow, OpenTask, OutboxMessage, PathwayVersion, Province,
     ReferenceCounter, TaskRecord, Unit, new_id,
 )
+from . import subjects
+from . import action_plans as _action_plans, statistical_reports as _statistical_reports  # noqa: F401  (register their hooks)
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
@@ -58,7 +60,7 @@ EVENTS, TIMERS, STATES, OUTBOX = CaseEvent.__table__, CaseTimer.__table__, CaseW
 # --- statements of the command path, built once (building one costs more than running it)
 
 _CASE_AND_RUNTIME = (select(*(CASES.c[name] for name in ("id", "reference", "pathway_version_id", "status",
-                                                           "risk_level", "province", "unit")),
+                                                           "risk_level", "province", "unit", "subject_kind")),
                             STATES.c.version, STATES.c.state)
                      .select_from(CASES.join(STATES, STATES.c.case_id == CASES.c.id)))
 _TASK_OWNER = select(OPEN_TASKS.c.case_id).where(OPEN_TASKS.c.id == bindparam("task_id")).scalar_subquery()
@@ -148,10 +150,11 @@ class CaseState:
     unit: str
     version: int
     state: str | None = None
+    subject_kind: str = "child"
     changes: dict[str, Any] = field(default_factory=dict)
 
     CASE_COLUMNS: ClassVar[tuple[str, ...]] = (
-        "id", "reference", "pathway_version_id", "status", "risk_level", "province", "unit")
+        "id", "reference", "pathway_version_id", "status", "risk_level", "province", "unit", "subject_kind")
     RUNTIME_CHANGES: ClassVar[frozenset[str]] = frozenset({"last_progress_at", "stalled_since"})
 
     def set(self, **values: Any) -> None:
@@ -268,6 +271,9 @@ class Engine:
         with self._unit() as unit:
             pathway = defs.active_version(unit.session, intake["pathway"])
             compiled = self.definitions.get(pathway)
+            if compiled.properties.get("subject", subjects.CHILD) != subjects.CHILD:
+                raise ValidationFailed("The report has invalid fields.", {"pathway": [
+                    "This pathway is not a child's pathway."]})
             start_roles = _listed(compiled.properties.get("start_roles"))
             if start_roles and actor.role not in start_roles and actor != SYSTEM:
                 raise Forbidden(f"This pathway is started by: {', '.join(sorted(start_roles))}.")
@@ -316,6 +322,39 @@ class Engine:
             unit.event(case, actor, "case_opened", detail={
                 "pathway": pathway.key, "version": pathway.version, "risk_level": risk,
                 "categories": list(intake["categories"])})
+            unit.timers_before[case.id] = {}
+            unit.open_rows[case.id] = []
+            return self._advance(unit, case, compiled, workflow, actor, new_case=True)
+
+    def start_subject(self, pathway_key: str, *, kind: str, province: str, unit_code: str, data: dict[str, Any],
+                      actor: Actor, create: Callable[[Connection, CaseState, datetime], None]) -> CommandResult:
+        """Open a pathway whose subject is not a child (see :mod:`engine.subjects`).
+
+        ``create`` inserts the subject's own row in the same transaction, once the case row
+        exists; ``data`` seeds the workflow (deadlines, pre-filled figures).
+        """
+        with self._unit() as unit:
+            pathway = defs.active_version(unit.session, pathway_key)
+            compiled = self.definitions.get(pathway)
+            if compiled.properties.get("subject", subjects.CHILD) != kind:
+                raise PathwayFailure(f"the active '{pathway_key}' pathway is not about a {kind}")
+            known = unit.session.get(Province, province)
+            if known is None:
+                raise NotFound("No such province.")
+            case = CaseState(id=new_id(), reference=self._next_reference(unit, known.reference_prefix),
+                             pathway_version_id=pathway.id, status="open", risk_level="low",
+                             province=province, unit=unit_code, version=1, subject_kind=kind)
+            unit.conn.execute(_INSERT["cases"].values(
+                id=case.id, reference=case.reference, pathway_version_id=pathway.id, status="open",
+                risk_level="low", province=province, unit=unit_code, categories=[], subject_kind=kind,
+                report={}, consent={}, emergency_medical=False, immediate_danger=False,
+                opened_at=unit.now, closed_at=None, updated_at=unit.now, created_by=actor.username))
+            create(unit.conn, case, unit.now)
+            workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
+            workflow.task_tree.data.update({"case_reference": case.reference, "province": province,
+                                            "unit": unit_code, "risk_level": "low", **data})
+            unit.event(case, actor, "case_opened", detail={
+                "pathway": pathway.key, "version": pathway.version, "subject": kind})
             unit.timers_before[case.id] = {}
             unit.open_rows[case.id] = []
             return self._advance(unit, case, compiled, workflow, actor, new_case=True)
@@ -426,7 +465,10 @@ class Engine:
                     task.data["risk_level"] = level
             case.set(risk_level=level)
             for row in self._open_rows(unit, case.id):
-                row.due_at = compiled.user_tasks[row.step].due_rule.due_at(row.created_at, level)
+                rule = compiled.user_tasks[row.step].due_rule
+                if rule.data_field is not None:  # a fixed deadline, whatever the risk
+                    continue
+                row.due_at = rule.due_at(row.created_at, level)
                 row.next_escalation_at = self.escalation.next_rung_at(row.escalation_level, row.created_at, row.due_at)
                 unit.conn.execute(update(OPEN_TASKS).where(OPEN_TASKS.c.id == row.id).values(
                     due_at=row.due_at, next_escalation_at=row.next_escalation_at))
@@ -588,6 +630,12 @@ class Engine:
         if workflow.completed and case.status == "open":
             case.set(status="closed", closed_at=unit.now)
             unit.event(case, actor, "case_closed")
+        subject_hook = subjects.hook(case.subject_kind)
+        if subject_hook is not None:
+            subject_hook(subjects.SubjectChange(
+                conn=unit.conn, case_id=case.id, actor=actor.username, now=unit.now,
+                completed=[row for row in unit.history if row["case_id"] == case.id and row["outcome"] == "completed"],
+                open_steps=[row.step for row in open_rows], closed=case.status == "closed"))
         if new_case:
             unit.conn.execute(_INSERT["case_workflows"], {
                 "case_id": case.id, "version": case.version, "state": state, "task_count": task_count,
@@ -620,7 +668,10 @@ class Engine:
             info = compiled.user_tasks.get(step)
             if info is None:
                 raise PathwayFailure(f"user task '{step}' has no role, form or due rule")
-            due_at = info.due_rule.due_at(unit.now, case.risk_level)
+            try:
+                due_at = info.due_rule.due_at(unit.now, case.risk_level, task.data)
+            except ValueError as exc:
+                raise PathwayFailure(f"user task '{step}': {exc}") from None
             row = TaskRow(id=task_id, case_id=case.id, pathway_key=compiled.key, step=step, role=info.role,
                           sector=info.sector, province=case.province, unit=case.unit, state="ready", assignee=None,
                           form=info.form, created_at=unit.now, due_at=due_at, escalation_level=0,

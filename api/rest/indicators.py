@@ -55,6 +55,7 @@ class IndicatorResponse(Schema):
     cases_closed = fields.Integer(allow_none=True)
     steps = fields.Dict()
     trainings = fields.Dict()
+    statistical_reports = fields.Dict()
     suppressed_below = fields.Integer()
 
 

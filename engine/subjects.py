@@ -1,0 +1,47 @@
+"""Pathways whose subject is not a child: a unit's quarterly statistical report, a province's
+action plan.
+
+They run as cases (``cases.subject_kind``), so they share everything the engine gives a
+child's pathway: task lists, due dates and escalation, claims, one transaction per command,
+the audit trail. Their own tables (``statistical_reports``, ``action_plan_versions``) follow
+the workflow through a *hook*: after each command on such a case, the runtime calls the
+hook of its kind inside the same transaction with the steps completed by that command. A
+hook may refuse the command (:class:`~engine.errors.ValidationFailed`): the whole command is
+then rolled back.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+CHILD = "child"
+
+
+@dataclass(frozen=True)
+class SubjectChange:
+    conn: Connection
+    case_id: str
+    actor: str
+    now: datetime
+    completed: list[dict[str, Any]]  # task-history rows completed by this command (step, data…)
+    open_steps: list[str]
+    closed: bool
+
+
+Hook = Callable[[SubjectChange], None]
+_HOOKS: dict[str, Hook] = {}
+
+
+def register(kind: str) -> Callable[[Hook], Hook]:
+    def decorate(function: Hook) -> Hook:
+        _HOOKS[kind] = function
+        return function
+    return decorate
+
+
+def hook(kind: str) -> Hook | None:
+    return _HOOKS.get(kind)
