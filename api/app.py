@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_smorest import Api, abort
 from sqlalchemy import text
@@ -18,6 +18,7 @@ from engine.errors import DefinitionInvalid, EngineError, ValidationFailed
 from engine.runtime import Engine
 
 from .i18n import init_i18n, translate_errors, translate_message
+from .plan_export import ExportUnavailable
 
 log = logging.getLogger("himaya.api")
 
@@ -99,6 +100,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
     from .web.admin import bp as admin_pages
+    from .web import planning  # noqa: F401  (its pages join the web blueprint)
     from .web.views import bp as web_pages
 
     app.register_blueprint(web_pages)
@@ -194,6 +196,14 @@ def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
         if isinstance(error, DefinitionInvalid):
             return shaped(422, error.message, error.errors)
         return shaped(error.status, error.message, error.errors)
+
+    @app.errorhandler(ExportUnavailable)
+    def export_unavailable(error: ExportUnavailable):  # type: ignore[no-untyped-def]
+        log.error("PDF export unavailable: %s", error)
+        message = _("PDF exports need a Unicode font on the server (fonts-dejavu-core); XLSX works.")
+        if request.path.startswith("/api/"):
+            return shaped(503, message)
+        return render_template("error.html", code=503, message=message), 503
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

@@ -24,6 +24,18 @@ ENGINE_MESSAGES = [
     N_("Does not match the expected format."), N_("Use a two-letter ISO 3166 country code, e.g. MA."),
     N_("BPMN rejected"), N_("BPMN rejected by the BPMN 2.0 schema"), N_("BPMN rejected by Himaya's rules"),
     N_("BPMN rejected by the workflow parser"), N_("form rejected"),
+    # statistical reports and action plans
+    N_("This pathway is not a child's pathway."), N_("No such province."),
+    N_("Say what to correct when returning the report."), N_("Say what to change when returning the plan."),
+    N_("The plan has invalid fields."), N_("The plan is not complete yet."), N_("Required."),
+    N_("Must be zero or more (MAD)."), N_("Give a deadline or mark the action ongoing, not both."),
+    N_("Give a deadline or mark the action ongoing."), N_("Name the pilot of the action."),
+    N_("The period must end after it starts, within ten years."),
+    N_("The plan needs at least one priority."), N_("Each priority needs a general objective."),
+    N_("Each general objective needs a specific objective."), N_("Each specific objective needs an action."),
+    N_("This province already has a plan starting on that date."),
+    N_("Only a draft or returned version can be edited."), N_("The plan changed meanwhile: reload it and try again."),
+    N_("Not a valid decimal."), N_("Special numeric values (nan or infinity) are not permitted."),
 ]
 
 MARSHMALLOW_MESSAGES = [

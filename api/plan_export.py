@@ -39,9 +39,9 @@ def columns() -> list[str]:
 
 
 def area_label(area: str) -> str:
-    return {"detection_care": _("Detection, care and follow-up of child victims"),
-            "prevention": _("Prevention of the vulnerabilities of children and families"),
-            "rights_promotion": _("Promotion of and education in children's rights")}.get(area, area)
+    from .web.labels import AREA_LABELS
+
+    return str(AREA_LABELS.get(area, area))
 
 
 @dataclass

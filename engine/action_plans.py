@@ -117,6 +117,7 @@ class NewPlanSchema(_Strict):
     title = _text(length=300)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
+    content = fields.Raw(load_default=None)  # checked by load_content
 
     @validates_schema
     def _period(self, data: dict[str, Any], **_: Any) -> None:
@@ -184,7 +185,10 @@ def create_plan(engine: Engine, payload: Any, actor: Actor) -> str:
         if session.scalar(select(PLANS.c.id).where(PLANS.c.province == values["province"],
                                                    PLANS.c.period_start == values["period_start"])) is not None:
             raise Conflict("This province already has a plan starting on that date.")
-    content = load_content(payload.get("content") or {})
+    try:
+        content = load_content(values["content"] if values["content"] is not None else {})
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, {"content": exc.errors}) from None
 
     def create(conn: Connection, case: CaseState, now: datetime) -> None:
         plan_id = conn.execute(insert(PLANS).values(

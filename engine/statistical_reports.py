@@ -161,3 +161,20 @@ def follow_pathway(change: subjects.SubjectChange) -> None:
                 values = {"status": "published", "published_at": change.now}
         if values:
             change.conn.execute(update(REPORTS).where(REPORTS.c.case_id == change.case_id).values(**values))
+
+
+def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """A report's figures as (indicator, breakdown, value) rows, named as the indicators' rows."""
+    served = figures.get("children_served") or {}
+    rows: list[tuple[str, str, Any]] = [("children_served", "", served.get("total"))]
+    for key in ("by_category", "by_sex", "by_age_band"):
+        rows.extend((f"children_served_{key}", k, v) for k, v in (served.get(key) or {}).items())
+    steps = figures.get("steps") or {}
+    rows += [("cases_opened", "", figures.get("cases_opened")), ("cases_closed", "", figures.get("cases_closed")),
+             ("steps_completed", "", steps.get("completed")), ("steps_late", "", steps.get("late")),
+             ("steps_late_share", "", steps.get("late_share"))]
+    rows.extend(("median_days_per_step", step, value.get("median"))
+                for step, value in (steps.get("median_days") or {}).items())
+    trainings = figures.get("trainings") or {}
+    rows += [("trainings_organised", "", trainings.get("sessions")), ("staff_trained", "", trainings.get("staff_trained"))]
+    return rows

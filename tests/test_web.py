@@ -164,7 +164,7 @@ def test_indicators_page(web, engine: Engine):
     engine.start_case(report(engine), UPE)
     _login(web, "cppe.tanger")
     html = web.get("/indicators").get_data(as_text=True)
-    assert 'id="indicators"' in html and "children_served" in html
+    assert 'id="indicators"' in html and "Enfants pris en charge" in html
     assert web.get("/indicators?from=2026-12-01&to=2026-01-01").status_code == 400
     web.post("/logout", data={"csrf_token": _csrf(web, "/indicators")})
     _login(web, "national")

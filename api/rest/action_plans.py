@@ -149,7 +149,7 @@ def list_plans(args):
     return page_of(total, args["page"], args["per_page"], [_plan(p, r, latest[p.id]) for p, r in rows])
 
 
-@blp.route("/<int:plan_id>", methods=["GET"])
+@blp.route("/<int(max=2147483647):plan_id>", methods=["GET"])
 @blp.arguments(VersionArgs, location="query")
 @blp.response(200, PlanSchema)
 @blp.alt_response(404, description="No such plan (or version), or not visible to the caller")
@@ -158,7 +158,7 @@ def get_plan(args, plan_id):
     return load_plan(plan_id, args.get("version"))
 
 
-@blp.route("/<int:plan_id>/content", methods=["PUT"])
+@blp.route("/<int(max=2147483647):plan_id>/content", methods=["PUT"])
 @blp.response(200, PlanSchema)
 @blp.alt_response(400, description="Field errors, by path (priorities.0.general_objectives.0…)")
 @blp.alt_response(403, description="Only the province's coordinators edit the plan")
@@ -175,7 +175,7 @@ def put_content(plan_id):
     return load_plan(plan_id)
 
 
-@blp.route("/<int:plan_id>/export", methods=["GET"])
+@blp.route("/<int(max=2147483647):plan_id>/export", methods=["GET"])
 @blp.arguments(ExportArgs, location="query")
 @blp.response(200)
 @blp.alt_response(404, description="No such plan (or version)")

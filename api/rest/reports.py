@@ -106,7 +106,7 @@ def visible_report(report_id: int) -> tuple[StatisticalReport, str, list[dict[st
     return row, reference, [present_task(t, reference, version_id, now=himaya.now()) for t in tasks]
 
 
-@blp.route("/<int:report_id>", methods=["GET"])
+@blp.route("/<int(max=2147483647):report_id>", methods=["GET"])
 @blp.response(200, StatisticalReportSchema)
 @blp.alt_response(404, description="No such report, or not visible to the caller")
 def get_report(report_id):

@@ -37,3 +37,33 @@ EVENT_LABELS = {
     "case_stalled": _l("Case stalled"), "case_viewed": _l("File viewed"), "case_listed": _l("Listed"),
     "task_viewed": _l("Task viewed"), "tasks_listed": _l("Tasks listed"), "history_viewed": _l("History viewed"),
 }
+INDICATOR_LABELS = {
+    "children_served": _l("Children served"), "children_served_by_unit": _l("Children served, by unit"),
+    "children_served_by_province": _l("Children served, by province"),
+    "children_served_by_category": _l("Children served, by category"),
+    "children_served_by_sex": _l("Children served, by sex"),
+    "children_served_by_age_band": _l("Children served, by age band"),
+    "cases_opened": _l("Cases opened"), "cases_closed": _l("Cases closed"),
+    "steps_completed": _l("Steps completed"), "steps_late": _l("Steps completed late"),
+    "steps_late_share": _l("Share of steps completed late"), "median_days_per_step": _l("Median days per step"),
+    "trainings_organised": _l("Trainings organised"), "staff_trained": _l("Staff trained"),
+    "statistical_reports_due": _l("Statistical reports due"),
+    "statistical_reports_published_on_time": _l("Statistical reports published on time"),
+    "statistical_reports_published_late": _l("Statistical reports published late"),
+    "statistical_reports_unpublished": _l("Statistical reports not yet published"),
+    "statistical_reports_on_time_share": _l("Share of statistical reports published on time"),
+}
+SEX_LABELS = {"F": _l("Girls"), "M": _l("Boys")}
+REPORT_STATUS_LABELS = {"preparing": _l("Being prepared"), "submitted": _l("Submitted to the CAPE"),
+                        "returned": _l("Returned for correction"), "published": _l("Published")}
+PLAN_STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted to the CPPE"),
+                      "returned": _l("Returned by the CPPE"), "validated": _l("Validated"),
+                      "superseded": _l("Superseded")}
+AREA_LABELS = {"detection_care": _l("Detection, care and follow-up of child victims"),
+               "prevention": _l("Prevention of the vulnerabilities of children and families"),
+               "rights_promotion": _l("Promotion of and education in children's rights")}
+
+
+def breakdown_label(code: str) -> str:
+    """A breakdown cell of the indicator tables: a category, a sex, or the code itself."""
+    return str(CATEGORY_LABELS.get(code) or SEX_LABELS.get(code) or code)

@@ -196,8 +196,11 @@ def task(task_id):  # type: ignore[no-untyped-def]
             return redirect(url_for("web.case", case_id=row.case_id))
     else:
         engine.record_access(_actor(), "task_viewed", [row.case_id], {"task_id": row.id, "step": row.step})
+    from .planning import report_figures, subject_url
+
     status = 400 if errors else 200
-    return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors), status
+    return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors,
+                           figures=report_figures(row.case_id), subject=subject_url(row.case_id)), status
 
 
 @bp.post("/tasks/<uuid:task_id>/claim")
@@ -274,7 +277,12 @@ def case(case_id):  # type: ignore[no-untyped-def]
     with engine.db.reading() as db_session:
         found = queries.visible_case(db_session, p, str(case_id))
         if found is None:
-            abort(404)
+            from .planning import subject_url  # a report's or a plan's pathway: its own page
+
+            target = subject_url(str(case_id))
+            if target is None:
+                abort(404)
+            return redirect(target)
         compiled = engine.compiled(db_session, found.pathway_version_id)
         pathway = db_session.get(PathwayVersion, found.pathway_version_id)
         open_rows = db_session.scalars(select(OpenTask).where(OpenTask.case_id == found.id)

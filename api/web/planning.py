@@ -1,0 +1,305 @@
+"""Pages of the quarterly statistical reports and of the provincial action plans.
+
+A plan's content is edited without JavaScript: each level (priority, general objective,
+specific objective, action) has its own small form, and every change goes through
+:func:`engine.action_plans.save_content` (same checks as the API: field errors, nothing
+saved when one fails). Submitting, validating and reviewing are the pathway's tasks.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engine import action_plans
+from engine.errors import Conflict, EngineError, NotFound, ValidationFailed
+from engine.models import ActionPlan, ActionPlanVersion, Case, OpenTask, Province, StatisticalReport
+from engine.statistical_reports import figure_rows
+
+from .. import plan_export, policy
+from ..i18n import current_language, translate_errors
+from ..rest.common import present_task
+from .forms import flat_errors
+from .session import login_required
+from .views import _actor, _engine, bp
+
+ACTION_FIELDS = ("title", "pilot", "partners", "resources", "budget_mad", "indicators", "deadline", "ongoing",
+                 "expected_results", "follow_up")
+
+
+def subject_url(case_id: str) -> str | None:
+    """The page of the report or plan a (non-child) case runs, when the caller may see it."""
+    with _engine().db.reading() as session:
+        report = session.scalar(select(StatisticalReport.id).where(StatisticalReport.case_id == case_id,
+                                                                   policy.report_scope(g.principal)))
+        if report is not None:
+            return url_for("web.statistical_report", report_id=report)
+        plan = session.scalar(select(ActionPlan.id).where(ActionPlan.case_id == case_id,
+                                                          policy.plan_scope(g.principal)))
+    return url_for("web.action_plan", plan_id=plan) if plan is not None else None
+
+
+def _open_tasks(session: Any, case_id: str, reference: str, version_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(select(OpenTask).where(OpenTask.case_id == case_id).order_by(OpenTask.created_at)).all()
+    return [present_task(t, reference, version_id, now=_engine().now()) for t in rows]
+
+
+# --- statistical reports ---------------------------------------------------------------
+
+@bp.get("/reports")
+@login_required
+def statistical_reports():  # type: ignore[no-untyped-def]
+    if g.principal.role not in ("case_worker", "coordinator", "supervisor"):
+        abort(403)
+    with _engine().db.reading() as session:
+        rows = session.scalars(select(StatisticalReport).where(policy.report_scope(g.principal)).order_by(
+            StatisticalReport.year.desc(), StatisticalReport.quarter.desc(), StatisticalReport.unit).limit(200)).all()
+    return render_template("reports.html", reports=rows)
+
+
+@bp.get("/reports/<int(max=2147483647):report_id>")
+@login_required
+def statistical_report(report_id: int):  # type: ignore[no-untyped-def]
+    with _engine().db.reading() as session:
+        found = session.execute(select(StatisticalReport, Case.reference, Case.pathway_version_id)
+                                .join(Case, Case.id == StatisticalReport.case_id)
+                                .where(StatisticalReport.id == report_id, policy.report_scope(g.principal))).first()
+        if found is None:
+            abort(404)
+        report, reference, version_id = found
+        tasks = _open_tasks(session, report.case_id, reference, version_id)
+    return render_template("statistical_report.html", report=report, reference=reference, tasks=tasks,
+                           rows=figure_rows(report.figures))
+
+
+def report_figures(case_id: str) -> list[tuple[str, str, Any]] | None:
+    """The figures shown with a report's task (None when the case is not a report)."""
+    with _engine().db.reading() as session:
+        figures = session.scalar(select(StatisticalReport.figures).where(StatisticalReport.case_id == case_id))
+    return figure_rows(figures) if figures is not None else None
+
+
+# --- action plans ----------------------------------------------------------------------
+
+@bp.get("/plans")
+@login_required
+def action_plans_page():  # type: ignore[no-untyped-def]
+    if g.principal.role not in ("coordinator", "supervisor", "national"):
+        abort(403)
+    with _engine().db.reading() as session:
+        plans = session.scalars(select(ActionPlan).where(policy.plan_scope(g.principal))
+                                .order_by(ActionPlan.period_start.desc(), ActionPlan.id).limit(200)).all()
+        latest = {v.plan_id: v for v in session.scalars(
+            select(ActionPlanVersion).where(ActionPlanVersion.plan_id.in_([p.id for p in plans]))
+            .order_by(ActionPlanVersion.number))}
+    return render_template("plans.html", plans=plans, latest=latest,
+                           can_open=g.principal.role == "coordinator")
+
+
+@bp.route("/plans/new", methods=["GET", "POST"])
+@login_required
+def new_action_plan():  # type: ignore[no-untyped-def]
+    p = g.principal
+    if not policy.can_draft_plan(p, p.province or ""):
+        abort(403)
+    values = {"title": "", "period_start": "", "period_end": ""}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = {key: (request.form.get(key) or "").strip() for key in values}
+        try:
+            case_id = action_plans.create_plan(_engine(), {**values, "province": p.province}, _actor())
+        except ValidationFailed as error:
+            errors = flat_errors(translate_errors(error.errors))
+        except Conflict as error:
+            errors = {"period_start": [_(error.message)]}
+        else:
+            with _engine().db.reading() as session:
+                plan_id = session.scalar(select(ActionPlan.id).where(ActionPlan.case_id == case_id))
+            flash(_("Action plan opened: version 1 is a draft."), "success")
+            return redirect(url_for("web.action_plan", plan_id=plan_id))
+    return render_template("plan_new.html", values=values, errors=errors), 400 if errors else 200
+
+
+def _plan(plan_id: int, number: int | None = None) -> dict[str, Any]:
+    with _engine().db.reading() as session:
+        found = session.execute(select(ActionPlan, Case.reference, Case.pathway_version_id)
+                                .join(Case, Case.id == ActionPlan.case_id)
+                                .where(ActionPlan.id == plan_id, policy.plan_scope(g.principal))).first()
+        if found is None:
+            abort(404)
+        plan, reference, version_id = found
+        versions = session.scalars(select(ActionPlanVersion).where(ActionPlanVersion.plan_id == plan.id)
+                                   .order_by(ActionPlanVersion.number)).all()
+        chosen = versions[-1] if number is None else next((v for v in versions if v.number == number), None)
+        if chosen is None:
+            abort(404)
+        province = session.get(Province, plan.province)
+        tasks = _open_tasks(session, plan.case_id, reference, version_id)
+    editable = (chosen is versions[-1] and chosen.status in action_plans.EDITABLE
+                and policy.can_draft_plan(g.principal, plan.province))
+    return {"id": plan.id, "case_id": plan.case_id, "reference": reference, "province": plan.province,
+            "province_name": (province.name_ar if current_language() == "ar" else province.name_fr) if province else "",
+            "title": plan.title, "period_start": plan.period_start, "period_end": plan.period_end,
+            "status": chosen.status, "content": chosen.content, "comments": chosen.comments,
+            "version": {"number": chosen.number, "status": chosen.status, "version_date": chosen.version_date,
+                        "validated_at": chosen.validated_at, "validated_by": chosen.validated_by},
+            "versions": versions, "open_tasks": tasks, "editable": editable}
+
+
+def _version_arg() -> int | None:
+    raw = request.args.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        abort(404)
+    return int(raw)
+
+
+@bp.get("/plans/<int(max=2147483647):plan_id>")
+@login_required
+def action_plan(plan_id: int):  # type: ignore[no-untyped-def]
+    plan = _plan(plan_id, _version_arg())
+    return render_template("plan.html", plan=plan, columns=plan_export.columns()[1:])
+
+
+@bp.get("/plans/<int(max=2147483647):plan_id>/export.<fmt>")
+@login_required
+def export_action_plan(plan_id: int, fmt: str):  # type: ignore[no-untyped-def]
+    if fmt not in ("xlsx", "pdf"):
+        abort(404)
+    plan = _plan(plan_id, _version_arg())
+    name = f"plan-{plan['province']}-{plan['period_start']}-v{plan['version']['number']}.{fmt}"
+    body = plan_export.xlsx(plan) if fmt == "xlsx" else plan_export.pdf(plan)
+    return Response(body, mimetype=plan_export.XLSX_TYPE if fmt == "xlsx" else "application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _path(raw: str | None, depth: int) -> list[int]:
+    """``"0.1.2"`` → [0, 1, 2] with exactly ``depth`` parts (404 otherwise)."""
+    parts = (raw or "").split(".") if raw else []
+    if len(parts) != depth or not all(p.isdigit() and len(p) < 4 for p in parts):
+        abort(404)
+    return [int(p) for p in parts]
+
+
+_LEVELS = ("priorities", "general_objectives", "specific_objectives", "actions")
+
+
+def _children(content: dict[str, Any], path: list[int]) -> list[Any]:
+    """The list that holds the items below ``path`` (404 when the path does not exist)."""
+    node: Any = content
+    for depth, index in enumerate(path):
+        items = node.get(_LEVELS[depth]) or []
+        if index >= len(items):
+            abort(404)
+        node = items[index]
+    return node.setdefault(_LEVELS[len(path)], [])
+
+
+def _save(plan_id: int, content: dict[str, Any]) -> dict[str, list[str]]:
+    try:
+        action_plans.save_content(_engine(), plan_id, content, _actor())
+    except ValidationFailed as error:
+        return flat_errors(translate_errors(error.errors))
+    except (Conflict, NotFound) as error:
+        return {"_": [_(error.message)]}
+    return {}
+
+
+def _editable(plan_id: int) -> dict[str, Any]:
+    plan = _plan(plan_id)
+    if not policy.can_draft_plan(g.principal, plan["province"]):
+        abort(403)
+    if not plan["editable"]:
+        abort(409)
+    return plan
+
+
+@bp.post("/plans/<int(max=2147483647):plan_id>/edit")
+@login_required
+def edit_action_plan(plan_id: int):  # type: ignore[no-untyped-def]
+    """One change of structure: add a priority, objective or specific objective; remove an item."""
+    plan = _editable(plan_id)
+    content = copy.deepcopy(plan["content"])
+    operation = request.form.get("op")
+    title = (request.form.get("title") or "").strip()
+    if operation == "add_priority":
+        _children(content, []).append({"area": request.form.get("area") or "", "title": title,
+                                       "general_objectives": []})
+    elif operation == "add_general":
+        _children(content, _path(request.form.get("path"), 1)).append({"title": title, "specific_objectives": []})
+    elif operation == "add_specific":
+        _children(content, _path(request.form.get("path"), 2)).append({"title": title, "actions": []})
+    elif operation == "remove":
+        path = [int(p) for p in (request.form.get("path") or "").split(".") if p.isdigit()]
+        if not 1 <= len(path) <= 4:
+            abort(404)
+        items = _children(content, path[:-1])
+        if path[-1] >= len(items):
+            abort(404)
+        del items[path[-1]]
+    elif operation == "context":
+        content["context"] = request.form.get("context") or ""
+    else:
+        abort(400)
+    errors = _save(plan_id, content)
+    if errors:
+        flash(" ".join(f"{message}" for messages in errors.values() for message in messages), "error")
+    else:
+        flash(_("Plan saved."), "success")
+    return redirect(url_for("web.action_plan", plan_id=plan_id))
+
+
+def _action_values(form: Any) -> dict[str, Any]:
+    def lines(name: str) -> list[str]:
+        return [line.strip() for line in (form.get(name) or "").splitlines() if line.strip()]
+
+    ongoing = form.get("ongoing") == "on"
+    return {"title": (form.get("title") or "").strip(), "pilot": (form.get("pilot") or "").strip(),
+            "partners": lines("partners"), "resources": (form.get("resources") or "").strip(),
+            "budget_mad": (form.get("budget_mad") or "").strip().replace(" ", "").replace(",", ".") or None,
+            "indicators": lines("indicators"), "deadline": None if ongoing else (form.get("deadline") or None),
+            "ongoing": ongoing, "expected_results": (form.get("expected_results") or "").strip(),
+            "follow_up": (form.get("follow_up") or "").strip()}
+
+
+@bp.route("/plans/<int(max=2147483647):plan_id>/action", methods=["GET", "POST"])
+@login_required
+def plan_action(plan_id: int):  # type: ignore[no-untyped-def]
+    """Add an action to a specific objective (``path=p.g.s``) or edit one (``path=p.g.s.a``)."""
+    plan = _editable(plan_id)
+    raw = request.args.get("path") or ""
+    depth = len(raw.split("."))
+    if depth not in (3, 4):
+        abort(404)
+    path = _path(raw, depth)
+    content = copy.deepcopy(plan["content"])
+    actions = _children(content, path[:3])
+    if len(path) == 4 and path[3] >= len(actions):
+        abort(404)
+    values: dict[str, Any] = dict(actions[path[3]]) if len(path) == 4 else {"ongoing": False}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = _action_values(request.form)
+        if len(path) == 4:
+            actions[path[3]] = values
+            index = path[3]
+        else:
+            actions.append(values)
+            index = len(actions) - 1
+        prefix = ".".join(f"{level}.{i}" for level, i in zip(_LEVELS, [*path[:3], index]))
+        found = _save(plan_id, content)
+        if not found:
+            flash(_("Plan saved."), "success")
+            return redirect(url_for("web.action_plan", plan_id=plan_id))
+        for key, messages in found.items():
+            field = key[len(prefix) + 1:].split(".")[0] if key.startswith(prefix + ".") else "_"
+            errors.setdefault(field if field in ACTION_FIELDS else "_", []).extend(messages)
+    return render_template("plan_action.html", plan=plan, path=raw, values=values, errors=errors), \
+        400 if errors else 200
+
+
+__all__ = ["EngineError", "subject_url", "report_figures"]

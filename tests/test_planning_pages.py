@@ -1,0 +1,143 @@
+"""Pages of the statistical reports and action plans (Flask test client): the plan is built
+level by level without JavaScript, field errors show next to their field, exports download."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from engine.models import ActionPlan, ActionPlanVersion
+from engine.runtime import SYSTEM, Engine
+from engine.statistical_reports import Quarter, open_quarter
+from tests.helpers import task_id
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def web(engine: Engine):
+    from api.app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "web-secret"}, engine=engine)
+    return app.test_client()
+
+
+def _csrf(client, path: str = "/login") -> str:  # type: ignore[no-untyped-def]
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _login(client, username: str) -> str:  # type: ignore[no-untyped-def]
+    token = _csrf(client)
+    client.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
+    return _csrf(client, "/tasks" if username != "national" else "/indicators")
+
+
+def _content(engine: Engine, plan_id: int) -> dict:  # type: ignore[no-untyped-def]
+    with engine.db.reading() as session:
+        return session.scalars(select(ActionPlanVersion.content).where(ActionPlanVersion.plan_id == plan_id)
+                               .order_by(ActionPlanVersion.number.desc())).first()
+
+
+def test_a_coordinator_builds_a_plan_level_by_level_and_exports_it(web, engine: Engine):
+    csrf = _login(web, "cape.tanger")
+    assert "Plans d'action" in web.get("/plans").get_data(as_text=True)
+    bad = web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
+                                       "period_end": "2026-01-01"})
+    assert bad.status_code == 400 and 'id="period_end-error"' in bad.get_data(as_text=True)
+    created = web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan 2027-2029",
+                                           "period_start": "2027-01-01", "period_end": "2029-12-31"})
+    assert created.status_code == 302
+    plan_url = created.headers["Location"]
+    plan_id = int(plan_url.rstrip("/").split("/")[-1])
+    edit = f"/plans/{plan_id}/edit"
+    web.post(edit, data={"csrf_token": csrf, "op": "add_priority", "area": "prevention", "title": "Prévention"})
+    web.post(edit, data={"csrf_token": csrf, "op": "add_general", "path": "0", "title": "Réduire l'abandon scolaire"})
+    web.post(edit, data={"csrf_token": csrf, "op": "add_specific", "path": "0.0", "title": "Repérer les élèves"})
+    assert web.post(edit, data={"csrf_token": csrf, "op": "add_specific", "path": "3.0",
+                                "title": "x"}).status_code == 404
+    action = f"/plans/{plan_id}/action?path=0.0.0"
+    missing = web.post(action, data={"csrf_token": csrf, "title": "Cellules d'écoute", "pilot": " ",
+                                     "budget_mad": "-10", "deadline": "2027-06-30"})
+    html = missing.get_data(as_text=True)
+    assert missing.status_code == 400
+    assert 'id="pilot-error"' in html and 'id="budget_mad-error"' in html, "errors next to their fields"
+    assert 'value="Cellules d&#39;écoute"' in html, "what was typed is kept"
+    assert _content(engine, plan_id)["priorities"][0]["general_objectives"][0]["specific_objectives"][0]["actions"] == []
+    saved = web.post(action, data={"csrf_token": csrf, "title": "Cellules d'écoute", "pilot": "M. Karim Alaoui",
+                                   "partners": "Éducation nationale\nAssociation Bayti", "budget_mad": "15 000,50",
+                                   "ongoing": "on", "indicators": "Nombre d'élèves repérés"})
+    assert saved.status_code == 302
+    stored = _content(engine, plan_id)["priorities"][0]["general_objectives"][0]["specific_objectives"][0]["actions"][0]
+    assert stored["pilot"] == "M. Karim Alaoui" and stored["budget_mad"] == "15000.50" and stored["ongoing"] is True
+    assert stored["partners"] == ["Éducation nationale", "Association Bayti"]
+    page = web.get(plan_url).get_data(as_text=True)
+    assert "Cellules d&#39;écoute" in page and "M. Karim Alaoui" in page and "en continu" in page
+    edit_page = web.get(f"/plans/{plan_id}/action?path=0.0.0.0").get_data(as_text=True)
+    assert 'value="M. Karim Alaoui"' in edit_page
+
+    xlsx = web.get(f"/plans/{plan_id}/export.xlsx")
+    assert xlsx.status_code == 200
+    from openpyxl import load_workbook
+    cells = [c for row in load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True) for c in row if c]
+    assert "M. Karim Alaoui" in cells
+    assert web.get(f"/plans/{plan_id}/export.pdf").data.startswith(b"%PDF")
+    assert web.get(f"/plans/{plan_id}/export.docx").status_code == 404
+
+    # submitted: no longer editable, and the CPPE sees the plan (read-only) and its task
+    assert web.post(f"/tasks/{task_id(engine, _case(engine, plan_id), 'draft_plan')}",
+                    data={"csrf_token": csrf, "consultation": "Atelier"}).status_code == 302
+    assert web.post(edit, data={"csrf_token": csrf, "op": "add_priority", "area": "prevention",
+                                "title": "x"}).status_code == 409
+    web.post("/logout", data={"csrf_token": csrf})
+    cppe = _login(web, "cppe.tanger")
+    tasks = web.get("/tasks").get_data(as_text=True)
+    assert "Valider le plan d&#39;action" in tasks
+    page = web.get(plan_url).get_data(as_text=True)
+    assert "Soumis au CPPE" in page and "/edit" not in page
+    validate = task_id(engine, _case(engine, plan_id), "validate_plan")
+    assert web.post(f"/tasks/{validate}", data={"csrf_token": cppe, "decision": "validated"}).status_code == 302
+    assert "Validé" in web.get(plan_url).get_data(as_text=True)
+
+
+def _case(engine: Engine, plan_id: int) -> str:
+    with engine.db.reading() as session:
+        return session.get(ActionPlan, plan_id).case_id
+
+
+def test_plans_of_another_province_are_not_found(web, engine: Engine):
+    csrf = _login(web, "cape.tanger")
+    web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
+                                 "period_end": "2029-12-31"})
+    with engine.db.reading() as session:
+        plan_id = session.scalar(select(ActionPlan.id))
+    web.post("/logout", data={"csrf_token": csrf})
+    _login(web, "cape.casa")
+    assert web.get(f"/plans/{plan_id}").status_code == 404
+    assert web.get(f"/plans/{plan_id}/export.pdf").status_code == 404
+    assert web.get("/plans/new").status_code == 200
+    web.post("/logout", data={"csrf_token": _csrf(web, "/tasks")})
+    _login(web, "upe.tanger")
+    assert web.get("/plans").status_code == 403
+
+
+def test_a_report_task_shows_the_quarters_figures_and_links_to_the_report(web, engine: Engine, clock):
+    clock.set(datetime(2027, 1, 2, 8, 0, tzinfo=UTC))
+    open_quarter(engine, Quarter(2026, 4), SYSTEM)
+    csrf = _login(web, "upe.tanger")
+    tasks = web.get("/tasks").get_data(as_text=True)
+    assert "Préparer le rapport statistique trimestriel" in tasks
+    match = re.search(r'href="/tasks/([0-9a-f-]+)">Préparer le rapport', tasks)
+    page = web.get(f"/tasks/{match.group(1)}").get_data(as_text=True)
+    assert "Chiffres du trimestre" in page and "Enfants pris en charge" in page
+    done = web.post(f"/tasks/{match.group(1)}", data={"csrf_token": csrf, "activities": "Écoute",
+                                                       "figures_checked": "on"})
+    assert done.status_code == 302
+    followed = web.get(done.headers["Location"])
+    assert followed.status_code == 302 and "/reports/" in followed.headers["Location"], "the case link leads to the report"
+    report = web.get(followed.headers["Location"]).get_data(as_text=True)
+    assert "Soumis au CAPE" in report
+    assert "2026-T4" in web.get("/reports").get_data(as_text=True)
