@@ -72,8 +72,16 @@ def _action_row(specific: str, action: dict[str, Any]) -> list[str]:
     budget = action.get("budget_mad")
     return [specific, action.get("title", ""), action.get("expected_results", ""), action.get("pilot", ""),
             ", ".join(action.get("partners") or []), action.get("resources", ""), deadline,
-            f"{Decimal(budget):,.2f}".replace(",", " ") if budget not in (None, "") else "",
+            _amount(budget),
             "; ".join(action.get("indicators") or []), action.get("follow_up", "")]
+
+
+def _amount(budget: Any) -> str:
+    """12 000.50 in French; 12,000.50 otherwise (a comma keeps the number whole in Arabic text)."""
+    if budget in (None, ""):
+        return ""
+    text = f"{Decimal(budget):,.2f}"
+    return text.replace(",", " ") if current_language() == "fr" else text
 
 
 def _titles(plan: dict[str, Any]) -> list[str]:
@@ -83,9 +91,22 @@ def _titles(plan: dict[str, Any]) -> list[str]:
 
 
 def _footer(plan: dict[str, Any]) -> str:
+    from .web.labels import PLAN_STATUS_LABELS
+
     version = plan["version"]
     return _("Version of %(date)s (no. %(number)s, %(status)s)", date=version["version_date"],
-             number=version["number"], status=version["status"])
+             number=version["number"], status=str(PLAN_STATUS_LABELS.get(version["status"], version["status"])))
+
+
+def _spans(rows: list[list[str]]) -> list[int]:
+    """For each row, how many rows its specific objective spans (0: covered by the row above)."""
+    spans = [0] * len(rows)
+    start = 0
+    for index in range(1, len(rows) + 1):
+        if index == len(rows) or rows[index][0] != rows[start][0]:
+            spans[start] = index - start
+            start = index
+    return spans
 
 
 def xlsx(plan: dict[str, Any]) -> bytes:
@@ -179,10 +200,14 @@ def pdf(plan: dict[str, Any]) -> bytes:
         ordered = widths[::-1] if arabic else widths
         with document.table(col_widths=ordered, text_align="RIGHT" if arabic else "LEFT",
                             headings_style=FontFace(fill_color=(221, 231, 240)), line_height=3.6) as table:
-            for row in [columns(), *block.rows]:
+            spans = [1, *_spans(block.rows)]
+            for row, span in zip([columns(), *block.rows], spans):
                 cells = table.row()
-                for value in (row[::-1] if arabic else row):
-                    cells.cell(str(value))
+                # the specific objective spans the rows of its actions, as in the canvas
+                values = [(str(value), span if index == 0 else 1) for index, value in enumerate(row)
+                          if index > 0 or span]
+                for value, rowspan in (values[::-1] if arabic else values):
+                    cells.cell(value, rowspan=rowspan)
     document.ln(4)
     document.set_font("Plan", size=9)
     document.multi_cell(0, 5, _footer(plan), new_x="LMARGIN", new_y="NEXT")

@@ -162,7 +162,7 @@ def _version_arg() -> int | None:
 @login_required
 def action_plan(plan_id: int):  # type: ignore[no-untyped-def]
     plan = _plan(plan_id, _version_arg())
-    return render_template("plan.html", plan=plan, columns=plan_export.columns()[1:])
+    return render_template("plan.html", plan=plan, columns=plan_export.columns())
 
 
 @bp.get("/plans/<int(max=2147483647):plan_id>/export.<fmt>")
