@@ -92,4 +92,31 @@ def load_demo(engine: Engine) -> int:
         for report in reports:
             engine.start_case(report, actor)
             created += 1
+    _demo_planning(engine)
     return created
+
+
+def _demo_planning(engine: Engine) -> None:
+    """The last quarter's statistical reports and a draft action plan for Tanger-Assilah."""
+    from engine.action_plans import create_plan
+    from engine.runtime import SYSTEM
+    from engine.statistical_reports import Quarter, open_quarter
+
+    open_quarter(engine, Quarter.last_ended(engine.now()), SYSTEM)
+    year = engine.now().year + 1
+    action = {"pilot": "Mme Salma Bennani", "partners": ["Délégation de la santé", "Entraide nationale"],
+              "resources": "Deux assistantes sociales, un véhicule", "indicators": ["Nombre d'enfants signalés"],
+              "expected_results": "Délai de prise en charge réduit", "follow_up": "Revue trimestrielle"}
+    create_plan(engine, {
+        "province": "tanger-assilah", "title": f"Plan provincial {year}-{year + 2}",
+        "period_start": f"{year}-01-01", "period_end": f"{year + 2}-12-31",
+        "content": {"context": "Autodiagnostic des structures de protection de l'enfance de la province.",
+                    "priorities": [{"area": "detection_care", "title": "Détection et prise en charge",
+                                    "general_objectives": [{"title": "Améliorer la détection des enfants victimes",
+                                                            "specific_objectives": [{
+                                                                "title": "Mettre en place des équipes mobiles",
+                                                                "actions": [{**action, "title": "Former deux équipes mobiles",
+                                                                             "budget_mad": "120000", "deadline": f"{year}-06-30"},
+                                                                            {**action, "title": "Tenir une permanence d'écoute",
+                                                                             "budget_mad": "0", "ongoing": True}]}]}]}]},
+    }, Actor("cape.tanger", "coordinator"))
