@@ -1,16 +1,21 @@
-"""Indicators against independent counts of a generated dataset; suppression; exports; bad input."""
+"""Indicators against independent counts of a generated dataset (3 000 cases, 8 quarterly reports);
+suppression; exports; bad input."""
 from __future__ import annotations
 
 import csv
 import io
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from engine.indicators import age_band
-from engine.runtime import Actor
+from engine.models import StatisticalReport
+from engine.runtime import SYSTEM, Actor
+from engine.statistical_reports import Quarter, open_quarter
+from tests.conftest import START
 from tests.conftest import ApiClient
 from tests.helpers import ANSWERS, report, task_id
 
@@ -25,8 +30,10 @@ def dataset(api: ApiClient, clock):
     rng = random.Random(7)
     expected = {"served": Counter(), "unit": Counter(), "province": Counter(), "sex": Counter(),
                 "category": Counter(), "age_band": Counter(), "late": 0, "completed": 0}
+    expected["reports"] = _quarterly_reports(engine, clock)
+    clock.set(START)
     cases = []
-    for n in range(1200):
+    for n in range(3000):
         province = rng.choice(list(PROVINCES))
         sex = rng.choice("FM")
         age = rng.randint(0, 17)
@@ -53,6 +60,36 @@ def dataset(api: ApiClient, clock):
     return expected
 
 
+# What became of each unit's report of Q4 2025 … Q3 2026 (all due in 2026).
+REPORT_OUTCOMES = {"tanger-assilah": ["on_time", "on_time", "late", "unpublished"],
+                   "casablanca": ["on_time", "on_time", "on_time", "late"]}
+
+
+def _quarterly_reports(engine, clock) -> dict[str, Counter]:  # type: ignore[no-untyped-def]
+    """Reports published before or after their due date, or not at all (pathway steps, not typed)."""
+    quarters = [Quarter(2025, 4), Quarter(2026, 1), Quarter(2026, 2), Quarter(2026, 3)]
+    counted = {province: Counter() for province in REPORT_OUTCOMES}
+    for index, quarter in enumerate(quarters):
+        clock.set(datetime.combine(quarter.period.end + timedelta(days=1), time(8), timezone.utc))
+        open_quarter(engine, quarter, SYSTEM)
+        for province, outcomes in REPORT_OUTCOMES.items():
+            outcome = outcomes[index]
+            counted[province][outcome] += 1
+            if outcome == "unpublished":
+                continue
+            clock.set(quarter.due_at + (timedelta(days=-2) if outcome == "on_time" else timedelta(days=3)))
+            with engine.db.reading() as session:
+                case_id = session.scalar(select(StatisticalReport.case_id).where(
+                    StatisticalReport.unit == f"upe-{province}", StatisticalReport.year == quarter.year,
+                    StatisticalReport.quarter == quarter.number))
+            short = PROVINCES[province]
+            engine.complete(task_id(engine, case_id, "prepare_report"), {"activities": "Écoute", "figures_checked": True},
+                            Actor(f"upe.{short}", "case_worker"))
+            engine.complete(task_id(engine, case_id, "validate_report"), {"decision": "validated"},
+                            Actor(f"cape.{short}", "coordinator"))
+    return counted
+
+
 def _get(api: ApiClient, user: str, query: str = ""):  # type: ignore[no-untyped-def]
     api.forget_tokens()
     return api.get(f"/api/v1/indicators?from=2026-01-01&to=2026-12-31{query}", user)
@@ -72,6 +109,16 @@ def test_every_indicator_equals_an_independent_count(api: ApiClient, dataset):
     assert body["steps"]["late_share"] == round(dataset["late"] / dataset["completed"], 4)
     tanger = _get(api, "cape.tanger").get_json()
     assert tanger["children_served"]["total"] == dataset["province"]["tanger-assilah"]
+    reports = dataset["reports"]  # counted as the fixture drove each report
+    assert tanger["statistical_reports"] == {
+        "due": 4, "published_on_time": reports["tanger-assilah"]["on_time"],
+        "published_late": reports["tanger-assilah"]["late"],
+        "unpublished": reports["tanger-assilah"]["unpublished"],
+        "on_time_share": round(reports["tanger-assilah"]["on_time"] / 4, 4)}
+    on_time = sum(r["on_time"] for r in reports.values())
+    assert body["statistical_reports"]["due"] == 8 and body["statistical_reports"]["published_on_time"] == on_time
+    late = sum(r["late"] for r in reports.values())
+    assert body["statistical_reports"]["published_late"] == (late if late >= 5 else None), "small cells hidden"
 
 
 def test_small_cells_are_suppressed_for_the_national_level(api: ApiClient, clock):
