@@ -78,6 +78,7 @@ _PATTERNS = [
      "Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
     (re.compile(r"^Must be greater than or equal to (?P<min>[-\d.]+)\.$"), "Must be greater than or equal to %(min)s."),
     (re.compile(r"^Must be less than or equal to (?P<max>[-\d.]+)\.$"), "Must be less than or equal to %(max)s."),
+    (re.compile(r"^Must be less than (?P<max>[-\d.]+)\.$"), "Must be less than %(max)s."),
     (re.compile(r"^This pathway serves people under (?P<limit>\d+) at the report date \(age (?P<age>\d+)\)\.$"),
      "This pathway serves people under %(limit)s at the report date (age %(age)s)."),
 ]

@@ -29,7 +29,7 @@ ENGINE_MESSAGES = [
     N_("Say what to correct when returning the report."), N_("Say what to change when returning the plan."),
     N_("The plan has invalid fields."), N_("The plan is not complete yet."), N_("Required."),
     N_("Must be zero or more (MAD)."), N_("Give a deadline or mark the action ongoing, not both."),
-    N_("Give a deadline or mark the action ongoing."), N_("Name the pilot of the action."),
+    N_("Give a deadline or mark the action ongoing."), N_("Must be less than %(max)s."),
     N_("The period must end after it starts, within ten years."),
     N_("The plan needs at least one priority."), N_("Each priority needs a general objective."),
     N_("Each general objective needs a specific objective."), N_("Each specific objective needs an action."),

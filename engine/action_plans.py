@@ -43,10 +43,15 @@ AREAS = ("detection_care", "prevention", "rights_promotion")
 MAX_BUDGET = Decimal("1000000000000")
 
 
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Required.")
+
+
 def _text(required: bool = True, length: int = 2000) -> fields.String:
-    checks = [validate.Length(max=length)]
+    checks: list[Any] = [validate.Length(max=length)]
     if required:
-        checks.insert(0, validate.Length(min=1, error="Required."))
+        checks.insert(0, _not_blank)
     return fields.String(required=required, validate=checks,
                          **({} if required else {"load_default": ""}))
 
@@ -67,8 +72,8 @@ class ActionSchema(_Strict):
                            load_default=list, validate=validate.Length(max=50))
     resources = _text(required=False)
     budget_mad = fields.Decimal(required=True, places=2, as_string=False,
-                                validate=validate.Range(min=0, max=MAX_BUDGET, max_inclusive=False,
-                                                        error="Must be zero or more (MAD)."))
+                                validate=[validate.Range(min=0, error="Must be zero or more (MAD)."),
+                                          validate.Range(max=MAX_BUDGET, max_inclusive=False)])
     indicators = fields.List(fields.String(validate=validate.Length(min=1, max=500)),
                              load_default=list, validate=validate.Length(max=50))
     deadline = fields.Date(load_default=None, allow_none=True)
@@ -82,11 +87,6 @@ class ActionSchema(_Strict):
             raise ValidationError("Give a deadline or mark the action ongoing, not both.", "deadline")
         if not data.get("ongoing") and data.get("deadline") is None:
             raise ValidationError("Give a deadline or mark the action ongoing.", "deadline")
-
-    @validates_schema
-    def _named_pilot(self, data: dict[str, Any], **_: Any) -> None:
-        if "pilot" in data and not str(data["pilot"]).strip():
-            raise ValidationError("Name the pilot of the action.", "pilot")
 
 
 class SpecificObjectiveSchema(_Strict):
