@@ -63,3 +63,35 @@ def test_any_form_file_compiles_or_is_refused_with_reasons(definition):
         compile_form("fuzzed", definition)
     except FormDefinitionError as error:
         assert error.problems
+
+
+# Plan content: arbitrary JSON, and near-valid plans with one field replaced by anything.
+VALID_ACTION = {"title": "Former", "pilot": "Mme A", "budget_mad": "10", "deadline": "2027-01-01"}
+
+
+def _near_valid(value, where):  # type: ignore[no-untyped-def]
+    action = dict(VALID_ACTION)
+    action[where] = value
+    return {"priorities": [{"area": "prevention", "title": "P", "general_objectives": [
+        {"title": "G", "specific_objectives": [{"title": "S", "actions": [action]}]}]}]}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(JSON, st.builds(_near_valid, JSON, st.sampled_from(
+    ["title", "pilot", "budget_mad", "deadline", "ongoing", "partners", "indicators", "follow_up"]))))
+def test_plan_content_is_either_stored_as_json_or_refused_with_field_errors(payload):
+    from engine.action_plans import load_content
+    from engine.errors import ValidationFailed
+
+    try:
+        content = load_content(payload)
+    except ValidationFailed as refused:
+        assert refused.errors, "a refusal names its fields"
+        return
+    json.dumps(content)  # what is stored is plain JSON
+    for priority in content["priorities"]:
+        for general in priority["general_objectives"]:
+            for specific in general["specific_objectives"]:
+                for action in specific["actions"]:
+                    assert action["pilot"].strip() and float(action["budget_mad"]) >= 0
+                    assert action["ongoing"] != (action["deadline"] is not None)
