@@ -88,3 +88,15 @@ def test_user_add_disable_and_set_password(tmp_path: Path):
         assert not user.active and verify_password(user.password_hash, "another-password")
         assert user.password_hash.startswith("$argon2id$")
     database.dispose()
+
+
+def test_reports_open_a_past_quarter_once_and_refuse_bad_quarters(tmp_path: Path):
+    assert _himaya(tmp_path, "migrate").returncode == 0
+    assert _himaya(tmp_path, "demo").returncode == 0  # units; also opens the last quarter's reports
+    done = _himaya(tmp_path, "reports", "open", "--quarter", "2025-T2")
+    assert done.returncode == 0 and "2025-T2: 2 report(s) opened" in done.stdout, done.stderr
+    again = _himaya(tmp_path, "reports", "open", "--quarter", "2025-T2")
+    assert again.returncode == 0 and "0 report(s) opened" in again.stdout
+    for bad in ("2025-T5", "T2", "2999-T1"):
+        refused = _himaya(tmp_path, "reports", "open", "--quarter", bad)
+        assert refused.returncode == 2 and "--quarter" in refused.stderr, bad
