@@ -100,7 +100,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
     from .web.admin import bp as admin_pages
-    from .web import planning  # noqa: F401  (its pages join the web blueprint)
+    from .web import planning, statistics  # noqa: F401  (their pages join the web blueprint)
     from .web.views import bp as web_pages
 
     app.register_blueprint(web_pages)

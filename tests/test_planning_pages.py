@@ -141,3 +141,44 @@ def test_a_report_task_shows_the_quarters_figures_and_links_to_the_report(web, e
     report = web.get(followed.headers["Location"]).get_data(as_text=True)
     assert "Soumis au CAPE" in report
     assert "2026-T4" in web.get("/reports").get_data(as_text=True)
+
+
+def test_indicator_exports_download_from_the_page_with_the_session(web, engine: Engine):
+    _login(web, "cppe.tanger")
+    page = web.get("/indicators?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert 'href="/indicators/export.csv?from=2026-01-01&amp;to=2026-12-31"' in page
+    exported = web.get("/indicators/export.csv?from=2026-01-01&to=2026-12-31")
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    assert exported.get_data(as_text=True).startswith("indicator,breakdown,value")
+    assert web.get("/indicators/export.xlsx").status_code == 200
+    assert web.get("/indicators/export.pdf").status_code == 404
+    assert web.get("/indicators/export.csv?from=2026-12-31&to=2026-01-01").status_code == 400
+    web.post("/logout", data={"csrf_token": _csrf(web, "/indicators")})
+    _login(web, "national")
+    page = web.get("/indicators?province=casablanca").get_data(as_text=True)
+    assert '<option value="casablanca" selected>' in page and "province=casablanca" in page
+    assert web.get("/indicators?province=atlantis").status_code == 404
+
+
+def test_a_coordinator_records_a_training_and_the_supervisor_reads_it(web, engine: Engine):
+    csrf = _login(web, "cape.tanger")
+    bad = web.post("/trainings", data={"csrf_token": csrf, "title": "Écoute active", "start_date": "2026-11-10",
+                                       "end_date": "2026-11-12", "participants": ""})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'id="units-error"' in html and 'id="participants-error"' in html
+    assert 'value="Écoute active"' in html
+    inverted = web.post("/trainings", data={"csrf_token": csrf, "title": "Écoute active", "start_date": "2026-11-10",
+                                            "end_date": "2026-11-09", "units": ["upe-tanger-assilah"],
+                                            "participants": "Nadia B."})
+    assert inverted.status_code == 400 and 'id="end_date-error"' in inverted.get_data(as_text=True)
+    done = web.post("/trainings", data={"csrf_token": csrf, "title": "Écoute active", "start_date": "2026-11-10",
+                                        "end_date": "2026-11-12", "units": ["upe-tanger-assilah"],
+                                        "participants": "Nadia B.\nOmar K.\n"})
+    assert done.status_code == 302
+    indicators = web.get("/indicators?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    assert re.search(r"Professionnels formés</td><td></td><td>2<", indicators)
+    web.post("/logout", data={"csrf_token": csrf})
+    cppe = _login(web, "cppe.tanger")
+    listed = web.get("/trainings").get_data(as_text=True)
+    assert "Écoute active" in listed and 'name="title"' not in listed, "supervisors read, coordinators record"
+    assert web.post("/trainings", data={"csrf_token": cppe, "title": "x"}).status_code == 403

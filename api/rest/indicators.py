@@ -1,21 +1,21 @@
 """``/api/v1/indicators`` (JSON, CSV, XLSX) and ``/api/v1/trainings``."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Response, request
+from flask import request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from engine.indicators import Period, compute, rows, suppress
-from engine.models import Province, Training, Unit
+from engine import trainings
+from engine.indicators import Period, compute, suppress
+from engine.models import Province, Training
 
-from ..schemas import PageArgs, Strict
+from ..indicator_export import as_csv, as_xlsx
+from ..schemas import PageArgs
 from .common import Blueprint, engine, load_principal, page_of, principal
 
 blp = Blueprint("indicators", __name__, url_prefix="/api/v1", description="Indicators and trainings")
@@ -96,62 +96,15 @@ def indicators(args):
         result = suppress(result)
     wanted = args.get("format") or ("csv" if request.accept_mimetypes.best == "text/csv" else "json")
     if wanted == "csv":
-        return _csv(result)
+        return as_csv(result)
     if wanted == "xlsx":
-        return _xlsx(result)
+        return as_xlsx(result)
     return result
-
-
-def _filename(result: dict[str, Any], extension: str) -> str:
-    return f"himaya-indicators-{result['period']['from']}-{result['period']['to']}.{extension}"
-
-
-def _csv(result: dict[str, Any]) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["indicator", "breakdown", "value"])
-    for name, breakdown, value in rows(result):
-        writer.writerow([name, breakdown, "<5" if value is None and "suppressed_below" in result else value])
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(result, "csv")}"'})
-
-
-def _xlsx(result: dict[str, Any]) -> Response:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Indicators"
-    sheet.append(["Himaya", f"{result['period']['from']} → {result['period']['to']}",
-                  ", ".join(result["provinces"] or ["all provinces"])])
-    sheet.append(["indicator", "breakdown", "value"])
-    for name, breakdown, value in rows(result):
-        sheet.append([name, breakdown, "<5" if value is None and "suppressed_below" in result else value])
-    output = io.BytesIO()
-    book.save(output)
-    return Response(output.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(result, "xlsx")}"'})
 
 
 # --- trainings -----------------------------------------------------------------------
 
-class TrainingRequest(Strict):
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
-    province = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    units = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
-                        validate=validate.Length(min=1, max=200))
-    participants = fields.List(fields.String(validate=validate.Length(min=1, max=200)), required=True,
-                               validate=validate.Length(min=1, max=1000))
-
-    @validates_schema
-    def _dates(self, data: dict[str, Any], **_: Any) -> None:
-        if data["end_date"] < data["start_date"]:
-            raise ValidationError("The training ends before it starts.", "end_date")
-        if not EARLIEST <= data["start_date"] <= date.today() + timedelta(days=366):
-            raise ValidationError("Choose a date between 2000 and next year.", "start_date")
+TrainingRequest = trainings.NewTraining
 
 
 class TrainingSchema(Schema):
@@ -195,17 +148,7 @@ def record_training(body):
             abort(404, message=_("Unknown province."))
         if p.role != "coordinator" or p.province != body["province"]:
             abort(403, message=_("Only the province's coordinators record trainings."))
-        known = set(session.scalars(select(Unit.code).where(Unit.province == body["province"])))
-        unknown = [u for u in body["units"] if u not in known]
-        if unknown:
-            abort(400, message=_("The request has invalid fields."),
-                  errors={"json": {"units": [_("Unknown unit for this province.")]}})
-        row = Training(title=body["title"], start_date=body["start_date"], end_date=body["end_date"],
-                       province=body["province"], units=body["units"], participants=body["participants"],
-                       recorded_at=himaya.now(), recorded_by=p.username)
-        session.add(row)
-        session.flush()
-        return _view(row)
+        return _view(trainings.record(session, request.get_json(), actor=p.username, now=himaya.now()))
 
 
 @blp.route("/trainings", methods=["GET"])

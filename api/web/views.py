@@ -393,34 +393,6 @@ def _api_error(error):  # type: ignore[no-untyped-def]
     return current_app.extensions["himaya_api"].handle_http_exception(error)
 
 
-@bp.get("/indicators")
-@login_required
-def indicators_page():  # type: ignore[no-untyped-def]
-    from datetime import date as _date
-
-    from engine.indicators import Period, compute, rows, suppress
-
-    p = g.principal
-    if p.role not in ("coordinator", "supervisor", "national"):
-        abort(403)
-    today = _engine().now().date()
-    error = None
-    try:
-        start = _date.fromisoformat(request.args.get("from") or (today - timedelta(days=365)).isoformat())
-        end = _date.fromisoformat(request.args.get("to") or today.isoformat())
-        if start > end or start.year < 2000 or (end - start).days > 366 * 20:
-            raise ValueError
-    except ValueError:
-        error = _("Choose a period whose start is before its end, from the year 2000.")
-        start, end = today - timedelta(days=365), today
-    with _engine().db.reading() as db_session:
-        result = compute(db_session, Period(start, end), None if p.role == "national" else [p.province])
-    if p.role == "national":
-        result = suppress(result)
-    return render_template("indicators.html", result=result, rows=rows(result), start=start, end=end,
-                           error=error), 400 if error else 200
-
-
 @bp.app_errorhandler(404)
 def not_found(error):  # type: ignore[no-untyped-def]
     if request.path.startswith("/api/"):

@@ -1,0 +1,48 @@
+"""Indicator exports (CSV and XLSX), shared by the API and the pages: flat rows of
+(indicator, breakdown, value), with ``<5`` where the national level hides a small cell."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from flask import Response
+
+from engine.indicators import rows
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filename(result: dict[str, Any], extension: str) -> str:
+    return f"himaya-indicators-{result['period']['from']}-{result['period']['to']}.{extension}"
+
+
+def _cells(result: dict[str, Any]) -> list[list[Any]]:
+    hidden = "suppressed_below" in result
+    return [[name, breakdown, "<5" if value is None and hidden else value] for name, breakdown, value in rows(result)]
+
+
+def as_csv(result: dict[str, Any]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["indicator", "breakdown", "value"])
+    writer.writerows(_cells(result))
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(result, "csv")}"'})
+
+
+def as_xlsx(result: dict[str, Any]) -> Response:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Indicators"
+    sheet.append(["Himaya", f"{result['period']['from']} → {result['period']['to']}",
+                  ", ".join(result["provinces"] or ["all provinces"])])
+    sheet.append(["indicator", "breakdown", "value"])
+    for cells in _cells(result):
+        sheet.append(cells)
+    output = io.BytesIO()
+    book.save(output)
+    return Response(output.getvalue(), mimetype=XLSX_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(result, "xlsx")}"'})
