@@ -13,15 +13,14 @@ Statistics for the national level carry no personal data and hide small cells
 from __future__ import annotations
 
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Date, Integer, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from .intake import age_on
 from .models import Case, StatisticalReport, TaskRecord, Training
 from .subjects import CHILD
 
@@ -49,15 +48,43 @@ def age_band(age: int | None) -> str:
     return next((label for low, high, label in AGE_BANDS if low <= age <= high), "unknown")
 
 
-def _age(case: Any) -> int | None:
-    if case.child_birth_date is not None:
-        received = (case.report or {}).get("received_at")
-        try:
-            day = datetime.fromisoformat(received).date() if received else case.opened_at.date()
-        except ValueError:
-            day = case.opened_at.date()
-        return age_on(case.child_birth_date, day)
-    return case.child_age_estimate
+def _age_expression(dialect: str) -> Any:
+    """The child's age at the report date, in SQL (as :func:`engine.intake.age_on`); else the estimate."""
+    received = func.substr(Case.report["received_at"].as_string(), 1, 10)  # the report's local date
+    if dialect == "postgresql":
+        day = func.coalesce(cast(received, Date), cast(Case.opened_at, Date))
+        year = (lambda d: cast(func.extract("year", d), Integer))
+        month_day = (lambda d: cast(func.extract("month", d) * 100 + func.extract("day", d), Integer))
+    else:  # SQLite keeps dates as ISO text
+        day = func.coalesce(received, func.date(Case.opened_at))
+        year, month_day = (lambda d: cast(func.strftime("%Y", d), Integer)), (lambda d: func.strftime("%m-%d", d))
+    born = Case.child_birth_date
+    years = year(day) - year(born) - case((month_day(day) < month_day(born), 1), else_=0)
+    return case((born.is_not(None), years), else_=Case.child_age_estimate)
+
+
+def _served(session: Session, served_where: list[Any]) -> dict[str, Any]:
+    """Children served: counted by the database (grouped), never read case by case."""
+    dialect = session.get_bind().dialect.name
+
+    def grouped(column: Any) -> dict[str, int]:
+        return {key: n for key, n in session.execute(
+            select(column.label("key"), func.count()).where(*served_where).group_by(column)).all()}
+
+    if dialect == "postgresql":
+        categories = func.jsonb_array_elements_text(Case.categories).table_valued("value").render_derived()
+    else:
+        categories = func.json_each(Case.categories).table_valued("value")
+    by_category = {key: n for key, n in session.execute(
+        select(categories.c.value, func.count()).select_from(Case).join(categories, true())
+        .where(*served_where).group_by(categories.c.value)).all()}
+    by_age_band: dict[str, int] = defaultdict(int)
+    for age, n in session.execute(select(age_expression := _age_expression(dialect), func.count())
+                                  .where(*served_where).group_by(age_expression)).all():
+        by_age_band[age_band(age)] += n  # a hundred ages at most: the bands are summed here
+    return {"total": session.scalar(select(func.count()).select_from(Case).where(*served_where)) or 0,
+            "by_unit": grouped(Case.unit), "by_province": grouped(Case.province), "by_category": by_category,
+            "by_sex": grouped(Case.child_sex), "by_age_band": by_age_band}
 
 
 def compute(session: Session, period: Period, provinces: list[str] | None, *,
@@ -69,19 +96,8 @@ def compute(session: Session, period: Period, provinces: list[str] | None, *,
         where_province.append(Case.province.in_(provinces))
     if units is not None:
         where_province.append(Case.unit.in_(units))
-    served = session.execute(
-        select(Case.id, Case.province, Case.unit, Case.categories, Case.child_sex, Case.child_birth_date,
-               Case.child_age_estimate, Case.report, Case.opened_at)
-        .where(Case.opened_at <= period.end_at, or_(Case.closed_at.is_(None), Case.closed_at >= period.start_at),
-               *where_province)).all()
-    by = {name: Counter() for name in ("unit", "province", "category", "sex", "age_band")}
-    for case in served:
-        by["unit"][case.unit] += 1
-        by["province"][case.province] += 1
-        by["sex"][case.child_sex] += 1
-        by["age_band"][age_band(_age(case))] += 1
-        for category in case.categories or []:
-            by["category"][category] += 1
+    served = _served(session, [Case.opened_at <= period.end_at,
+                               or_(Case.closed_at.is_(None), Case.closed_at >= period.start_at), *where_province])
 
     def count(condition: Any) -> int:
         return session.scalar(select(func.count()).select_from(Case).where(condition, *where_province)) or 0
@@ -111,7 +127,8 @@ def compute(session: Session, period: Period, provinces: list[str] | None, *,
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
         "provinces": provinces,
-        "children_served": {"total": len(served), **{f"by_{k}": dict(sorted(v.items())) for k, v in by.items()}},
+        "children_served": {"total": served["total"], **{key: dict(sorted(value.items()))
+                                                          for key, value in served.items() if key != "total"}},
         "cases_opened": opened,
         "cases_closed": closed,
         "steps": {

@@ -182,3 +182,20 @@ def test_indicator_bad_input(api: ApiClient):
     assert api.post("/api/v1/trainings", "cape.casa", json={
         "title": "x", "start_date": "2026-10-01", "end_date": "2026-10-03", "province": "tanger-assilah",
         "units": ["upe-tanger-assilah"], "participants": ["A"]}).status_code == 403
+
+
+def test_age_bands_at_the_report_date_on_birthday_boundaries(api: ApiClient):
+    """Counted by the database: a birthday on the report date counts, the day after does not."""
+    engine = api.app.extensions["himaya"]
+    received = (engine.now() - timedelta(hours=1)).date()  # the helper's report date
+    expected = Counter()
+    for years, days_after, band in ((6, 0, "6-11"), (6, 1, "0-5"), (12, 0, "12-14"), (12, 1, "6-11"),
+                                    (15, 0, "15-17"), (18, 1, "15-17")):
+        born = received.replace(year=received.year - years) + timedelta(days=days_after)
+        engine.start_case(report(engine, birth_date=born.isoformat()), Actor("upe.tanger", "case_worker"))
+        expected[band] += 1
+    engine.start_case(report(engine, birth_date=None, age_estimate=4), Actor("upe.tanger", "case_worker"))
+    expected["0-5"] += 1
+    served = _get(api, "cape.tanger").get_json()["children_served"]
+    assert served["by_age_band"] == dict(expected)
+    assert served["by_sex"] == {"F": 7} and served["by_category"] == {"out_of_school": 7}
