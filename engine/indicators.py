@@ -63,6 +63,23 @@ def _age_expression(dialect: str) -> Any:
     return case((born.is_not(None), years), else_=Case.child_age_estimate)
 
 
+def _median_days(session: Session, step_where: list[Any]) -> dict[str, dict[str, Any]]:
+    """Median days from a step's start to its completion, per step (PostgreSQL: in the database)."""
+    if session.get_bind().dialect.name == "postgresql":
+        days = func.extract("epoch", TaskRecord.ended_at - TaskRecord.created_at) / 86400
+        rows = session.execute(
+            select(TaskRecord.step, func.percentile_cont(0.5).within_group(days), func.count())
+            .join(Case, Case.id == TaskRecord.case_id).where(*step_where).group_by(TaskRecord.step)).all()
+        return {step: {"median": round(float(median), 2), "count": n} for step, median, n in sorted(rows)}
+    durations: dict[str, list[float]] = defaultdict(list)
+    for step, days in session.execute(
+            select(TaskRecord.step, func.julianday(TaskRecord.ended_at) - func.julianday(TaskRecord.created_at))
+            .join(Case, Case.id == TaskRecord.case_id).where(*step_where)).all():
+        durations[step].append(days)
+    return {step: {"median": round(statistics.median(values), 2), "count": len(values)}
+            for step, values in sorted(durations.items())}
+
+
 def _served(session: Session, served_where: list[Any]) -> dict[str, Any]:
     """Children served: counted by the database (grouped), never read case by case."""
     dialect = session.get_bind().dialect.name
@@ -105,17 +122,12 @@ def compute(session: Session, period: Period, provinces: list[str] | None, *,
     opened = count(and_(Case.opened_at >= period.start_at, Case.opened_at <= period.end_at))
     closed = count(and_(Case.closed_at >= period.start_at, Case.closed_at <= period.end_at))
 
-    steps = session.execute(
-        select(TaskRecord.step, TaskRecord.created_at, TaskRecord.ended_at, TaskRecord.due_at)
-        .join(Case, Case.id == TaskRecord.case_id)
-        .where(TaskRecord.outcome == "completed", TaskRecord.ended_at >= period.start_at,
-               TaskRecord.ended_at <= period.end_at, *where_province)).all()
-    durations: dict[str, list[float]] = defaultdict(list)
-    late = 0
-    for step, created_at, ended_at, due_at in steps:
-        durations[step].append((ended_at - created_at).total_seconds() / 86400)
-        if due_at is not None and ended_at > due_at:
-            late += 1
+    step_where = [TaskRecord.outcome == "completed", TaskRecord.ended_at >= period.start_at,
+                  TaskRecord.ended_at <= period.end_at, *where_province]
+    completed, late = session.execute(
+        select(func.count(), func.count().filter(TaskRecord.ended_at > TaskRecord.due_at))
+        .select_from(TaskRecord).join(Case, Case.id == TaskRecord.case_id).where(*step_where)).one()
+    medians = _median_days(session, step_where)
 
     trainings = [row for row in session.execute(
         select(Training.participants, Training.units).where(
@@ -132,9 +144,8 @@ def compute(session: Session, period: Period, provinces: list[str] | None, *,
         "cases_opened": opened,
         "cases_closed": closed,
         "steps": {
-            "completed": len(steps), "late": late, "late_share": round(late / len(steps), 4) if steps else None,
-            "median_days": {step: {"median": round(statistics.median(values), 2), "count": len(values)}
-                            for step, values in sorted(durations.items())},
+            "completed": completed, "late": late, "late_share": round(late / completed, 4) if completed else None,
+            "median_days": medians,
         },
         "trainings": {"sessions": len(trainings), "staff_trained": len(staff)},
         "statistical_reports": report_timeliness(session, period, provinces, units),

@@ -199,3 +199,19 @@ def test_age_bands_at_the_report_date_on_birthday_boundaries(api: ApiClient):
     served = _get(api, "cape.tanger").get_json()["children_served"]
     assert served["by_age_band"] == dict(expected)
     assert served["by_sex"] == {"F": 7} and served["by_category"] == {"out_of_school": 7}
+
+
+def test_median_days_per_step_and_late_share(api: ApiClient, clock):
+    """Four reception steps done after 1, 2, 4 and 7.5 days (due after 7): median 3, one late."""
+    engine = api.app.extensions["himaya"]
+    start = clock.now()
+    cases = [engine.start_case(report(engine), Actor("upe.tanger", "case_worker")).case_id for _ in range(4)]
+    for case_id, days in zip(cases, (1, 2, 4, 7.5)):
+        clock.set(start + timedelta(days=days))
+        engine.complete(task_id(engine, case_id, "reception_listening"), ANSWERS["reception_listening"],
+                        Actor("upe.tanger", "case_worker"))
+    steps = _get(api, "cape.tanger").get_json()["steps"]
+    assert steps["median_days"]["reception_listening"] == {"median": 3.0, "count": 4}
+    assert (steps["completed"], steps["late"], steps["late_share"]) == (4, 1, 0.25)
+    national = _get(api, "national").get_json()["steps"]
+    assert national["median_days"]["reception_listening"] == {"median": None, "count": None}, "fewer than 5 steps"
