@@ -47,7 +47,8 @@ from .models import (
     ReferenceCounter, TaskRecord, Unit, new_id,
 )
 from . import subjects
-from . import action_plans as _action_plans, statistical_reports as _statistical_reports  # noqa: F401  (register their hooks)
+# Importing these registers their subject hooks.
+from . import action_plans as _action_plans, statistical_reports as _statistical_reports  # noqa: F401
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 

@@ -16,11 +16,12 @@ from sqlalchemy import select
 
 from engine import action_plans
 from engine.errors import Conflict, EngineError, NotFound, ValidationFailed
-from engine.models import ActionPlan, ActionPlanVersion, Case, OpenTask, Province, StatisticalReport
+from engine.models import ActionPlan, ActionPlanVersion, Case, OpenTask, StatisticalReport
 from engine.statistical_reports import figure_rows
 
 from .. import plan_export, policy
-from ..i18n import current_language, translate_errors
+from ..i18n import translate_errors
+from ..rest.action_plans import load_plan
 from ..rest.common import present_task
 from .forms import flat_errors
 from .session import login_required
@@ -124,29 +125,12 @@ def new_action_plan():  # type: ignore[no-untyped-def]
 
 
 def _plan(plan_id: int, number: int | None = None) -> dict[str, Any]:
-    with _engine().db.reading() as session:
-        found = session.execute(select(ActionPlan, Case.reference, Case.pathway_version_id)
-                                .join(Case, Case.id == ActionPlan.case_id)
-                                .where(ActionPlan.id == plan_id, policy.plan_scope(g.principal))).first()
-        if found is None:
-            abort(404)
-        plan, reference, version_id = found
-        versions = session.scalars(select(ActionPlanVersion).where(ActionPlanVersion.plan_id == plan.id)
-                                   .order_by(ActionPlanVersion.number)).all()
-        chosen = versions[-1] if number is None else next((v for v in versions if v.number == number), None)
-        if chosen is None:
-            abort(404)
-        province = session.get(Province, plan.province)
-        tasks = _open_tasks(session, plan.case_id, reference, version_id)
-    editable = (chosen is versions[-1] and chosen.status in action_plans.EDITABLE
-                and policy.can_draft_plan(g.principal, plan.province))
-    return {"id": plan.id, "case_id": plan.case_id, "reference": reference, "province": plan.province,
-            "province_name": (province.name_ar if current_language() == "ar" else province.name_fr) if province else "",
-            "title": plan.title, "period_start": plan.period_start, "period_end": plan.period_end,
-            "status": chosen.status, "content": chosen.content, "comments": chosen.comments,
-            "version": {"number": chosen.number, "status": chosen.status, "version_date": chosen.version_date,
-                        "validated_at": chosen.validated_at, "validated_by": chosen.validated_by},
-            "versions": versions, "open_tasks": tasks, "editable": editable}
+    """The plan as the API shows it (404 out of scope), and whether the caller edits it now."""
+    plan = load_plan(plan_id, number)
+    latest = plan["versions"][-1]["number"]
+    plan["editable"] = (plan["version"]["number"] == latest and plan["status"] in action_plans.EDITABLE
+                        and policy.can_draft_plan(g.principal, plan["province"]))
+    return plan
 
 
 def _version_arg() -> int | None:
