@@ -182,3 +182,18 @@ def test_a_coordinator_records_a_training_and_the_supervisor_reads_it(web, engin
     listed = web.get("/trainings").get_data(as_text=True)
     assert "Écoute active" in listed and 'name="title"' not in listed, "supervisors read, coordinators record"
     assert web.post("/trainings", data={"csrf_token": cppe, "title": "x"}).status_code == 403
+
+
+def test_removing_needs_an_exact_path(web, engine: Engine):
+    csrf = _login(web, "cape.tanger")
+    web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
+                                 "period_end": "2029-12-31"})
+    with engine.db.reading() as session:
+        plan_id = session.scalar(select(ActionPlan.id))
+    edit = f"/plans/{plan_id}/edit"
+    web.post(edit, data={"csrf_token": csrf, "op": "add_priority", "area": "prevention", "title": "Prévention"})
+    for bad in ("a.0", "0.", "", "0.0.0.0.0", "5"):
+        assert web.post(edit, data={"csrf_token": csrf, "op": "remove", "path": bad}).status_code == 404, bad
+    assert len(_content(engine, plan_id)["priorities"]) == 1
+    assert web.post(edit, data={"csrf_token": csrf, "op": "remove", "path": "0"}).status_code == 302
+    assert _content(engine, plan_id)["priorities"] == []

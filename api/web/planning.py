@@ -218,8 +218,9 @@ def edit_action_plan(plan_id: int):  # type: ignore[no-untyped-def]
     elif operation == "add_specific":
         _children(content, _path(request.form.get("path"), 2)).append({"title": title, "actions": []})
     elif operation == "remove":
-        path = [int(p) for p in (request.form.get("path") or "").split(".") if p.isdigit()]
-        if not 1 <= len(path) <= 4:
+        raw = request.form.get("path") or ""
+        path = _path(raw, len(raw.split(".")) if raw and len(raw.split(".")) <= 4 else 0)
+        if not path:
             abort(404)
         items = _children(content, path[:-1])
         if path[-1] >= len(items):
