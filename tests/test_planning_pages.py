@@ -197,3 +197,21 @@ def test_removing_needs_an_exact_path(web, engine: Engine):
     assert len(_content(engine, plan_id)["priorities"]) == 1
     assert web.post(edit, data={"csrf_token": csrf, "op": "remove", "path": "0"}).status_code == 302
     assert _content(engine, plan_id)["priorities"] == []
+
+
+def test_items_move_up_and_down_among_their_siblings(web, engine: Engine):
+    csrf = _login(web, "cape.tanger")
+    web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
+                                 "period_end": "2029-12-31"})
+    with engine.db.reading() as session:
+        plan_id = session.scalar(select(ActionPlan.id))
+    edit = f"/plans/{plan_id}/edit"
+    for title in ("Prévention", "Détection", "Promotion"):
+        web.post(edit, data={"csrf_token": csrf, "op": "add_priority", "area": "prevention", "title": title})
+    assert web.post(edit, data={"csrf_token": csrf, "op": "up", "path": "2"}).status_code == 302
+    assert web.post(edit, data={"csrf_token": csrf, "op": "down", "path": "0"}).status_code == 302
+    assert [p["title"] for p in _content(engine, plan_id)["priorities"]] == ["Promotion", "Prévention", "Détection"]
+    for op, path in (("up", "0"), ("down", "2"), ("up", "7"), ("down", "x")):
+        assert web.post(edit, data={"csrf_token": csrf, "op": op, "path": path}).status_code == 404, (op, path)
+    page = web.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert page.count('aria-label="Monter"') == 2 and page.count('aria-label="Descendre"') == 2

@@ -205,7 +205,8 @@ def _editable(plan_id: int) -> dict[str, Any]:
 @bp.post("/plans/<int(max=2147483647):plan_id>/edit")
 @login_required
 def edit_action_plan(plan_id: int):  # type: ignore[no-untyped-def]
-    """One change of structure: add a priority, objective or specific objective; remove an item."""
+    """One change of structure: add a priority, objective or specific objective; move an item up
+    or down among its siblings; remove one."""
     plan = _editable(plan_id)
     content = copy.deepcopy(plan["content"])
     operation = request.form.get("op")
@@ -226,6 +227,16 @@ def edit_action_plan(plan_id: int):  # type: ignore[no-untyped-def]
         if path[-1] >= len(items):
             abort(404)
         del items[path[-1]]
+    elif operation in ("up", "down"):  # the guide ranks actions by urgency: order matters
+        raw = request.form.get("path") or ""
+        path = _path(raw, len(raw.split(".")) if raw and len(raw.split(".")) <= 4 else 0)
+        if not path:
+            abort(404)
+        items = _children(content, path[:-1])
+        index, other = path[-1], path[-1] + (-1 if operation == "up" else 1)
+        if index >= len(items) or not 0 <= other < len(items):
+            abort(404)
+        items[index], items[other] = items[other], items[index]
     elif operation == "context":
         content["context"] = request.form.get("context") or ""
     else:
