@@ -12,7 +12,7 @@ from flask import Response, request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine import action_plans
 from engine.errors import ValidationFailed
@@ -21,7 +21,7 @@ from engine.models import ActionPlan, ActionPlanVersion, Case, OpenTask, Provinc
 from .. import plan_export, policy
 from ..i18n import current_language
 from ..schemas import PageArgs
-from .common import Blueprint, actor, engine, load_principal, page_of, principal, present_task
+from .common import Blueprint, actor, engine, load_principal, page_of, page_rows, present_task, principal
 
 blp = Blueprint("action_plans", __name__, url_prefix="/api/v1/action-plans",
                 description="Provincial child-protection action plans (CPPE)")
@@ -140,9 +140,7 @@ def list_plans(args):
     if args.get("province"):
         query = query.where(ActionPlan.province == args["province"])
     with engine().db.reading() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.execute(query.order_by(ActionPlan.period_start.desc(), ActionPlan.id)
-                               .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
+        total, rows = page_rows(session, query, args, ActionPlan.period_start.desc(), ActionPlan.id)
         latest = {v.plan_id: v for v in session.scalars(
             select(ActionPlanVersion).where(ActionPlanVersion.plan_id.in_([p.id for p, _r in rows]))
             .order_by(ActionPlanVersion.number))}

@@ -18,7 +18,7 @@ from ..i18n import current_language
 from ..schemas import (
     CaseIntakeSchema, CaseListArgs, CasePage, CaseSchema, CommandResponse, HistoryResponse, RiskChangeRequest,
 )
-from .common import Blueprint, actor, engine, load_principal, page_of, present_task, principal
+from .common import Blueprint, actor, engine, load_principal, page_of, page_rows, present_task, principal
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (children's files)")
 blp.before_request(load_principal)
@@ -91,9 +91,7 @@ def list_cases(args):
         else:  # the JSON text holds each code quoted; codes are validated against the list
             query = query.where(func.instr(Case.categories, f'"{args["category"]}"') > 0)
     with himaya.db.reading() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.execute(query.order_by(Case.opened_at.desc(), Case.id)
-                               .limit(args["per_page"]).offset((args["page"] - 1) * args["per_page"])).all()
+        total, rows = page_rows(session, query, args, Case.opened_at.desc(), Case.id)
     items = [_summary(case, pathway, version) for case, pathway, version in rows]
     himaya.record_access(actor(), "case_listed", [i["id"] for i in items])
     return page_of(total, args["page"], args["per_page"], items)

@@ -10,6 +10,7 @@ import flask_smorest
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import abort
+from sqlalchemy import func, select
 from webargs.flaskparser import FlaskParser
 
 from engine.models import OpenTask
@@ -90,6 +91,14 @@ def present_task(row: OpenTask | TaskRow, case_reference: str, pathway_version_i
     if with_form and info is not None:
         body["form"] = compiled.forms[info.form].localized(language)
     return body
+
+
+def page_rows(session: Any, query: Any, args: dict[str, Any], *order_by: Any) -> tuple[int, list[Any]]:
+    """(total, the rows of the requested page) of a query, in the given order."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(*order_by).limit(args["per_page"])
+                           .offset((args["page"] - 1) * args["per_page"])).all()
+    return total, rows
 
 
 def page_of(total: int, page: int, per_page: int, items: list[Any], **extra: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from notifications.templates import payload_values, render
 from .. import policy
 from ..i18n import current_language
 from ..schemas import PageArgs
-from .common import Blueprint, engine, load_principal, page_of, principal, requires
+from .common import Blueprint, engine, load_principal, page_of, page_rows, principal, requires
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="Notifications and outbox")
 blp.before_request(load_principal)
@@ -89,11 +89,10 @@ def list_notifications(args):
     if "unread" in args:
         query = query.where(Notification.read_at.is_(None) if args["unread"] else Notification.read_at.is_not(None))
     with engine().db.reading() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        total, page = page_rows(session, query, args, Notification.id.desc())
+        rows = [notification for (notification,) in page]
         unread = session.scalar(select(func.count()).select_from(Notification).where(
             Notification.username == me, Notification.read_at.is_(None)))
-        rows = session.scalars(query.order_by(Notification.id.desc()).limit(args["per_page"])
-                               .offset((args["page"] - 1) * args["per_page"])).all()
         versions = dict(session.execute(select(Case.id, Case.pathway_version_id).where(
             Case.id.in_({r.case_id for r in rows if r.case_id}))).all())
     return page_of(total, args["page"], args["per_page"], [_view(r, versions) for r in rows], unread=unread)

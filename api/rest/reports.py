@@ -7,13 +7,13 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.models import Case, OpenTask, StatisticalReport
 
 from .. import policy
 from ..schemas import PageArgs
-from .common import Blueprint, engine, load_principal, page_of, principal, present_task
+from .common import Blueprint, engine, load_principal, page_of, page_rows, present_task, principal
 
 blp = Blueprint("statistical_reports", __name__, url_prefix="/api/v1/statistical-reports",
                 description="Quarterly statistical reports of the units")
@@ -84,10 +84,8 @@ def list_reports(args):
         if args.get(name) is not None:
             query = query.where(getattr(StatisticalReport, name) == args[name])
     with engine().db.reading() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.execute(query.order_by(StatisticalReport.year.desc(), StatisticalReport.quarter.desc(),
-                                              StatisticalReport.unit).limit(args["per_page"])
-                               .offset((args["page"] - 1) * args["per_page"])).all()
+        total, rows = page_rows(session, query, args, StatisticalReport.year.desc(),
+                                StatisticalReport.quarter.desc(), StatisticalReport.unit)
     return page_of(total, args["page"], args["per_page"],
                    [present_report(row, reference, with_figures=False) for row, reference in rows])
 

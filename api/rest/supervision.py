@@ -10,7 +10,7 @@ from engine.models import Case, CaseWorkflow, OpenTask, PathwayVersion
 
 from .. import policy
 from ..schemas import OverdueArgs, StalledArgs, StalledPage, SummaryResponse, SupervisionArgs, TaskPage
-from .common import Blueprint, actor, engine, load_principal, page_of, present_task, principal, requires
+from .common import Blueprint, actor, engine, load_principal, page_of, page_rows, present_task, principal, requires
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/v1/supervision",
                 description="Supervision of the province (CAPE coordinators, CPPE)")
@@ -73,9 +73,7 @@ def stalled(args):
                       .where(policy.case_scope(principal()), Case.status == "open",
                              CaseWorkflow.last_progress_at < limit), args, task_table=False)
     with himaya.db.reading() as session:
-        total = session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = session.execute(query.order_by(CaseWorkflow.last_progress_at, Case.id).limit(args["per_page"])
-                               .offset((args["page"] - 1) * args["per_page"])).all()
+        total, rows = page_rows(session, query, args, CaseWorkflow.last_progress_at, Case.id)
     items = [{
         "id": case.id, "reference": case.reference, "status": case.status, "risk_level": case.risk_level,
         "province": case.province, "unit": case.unit, "categories": case.categories, "opened_at": case.opened_at,

@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 from engine import action_plans
 from engine.errors import Conflict, EngineError, NotFound, ValidationFailed
-from engine.models import ActionPlan, ActionPlanVersion, Case, OpenTask, StatisticalReport
+from engine.models import ActionPlan, ActionPlanVersion, StatisticalReport
 from engine.statistical_reports import figure_rows
 
 from .. import plan_export, policy
 from ..i18n import translate_errors
 from ..rest.action_plans import load_plan
-from ..rest.common import present_task
+from ..rest.reports import visible_report
 from .forms import flat_errors
 from .session import login_required
 from .views import _actor, _engine, bp
@@ -43,11 +43,6 @@ def subject_url(case_id: str) -> str | None:
     return url_for("web.action_plan", plan_id=plan) if plan is not None else None
 
 
-def _open_tasks(session: Any, case_id: str, reference: str, version_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(OpenTask).where(OpenTask.case_id == case_id).order_by(OpenTask.created_at)).all()
-    return [present_task(t, reference, version_id, now=_engine().now()) for t in rows]
-
-
 # --- statistical reports ---------------------------------------------------------------
 
 @bp.get("/reports")
@@ -64,14 +59,7 @@ def statistical_reports():  # type: ignore[no-untyped-def]
 @bp.get("/reports/<int(max=2147483647):report_id>")
 @login_required
 def statistical_report(report_id: int):  # type: ignore[no-untyped-def]
-    with _engine().db.reading() as session:
-        found = session.execute(select(StatisticalReport, Case.reference, Case.pathway_version_id)
-                                .join(Case, Case.id == StatisticalReport.case_id)
-                                .where(StatisticalReport.id == report_id, policy.report_scope(g.principal))).first()
-        if found is None:
-            abort(404)
-        report, reference, version_id = found
-        tasks = _open_tasks(session, report.case_id, reference, version_id)
+    report, reference, tasks = visible_report(report_id)
     return render_template("statistical_report.html", report=report, reference=reference, tasks=tasks,
                            rows=figure_rows(report.figures))
 
@@ -172,6 +160,15 @@ def _path(raw: str | None, depth: int) -> list[int]:
 _LEVELS = ("priorities", "general_objectives", "specific_objectives", "actions")
 
 
+def _item_path() -> list[int]:
+    """The posted path of one item at any level (``"0"`` … ``"0.1.2.3"``; 404 otherwise)."""
+    raw = request.form.get("path") or ""
+    depth = len(raw.split("."))
+    if not raw or depth > len(_LEVELS):
+        abort(404)
+    return _path(raw, depth)
+
+
 def _children(content: dict[str, Any], path: list[int]) -> list[Any]:
     """The list that holds the items below ``path`` (404 when the path does not exist)."""
     node: Any = content
@@ -219,19 +216,13 @@ def edit_action_plan(plan_id: int):  # type: ignore[no-untyped-def]
     elif operation == "add_specific":
         _children(content, _path(request.form.get("path"), 2)).append({"title": title, "actions": []})
     elif operation == "remove":
-        raw = request.form.get("path") or ""
-        path = _path(raw, len(raw.split(".")) if raw and len(raw.split(".")) <= 4 else 0)
-        if not path:
-            abort(404)
+        path = _item_path()
         items = _children(content, path[:-1])
         if path[-1] >= len(items):
             abort(404)
         del items[path[-1]]
     elif operation in ("up", "down"):  # the guide ranks actions by urgency: order matters
-        raw = request.form.get("path") or ""
-        path = _path(raw, len(raw.split(".")) if raw and len(raw.split(".")) <= 4 else 0)
-        if not path:
-            abort(404)
+        path = _item_path()
         items = _children(content, path[:-1])
         index, other = path[-1], path[-1] + (-1 if operation == "up" else 1)
         if index >= len(items) or not 0 <= other < len(items):
