@@ -142,3 +142,12 @@ def api(engine: Engine) -> ApiClient:
     from api.app import create_app
 
     return ApiClient(create_app({"TESTING": True, "SECRET_KEY": "test-secret"}, engine=engine))
+
+
+@pytest.fixture
+def web(engine: Engine):  # type: ignore[no-untyped-def]
+    """Flask's test client on the pages (log in with :func:`tests.helpers.page_login`)."""
+    from api.app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "web-secret"}, engine=engine)
+    return app.test_client()

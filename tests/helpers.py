@@ -1,6 +1,7 @@
 """Helpers to drive cases through the pathway in tests."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -95,3 +96,21 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "follow_up": {"visit_date": "2027-01-05", "visit_summary": "Visite.", "situation_stable": True},
     "closure_approval": {"closure_decision": "approve", "closure_comments": "Situation stable."},
 }
+
+
+def page_csrf(client: Any, path: str = "/login") -> str:
+    """The CSRF token of a page's forms."""
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def page_login(client: Any, username: str) -> Any:
+    """Log a demo user in on the pages (password ``demo-<username>``); returns the response."""
+    token = page_csrf(client)
+    return client.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
+
+
+def complete_by_api(api: Any, user: str, task: str, data: dict[str, Any]) -> Any:
+    """``POST /api/v1/tasks/{task}/complete`` as ``user``, logged in at the test clock's now."""
+    api.forget_tokens()
+    return api.post(f"/api/v1/tasks/{task}/complete", user, json={"data": data})

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import copy
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from engine.models import ActionPlan, ActionPlanVersion, Case
 from tests.conftest import ApiClient
-from tests.helpers import task_id
+from tests.helpers import complete_by_api, task_id
 
-UTC = timezone.utc
 PLAN = {"province": "tanger-assilah", "title": "Plan provincial 2027-2029",
         "period_start": "2027-01-01", "period_end": "2029-12-31"}
 
@@ -52,11 +51,6 @@ def _put(api: ApiClient, plan_id: int, content: dict, user: str = "cape.tanger")
     return api.client.put(f"/api/v1/action-plans/{plan_id}/content", json=content, headers=api.headers(user))
 
 
-def _complete(api: ApiClient, user: str, task: str, data: dict):  # type: ignore[no-untyped-def]
-    api.forget_tokens()
-    return api.post(f"/api/v1/tasks/{task}/complete", user, json={"data": data})
-
-
 def _status(engine, plan_id: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
     with engine.db.reading() as session:
         return [(v.number, v.status) for v in session.scalars(
@@ -69,22 +63,22 @@ def test_the_pathway_runs_draft_returned_validated_reviewed(api: ApiClient, engi
     assert [t["name"] for t in plan["open_tasks"]] == ["draft_plan"]
     case_id, plan_id = plan["case_id"], plan["id"]
 
-    empty = _complete(api, "cape.tanger", task_id(engine, case_id, "draft_plan"), {"consultation": "Atelier du 9 février"})
+    empty = complete_by_api(api, "cape.tanger", task_id(engine, case_id, "draft_plan"), {"consultation": "Atelier du 9 février"})
     assert empty.status_code == 400, "an empty plan cannot be submitted"
     assert "priorities" in empty.get_json()["errors"]["json"]["data"]
     assert _status(engine, plan_id) == [(1, "draft")]
 
     assert _put(api, plan_id, CONTENT).status_code == 200
-    assert _complete(api, "cape.tanger", task_id(engine, case_id, "draft_plan"),
+    assert complete_by_api(api, "cape.tanger", task_id(engine, case_id, "draft_plan"),
                      {"consultation": "Atelier du 9 février"}).status_code == 200
     assert _status(engine, plan_id) == [(1, "submitted")]
     assert _put(api, plan_id, CONTENT).status_code == 409, "a submitted version is no longer edited"
 
     validate = task_id(engine, case_id, "validate_plan")
-    assert _complete(api, "cape.tanger", validate, {"decision": "validated"}).status_code == 403, "the CPPE decides"
-    no_comment = _complete(api, "cppe.tanger", validate, {"decision": "returned"})
+    assert complete_by_api(api, "cape.tanger", validate, {"decision": "validated"}).status_code == 403, "the CPPE decides"
+    no_comment = complete_by_api(api, "cppe.tanger", validate, {"decision": "returned"})
     assert no_comment.status_code == 400 and "comments" in no_comment.get_json()["errors"]["json"]["data"]
-    assert _complete(api, "cppe.tanger", validate,
+    assert complete_by_api(api, "cppe.tanger", validate,
                      {"decision": "returned", "comments": "Chiffrer l'action de la ligne verte."}).status_code == 200
     assert _status(engine, plan_id) == [(1, "returned")]
     returned = api.get(f"/api/v1/action-plans/{plan_id}", "cape.tanger").get_json()
@@ -94,9 +88,9 @@ def test_the_pathway_runs_draft_returned_validated_reviewed(api: ApiClient, engi
     revised = copy.deepcopy(CONTENT)
     revised["priorities"][0]["general_objectives"][0]["specific_objectives"][1]["actions"][0]["budget_mad"] = "45000"
     assert _put(api, plan_id, revised).status_code == 200
-    assert _complete(api, "cape.tanger", task_id(engine, case_id, "draft_plan"),
+    assert complete_by_api(api, "cape.tanger", task_id(engine, case_id, "draft_plan"),
                      {"consultation": "Comité technique"}).status_code == 200
-    assert _complete(api, "cppe.tanger", task_id(engine, case_id, "validate_plan"),
+    assert complete_by_api(api, "cppe.tanger", task_id(engine, case_id, "validate_plan"),
                      {"decision": "validated"}).status_code == 200
     assert _status(engine, plan_id) == [(1, "validated")]
 
@@ -104,16 +98,16 @@ def test_the_pathway_runs_draft_returned_validated_reviewed(api: ApiClient, engi
     clock.advance(timedelta(days=366))
     assert engine.fire_due_timers() == 1
     review = task_id(engine, case_id, "review_plan")
-    assert _complete(api, "cape.tanger", review, {"assessment": "8 actions sur 10 réalisées.",
+    assert complete_by_api(api, "cape.tanger", review, {"assessment": "8 actions sur 10 réalisées.",
                                                   "next_step": "revise"}).status_code == 200
     assert _status(engine, plan_id) == [(1, "validated"), (2, "draft")]
     api.forget_tokens()
     second = api.get(f"/api/v1/action-plans/{plan_id}", "cape.tanger").get_json()
     assert second["version"]["number"] == 2 and second["content"] == api.get(
         f"/api/v1/action-plans/{plan_id}?version=1", "cape.tanger").get_json()["content"], "a draft copy"
-    assert _complete(api, "cape.tanger", task_id(engine, case_id, "draft_plan"),
+    assert complete_by_api(api, "cape.tanger", task_id(engine, case_id, "draft_plan"),
                      {"consultation": "Revue annuelle"}).status_code == 200
-    assert _complete(api, "cppe.tanger", task_id(engine, case_id, "validate_plan"),
+    assert complete_by_api(api, "cppe.tanger", task_id(engine, case_id, "validate_plan"),
                      {"decision": "validated"}).status_code == 200
     assert _status(engine, plan_id) == [(1, "superseded"), (2, "validated")]
 

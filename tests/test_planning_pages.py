@@ -6,34 +6,27 @@ import io
 import re
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import select
 
 from engine.models import ActionPlan, ActionPlanVersion
 from engine.runtime import SYSTEM, Engine
 from engine.statistical_reports import Quarter, open_quarter
-from tests.helpers import task_id
+from tests.helpers import page_csrf, page_login, task_id
 
 UTC = timezone.utc
 
 
-@pytest.fixture
-def web(engine: Engine):
-    from api.app import create_app
-
-    app = create_app({"TESTING": True, "SECRET_KEY": "web-secret"}, engine=engine)
-    return app.test_client()
-
-
-def _csrf(client, path: str = "/login") -> str:  # type: ignore[no-untyped-def]
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def _login(client, username: str) -> str:  # type: ignore[no-untyped-def]
-    token = _csrf(client)
-    client.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
-    return _csrf(client, "/tasks" if username != "national" else "/indicators")
+    """Log in; returns a CSRF token for the forms that follow."""
+    page_login(client, username)
+    return page_csrf(client, "/tasks" if username != "national" else "/indicators")
+
+
+def _new_plan(web, csrf: str, engine: Engine) -> int:  # type: ignore[no-untyped-def]
+    web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
+                                 "period_end": "2029-12-31"})
+    with engine.db.reading() as session:
+        return session.scalar(select(ActionPlan.id))
 
 
 def _content(engine: Engine, plan_id: int) -> dict:  # type: ignore[no-untyped-def]
@@ -110,16 +103,13 @@ def _case(engine: Engine, plan_id: int) -> str:
 
 def test_plans_of_another_province_are_not_found(web, engine: Engine):
     csrf = _login(web, "cape.tanger")
-    web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
-                                 "period_end": "2029-12-31"})
-    with engine.db.reading() as session:
-        plan_id = session.scalar(select(ActionPlan.id))
+    plan_id = _new_plan(web, csrf, engine)
     web.post("/logout", data={"csrf_token": csrf})
     _login(web, "cape.casa")
     assert web.get(f"/plans/{plan_id}").status_code == 404
     assert web.get(f"/plans/{plan_id}/export.pdf").status_code == 404
     assert web.get("/plans/new").status_code == 200
-    web.post("/logout", data={"csrf_token": _csrf(web, "/tasks")})
+    web.post("/logout", data={"csrf_token": page_csrf(web, "/tasks")})
     _login(web, "upe.tanger")
     assert web.get("/plans").status_code == 403
 
@@ -153,7 +143,7 @@ def test_indicator_exports_download_from_the_page_with_the_session(web, engine: 
     assert web.get("/indicators/export.xlsx").status_code == 200
     assert web.get("/indicators/export.pdf").status_code == 404
     assert web.get("/indicators/export.csv?from=2026-12-31&to=2026-01-01").status_code == 400
-    web.post("/logout", data={"csrf_token": _csrf(web, "/indicators")})
+    web.post("/logout", data={"csrf_token": page_csrf(web, "/indicators")})
     _login(web, "national")
     page = web.get("/indicators?province=casablanca").get_data(as_text=True)
     assert '<option value="casablanca" selected>' in page and "province=casablanca" in page
@@ -186,10 +176,7 @@ def test_a_coordinator_records_a_training_and_the_supervisor_reads_it(web, engin
 
 def test_removing_needs_an_exact_path(web, engine: Engine):
     csrf = _login(web, "cape.tanger")
-    web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
-                                 "period_end": "2029-12-31"})
-    with engine.db.reading() as session:
-        plan_id = session.scalar(select(ActionPlan.id))
+    plan_id = _new_plan(web, csrf, engine)
     edit = f"/plans/{plan_id}/edit"
     web.post(edit, data={"csrf_token": csrf, "op": "add_priority", "area": "prevention", "title": "Prévention"})
     for bad in ("a.0", "0.", "", "0.0.0.0.0", "5"):
@@ -201,10 +188,7 @@ def test_removing_needs_an_exact_path(web, engine: Engine):
 
 def test_items_move_up_and_down_among_their_siblings(web, engine: Engine):
     csrf = _login(web, "cape.tanger")
-    web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
-                                 "period_end": "2029-12-31"})
-    with engine.db.reading() as session:
-        plan_id = session.scalar(select(ActionPlan.id))
+    plan_id = _new_plan(web, csrf, engine)
     edit = f"/plans/{plan_id}/edit"
     for title in ("Prévention", "Détection", "Promotion"):
         web.post(edit, data={"csrf_token": csrf, "op": "add_priority", "area": "prevention", "title": title})

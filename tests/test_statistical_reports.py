@@ -2,7 +2,7 @@
 UPE prepares → CAPE returns / validates, "published on time" measured from the pathway."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from engine.models import Case, OpenTask, StatisticalReport
 from engine.runtime import SYSTEM, Actor
 from engine.statistical_reports import Quarter, open_quarter, parse_quarter, quarters_due
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS, report, task_id
+from tests.helpers import complete_by_api, report, task_id
 
 UTC = timezone.utc
 PREPARED = {"activities": "Séances d'écoute, visites à domicile.", "figures_checked": True}
@@ -82,11 +82,6 @@ def _open_q4(engine, clock) -> dict[str, StatisticalReport]:  # type: ignore[no-
     return _reports(engine)
 
 
-def _complete(api: ApiClient, user: str, task: str, data: dict):  # type: ignore[no-untyped-def]
-    api.forget_tokens()  # the test clock moves: log in at its current time
-    return api.post(f"/api/v1/tasks/{task}/complete", user, json={"data": data})
-
-
 def test_prepare_return_prepare_validate_and_published_on_time(api: ApiClient, engine, clock):
     engine.start_case(report(engine), Actor("upe.tanger", "case_worker"))
     report_case = _open_q4(engine, clock)["upe-tanger-assilah"].case_id
@@ -97,29 +92,29 @@ def test_prepare_return_prepare_validate_and_published_on_time(api: ApiClient, e
     assert all(t["name"] != "prepare_report" for t in api.get("/api/v1/tasks", "upe.casa").get_json()["items"]
                if t["province"] == "tanger-assilah")
 
-    incomplete = _complete(api, "upe.tanger", prepare["id"], {"activities": "x"})
+    incomplete = complete_by_api(api, "upe.tanger", prepare["id"], {"activities": "x"})
     assert incomplete.status_code == 400 and "figures_checked" in incomplete.get_json()["errors"]["json"]["data"]
     # one more case in the quarter, then the submission recomputes the figures
     clock.set(datetime(2026, 12, 30, 8, 0, tzinfo=UTC))
     engine.start_case(report(engine), Actor("upe.tanger", "case_worker"))
     clock.set(datetime(2027, 1, 5, 8, 0, tzinfo=UTC))
-    assert _complete(api, "upe.tanger", prepare["id"], PREPARED).status_code == 200
+    assert complete_by_api(api, "upe.tanger", prepare["id"], PREPARED).status_code == 200
     found = _reports(engine)["upe-tanger-assilah"]
     assert found.status == "submitted" and found.figures["children_served"]["total"] == 2
 
     validate = task_id(engine, report_case, "validate_report")
-    refused = _complete(api, "cape.tanger", validate, {"decision": "returned"})
+    refused = complete_by_api(api, "cape.tanger", validate, {"decision": "returned"})
     assert refused.status_code == 400 and "comments" in refused.get_json()["errors"]["json"]["data"]
     assert _reports(engine)["upe-tanger-assilah"].status == "submitted", "a refused command changes nothing"
-    assert _complete(api, "cape.tanger", validate, {"decision": "returned",
+    assert complete_by_api(api, "cape.tanger", validate, {"decision": "returned",
                                                     "comments": "Détaillez les visites."}).status_code == 200
     assert _reports(engine)["upe-tanger-assilah"].status == "returned"
     again = task_id(engine, report_case, "prepare_report")
-    assert _complete(api, "upe.tanger", again, PREPARED).status_code == 200
+    assert complete_by_api(api, "upe.tanger", again, PREPARED).status_code == 200
     clock.set(datetime(2027, 1, 12, 8, 0, tzinfo=UTC))
     validate = task_id(engine, report_case, "validate_report")
-    assert _complete(api, "upe.tanger", validate, {"decision": "validated"}).status_code == 404, "not its lane"
-    assert _complete(api, "cape.tanger", validate, {"decision": "validated"}).status_code == 200
+    assert complete_by_api(api, "upe.tanger", validate, {"decision": "validated"}).status_code == 404, "not its lane"
+    assert complete_by_api(api, "cape.tanger", validate, {"decision": "validated"}).status_code == 200
 
     api.forget_tokens()
     published = api.get(f"/api/v1/statistical-reports/{found.id}", "cape.tanger").get_json()
@@ -135,14 +130,14 @@ def test_published_on_time_is_measured_from_the_pathway(api: ApiClient, engine, 
                              ("upe-casablanca", "upe.casa", datetime(2027, 1, 20, tzinfo=UTC))):
         clock.set(when)
         case_id = reports[unit].case_id
-        assert _complete(api, user, task_id(engine, case_id, "prepare_report"), PREPARED).status_code == 200
+        assert complete_by_api(api, user, task_id(engine, case_id, "prepare_report"), PREPARED).status_code == 200
         coordinator = "cape.tanger" if user == "upe.tanger" else "cape.casa"
-        assert _complete(api, coordinator, task_id(engine, case_id, "validate_report"),
+        assert complete_by_api(api, coordinator, task_id(engine, case_id, "validate_report"),
                          {"decision": "validated"}).status_code == 200
     api.forget_tokens()
     for user, province, expected in (("cape.tanger", "tanger-assilah", (1, 1, 0, 0)),
                                      ("cape.casa", "casablanca", (1, 0, 1, 0))):
-        figures = api.get(f"/api/v1/indicators?from=2027-01-01&to=2027-03-31", user).get_json()
+        figures = api.get("/api/v1/indicators?from=2027-01-01&to=2027-03-31", user).get_json()
         timeliness = figures["statistical_reports"]
         assert (timeliness["due"], timeliness["published_on_time"], timeliness["published_late"],
                 timeliness["unpublished"]) == expected, province

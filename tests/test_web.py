@@ -4,43 +4,24 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 
 from engine.runtime import Engine
-from tests.helpers import ANSWERS, UPE, do, report, task_id
-
-
-@pytest.fixture
-def web(engine: Engine):
-    from api.app import create_app
-
-    app = create_app({"TESTING": True, "SECRET_KEY": "web-secret"}, engine=engine)
-    return app.test_client()
-
-
-def _csrf(client, path: str = "/login") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def _login(client, username: str):  # type: ignore[no-untyped-def]
-    token = _csrf(client)
-    return client.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
+from tests.helpers import ANSWERS, UPE, do, page_csrf, page_login, report, task_id
 
 
 def test_login_sets_a_hardened_cookie_and_logout_ends_the_session(web):
-    response = _login(web, "upe.tanger")
+    response = page_login(web, "upe.tanger")
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert web.get("/tasks").status_code == 200
-    token = _csrf(web, "/tasks")
+    token = page_csrf(web, "/tasks")
     assert web.post("/logout", data={"csrf_token": token}).status_code == 302
     assert web.get("/tasks").status_code == 302
 
 
 def test_wrong_password_keeps_the_user_name(web):
-    token = _csrf(web)
+    token = page_csrf(web)
     response = web.post("/login", data={"username": "upe.tanger", "password": "nope", "csrf_token": token})
     assert response.status_code == 401
     html = response.get_data(as_text=True)
@@ -49,7 +30,7 @@ def test_wrong_password_keeps_the_user_name(web):
 
 def test_every_form_needs_the_csrf_token(web, engine: Engine):
     assert web.post("/login", data={"username": "upe.tanger", "password": "demo-upe.tanger"}).status_code == 400
-    _login(web, "upe.tanger")
+    page_login(web, "upe.tanger")
     case_id = engine.start_case(report(engine), UPE).case_id
     tid = task_id(engine, case_id, "reception_listening")
     assert web.post(f"/tasks/{tid}", data=ANSWERS["reception_listening"]).status_code == 400
@@ -58,7 +39,7 @@ def test_every_form_needs_the_csrf_token(web, engine: Engine):
 
 
 def test_session_expires_after_thirty_idle_minutes_and_returns_to_the_page(web, clock):
-    _login(web, "upe.tanger")
+    page_login(web, "upe.tanger")
     clock.advance(timedelta(minutes=29))
     assert web.get("/tasks").status_code == 200
     clock.advance(timedelta(minutes=31))
@@ -73,7 +54,7 @@ def test_session_expires_after_thirty_idle_minutes_and_returns_to_the_page(web, 
 
 
 def test_login_never_redirects_off_site(web):
-    token = _csrf(web)
+    token = page_csrf(web)
     response = web.post("/login?next=https://evil.example/", data={
         "username": "upe.tanger", "password": "demo-upe.tanger", "csrf_token": token})
     assert response.headers["Location"] == "/"
@@ -82,8 +63,8 @@ def test_login_never_redirects_off_site(web):
 def test_task_form_redisplays_errors_and_keeps_values(web, engine: Engine):
     case_id = engine.start_case(report(engine), UPE).case_id
     tid = task_id(engine, case_id, "reception_listening")
-    _login(web, "upe.tanger")
-    token = _csrf(web, f"/tasks/{tid}")
+    page_login(web, "upe.tanger")
+    token = page_csrf(web, f"/tasks/{tid}")
     response = web.post(f"/tasks/{tid}", data={"csrf_token": token, "listening_summary": "Ce que j'ai tapé",
                                                 "child_heard": "on"})
     html = response.get_data(as_text=True)
@@ -98,8 +79,8 @@ def test_task_form_redisplays_errors_and_keeps_values(web, engine: Engine):
 def test_a_stale_form_says_so_plainly(web, engine: Engine):
     case_id = engine.start_case(report(engine), UPE).case_id
     tid = task_id(engine, case_id, "reception_listening")
-    _login(web, "upe.tanger")
-    token = _csrf(web, f"/tasks/{tid}")
+    page_login(web, "upe.tanger")
+    token = page_csrf(web, f"/tasks/{tid}")
     do(engine, case_id, "reception_listening", **ANSWERS["reception_listening"])  # someone else, meanwhile
     response = web.post(f"/tasks/{tid}", data={"csrf_token": token, "listening_date": "2026-11-20",
                                                 "listening_summary": "ok", "diagnoses": ["social"]})
@@ -108,8 +89,8 @@ def test_a_stale_form_says_so_plainly(web, engine: Engine):
 
 
 def test_report_form_keeps_values_and_shows_field_errors(web, engine: Engine):
-    _login(web, "upe.tanger")
-    token = _csrf(web, "/cases/new")
+    page_login(web, "upe.tanger")
+    token = page_csrf(web, "/cases/new")
     response = web.post("/cases/new", data={"csrf_token": token, "first_name": "Nour", "sex": "F",
                                              "birth_date": "2001-01-01", "unit": "upe-tanger-assilah",
                                              "source": "phone_line", "received_at": "2026-11-20T09:00",
@@ -132,13 +113,13 @@ def test_report_form_keeps_values_and_shows_field_errors(web, engine: Engine):
 
 def test_pages_follow_the_policy(web, engine: Engine):
     case_id = engine.start_case(report(engine), UPE).case_id
-    _login(web, "upe.casa")
+    page_login(web, "upe.casa")
     assert web.get(f"/cases/{case_id}").status_code == 404
     assert web.get(f"/cases/{case_id}/diagram.bpmn").status_code == 404
     assert web.get(f"/tasks/{task_id(engine, case_id, 'reception_listening')}").status_code == 404
     assert web.get("/supervision").status_code == 403
-    web.post("/logout", data={"csrf_token": _csrf(web, "/tasks")})
-    _login(web, "parquet.tanger")
+    web.post("/logout", data={"csrf_token": page_csrf(web, "/tasks")})
+    page_login(web, "parquet.tanger")
     assert web.get("/cases/new").status_code == 403
 
 
@@ -153,7 +134,7 @@ def test_security_headers_on_pages(web):
 
 def test_arabic_pages_are_right_to_left(web, engine: Engine):
     case_id = engine.start_case(report(engine), UPE).case_id
-    _login(web, "upe.tanger")
+    page_login(web, "upe.tanger")
     web.get("/language/ar")
     html = web.get(f"/tasks/{task_id(engine, case_id, 'reception_listening')}").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in html
@@ -162,26 +143,26 @@ def test_arabic_pages_are_right_to_left(web, engine: Engine):
 
 def test_indicators_page(web, engine: Engine):
     engine.start_case(report(engine), UPE)
-    _login(web, "cppe.tanger")
+    page_login(web, "cppe.tanger")
     html = web.get("/indicators").get_data(as_text=True)
     assert 'id="indicators"' in html and "Enfants pris en charge" in html
     assert web.get("/indicators?from=2026-12-01&to=2026-01-01").status_code == 400
-    web.post("/logout", data={"csrf_token": _csrf(web, "/indicators")})
-    _login(web, "national")
+    web.post("/logout", data={"csrf_token": page_csrf(web, "/indicators")})
+    page_login(web, "national")
     assert web.get("/").headers["Location"] == "/indicators"
     assert "&lt;5" in web.get("/indicators").get_data(as_text=True)
 
 
 def test_admin_pages_are_for_administrators_and_need_csrf(web):
-    _login(web, "cape.tanger")
+    page_login(web, "cape.tanger")
     for path in ("/admin/pathways", "/admin/forms/follow_up", "/admin/pathways/child_protection/migrate",
                  "/admin/pathways/child_protection/versions/1/modeler"):
         assert web.get(path).status_code == 403, path
-    web.post("/logout", data={"csrf_token": _csrf(web, "/tasks")})
-    _login(web, "admin")
+    web.post("/logout", data={"csrf_token": page_csrf(web, "/tasks")})
+    page_login(web, "admin")
     assert web.get("/admin/pathways").status_code == 200
     assert web.post("/admin/pathways/deploy", data="<x/>", content_type="application/xml").status_code == 400
-    token = _csrf(web, "/admin/pathways")
+    token = page_csrf(web, "/admin/pathways")
     checked = web.post("/admin/pathways/check", data="<x/>", content_type="application/xml",
                        headers={"X-CSRF-Token": token})
     assert checked.status_code == 422 and checked.get_json()["errors"]
@@ -191,11 +172,11 @@ def test_admin_pages_are_for_administrators_and_need_csrf(web):
 
 
 def test_login_starts_a_new_session_no_fixation(web):
-    before = _csrf(web)  # a session exists before login (its CSRF token)
+    before = page_csrf(web)  # a session exists before login (its CSRF token)
     cookie_before = web.get_cookie("session").value
     web.post("/login", data={"username": "upe.tanger", "password": "demo-upe.tanger", "csrf_token": before})
     assert web.get_cookie("session").value != cookie_before
-    assert _csrf(web, "/tasks") != before, "a fresh CSRF token after login"
+    assert page_csrf(web, "/tasks") != before, "a fresh CSRF token after login"
 
 
 def test_hsts_and_secure_cookies_behind_https(engine: Engine, monkeypatch):
