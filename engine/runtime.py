@@ -635,8 +635,7 @@ class Engine:
         if subject_hook is not None:
             subject_hook(subjects.SubjectChange(
                 conn=unit.conn, case_id=case.id, actor=actor.username, now=unit.now,
-                completed=[row for row in unit.history if row["case_id"] == case.id and row["outcome"] == "completed"],
-                open_steps=[row.step for row in open_rows], closed=case.status == "closed"))
+                completed=[row for row in unit.history if row["case_id"] == case.id and row["outcome"] == "completed"]))
         if new_case:
             unit.conn.execute(_INSERT["case_workflows"], {
                 "case_id": case.id, "version": case.version, "state": state, "task_count": task_count,

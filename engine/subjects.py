@@ -28,8 +28,6 @@ class SubjectChange:
     actor: str
     now: datetime
     completed: list[dict[str, Any]]  # task-history rows completed by this command (step, data…)
-    open_steps: list[str]
-    closed: bool
 
 
 Hook = Callable[[SubjectChange], None]
