@@ -6,6 +6,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -51,9 +52,13 @@ class EmailSender:
         self.settings = settings
         self.timeout = timeout
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, *, key: str | None = None) -> None:
+        """Send one email; ``key`` (unique per message) fixes its Message-ID, so a repeat after a
+        crash is recognisably the same message."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.settings.sender, to, subject
+        domain = self.settings.sender.rpartition("@")[2] or "localhost"
+        message["Message-ID"] = f"<{key}@{domain}>" if key else make_msgid(domain=domain)
         message.set_content(body)
         s = self.settings
         if s.tls == "ssl":

@@ -8,7 +8,13 @@
    marks the group row sent.
 3. **Email / SMS rows** are sent (no transaction open); success marks them sent, failure puts
    them back with exponential backoff, and after the last attempt they become ``dead`` letters
-   that an administrator can list and retry.
+   that an administrator can list and retry. Just before each send the deliverer renews its
+   lease (compare-and-set); a row whose lease ran out is skipped, since another deliverer may
+   hold it now, so a slow batch never sends what someone else is sending.
+
+Delivery is at least once: a deliverer killed after the mail server accepted a message and before
+it recorded "sent" leaves that one message to be sent again after the lease. Each email carries a
+Message-ID fixed by its outbox row, so such a repeat is the same message to the receiving side.
 
 Messages carry a case reference and a link, never the child's name or birth date.
 """
@@ -94,12 +100,27 @@ class Deliverer:
                                 .values(status="sending", claimed_until=now + LEASE)
                                 .returning(*OUTBOX.c)).all()
 
-    def _finish(self, conn: Any, row: Any, **values: Any) -> bool:
+    def _finish(self, conn: Any, row: Any, held_until: datetime | None = None, **values: Any) -> bool:
         """Write the outcome of a claimed row, if this process still holds it."""
+        held = held_until or row.claimed_until
         written = conn.execute(update(OUTBOX).where(OUTBOX.c.id == row.id, OUTBOX.c.status == "sending",
-                                                    OUTBOX.c.claimed_until == row.claimed_until)
+                                                    OUTBOX.c.claimed_until == held)
                                .values(claimed_until=None, **values))
         return written.rowcount == 1
+
+    def _renew(self, row: Any) -> datetime | None:
+        """Extend this process's hold on a row just before sending it.
+
+        None when the lease has already run out: another deliverer may have claimed the row (or
+        may at any moment), so sending it here could send it twice."""
+        now = self.engine.now()
+        held_until = now + LEASE
+        with self.engine.db.write_connection() as conn:
+            written = conn.execute(update(OUTBOX).where(
+                OUTBOX.c.id == row.id, OUTBOX.c.status == "sending",
+                OUTBOX.c.claimed_until == row.claimed_until, OUTBOX.c.claimed_until > now)
+                .values(claimed_until=held_until))
+        return held_until if written.rowcount == 1 else None
 
     # -- group rows → per-recipient messages -------------------------------------------
 
@@ -165,6 +186,9 @@ class Deliverer:
         return info.title(language) if info else step
 
     def _send(self, row: Any, report: DeliveryReport) -> None:
+        held_until = self._renew(row)
+        if held_until is None:
+            return  # our lease ran out while earlier rows of the batch went out: not ours any more
         now = self.engine.now()
         target = row.recipient or {}
         subject, body = render(row.topic, target.get("language", "fr"), self._values(row, target.get("language", "fr")))
@@ -172,7 +196,7 @@ class Deliverer:
             if row.channel == "email":
                 if self.email is None:
                     raise RuntimeError("no SMTP server configured (HIMAYA_SMTP_URL)")
-                self.email.send(target["email"], subject, body)
+                self.email.send(target["email"], subject, body, key=f"outbox-{row.id}-{row.created_at:%Y%m%d%H%M%S%f}")
             elif row.channel == "sms":
                 self.sms.send(target["phone"], f"{subject}\n{body}")
             else:
@@ -182,7 +206,7 @@ class Deliverer:
             dead = attempts >= MAX_ATTEMPTS
             problem = f"{type(error).__name__}: {str(error)[:200]}"
             with self.engine.db.write_connection() as conn:
-                self._finish(conn, row, status="dead" if dead else "pending", attempts=attempts,
+                self._finish(conn, row, held_until, status="dead" if dead else "pending", attempts=attempts,
                              next_attempt_at=now + backoff(attempts), last_error=problem)
             log.warning("delivery of outbox row %s failed (attempt %d): %s", row.id, attempts, type(error).__name__)
             if dead:
@@ -192,8 +216,9 @@ class Deliverer:
             report.errors.append(problem)
             return
         with self.engine.db.write_connection() as conn:
-            self._finish(conn, row, status="sent", sent_at=now, attempts=row.attempts + 1)
-        report.sent += 1
+            recorded = self._finish(conn, row, held_until, status="sent", sent_at=now, attempts=row.attempts + 1)
+        if recorded:
+            report.sent += 1
 
 
 def retry_dead(engine: Engine, outbox_id: int) -> bool:

@@ -230,6 +230,38 @@ def test_smtp_down_then_back_sends_once(engine: Engine, clock):
         assert len(inbox.messages) == 1, "sent once"
 
 
+def test_a_deliverer_whose_lease_ran_out_mid_batch_sends_nothing_more(engine: Engine, clock):
+    """A slow batch: while the first email goes out the lease runs out and another deliverer claims
+    and sends the rest. The slow one must not send those rows too, and every email arrives once."""
+    from notifications.delivery import LEASE, Deliverer
+
+    now = clock.now()
+    with engine.db.transaction() as session:
+        session.add_all(OutboxMessage(created_at=now, case_id=None, topic="case_stalled", channel="email",
+                                      recipient={"email": f"worker{i}@himaya.example", "language": "fr"},
+                                      payload={"case_reference": f"REF-{i}"}, status="pending", attempts=0,
+                                      next_attempt_at=now) for i in range(4))
+    with Inbox() as inbox:
+        fast = Deliverer(engine, email=EmailSender(parse_smtp_url(inbox.url)))
+
+        class SlowDeliverer(Deliverer):
+            def _send(self, row, report):  # type: ignore[no-untyped-def]
+                if row.id == 2:  # the first email took longer than the lease
+                    clock.advance(LEASE + timedelta(seconds=1))
+                    assert fast.run().sent == 3
+                super()._send(row, report)
+
+        slow = SlowDeliverer(engine, email=EmailSender(parse_smtp_url(inbox.url)))
+        outcome = slow.run()
+        recipients = sorted(rcpt[0] for rcpt, _message in inbox.messages)
+        message_ids = {message["Message-ID"] for _rcpt, message in inbox.messages}
+    assert outcome.sent == 1 and not outcome.errors
+    assert recipients == [f"worker{i}@himaya.example" for i in range(4)], "each email exactly once"
+    assert len(message_ids) == 4 and all(m.startswith("<outbox-") for m in message_ids)
+    with engine.db.reading() as session:
+        assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+
+
 def test_dead_letter_after_the_last_attempt_and_admin_retry(api: ApiClient, clock):
     engine = api.app.extensions["himaya"]
     engine.start_case(report(engine, categories=["out_of_school"]), UPE)

@@ -170,9 +170,13 @@ def test_no_personal_data_in_any_log(api, clock, caplog, capfd):
         assert session.scalar(select(func.count()).select_from(TaskRecord)) >= 1
 
 
-def test_kill_9_of_a_scheduler_mid_delivery_sends_each_email_once(engine, tmp_path):
+def test_kill_9_of_a_scheduler_mid_delivery_loses_no_email(engine, tmp_path):
     """Two schedulers deliver; one is killed with SIGKILL while emails are going out, restarted,
-    and every email arrives exactly once (the killed one's claimed rows come back after their lease)."""
+    and every email arrives (the killed one's claimed rows come back after their lease).
+
+    SMTP cannot make it exactly once: a process killed after the server accepted a message and
+    before it wrote "sent" leaves that message to be sent again. So at most one email, the one in
+    flight, may arrive twice, and then with the same Message-ID; every other arrives once."""
     from datetime import datetime, timedelta, timezone
 
     from engine.clock import ManualClock
@@ -186,7 +190,7 @@ def test_kill_9_of_a_scheduler_mid_delivery_sends_each_email_once(engine, tmp_pa
         past.start_case(report(past), UPE)  # reception overdue for weeks: three rungs each, and stalled
     with Inbox() as inbox:
         env = {**os.environ, "HIMAYA_DATABASE_URL": engine.db.url, "HIMAYA_SMTP_URL": inbox.url,
-               "HIMAYA_JOB_INTERVAL_SECONDS": "0.5", "HIMAYA_OUTBOX_LEASE_SECONDS": "2", "PATH": "/usr/bin:/bin"}
+               "HIMAYA_JOB_INTERVAL_SECONDS": "0.5", "HIMAYA_OUTBOX_LEASE_SECONDS": "4", "PATH": "/usr/bin:/bin"}
         start = lambda: subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler"], cwd=ROOT, env=env,  # noqa: E731
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         first, second = start(), start()
@@ -199,19 +203,21 @@ def test_kill_9_of_a_scheduler_mid_delivery_sends_each_email_once(engine, tmp_pa
             first = start()
             expected = 25 * 3 + 25  # reminder, coordinator and supervisor alerts per task; one stalled alert per case
             deadline = time.time() + 90
-            while len(inbox.messages) < expected and time.time() < deadline:
+            while len({message["Message-ID"] for _rcpt, message in inbox.messages}) < expected \
+                    and time.time() < deadline:
                 time.sleep(0.2)
-            time.sleep(3)  # past any lease: nothing more may arrive
+            time.sleep(5)  # past any lease: nothing more may arrive
         finally:
             for process in (first, second):
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        received = Counter((tuple(rcpt), message["Subject"]) for rcpt, message in inbox.messages)
+        received = Counter(message["Message-ID"] for _rcpt, message in inbox.messages)
     from engine.models import OutboxMessage
 
     with engine.db.reading() as session:
         emails = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.channel == "email"))
         unsent = session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent"))
     assert emails == expected and unsent == 0
-    assert len(inbox.messages) == expected, f"{len(inbox.messages)} emails for {expected} messages"
-    assert sum(received.values()) == expected
+    assert len(received) == expected, f"{len(received)} distinct emails for {expected} messages"
+    repeated = {message_id: count for message_id, count in received.items() if count > 1}
+    assert len(repeated) <= 1 and set(repeated.values()) <= {2}, repeated
