@@ -85,7 +85,13 @@ def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, postgres):
             thread.start()
         for thread in threads:
             thread.join()
-        time.sleep(4)  # let the schedulers climb rungs and deliver concurrently
+        deadline = time.time() + 60  # let the schedulers climb rungs and deliver concurrently
+        while time.time() < deadline:
+            with database.reading() as session:
+                if session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "escalated")):
+                    break
+            time.sleep(0.5)
+        time.sleep(3)  # a few more scheduler rounds on both processes
     finally:
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)
