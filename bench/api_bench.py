@@ -39,7 +39,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bulk_load  # noqa: E402
+from services import free_port, start_postgres, stop_postgres  # noqa: E402
 
 HOST = "127.0.0.1"
 TARGET_COMPLETIONS = 300.0
@@ -300,12 +300,6 @@ def machine_ticks() -> tuple[int, int, int, int]:
 
 # --- services ------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 class Services:
     """The throwaway PostgreSQL and gunicorn; ``close`` stops what was started, once."""
 
@@ -320,11 +314,7 @@ class Services:
 
     def start_postgres(self, durable: bool = False) -> str:
         self.pg_dir = tempfile.mkdtemp(prefix="himaya-bench-pg-")  # /tmp is traversable by `postgres`
-        port = free_port()
-        env = {**os.environ, "HIMAYA_PG_DURABLE": "1" if durable else os.environ.get("HIMAYA_PG_DURABLE", "0")}
-        out = subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", self.pg_dir, str(port)],
-                             check=True, capture_output=True, text=True, env=env)
-        self.url = out.stdout.strip().splitlines()[-1]
+        self.url = start_postgres(self.pg_dir, durable=durable or os.environ.get("HIMAYA_PG_DURABLE") == "1")
         return self.url
 
     def postmaster_pid(self) -> int | None:
@@ -377,7 +367,7 @@ class Services:
             self.server_log.close()
             self.server_log = None
         if self.pg_dir is not None:
-            subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", self.pg_dir], check=False)
+            stop_postgres(self.pg_dir)
             shutil.rmtree(self.pg_dir, ignore_errors=True)
             self.pg_dir = None
         shutil.rmtree(self.log_dir, ignore_errors=True)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,7 @@ from engine.models import OutboxMessage  # noqa: E402
 from engine.runtime import Engine  # noqa: E402
 from notifications.channels import EmailSender, parse_smtp_url  # noqa: E402
 from notifications.delivery import Deliverer  # noqa: E402
+from services import free_port, start_postgres, stop_postgres  # noqa: E402
 
 
 class _Counter:
@@ -88,18 +87,14 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="himaya-delivery-"))  # PostgreSQL's (its owner changes)
     sqlite_folder = Path(tempfile.mkdtemp(prefix="himaya-delivery-sqlite-"))
-    port = str(56000 + os.getpid() % 900)
-    pg_url = subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", str(folder), port], check=True,
-                            capture_output=True, text=True, env={**os.environ, "HIMAYA_PG_DURABLE": "1"}).stdout.strip()
     handler = _Counter()
-    with socket.socket() as probe:  # a free port for the SMTP server
-        probe.bind(("127.0.0.1", 0))
-        smtp_port = probe.getsockname()[1]
+    smtp_port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     smtp_url = f"smtp://127.0.0.1:{smtp_port}?from=himaya@himaya.example"
     rows = []
     try:
+        pg_url = start_postgres(folder)
         for name, url in (("SQLite (file)", f"sqlite:///{sqlite_folder / 'bench.db'}"), ("PostgreSQL (durable)", pg_url)):
             shipped = _run(url, args.emails, Deliverer, smtp_url, handler)
             bare = _run(url, args.emails, _NoRenewal, smtp_url, handler)
@@ -108,7 +103,7 @@ def main() -> int:
                         f"{(shipped - bare) / args.emails * 1000:+.2f} ms |")
     finally:
         controller.stop()
-        subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", str(folder)], check=False)
+        stop_postgres(folder)
     lines = [
         "## Email delivery",
         "",

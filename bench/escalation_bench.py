@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,13 +29,7 @@ import engine.workflow_state as workflow_state  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.escalation import escalate_overdue  # noqa: E402
 from engine.models import CaseEvent, OpenTask, OutboxMessage  # noqa: E402
-
-
-def _throwaway_postgres(folder: Path) -> str:
-    env = {**os.environ, "HIMAYA_PG_DURABLE": "1"}
-    port = str(56000 + os.getpid() % 900)
-    return subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", str(folder), port], check=True,
-                          capture_output=True, text=True, env=env).stdout.strip()
+from services import start_postgres, stop_postgres  # noqa: E402
 
 
 def main() -> int:
@@ -47,7 +40,7 @@ def main() -> int:
     parser.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="himaya-esc-"))
-    url = args.url or _throwaway_postgres(folder)
+    url = args.url or start_postgres(folder)
     try:
         from bulk_load import load
 
@@ -129,7 +122,7 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         if not args.url:
-            subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", str(folder)], check=False)
+            stop_postgres(folder)
 
 
 if __name__ == "__main__":

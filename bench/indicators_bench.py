@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,8 @@ from engine.db import Database  # noqa: E402
 from engine.runtime import SYSTEM, Engine  # noqa: E402
 
 from report import write_section  # noqa: E402
-from scale_bench import _percentiles, _postgres, _requests  # noqa: E402
+from scale_bench import _percentiles, _requests  # noqa: E402
+from services import start_postgres, stop_postgres  # noqa: E402
 
 
 def measure(cases: int, folder: Path) -> dict[str, object]:
@@ -46,7 +46,7 @@ def measure(cases: int, folder: Path) -> dict[str, object]:
     from engine.models import User
     from engine.statistical_reports import Quarter, open_quarter, unit_figures
 
-    url = _postgres(folder)
+    url = start_postgres(folder)
     try:
         loaded = load(url, cases, log=lambda _line: None)
         database = Database(url)
@@ -93,7 +93,7 @@ def measure(cases: int, folder: Path) -> dict[str, object]:
         return {"cases": cases, "history": history, "reports": reports, "provinces": len(loaded.provinces),
                 "latency": latency}
     finally:
-        subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", str(folder)], check=False)
+        stop_postgres(folder)
 
 
 def main() -> int:

@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,15 +37,9 @@ from engine.db import Database  # noqa: E402
 from engine.escalation import escalate_overdue  # noqa: E402
 from engine.models import OpenTask  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
+from services import start_postgres, stop_postgres  # noqa: E402
 
 RECEPTION = {"listening_date": "2026-11-20", "child_heard": True, "listening_summary": "x", "diagnoses": ["social"]}
-
-
-def _postgres(folder: Path) -> str:
-    env = {**os.environ, "HIMAYA_PG_DURABLE": "1"}
-    port = str(57000 + (os.getpid() + len(str(folder))) % 900)
-    return subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "start", str(folder), port], check=True,
-                          capture_output=True, text=True, env=env).stdout.strip()
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -119,7 +112,7 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
     from bulk_load import load
     from engine.clock import ManualClock
 
-    url = _postgres(folder)
+    url = start_postgres(folder)
     try:
         result = load(url, size, log=lambda _line: None)
         database = Database(url)
@@ -164,7 +157,7 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
         return {"size": size, "open_tasks": open_tasks, "persisted_ms": persisted, "latency": latency,
                 "sweep_s": sweep, "rungs": rungs, "closed_bytes": closed_bytes, "load_s": result.total_seconds}
     finally:
-        subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), "stop", str(folder)], check=False)
+        stop_postgres(folder)
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
