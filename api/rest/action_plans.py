@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from engine import action_plans
 from engine.errors import ValidationFailed
-from engine.models import ActionPlan, ActionPlanVersion, Case, OpenTask, Province
+from engine.models import ActionPlan, ActionPlanVersion, Case, Province
 
 from .. import plan_export, policy
 from ..i18n import current_language
 from ..schemas import PageArgs
-from .common import Blueprint, actor, engine, load_principal, page_of, page_rows, present_task, principal
+from .common import (Blueprint, actor, case_open_tasks, engine, load_principal, page_of, page_rows, present_task,
+                     principal)
 
 blp = Blueprint("action_plans", __name__, url_prefix="/api/v1/action-plans",
                 description="Provincial child-protection action plans (CPPE)")
@@ -97,8 +98,7 @@ def load_plan(plan_id: int, number: int | None = None) -> dict[str, Any]:
         chosen = versions[-1] if number is None else next((v for v in versions if v.number == number), None)
         if chosen is None:
             abort(404, message=_("No such version of the plan."))
-        tasks = session.scalars(select(OpenTask).where(OpenTask.case_id == plan.case_id)
-                                .order_by(OpenTask.created_at)).all()
+        tasks = case_open_tasks(session, plan.case_id)
         province = session.get(Province, plan.province)
     body = _plan(plan, reference, chosen)
     body.update(content=chosen.content, comments=chosen.comments, versions=[_summary(v) for v in versions],

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from engine.errors import ValidationFailed
-from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, TaskRecord
+from engine.models import Case, CaseEvent, CaseWorkflow, PathwayVersion, TaskRecord
 from engine.runtime import CommandResult
 
 from .. import policy, queries
@@ -18,7 +18,8 @@ from ..i18n import current_language
 from ..schemas import (
     CaseIntakeSchema, CaseListArgs, CasePage, CaseSchema, CommandResponse, HistoryResponse, RiskChangeRequest,
 )
-from .common import Blueprint, actor, engine, load_principal, page_of, page_rows, present_task, principal
+from .common import (Blueprint, actor, case_open_tasks, engine, load_principal, page_of, page_rows, present_task,
+                     principal)
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (children's files)")
 blp.before_request(load_principal)
@@ -109,8 +110,7 @@ def get_case(case_id):
         case = visible_case(session, case_id)
         pathway = session.get(PathwayVersion, case.pathway_version_id)
         version = session.scalar(select(CaseWorkflow.version).where(CaseWorkflow.case_id == case.id))
-        open_rows = session.scalars(select(OpenTask).where(OpenTask.case_id == case.id)
-                                    .order_by(OpenTask.created_at, OpenTask.step)).all()
+        open_rows = case_open_tasks(session, case.id)
         done = session.scalars(select(TaskRecord).where(TaskRecord.case_id == case.id,
                                                         TaskRecord.outcome == "completed")
                                .order_by(TaskRecord.ended_at, TaskRecord.id)).all()

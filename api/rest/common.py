@@ -76,6 +76,12 @@ def requires(check: Callable[[Principal], bool]) -> Callable[[Callable[..., Any]
     return decorate
 
 
+def case_open_tasks(session: Any, case_id: str) -> list[OpenTask]:
+    """The tasks a case is at, oldest first (tasks opened together, by step)."""
+    return list(session.scalars(select(OpenTask).where(OpenTask.case_id == case_id)
+                                .order_by(OpenTask.created_at, OpenTask.step)))
+
+
 def present_task(row: OpenTask | TaskRow, case_reference: str, pathway_version_id: int, *, now: datetime,
                  with_form: bool = False) -> dict[str, Any]:
     language = current_language()

@@ -9,11 +9,11 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from engine.models import Case, OpenTask, StatisticalReport
+from engine.models import Case, StatisticalReport
 
 from .. import policy
 from ..schemas import PageArgs
-from .common import Blueprint, engine, load_principal, page_of, page_rows, present_task, principal
+from .common import Blueprint, case_open_tasks, engine, load_principal, page_of, page_rows, present_task, principal
 
 blp = Blueprint("statistical_reports", __name__, url_prefix="/api/v1/statistical-reports",
                 description="Quarterly statistical reports of the units")
@@ -99,8 +99,7 @@ def visible_report(report_id: int) -> tuple[StatisticalReport, str, list[dict[st
         if found is None:
             abort(404, message=_("No such report."))
         row, reference, version_id = found
-        tasks = session.scalars(select(OpenTask).where(OpenTask.case_id == row.case_id)
-                                .order_by(OpenTask.created_at)).all()
+        tasks = case_open_tasks(session, row.case_id)
     return row, reference, [present_task(t, reference, version_id, now=himaya.now()) for t in tasks]
 
 

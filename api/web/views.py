@@ -25,7 +25,7 @@ from engine.runtime import Actor
 
 from .. import auth, policy, queries
 from ..i18n import LANGUAGES, RTL_LANGUAGES, current_language, translate_errors
-from ..rest.common import present_task
+from ..rest.common import case_open_tasks, present_task
 from . import labels
 from .forms import REPORT_ERROR_FIELDS, flat_errors, form_data, report_payload
 from .session import check_csrf, csrf_token, login_required, safe_next
@@ -285,8 +285,7 @@ def case(case_id):  # type: ignore[no-untyped-def]
             return redirect(target)
         compiled = engine.compiled(db_session, found.pathway_version_id)
         pathway = db_session.get(PathwayVersion, found.pathway_version_id)
-        open_rows = db_session.scalars(select(OpenTask).where(OpenTask.case_id == found.id)
-                                       .order_by(OpenTask.created_at)).all()
+        open_rows = case_open_tasks(db_session, found.id)
         done = db_session.scalars(select(TaskRecord).where(TaskRecord.case_id == found.id,
                                                            TaskRecord.outcome == "completed")
                                   .order_by(TaskRecord.ended_at)).all()
