@@ -105,6 +105,26 @@ def plan_scope(principal: Principal) -> Any:
     return false()
 
 
+def can_read_reports(principal: Principal) -> bool:
+    """May list statistical reports (which ones: ``report_scope``)."""
+    return principal.role in ("case_worker", "coordinator", "supervisor")
+
+
+def can_read_plans(principal: Principal) -> bool:
+    """May list action plans (which ones: ``plan_scope``)."""
+    return principal.role in ("coordinator", "supervisor", "national")
+
+
+def can_read_indicators(principal: Principal) -> bool:
+    """May read indicators: the province's for coordinators and the CPPE, any for the national level."""
+    return principal.role in ("coordinator", "supervisor", "national")
+
+
+def can_read_trainings(principal: Principal) -> bool:
+    """May read the province's training sessions (the national level sees their indicators only)."""
+    return principal.role in ("coordinator", "supervisor")
+
+
 def can_draft_plan(principal: Principal, province: str) -> bool:
     """The CAPE technical committee (the province's coordinators) drafts the plan."""
     return principal.role == "coordinator" and principal.province == province

@@ -14,6 +14,7 @@ from engine import trainings
 from engine.indicators import Period, compute, suppress
 from engine.models import Province, Training
 
+from .. import policy
 from ..indicator_export import as_csv, as_xlsx
 from ..schemas import PageArgs
 from .common import Blueprint, engine, load_principal, page_of, principal
@@ -66,14 +67,13 @@ def _scope(province: str | None) -> list[str] | None:
         with engine().db.reading() as session:
             if session.get(Province, province) is None:
                 abort(404, message=_("Unknown province."))
+    if not policy.can_read_indicators(p):
+        abort(403, message=_("You are not allowed to do this."))
     if p.role == "national":
         return [province] if province else None
-    if p.role in ("coordinator", "supervisor"):
-        if province and province != p.province:
-            abort(403, message=_("You may only see the indicators of your province."))
-        return [p.province]
-    abort(403, message=_("You are not allowed to do this."))
-    raise AssertionError
+    if province and province != p.province:
+        abort(403, message=_("You may only see the indicators of your province."))
+    return [p.province]
 
 
 @blp.route("/indicators", methods=["GET"])
@@ -157,7 +157,7 @@ def record_training(body):
 def list_trainings(args):
     """Training sessions of the caller's province."""
     p = principal()
-    if p.role not in ("coordinator", "supervisor"):  # the national level sees the training indicators only
+    if not policy.can_read_trainings(p):
         abort(403, message=_("You are not allowed to do this."))
     query = select(Training).where(Training.province == p.province)
     with engine().db.reading() as session:

@@ -67,7 +67,7 @@ def present_report(row: StatisticalReport, reference: str, tasks: list[dict[str,
 
 
 def _guard() -> None:
-    if principal().role not in ("case_worker", "coordinator", "supervisor"):
+    if not policy.can_read_reports(principal()):
         abort(403, message=_("You are not allowed to do this."))
 
 

@@ -48,7 +48,7 @@ def subject_url(case_id: str) -> str | None:
 @bp.get("/reports")
 @login_required
 def statistical_reports():  # type: ignore[no-untyped-def]
-    if g.principal.role not in ("case_worker", "coordinator", "supervisor"):
+    if not policy.can_read_reports(g.principal):
         abort(403)
     with _engine().db.reading() as session:
         rows = session.scalars(select(StatisticalReport).where(policy.report_scope(g.principal)).order_by(
@@ -76,7 +76,7 @@ def report_figures(case_id: str) -> list[tuple[str, str, Any]] | None:
 @bp.get("/plans")
 @login_required
 def action_plans_page():  # type: ignore[no-untyped-def]
-    if g.principal.role not in ("coordinator", "supervisor", "national"):
+    if not policy.can_read_plans(g.principal):
         abort(403)
     with _engine().db.reading() as session:
         plans = session.scalars(select(ActionPlan).where(policy.plan_scope(g.principal))

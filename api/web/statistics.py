@@ -13,6 +13,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.indicators import Period, compute, rows, suppress
 from engine.models import Province, Training, Unit
 
+from .. import policy
 from ..i18n import current_language, translate_errors
 from ..indicator_export import as_csv, as_xlsx
 from .forms import flat_errors
@@ -33,7 +34,7 @@ def _period(today: date) -> tuple[date, date, str | None]:
 
 def _indicators() -> tuple[dict[str, Any], date, date, str | None, str | None, list[Province]]:
     p = g.principal
-    if p.role not in ("coordinator", "supervisor", "national"):
+    if not policy.can_read_indicators(p):
         abort(403)
     start, end, error = _period(_engine().now().date())
     with _engine().db.reading() as session:
@@ -76,7 +77,7 @@ def indicators_export(fmt: str):  # type: ignore[no-untyped-def]
 @login_required
 def trainings_page():  # type: ignore[no-untyped-def]
     p = g.principal
-    if p.role not in ("coordinator", "supervisor"):
+    if not policy.can_read_trainings(p):
         abort(403)
     engine = _engine()
     with engine.db.reading() as session:
