@@ -99,9 +99,8 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         api.register_blueprint(module.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
+    from .web import bp as web_pages
     from .web.admin import bp as admin_pages
-    from .web import planning, statistics  # noqa: F401  (their pages join the web blueprint)
-    from .web.views import bp as web_pages
 
     app.register_blueprint(web_pages)
     app.register_blueprint(admin_pages)
@@ -179,6 +178,13 @@ def _unstorable(text: str) -> bool:
     return False
 
 
+def _error_page(error: EngineError) -> tuple[str, int]:
+    """A refused command or an unseen record on a page, as the error page."""
+    messages = {404: _("This page does not exist, or you may not see it."), 403: _("You are not allowed to do this.")}
+    message = messages.get(error.status) or translate_message(error.message)
+    return render_template("error.html", code=error.status, message=message), error.status
+
+
 def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
     def shaped(code: int, message: str, errors: Any = None):  # type: ignore[no-untyped-def]
         from werkzeug.http import HTTP_STATUS_CODES
@@ -191,6 +197,8 @@ def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
 
     @app.errorhandler(EngineError)
     def engine_error(error: EngineError):  # type: ignore[no-untyped-def]
+        if not request.path.startswith("/api/"):  # a page: the error page (404 says no more than it must)
+            return _error_page(error)
         if isinstance(error, ValidationFailed):
             return shaped(400, error.message, {"json": error.errors})
         if isinstance(error, DefinitionInvalid):

@@ -433,7 +433,7 @@ def warm_up(port: int, workers: int, case_worker: str) -> None:
 
 
 def explain_task_list(url: str, username: str) -> tuple[str, str]:
-    """EXPLAIN ANALYZE of the count and page queries of GET /tasks?scope=available (as in api/rest/tasks.py)."""
+    """EXPLAIN ANALYZE of the count and page queries of GET /tasks?scope=available (as in api/readers/tasks.py)."""
     from sqlalchemy import func, select
 
     from api import policy

@@ -730,7 +730,9 @@ def _waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:
 
 
 def is_overdue(row: TaskRow, now: datetime) -> bool:
-    return row.due_at is not None and row.due_at < now
+    """Overdue: the due date has passed, or the escalation ladder has taken a rung (the scheduler,
+    whose clock decides deadlines, saw it pass). ``api.readers.tasks.overdue`` says it in SQL."""
+    return row.escalation_level > 0 or (row.due_at is not None and row.due_at < now)
 
 
 __all__ = ["Actor", "CaseState", "CommandResult", "Engine", "PathwayFailure", "SYSTEM", "TaskRow", "is_overdue"]

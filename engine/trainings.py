@@ -9,6 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .db import Database
 from .errors import NotFound, ValidationFailed
 from .models import Province, Training, Unit
 
@@ -56,3 +57,9 @@ def record(session: Session, payload: Any, *, actor: str, now: datetime) -> Trai
     session.add(row)
     session.flush()
     return row
+
+
+def record_training(database: Database, payload: Any, *, actor: str, now: datetime) -> Training:
+    """Record a training session in its own transaction (the command the API and the page run)."""
+    with database.transaction() as session:
+        return record(session, payload, actor=actor, now=now)

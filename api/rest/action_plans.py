@@ -12,17 +12,15 @@ from flask import Response, request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from engine import action_plans
 from engine.errors import ValidationFailed
-from engine.models import ActionPlan, ActionPlanVersion, Case, Province
 
 from .. import plan_export, policy
-from ..i18n import current_language
+from ..readers import plans
+from ..readers.territory import check_province
 from ..schemas import PageArgs
-from .common import (Blueprint, actor, case_open_tasks, engine, load_principal, page_of, page_rows, present_task,
-                     principal)
+from .common import Blueprint, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("action_plans", __name__, url_prefix="/api/v1/action-plans",
                 description="Provincial child-protection action plans (CPPE)")
@@ -72,88 +70,42 @@ class PlanPage(Schema):
     per_page = fields.Integer()
 
 
-def _summary(version: ActionPlanVersion) -> dict[str, Any]:
-    return {"number": version.number, "status": version.status, "version_date": version.version_date,
-            "validated_at": version.validated_at, "validated_by": version.validated_by}
-
-
-def _plan(plan: ActionPlan, reference: str, version: ActionPlanVersion) -> dict[str, Any]:
-    return {"id": plan.id, "case_id": plan.case_id, "reference": reference, "province": plan.province,
-            "title": plan.title, "period_start": plan.period_start, "period_end": plan.period_end,
-            "status": version.status, "version": _summary(version)}
-
-
-def load_plan(plan_id: int, number: int | None = None) -> dict[str, Any]:
-    """The plan (404 outside the caller's scope) with one version (the latest by default)."""
-    himaya = engine()
-    with himaya.db.reading() as session:
-        found = session.execute(select(ActionPlan, Case.reference, Case.pathway_version_id)
-                                .join(Case, Case.id == ActionPlan.case_id)
-                                .where(ActionPlan.id == plan_id, policy.plan_scope(principal()))).first()
-        if found is None:
-            abort(404, message=_("No such action plan."))
-        plan, reference, pathway_version_id = found
-        versions = session.scalars(select(ActionPlanVersion).where(ActionPlanVersion.plan_id == plan.id)
-                                   .order_by(ActionPlanVersion.number)).all()
-        chosen = versions[-1] if number is None else next((v for v in versions if v.number == number), None)
-        if chosen is None:
-            abort(404, message=_("No such version of the plan."))
-        tasks = case_open_tasks(session, plan.case_id)
-        province = session.get(Province, plan.province)
-    body = _plan(plan, reference, chosen)
-    body.update(content=chosen.content, comments=chosen.comments, versions=[_summary(v) for v in versions],
-                open_tasks=[present_task(t, reference, pathway_version_id, now=himaya.now()) for t in tasks])
-    body["province_name"] = (province.name_ar if current_language() == "ar" else province.name_fr) if province else ""
-    return body
-
-
 @blp.route("", methods=["POST"])
 @blp.response(201, PlanSchema)
 @blp.alt_response(400, description="Invalid fields (e.g. an action without pilot, a negative budget)")
 @blp.alt_response(403, description="Only the province's coordinators open its plan")
 @blp.alt_response(404, description="Unknown province")
 @blp.alt_response(409, description="The province already has a plan starting on that date")
-def create_plan(*args: Any):
+def create_plan(*args: Any) -> dict[str, Any]:
     """Open a plan: ``{province, title, period_start, period_end, content?}``; version 1 is a draft."""
     payload = request.get_json(silent=True)
     if isinstance(payload, dict) and isinstance(payload.get("province"), str):
-        with engine().db.reading() as session:
-            if session.get(Province, payload["province"]) is None:
-                abort(404, message=_("Unknown province."))
+        check_province(reader(), payload["province"])
         if not policy.can_draft_plan(principal(), payload["province"]):
             abort(403, message=_("Only the province's coordinators draft its action plan."))
     elif principal().role != "coordinator":
         abort(403, message=_("Only the province's coordinators draft its action plan."))
     case_id = action_plans.create_plan(engine(), payload, actor())
-    with engine().db.reading() as session:
-        plan_id = session.scalar(select(ActionPlan.id).where(ActionPlan.case_id == case_id))
-    return load_plan(plan_id)
+    context = reader()
+    return plans.load_plan(context, plans.plan_of_case(context, case_id))
 
 
 @blp.route("", methods=["GET"])
 @blp.arguments(PlanListArgs, location="query")
 @blp.response(200, PlanPage)
-def list_plans(args):
+def list_plans(args: dict[str, Any]) -> dict[str, Any]:
     """The plans the caller may see (its province's; every province for the national level)."""
-    query = (select(ActionPlan, Case.reference).join(Case, Case.id == ActionPlan.case_id)
-             .where(policy.plan_scope(principal())))
-    if args.get("province"):
-        query = query.where(ActionPlan.province == args["province"])
-    with engine().db.reading() as session:
-        total, rows = page_rows(session, query, args, ActionPlan.period_start.desc(), ActionPlan.id)
-        latest = {v.plan_id: v for v in session.scalars(
-            select(ActionPlanVersion).where(ActionPlanVersion.plan_id.in_([p.id for p, _r in rows]))
-            .order_by(ActionPlanVersion.number))}
-    return page_of(total, args["page"], args["per_page"], [_plan(p, r, latest[p.id]) for p, r in rows])
+    total, items = plans.plan_page(reader(), args.get("province"), args["page"], args["per_page"])
+    return page_of(total, args["page"], args["per_page"], items)
 
 
 @blp.route("/<int(max=2147483647):plan_id>", methods=["GET"])
 @blp.arguments(VersionArgs, location="query")
 @blp.response(200, PlanSchema)
 @blp.alt_response(404, description="No such plan (or version), or not visible to the caller")
-def get_plan(args, plan_id):
+def get_plan(args: dict[str, Any], plan_id: int) -> dict[str, Any]:
     """A plan with one version's content (``version``: the latest by default) and its history."""
-    return load_plan(plan_id, args.get("version"))
+    return plans.load_plan(reader(), plan_id, args.get("version"))
 
 
 @blp.route("/<int(max=2147483647):plan_id>/content", methods=["PUT"])
@@ -161,25 +113,25 @@ def get_plan(args, plan_id):
 @blp.alt_response(400, description="Field errors, by path (priorities.0.general_objectives.0…)")
 @blp.alt_response(403, description="Only the province's coordinators edit the plan")
 @blp.alt_response(409, description="The version is submitted or validated: no longer editable")
-def put_content(plan_id):
+def put_content(plan_id: int) -> dict[str, Any]:
     """Replace the content of the version being drafted (draft or returned)."""
-    plan = load_plan(plan_id)
+    plan = plans.load_plan(reader(), plan_id)
     if not policy.can_draft_plan(principal(), plan["province"]):
         abort(403, message=_("Only the province's coordinators draft its action plan."))
     payload = request.get_json(silent=True)
     if payload is None:
         raise ValidationFailed("The plan has invalid fields.", {"_schema": ["Expected a JSON object."]})
     action_plans.save_content(engine(), plan_id, payload, actor())
-    return load_plan(plan_id)
+    return plans.load_plan(reader(), plan_id)
 
 
 @blp.route("/<int(max=2147483647):plan_id>/export", methods=["GET"])
 @blp.arguments(ExportArgs, location="query")
 @blp.response(200)
 @blp.alt_response(404, description="No such plan (or version)")
-def export_plan(args, plan_id):
+def export_plan(args: dict[str, Any], plan_id: int) -> Response:
     """The plan in the guide's canvas: ``format=xlsx`` or ``format=pdf``."""
-    plan = load_plan(plan_id, args.get("version"))
+    plan = plans.load_plan(reader(), plan_id, args.get("version"))
     name = f"plan-{plan['province']}-{plan['period_start']}-v{plan['version']['number']}.{args['format']}"
     if args["format"] == "xlsx":
         body, mimetype = plan_export.xlsx(plan), plan_export.XLSX_TYPE

@@ -1,8 +1,7 @@
-"""What every REST blueprint shares: the 400-status parser, authentication, presenters."""
+"""What every REST blueprint shares: the 400-status parser, authentication, access checks."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -10,14 +9,14 @@ import flask_smorest
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import abort
-from sqlalchemy import func, select
 from webargs.flaskparser import FlaskParser
 
-from engine.models import OpenTask
-from engine.runtime import Actor, Engine, TaskRow, is_overdue
-
 from ..auth import Principal, authenticate
-from ..i18n import current_language
+from ..context import actor, client_address, engine, reader
+from ..readers.paging import page_of
+
+__all__ = ["Blueprint", "actor", "client_address", "engine", "load_principal", "page_of", "principal", "reader",
+           "requires", "secret"]
 
 
 class Parser(FlaskParser):
@@ -28,25 +27,12 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-def engine() -> Engine:
-    return current_app.extensions["himaya"]
-
-
 def secret() -> str:
     return current_app.config["SECRET_KEY"]
 
 
-def client_address() -> str | None:
-    return (request.remote_addr or "")[:64] or None
-
-
 def principal() -> Principal:
     return g.principal
-
-
-def actor() -> Actor:
-    p = g.principal
-    return Actor(p.username, p.role, client_address())
 
 
 def load_principal() -> None:
@@ -74,38 +60,3 @@ def requires(check: Callable[[Principal], bool]) -> Callable[[Callable[..., Any]
             return view(*args, **kwargs)
         return wrapper
     return decorate
-
-
-def case_open_tasks(session: Any, case_id: str) -> list[OpenTask]:
-    """The tasks a case is at, oldest first (tasks opened together, by step)."""
-    return list(session.scalars(select(OpenTask).where(OpenTask.case_id == case_id)
-                                .order_by(OpenTask.created_at, OpenTask.step)))
-
-
-def present_task(row: OpenTask | TaskRow, case_reference: str, pathway_version_id: int, *, now: datetime,
-                 with_form: bool = False) -> dict[str, Any]:
-    language = current_language()
-    compiled = engine().definition(pathway_version_id)
-    info = compiled.user_tasks.get(row.step)
-    body: dict[str, Any] = {
-        "id": row.id, "case_id": row.case_id, "case_reference": case_reference, "name": row.step,
-        "title": info.title(language) if info else row.step, "role": row.role, "sector": row.sector,
-        "province": row.province, "unit": row.unit, "state": row.state, "assignee": row.assignee,
-        "created_at": row.created_at, "due_at": row.due_at,
-        "overdue": is_overdue(row, now), "escalation_level": row.escalation_level,
-    }
-    if with_form and info is not None:
-        body["form"] = compiled.forms[info.form].localized(language)
-    return body
-
-
-def page_rows(session: Any, query: Any, args: dict[str, Any], *order_by: Any) -> tuple[int, list[Any]]:
-    """(total, the rows of the requested page) of a query, in the given order."""
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(*order_by).limit(args["per_page"])
-                           .offset((args["page"] - 1) * args["per_page"])).all()
-    return total, rows
-
-
-def page_of(total: int, page: int, per_page: int, items: list[Any], **extra: Any) -> dict[str, Any]:
-    return {"items": items, "total": total, "page": page, "per_page": per_page, **extra}

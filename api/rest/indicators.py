@@ -8,16 +8,14 @@ from flask import request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import select
-
 from engine import trainings
-from engine.indicators import Period, compute, suppress
-from engine.models import Province, Training
+from engine.indicators import Period
 
 from .. import policy
 from ..indicator_export import as_csv, as_xlsx
+from ..readers import territory
 from ..schemas import PageArgs
-from .common import Blueprint, engine, load_principal, page_of, principal
+from .common import Blueprint, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("indicators", __name__, url_prefix="/api/v1", description="Indicators and trainings")
 blp.before_request(load_principal)
@@ -64,9 +62,7 @@ def _scope(province: str | None) -> list[str] | None:
     """The provinces the caller may count: their own, or any for the national level."""
     p = principal()
     if province is not None:
-        with engine().db.reading() as session:
-            if session.get(Province, province) is None:
-                abort(404, message=_("Unknown province."))
+        territory.check_province(reader(), province)
     if not policy.can_read_indicators(p):
         abort(403, message=_("You are not allowed to do this."))
     if p.role == "national":
@@ -82,7 +78,7 @@ def _scope(province: str | None) -> list[str] | None:
 @blp.alt_response(400, description="An inverted or absurd period")
 @blp.alt_response(403, description="Another province, or a role without indicators")
 @blp.alt_response(404, description="Unknown province")
-def indicators(args):
+def indicators(args: dict[str, Any]) -> Any:
     """Indicators for a period (default: the last 12 months). ``Accept: text/csv`` or ``format=csv|xlsx``."""
     provinces = _scope(args.get("province"))
     today = engine().now().date()
@@ -90,10 +86,7 @@ def indicators(args):
     if period.start > period.end:
         abort(400, message=_("The request has invalid fields."),
               errors={"query": {"from": [_("The period ends before it starts.")]}})
-    with engine().db.reading() as session:
-        result = compute(session, period, provinces)
-    if principal().role == "national":
-        result = suppress(result)
+    result = territory.indicators(reader(), period, provinces)
     wanted = args.get("format") or ("csv" if request.accept_mimetypes.best == "text/csv" else "json")
     if wanted == "csv":
         return as_csv(result)
@@ -128,40 +121,29 @@ class TrainingArgs(PageArgs):
     pass
 
 
-def _view(row: Training) -> dict[str, Any]:
-    return {"id": row.id, "title": row.title, "start_date": row.start_date, "end_date": row.end_date,
-            "province": row.province, "units": row.units, "participants": row.participants}
-
-
 @blp.route("/trainings", methods=["POST"])
 @blp.arguments(TrainingRequest)
 @blp.response(201, TrainingSchema)
 @blp.alt_response(400, description="Invalid fields")
 @blp.alt_response(403, description="Only the province's coordinators record trainings")
 @blp.alt_response(404, description="Unknown province")
-def record_training(body):
+def record_training(body: dict[str, Any]) -> dict[str, Any]:
     """Record a training session for UPE staff (coordinators of the province)."""
     p = principal()
+    territory.check_province(reader(), body["province"])
+    if p.role != "coordinator" or p.province != body["province"]:
+        abort(403, message=_("Only the province's coordinators record trainings."))
     himaya = engine()
-    with himaya.db.transaction() as session:
-        if session.get(Province, body["province"]) is None:
-            abort(404, message=_("Unknown province."))
-        if p.role != "coordinator" or p.province != body["province"]:
-            abort(403, message=_("Only the province's coordinators record trainings."))
-        return _view(trainings.record(session, request.get_json(), actor=p.username, now=himaya.now()))
+    return territory.present_training(trainings.record_training(himaya.db, request.get_json(), actor=p.username,
+                                                                now=himaya.now()))
 
 
 @blp.route("/trainings", methods=["GET"])
 @blp.arguments(TrainingArgs, location="query")
 @blp.response(200, TrainingPage)
-def list_trainings(args):
+def list_trainings(args: dict[str, Any]) -> dict[str, Any]:
     """Training sessions of the caller's province."""
-    p = principal()
-    if not policy.can_read_trainings(p):
+    if not policy.can_read_trainings(principal()):
         abort(403, message=_("You are not allowed to do this."))
-    query = select(Training).where(Training.province == p.province)
-    with engine().db.reading() as session:
-        everything = session.scalars(query.order_by(Training.start_date.desc(), Training.id)).all()
-    start = (args["page"] - 1) * args["per_page"]
-    return page_of(len(everything), args["page"], args["per_page"],
-                   [_view(r) for r in everything[start:start + args["per_page"]]])
+    total, items = territory.training_page(reader(), args["page"], args["per_page"])
+    return page_of(total, args["page"], args["per_page"], items)

@@ -8,57 +8,29 @@ from flask import Response, request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from engine.definitions import MAX_FORM_BYTES
+from engine.migration import migrate
 
-from engine.definitions import MAX_FORM_BYTES, activate_version
-from engine.models import Case, PathwayVersion
-
-from .. import policy
+from .. import pathway_admin, policy
+from ..readers import pathways
 from ..schemas import ActivateArgs, DeployResponse, PathwayListItem, PathwayVersionSchema, Strict
-from ..pathway_admin import available_forms
-from .common import Blueprint, actor, engine, load_principal, requires
+from .common import Blueprint, actor, engine, load_principal, reader, requires
 
 blp = Blueprint("pathways", __name__, url_prefix="/api/v1/pathways", description="Pathway administration")
 blp.before_request(load_principal)
-
-
-def _open_counts(session: Any) -> dict[int, int]:
-    rows = session.execute(select(Case.pathway_version_id, func.count()).where(Case.status == "open")
-                           .group_by(Case.pathway_version_id))
-    return dict(rows.all())
-
-
-def _version_view(row: PathwayVersion, open_cases: int) -> dict[str, Any]:
-    himaya = engine()
-    with himaya.db.reading() as session:
-        compiled = himaya.compiled(session, row.id)
-    return {"key": row.key, "version": row.version, "name": row.name, "active": row.is_active,
-            "deployed_at": row.deployed_at, "deployed_by": row.deployed_by, "content_hash": row.content_hash,
-            "properties": row.properties, "forms": sorted(row.forms), "steps": sorted(compiled.user_tasks),
-            "open_cases": open_cases}
-
-
-def _version(session: Any, key: str, version: int) -> PathwayVersion:
-    row = session.scalar(select(PathwayVersion).where(PathwayVersion.key == key, PathwayVersion.version == version))
-    if row is None:
-        abort(404, message=_("No such pathway version."))
-    return row
 
 
 @blp.route("", methods=["GET"])
 @blp.response(200, PathwayListItem(many=True))
 @blp.alt_response(403, description="Administrators only")
 @requires(policy.is_admin)
-def list_pathways():
+def list_pathways() -> list[dict[str, Any]]:
     """Every pathway key with its versions, the active one and open cases per version."""
-    himaya = engine()
-    with himaya.db.reading() as session:
-        counts = _open_counts(session)
-        rows = session.scalars(select(PathwayVersion).order_by(PathwayVersion.key, PathwayVersion.version)).all()
+    context = reader()
     keys: dict[str, dict[str, Any]] = {}
-    for row in rows:
+    for row, open_cases in pathways.versions(context):
         entry = keys.setdefault(row.key, {"key": row.key, "name": row.name, "active_version": None, "versions": []})
-        entry["versions"].append(_version_view(row, counts.get(row.id, 0)))
+        entry["versions"].append(pathways.present_version(context, row, open_cases))
         if row.is_active:
             entry["active_version"], entry["name"] = row.version, row.name
     return list(keys.values())
@@ -94,14 +66,12 @@ def _uploaded() -> tuple[bytes, dict[str, Any]]:
 @blp.alt_response(413, description="Too large")
 @blp.alt_response(422, description="Invalid BPMN: each error with its element and line")
 @requires(policy.is_admin)
-def deploy(args):
+def deploy(args: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Validate and deploy a BPMN pathway; forms: shipped, stored, edited drafts, then the upload."""
     xml, extra_forms = _uploaded()
-    himaya = engine()
-    with himaya.db.reading() as session:
-        forms = available_forms(session)
+    forms = pathways.forms(reader())
     forms.update(extra_forms)
-    result = himaya.deploy(xml, forms, actor(), activate=args["activate"])
+    result = engine().deploy(xml, forms, actor(), activate=args["activate"])
     body = {"key": result.pathway.key, "version": result.pathway.version, "created": result.created,
             "active": result.pathway.is_active, "warnings": [w.as_dict() for w in result.warnings]}
     return body, 201 if result.created else 200
@@ -112,12 +82,10 @@ def deploy(args):
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(404, description="No such version")
 @requires(policy.is_admin)
-def get_version(key, version):
+def get_version(key: str, version: int) -> dict[str, Any]:
     """Metadata of one version."""
-    with engine().db.reading() as session:
-        row = _version(session, key, version)
-        count = _open_counts(session).get(row.id, 0)
-    return _version_view(row, count)
+    context = reader()
+    return pathways.present_version(context, *pathways.version(context, key, version))
 
 
 @blp.route("/<string(maxlength=100):key>/versions/<int(min=1, max=1000000):version>/bpmn", methods=["GET"])
@@ -125,10 +93,9 @@ def get_version(key, version):
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(404, description="No such version")
 @requires(policy.is_admin)
-def get_bpmn(key, version):
+def get_bpmn(key: str, version: int) -> Response:
     """The BPMN XML of one version."""
-    with engine().db.reading() as session:
-        row = _version(session, key, version)
+    row, _open_cases = pathways.version(reader(), key, version)
     return Response(row.bpmn_xml, mimetype="application/xml")
 
 
@@ -137,14 +104,11 @@ def get_bpmn(key, version):
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(404, description="No such version")
 @requires(policy.is_admin)
-def activate(key, version):
+def activate(key: str, version: int) -> dict[str, Any]:
     """Make this version the one new cases start on."""
-    himaya = engine()
-    with himaya.db.transaction() as session:
-        row = _version(session, key, version)
-        activate_version(session, row, actor=actor().username, now=himaya.now())
-        count = _open_counts(session).get(row.id, 0)
-    return _version_view(row, count)
+    pathway_admin.activate(engine(), key, version, actor=actor().username)
+    context = reader()
+    return pathways.present_version(context, *pathways.version(context, key, version))
 
 
 class MigrationRequest(Strict):
@@ -178,10 +142,8 @@ class MigrationResponse(Schema):
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(404, description="No such version")
 @requires(policy.is_admin)
-def migrate_cases(body, key):
+def migrate_cases(body: dict[str, Any], key: str) -> dict[str, Any]:
     """Move open cases from one version to another: a dry-run report, or the migration itself."""
-    from engine.migration import migrate
-
     report = migrate(engine(), key, body["from_version"], body["to_version"], actor=actor(), dry_run=body["dry_run"])
     return {"key": report.key, "from_version": report.from_version, "to_version": report.to_version,
             "dry_run": report.dry_run, "migrated": report.migrated, "left": report.left,

@@ -7,13 +7,11 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
-
-from engine.models import Case, StatisticalReport
 
 from .. import policy
+from ..readers import reports
 from ..schemas import PageArgs
-from .common import Blueprint, case_open_tasks, engine, load_principal, page_of, page_rows, present_task, principal
+from .common import Blueprint, load_principal, page_of, principal, reader
 
 blp = Blueprint("statistical_reports", __name__, url_prefix="/api/v1/statistical-reports",
                 description="Quarterly statistical reports of the units")
@@ -52,20 +50,6 @@ class StatisticalReportPage(Schema):
     per_page = fields.Integer()
 
 
-def present_report(row: StatisticalReport, reference: str, tasks: list[dict[str, Any]] | None = None,
-                   with_figures: bool = True) -> dict[str, Any]:
-    body = {"id": row.id, "case_id": row.case_id, "reference": reference, "province": row.province,
-            "unit": row.unit, "year": row.year, "quarter": row.quarter, "period_start": row.period_start,
-            "period_end": row.period_end, "due_at": row.due_at, "status": row.status,
-            "published_at": row.published_at,
-            "on_time": None if row.published_at is None else row.published_at <= row.due_at}
-    if with_figures:
-        body["figures"] = row.figures
-    if tasks is not None:
-        body["open_tasks"] = tasks
-    return body
-
-
 def _guard() -> None:
     if not policy.can_read_reports(principal()):
         abort(403, message=_("You are not allowed to do this."))
@@ -75,39 +59,18 @@ def _guard() -> None:
 @blp.arguments(StatisticalReportArgs, location="query")
 @blp.response(200, StatisticalReportPage)
 @blp.alt_response(403, description="A role without reports (the national level sees the indicator)")
-def list_reports(args):
+def list_reports(args: dict[str, Any]) -> dict[str, Any]:
     """The reports the caller may see, latest quarter first."""
     _guard()
-    query = select(StatisticalReport, Case.reference).join(Case, Case.id == StatisticalReport.case_id).where(
-        policy.report_scope(principal()))
-    for name in ("year", "quarter", "unit", "status"):
-        if args.get(name) is not None:
-            query = query.where(getattr(StatisticalReport, name) == args[name])
-    with engine().db.reading() as session:
-        total, rows = page_rows(session, query, args, StatisticalReport.year.desc(),
-                                StatisticalReport.quarter.desc(), StatisticalReport.unit)
-    return page_of(total, args["page"], args["per_page"],
-                   [present_report(row, reference, with_figures=False) for row, reference in rows])
-
-
-def visible_report(report_id: int) -> tuple[StatisticalReport, str, list[dict[str, Any]]]:
-    himaya = engine()
-    with himaya.db.reading() as session:
-        found = session.execute(select(StatisticalReport, Case.reference, Case.pathway_version_id)
-                                .join(Case, Case.id == StatisticalReport.case_id)
-                                .where(StatisticalReport.id == report_id, policy.report_scope(principal()))).first()
-        if found is None:
-            abort(404, message=_("No such report."))
-        row, reference, version_id = found
-        tasks = case_open_tasks(session, row.case_id)
-    return row, reference, [present_task(t, reference, version_id, now=himaya.now()) for t in tasks]
+    total, items = reports.report_page(reader(), args, args["page"], args["per_page"])
+    return page_of(total, args["page"], args["per_page"], items)
 
 
 @blp.route("/<int(max=2147483647):report_id>", methods=["GET"])
 @blp.response(200, StatisticalReportSchema)
 @blp.alt_response(404, description="No such report, or not visible to the caller")
-def get_report(report_id):
+def get_report(report_id: int) -> dict[str, Any]:
     """One report with its figures (counts of the unit's children, no personal data)."""
     _guard()
-    row, reference, tasks = visible_report(report_id)
-    return present_report(row, reference, tasks)
+    row, reference, tasks = reports.visible_report(reader(), report_id)
+    return reports.present_report(row, reference, tasks)

@@ -1,0 +1,66 @@
+"""The server-rendered pages, one blueprint (``web``; administration is ``admin``).
+
+Pages call the same readers (:mod:`api.readers`), engine commands and access policy as the
+REST API; nothing here builds a query. A record the caller may not see answers 404. The URL
+map of every page is below; each page family has its module:
+
+| module | pages |
+|---|---|
+| :mod:`.login` | sign in and out, the home page of each role |
+| :mod:`.tasks` | task lists, a step's form, claiming a task |
+| :mod:`.cases` | reporting a child, a child's file, its diagram |
+| :mod:`.supervision` | the supervision dashboard |
+| :mod:`.planning` | statistical reports and action plans |
+| :mod:`.statistics` | indicators (with exports) and trainings |
+| :mod:`.admin` | pathways, modeler, form editor, migrations (blueprint ``admin``) |
+| :mod:`.chrome` | CSRF, template globals, front-end files, language, error pages |
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint
+from flask.typing import ResponseReturnValue
+
+from . import cases, chrome, login, planning, statistics, supervision, tasks
+
+bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
+
+GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
+PLAN = "/plans/<int(max=2147483647):plan_id>"
+
+# (URL, endpoint, view, methods): the endpoint is what templates and redirects name (web.<endpoint>).
+PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]], ...] = (
+    ("/vendor/<name>", "vendor", chrome.vendor, GET),
+    ("/language/<code>", "set_language", chrome.set_language, GET),
+    ("/login", "login", login.login, BOTH),
+    ("/logout", "logout", login.logout, POST),
+    ("/", "home", login.home, GET),
+    ("/tasks", "tasks", tasks.task_list, GET),
+    ("/tasks/<uuid:task_id>", "task", tasks.task, BOTH),
+    ("/tasks/<uuid:task_id>/claim", "claim", tasks.claim, POST),
+    ("/cases/new", "report", cases.report, BOTH),
+    ("/cases/<uuid:case_id>", "case", cases.case, GET),
+    ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
+    ("/supervision", "supervision", supervision.supervision, GET),
+    ("/reports", "statistical_reports", planning.statistical_reports, GET),
+    ("/reports/<int(max=2147483647):report_id>", "statistical_report", planning.statistical_report, GET),
+    ("/plans", "action_plans_page", planning.action_plans_page, GET),
+    ("/plans/new", "new_action_plan", planning.new_action_plan, BOTH),
+    (PLAN, "action_plan", planning.action_plan, GET),
+    (PLAN + "/export.<fmt>", "export_action_plan", planning.export_action_plan, GET),
+    (PLAN + "/edit", "edit_action_plan", planning.edit_action_plan, POST),
+    (PLAN + "/action", "plan_action", planning.plan_action, BOTH),
+    ("/indicators", "indicators_page", statistics.indicators_page, GET),
+    ("/indicators/export.<fmt>", "indicators_export", statistics.indicators_export, GET),
+    ("/trainings", "trainings_page", statistics.trainings_page, BOTH),
+)
+
+for _rule, _endpoint, _view, _methods in PAGES:
+    bp.add_url_rule(_rule, _endpoint, _view, methods=list(_methods))
+
+bp.before_app_request(chrome.check_page_csrf)
+bp.app_context_processor(chrome.template_globals)
+bp.app_errorhandler(404)(chrome.not_found)
+bp.app_errorhandler(403)(chrome.forbidden)
+bp.app_errorhandler(400)(chrome.bad_request)

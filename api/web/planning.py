@@ -11,86 +11,55 @@ import copy
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from engine import action_plans
-from engine.errors import Conflict, EngineError, NotFound, ValidationFailed
-from engine.models import ActionPlan, ActionPlanVersion, StatisticalReport
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.statistical_reports import figure_rows
 
 from .. import plan_export, policy
+from ..context import actor, engine, reader
 from ..i18n import translate_errors
-from ..rest.action_plans import load_plan
-from ..rest.reports import visible_report
+from ..readers import plans, reports
 from .forms import flat_errors
 from .session import login_required
-from .views import _actor, _engine, bp
 
 ACTION_FIELDS = ("title", "pilot", "partners", "resources", "budget_mad", "indicators", "deadline", "ongoing",
                  "expected_results", "follow_up")
 
 
-def subject_url(case_id: str) -> str | None:
-    """The page of the report or plan a (non-child) case runs, when the caller may see it."""
-    with _engine().db.reading() as session:
-        report = session.scalar(select(StatisticalReport.id).where(StatisticalReport.case_id == case_id,
-                                                                   policy.report_scope(g.principal)))
-        if report is not None:
-            return url_for("web.statistical_report", report_id=report)
-        plan = session.scalar(select(ActionPlan.id).where(ActionPlan.case_id == case_id,
-                                                          policy.plan_scope(g.principal)))
-    return url_for("web.action_plan", plan_id=plan) if plan is not None else None
-
-
 # --- statistical reports ---------------------------------------------------------------
 
-@bp.get("/reports")
+SHOWN = 200  # reports or plans listed on a page
+
+
 @login_required
-def statistical_reports():  # type: ignore[no-untyped-def]
+def statistical_reports() -> ResponseReturnValue:
     if not policy.can_read_reports(g.principal):
         abort(403)
-    with _engine().db.reading() as session:
-        rows = session.scalars(select(StatisticalReport).where(policy.report_scope(g.principal)).order_by(
-            StatisticalReport.year.desc(), StatisticalReport.quarter.desc(), StatisticalReport.unit).limit(200)).all()
-    return render_template("reports.html", reports=rows)
+    return render_template("reports.html", reports=reports.report_page(reader(), {}, 1, SHOWN)[1])
 
 
-@bp.get("/reports/<int(max=2147483647):report_id>")
 @login_required
-def statistical_report(report_id: int):  # type: ignore[no-untyped-def]
-    report, reference, tasks = visible_report(report_id)
+def statistical_report(report_id: int) -> ResponseReturnValue:
+    report, reference, tasks = reports.visible_report(reader(), report_id)
     return render_template("statistical_report.html", report=report, reference=reference, tasks=tasks,
                            rows=figure_rows(report.figures))
 
 
-def report_figures(case_id: str) -> list[tuple[str, str, Any]] | None:
-    """The figures shown with a report's task (None when the case is not a report)."""
-    with _engine().db.reading() as session:
-        figures = session.scalar(select(StatisticalReport.figures).where(StatisticalReport.case_id == case_id))
-    return figure_rows(figures) if figures is not None else None
-
-
 # --- action plans ----------------------------------------------------------------------
 
-@bp.get("/plans")
 @login_required
-def action_plans_page():  # type: ignore[no-untyped-def]
+def action_plans_page() -> ResponseReturnValue:
     if not policy.can_read_plans(g.principal):
         abort(403)
-    with _engine().db.reading() as session:
-        plans = session.scalars(select(ActionPlan).where(policy.plan_scope(g.principal))
-                                .order_by(ActionPlan.period_start.desc(), ActionPlan.id).limit(200)).all()
-        latest = {v.plan_id: v for v in session.scalars(
-            select(ActionPlanVersion).where(ActionPlanVersion.plan_id.in_([p.id for p in plans]))
-            .order_by(ActionPlanVersion.number))}
-    return render_template("plans.html", plans=plans, latest=latest,
+    return render_template("plans.html", plans=plans.plan_page(reader(), None, 1, SHOWN)[1],
                            can_open=g.principal.role == "coordinator")
 
 
-@bp.route("/plans/new", methods=["GET", "POST"])
 @login_required
-def new_action_plan():  # type: ignore[no-untyped-def]
+def new_action_plan() -> ResponseReturnValue:
     p = g.principal
     if not policy.can_draft_plan(p, p.province or ""):
         abort(403)
@@ -99,14 +68,13 @@ def new_action_plan():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         values = {key: (request.form.get(key) or "").strip() for key in values}
         try:
-            case_id = action_plans.create_plan(_engine(), {**values, "province": p.province}, _actor())
+            case_id = action_plans.create_plan(engine(), {**values, "province": p.province}, actor())
         except ValidationFailed as error:
             errors = flat_errors(translate_errors(error.errors))
         except Conflict as error:
             errors = {"period_start": [_(error.message)]}
         else:
-            with _engine().db.reading() as session:
-                plan_id = session.scalar(select(ActionPlan.id).where(ActionPlan.case_id == case_id))
+            plan_id = plans.plan_of_case(reader(), case_id)
             flash(_("Action plan opened: version 1 is a draft."), "success")
             return redirect(url_for("web.action_plan", plan_id=plan_id))
     return render_template("plan_new.html", values=values, errors=errors), 400 if errors else 200
@@ -114,7 +82,7 @@ def new_action_plan():  # type: ignore[no-untyped-def]
 
 def _plan(plan_id: int, number: int | None = None) -> dict[str, Any]:
     """The plan as the API shows it (404 out of scope), and whether the caller edits it now."""
-    plan = load_plan(plan_id, number)
+    plan = plans.load_plan(reader(), plan_id, number)
     latest = plan["versions"][-1]["number"]
     plan["editable"] = (plan["version"]["number"] == latest and plan["status"] in action_plans.EDITABLE
                         and policy.can_draft_plan(g.principal, plan["province"]))
@@ -130,16 +98,14 @@ def _version_arg() -> int | None:
     return int(raw)
 
 
-@bp.get("/plans/<int(max=2147483647):plan_id>")
 @login_required
-def action_plan(plan_id: int):  # type: ignore[no-untyped-def]
+def action_plan(plan_id: int) -> ResponseReturnValue:
     plan = _plan(plan_id, _version_arg())
     return render_template("plan.html", plan=plan, columns=plan_export.columns())
 
 
-@bp.get("/plans/<int(max=2147483647):plan_id>/export.<fmt>")
 @login_required
-def export_action_plan(plan_id: int, fmt: str):  # type: ignore[no-untyped-def]
+def export_action_plan(plan_id: int, fmt: str) -> ResponseReturnValue:
     if fmt not in ("xlsx", "pdf"):
         abort(404)
     plan = _plan(plan_id, _version_arg())
@@ -182,7 +148,7 @@ def _children(content: dict[str, Any], path: list[int]) -> list[Any]:
 
 def _save(plan_id: int, content: dict[str, Any]) -> dict[str, list[str]]:
     try:
-        action_plans.save_content(_engine(), plan_id, content, _actor())
+        action_plans.save_content(engine(), plan_id, content, actor())
     except ValidationFailed as error:
         return flat_errors(translate_errors(error.errors))
     except (Conflict, NotFound) as error:
@@ -199,9 +165,8 @@ def _editable(plan_id: int) -> dict[str, Any]:
     return plan
 
 
-@bp.post("/plans/<int(max=2147483647):plan_id>/edit")
 @login_required
-def edit_action_plan(plan_id: int):  # type: ignore[no-untyped-def]
+def edit_action_plan(plan_id: int) -> ResponseReturnValue:
     """One change of structure: add a priority, objective or specific objective; move an item up
     or down among its siblings; remove one."""
     plan = _editable(plan_id)
@@ -253,9 +218,8 @@ def _action_values(form: Any) -> dict[str, Any]:
             "follow_up": (form.get("follow_up") or "").strip()}
 
 
-@bp.route("/plans/<int(max=2147483647):plan_id>/action", methods=["GET", "POST"])
 @login_required
-def plan_action(plan_id: int):  # type: ignore[no-untyped-def]
+def plan_action(plan_id: int) -> ResponseReturnValue:
     """Add an action to a specific objective (``path=p.g.s``) or edit one (``path=p.g.s.a``)."""
     plan = _editable(plan_id)
     raw = request.args.get("path") or ""
@@ -288,5 +252,3 @@ def plan_action(plan_id: int):  # type: ignore[no-untyped-def]
     return render_template("plan_action.html", plan=plan, path=raw, values=values, errors=errors), \
         400 if errors else 200
 
-
-__all__ = ["EngineError", "subject_url", "report_figures"]

@@ -5,20 +5,22 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from engine import trainings
 from engine.errors import NotFound, ValidationFailed
-from engine.indicators import Period, compute, rows, suppress
-from engine.models import Province, Training, Unit
+from engine.indicators import Period, rows
 
 from .. import policy
-from ..i18n import current_language, translate_errors
+from ..context import engine, reader
+from ..i18n import translate_errors
 from ..indicator_export import as_csv, as_xlsx
+from ..readers import territory
 from .forms import flat_errors
 from .session import login_required
-from .views import _engine, bp
+
+SHOWN = 200  # training sessions listed on the page
 
 
 def _period(today: date) -> tuple[date, date, str | None]:
@@ -32,37 +34,32 @@ def _period(today: date) -> tuple[date, date, str | None]:
     return start, end, None
 
 
-def _indicators() -> tuple[dict[str, Any], date, date, str | None, str | None, list[Province]]:
+def _indicators() -> tuple[dict[str, Any], date, date, str | None, str | None, dict[str, str]]:
+    """The indicators the page shows, their period (and the error in the asked one), the
+    province chosen by the national level and the provinces it may choose from."""
     p = g.principal
     if not policy.can_read_indicators(p):
         abort(403)
-    start, end, error = _period(_engine().now().date())
-    with _engine().db.reading() as session:
-        provinces = list(session.scalars(select(Province).order_by(Province.name_fr))) if p.role == "national" else []
-        chosen = request.args.get("province") or None
-        if p.role != "national":
-            chosen = None
-        elif chosen is not None and session.get(Province, chosen) is None:
-            abort(404)
-        scope = ([chosen] if chosen else None) if p.role == "national" else [p.province]
-        result = compute(session, Period(start, end), scope)
-    if p.role == "national":
-        result = suppress(result)
-    return result, start, end, error, chosen, provinces
+    context = reader()
+    start, end, error = _period(context.now.date())
+    national = p.role == "national"
+    chosen = (request.args.get("province") or None) if national else None
+    if chosen is not None:
+        territory.check_province(context, chosen)
+    scope = ([chosen] if chosen else None) if national else [p.province]
+    result = territory.indicators(context, Period(start, end), scope)
+    return result, start, end, error, chosen, territory.provinces(context) if national else {}
 
 
-@bp.get("/indicators")
 @login_required
-def indicators_page():  # type: ignore[no-untyped-def]
+def indicators_page() -> ResponseReturnValue:
     result, start, end, error, chosen, provinces = _indicators()
-    names = {pr.code: (pr.name_ar if current_language() == "ar" else pr.name_fr) for pr in provinces}
     return render_template("indicators.html", result=result, rows=rows(result), start=start, end=end,
-                           error=error, province=chosen, provinces=names), 400 if error else 200
+                           error=error, province=chosen, provinces=provinces), 400 if error else 200
 
 
-@bp.get("/indicators/export.<fmt>")
 @login_required
-def indicators_export(fmt: str):  # type: ignore[no-untyped-def]
+def indicators_export(fmt: str) -> ResponseReturnValue:
     if fmt not in ("csv", "xlsx"):
         abort(404)
     result, _start, _end, error, _chosen, _provinces = _indicators()
@@ -73,16 +70,13 @@ def indicators_export(fmt: str):  # type: ignore[no-untyped-def]
 
 # --- trainings ---------------------------------------------------------------------------
 
-@bp.route("/trainings", methods=["GET", "POST"])
 @login_required
-def trainings_page():  # type: ignore[no-untyped-def]
+def trainings_page() -> ResponseReturnValue:
     p = g.principal
     if not policy.can_read_trainings(p):
         abort(403)
-    engine = _engine()
-    with engine.db.reading() as session:
-        units = list(session.scalars(select(Unit).where(Unit.province == p.province, Unit.active.is_(True))
-                                     .order_by(Unit.code)))
+    context = reader()
+    units = territory.units(context, p.province)
     values: dict[str, Any] = {"units": []}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -93,9 +87,9 @@ def trainings_page():  # type: ignore[no-untyped-def]
                   "participants": request.form.get("participants") or ""}
         payload = {**values, "province": p.province,
                    "participants": [line.strip() for line in values["participants"].splitlines() if line.strip()]}
+        himaya = engine()
         try:
-            with engine.db.transaction() as session:
-                trainings.record(session, payload, actor=p.username, now=engine.now())
+            trainings.record_training(himaya.db, payload, actor=p.username, now=himaya.now())
         except ValidationFailed as error:
             errors = flat_errors(translate_errors(error.errors))
         except NotFound:
@@ -103,8 +97,6 @@ def trainings_page():  # type: ignore[no-untyped-def]
         else:
             flash(_("Training recorded."), "success")
             return redirect(url_for("web.trainings_page"))
-    with engine.db.reading() as session:
-        recorded = list(session.scalars(select(Training).where(Training.province == p.province)
-                                        .order_by(Training.start_date.desc(), Training.id).limit(200)))
+    recorded = territory.training_page(context, 1, SHOWN)[1]
     return render_template("trainings.html", trainings=recorded, units=units, values=values, errors=errors,
                            can_record=p.role == "coordinator"), 400 if errors else 200

@@ -1,0 +1,62 @@
+"""Pathway versions, their forms and the form drafts (administration)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.models import Case, FormDraft, PathwayVersion
+
+from ..messages import N_
+from ..pathway_admin import available_forms
+from .context import ReadContext
+
+
+def open_counts(session: Session) -> dict[int, int]:
+    """Open cases per pathway version id."""
+    rows = session.execute(select(Case.pathway_version_id, func.count()).where(Case.status == "open")
+                           .group_by(Case.pathway_version_id))
+    return {version_id: number for version_id, number in rows}
+
+
+def find_version(session: Session, key: str, version: int) -> PathwayVersion:
+    row = session.scalar(select(PathwayVersion).where(PathwayVersion.key == key, PathwayVersion.version == version))
+    if row is None:
+        raise NotFound(N_("No such pathway version."))
+    return row
+
+
+def present_version(ctx: ReadContext, row: PathwayVersion, open_cases: int) -> dict[str, Any]:
+    return {"key": row.key, "version": row.version, "name": row.name, "active": row.is_active,
+            "deployed_at": row.deployed_at, "deployed_by": row.deployed_by, "content_hash": row.content_hash,
+            "properties": row.properties, "forms": sorted(row.forms),
+            "steps": sorted(ctx.definition(row.id).user_tasks), "open_cases": open_cases}
+
+
+def versions(ctx: ReadContext, *, newest_first: bool = False) -> list[tuple[PathwayVersion, int]]:
+    """Every pathway version (by key, then version) with its open cases."""
+    order = PathwayVersion.version.desc() if newest_first else PathwayVersion.version
+    with ctx.engine.db.reading() as session:
+        counts = open_counts(session)
+        rows = session.scalars(select(PathwayVersion).order_by(PathwayVersion.key, order)).all()
+    return [(row, counts.get(row.id, 0)) for row in rows]
+
+
+def version(ctx: ReadContext, key: str, number: int) -> tuple[PathwayVersion, int]:
+    """One version with its open cases (:class:`NotFound` when there is no such version)."""
+    with ctx.engine.db.reading() as session:
+        row = find_version(session, key, number)
+        return row, open_counts(session).get(row.id, 0)
+
+
+def forms(ctx: ReadContext) -> dict[str, Any]:
+    """The forms a deploy may use: shipped ones, stored versions' (newest wins), then drafts."""
+    with ctx.engine.db.reading() as session:
+        return available_forms(session)
+
+
+def draft_names(ctx: ReadContext) -> list[str]:
+    with ctx.engine.db.reading() as session:
+        return list(session.scalars(select(FormDraft.name).order_by(FormDraft.name)))

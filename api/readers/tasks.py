@@ -1,0 +1,126 @@
+"""Tasks: one task, the task lists, a case's open tasks, and how a task is shown."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, NotFound
+from engine.models import Case, OpenTask, TaskRecord, User
+from engine.runtime import CommandResult, TaskRow, is_overdue
+
+from .. import policy
+from ..messages import N_
+from .context import ReadContext
+from .paging import count
+
+# An open task, its case's reference and its pathway version.
+FoundTask = tuple[OpenTask, str, int]
+
+
+def overdue(now: datetime) -> ColumnElement[bool]:
+    """The one meaning of "overdue" (:func:`engine.runtime.is_overdue`) in SQL: the due date has
+    passed, or a rung of the escalation ladder was taken. Lists, counts and pages all use it."""
+    return or_(OpenTask.due_at < now, OpenTask.escalation_level > 0)
+
+
+def on_time(now: datetime) -> ColumnElement[bool]:
+    """Not overdue (a task without a due date is on time)."""
+    return and_(or_(OpenTask.due_at >= now, OpenTask.due_at.is_(None)), OpenTask.escalation_level == 0)
+
+
+def present_task(ctx: ReadContext, row: OpenTask | TaskRow, case_reference: str, pathway_version_id: int, *,
+                 with_form: bool = False) -> dict[str, Any]:
+    """A task as the API and the pages show it (title and form in the reader's language)."""
+    compiled = ctx.definition(pathway_version_id)
+    info = compiled.user_tasks.get(row.step)
+    body: dict[str, Any] = {
+        "id": row.id, "case_id": row.case_id, "case_reference": case_reference, "name": row.step,
+        "title": info.title(ctx.language) if info else row.step, "role": row.role, "sector": row.sector,
+        "province": row.province, "unit": row.unit, "state": row.state, "assignee": row.assignee,
+        "created_at": row.created_at, "due_at": row.due_at,
+        "overdue": is_overdue(row, ctx.now), "escalation_level": row.escalation_level,
+    }
+    if with_form and info is not None:
+        body["form"] = compiled.forms[info.form].localized(ctx.language)
+    return body
+
+
+def present_command(ctx: ReadContext, result: CommandResult) -> dict[str, Any]:
+    """What a command (report, completion, risk change) answers: the case and its open tasks."""
+    compiled = ctx.definition(result.pathway_version_id)
+    return {
+        "id": result.case_id, "reference": result.case_reference, "status": result.case_status,
+        "risk_level": result.risk_level, "version": result.case_version,
+        "pathway": {"key": compiled.key, "version": compiled.versions[result.pathway_version_id]},
+        "open_tasks": [present_task(ctx, t, result.case_reference, result.pathway_version_id)
+                       for t in result.open_tasks],
+    }
+
+
+def case_open_tasks(session: Session, case_id: str) -> list[OpenTask]:
+    """The tasks a case is at, oldest first (tasks opened together, by step)."""
+    return list(session.scalars(select(OpenTask).where(OpenTask.case_id == case_id)
+                                .order_by(OpenTask.created_at, OpenTask.step)))
+
+
+def visible_task(ctx: ReadContext, task_id: str, *, ended_is_conflict: bool = False) -> FoundTask:
+    """The open task if the caller sees it; :class:`NotFound` otherwise.
+
+    With ``ended_is_conflict`` (an action on the task, or a page about it), a task that has
+    ended in a case the caller sees is a :class:`Conflict` instead: it existed, it is done.
+    """
+    with ctx.engine.db.reading() as session:
+        found = session.execute(select(OpenTask, Case.reference, Case.pathway_version_id)
+                                .join(Case, Case.id == OpenTask.case_id)
+                                .where(OpenTask.id == str(task_id), policy.task_scope(ctx.principal))).first()
+        if found is not None:
+            return found[0], found[1], found[2]
+        ended = ended_is_conflict and session.scalar(
+            select(TaskRecord.id).join(Case, Case.id == TaskRecord.case_id)
+            .where(TaskRecord.id == str(task_id), policy.case_scope(ctx.principal))) is not None
+    if ended:
+        raise Conflict(N_("This task is no longer open."))
+    raise NotFound(N_("No such open task."))
+
+
+def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: str | None = None,
+              case_id: str | None = None, step: str | None = None,
+              overdue_only: bool | None = None) -> tuple[int, list[dict[str, Any]]]:
+    """(total, the page's tasks by due date): ``mine`` (claimed by me), ``available`` (ready, mine
+    to take) or ``all`` (visible)."""
+    principal = ctx.principal
+    where = {"mine": policy.task_scope(principal), "available": policy.actionable_scope(principal),
+             "all": policy.task_scope(principal)}[scope]
+    query = select(OpenTask.id).where(where)  # the filters read open_tasks only: count without the join
+    if scope == "mine":
+        query = query.where(OpenTask.assignee == principal.username)
+    if scope == "available":
+        query = query.where(OpenTask.state == "ready")
+    if state:
+        query = query.where(OpenTask.state == state)
+    if case_id:
+        query = query.where(OpenTask.case_id == str(case_id))
+    if step:
+        query = query.where(OpenTask.step == step)
+    if overdue_only is not None:
+        query = query.where(overdue(ctx.now) if overdue_only else on_time(ctx.now))
+    with ctx.engine.db.reading() as session:
+        total = count(session, query)
+        rows = session.execute(
+            query.with_only_columns(OpenTask, Case.reference, Case.pathway_version_id)
+            .join(Case, Case.id == OpenTask.case_id)
+            # NULLS LAST is PostgreSQL's default order of an ascending index: (unit|province, role,
+            # state, due_at) indexes then give the first page without sorting every matching task.
+            .order_by(OpenTask.due_at.asc().nulls_last(), OpenTask.id)
+            .limit(per_page).offset((page - 1) * per_page)).all()
+    return total, [present_task(ctx, task, reference, version_id) for task, reference, version_id in rows]
+
+
+def assignable_user(ctx: ReadContext, username: str, task: OpenTask) -> User | None:
+    """The active user of that name who may take the task on (its lane and territory), if any."""
+    with ctx.engine.db.reading() as session:
+        user = session.scalar(select(User).where(User.username == username))
+    return user if user is not None and policy.may_be_assigned(user, task) else None

@@ -1,0 +1,76 @@
+"""Case pages: report a child, a child's file, its pathway diagram."""
+from __future__ import annotations
+
+import os
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine.errors import NotFound, ValidationFailed
+
+from .. import policy
+from ..context import actor, engine, reader
+from ..i18n import translate_errors
+from ..readers import cases, reports, territory
+from .forms import REPORT_ERROR_FIELDS, flat_errors, report_payload
+from .session import login_required
+from .tasks import subject_url
+
+TIMELINE = 200  # newest events shown on the case page
+
+
+def _zone_name() -> str:
+    return os.environ.get("HIMAYA_TIMEZONE", "Africa/Casablanca")
+
+
+@login_required
+def report() -> ResponseReturnValue:
+    p = g.principal
+    if p.role not in ("case_worker", "coordinator"):
+        abort(403)
+    units = [u for u in territory.units(reader(), p.province, reporting_only=True)
+             if p.role == "coordinator" or u.code == p.unit]
+    values: dict[str, Any] = {"unit": p.unit or (units[0].code if units else ""), "legal_basis": "protection_mandate",
+                              "received_at": engine().now().astimezone(ZoneInfo(_zone_name())).strftime("%Y-%m-%dT%H:%M")}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = {**request.form.to_dict(), "categories": request.form.getlist("categories")}
+        payload = report_payload(request.form, p.province or "", _zone_name())
+        if not policy.can_report(p, payload["province"], payload["unit"]):
+            errors = {"unit": [_("You may only report children in your own territory.")]}
+        else:
+            try:
+                result = engine().start_case(payload, actor())
+            except ValidationFailed as error:
+                for key, messages in flat_errors(translate_errors(error.errors)).items():
+                    errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
+            else:
+                flash(_("Case %(reference)s opened.", reference=result.case_reference), "success")
+                return redirect(url_for("web.case", case_id=result.case_id))
+    return render_template("report.html", values=values, errors=errors, units=units), 400 if errors else 200
+
+
+@login_required
+def case(case_id: str) -> ResponseReturnValue:
+    context = reader()
+    try:
+        file = cases.case_file(context, str(case_id))
+    except NotFound:
+        target = subject_url(reports.subject_of(context, str(case_id)))  # a report's or a plan's: its page
+        if target is None:
+            raise
+        return redirect(target)
+    events = cases.history(context, file.case.id, newest_first=True, limit=TIMELINE)[1] \
+        if policy.can_read_history(context.principal) else []
+    engine().record_access(actor(), "case_viewed", [file.case.id])
+    return render_template("case.html", case=file.case, pathway=file.pathway, open_tasks=file.open_tasks,
+                           completed=file.completed_steps, events=events, markers=file.markers(), full=file.full,
+                           step_titles=file.step_titles)
+
+
+@login_required
+def diagram(case_id: str) -> ResponseReturnValue:
+    return Response(cases.diagram(reader(), str(case_id)), mimetype="application/xml")

@@ -1,0 +1,81 @@
+"""What every page shares: CSRF on every form, the template globals, the front-end files
+served from npm, the language switch and the error pages."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Response, abort, current_app, g, redirect, render_template, request, send_from_directory, session
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from ..i18n import LANGUAGES, RTL_LANGUAGES, current_language
+from . import labels
+from .session import check_csrf, csrf_token, safe_next
+
+NODE_MODULES = Path(__file__).resolve().parent.parent.parent / "node_modules"
+VENDOR_FILES = {
+    "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "bpmn-navigated-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
+    "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
+    "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
+    "bpmn-embedded.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css",
+    "bpmn-modeler.js": "bpmn-js/dist/bpmn-modeler.production.min.js",
+    "form-editor.js": "@bpmn-io/form-js/dist/form-editor.umd.js",
+    "form-js.css": "@bpmn-io/form-js/dist/assets/form-js.css",
+    "form-js-editor.css": "@bpmn-io/form-js/dist/assets/form-js-editor.css",
+    "properties-panel.css": "@bpmn-io/form-js/dist/assets/properties-panel.css",
+    "draggle.css": "@bpmn-io/form-js/dist/assets/draggle.css",
+}
+PAGE_BLUEPRINTS = ("web", "admin")
+
+
+def check_page_csrf() -> None:
+    """Every state-changing request of a page carries the session's CSRF token."""
+    if request.blueprint in PAGE_BLUEPRINTS:
+        check_csrf()
+
+
+def template_globals() -> dict[str, Any]:
+    language = current_language()
+    return {"csrf_token": csrf_token, "language": language, "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
+            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels}
+
+
+def vendor(name: str) -> Response:
+    """Front-end packages from npm, served locally (no CDN)."""
+    path = VENDOR_FILES.get(name)
+    if path is None or not (NODE_MODULES / path).exists():
+        abort(404)
+    return send_from_directory(NODE_MODULES, path, max_age=86400)
+
+
+def set_language(code: str) -> ResponseReturnValue:
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next")))
+
+
+def _api_error(error: Exception) -> ResponseReturnValue:
+    return current_app.extensions["himaya_api"].handle_http_exception(error)  # type: ignore[no-any-return]  # smorest is untyped
+
+
+def not_found(error: Exception) -> ResponseReturnValue:
+    if request.path.startswith("/api/"):
+        return _api_error(error)
+    return render_template("error.html", code=404, message=_("This page does not exist, or you may not see it.")), 404
+
+
+def forbidden(error: Exception) -> ResponseReturnValue:
+    if request.path.startswith("/api/"):
+        return _api_error(error)
+    return render_template("error.html", code=403, message=_("You are not allowed to do this.")), 403
+
+
+def bad_request(error: Exception) -> ResponseReturnValue:
+    if request.path.startswith("/api/"):
+        return _api_error(error)
+    if getattr(error, "description", "") == "csrf":
+        return render_template("error.html", code=400,
+                               message=_("This form has expired. Go back, reload the page and try again.")), 400
+    return render_template("error.html", code=400, message=_("Bad request.")), 400

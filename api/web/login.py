@@ -1,0 +1,62 @@
+"""Signing in and out, and the home page that sends each role to its first page."""
+from __future__ import annotations
+
+from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from .. import auth, policy
+from ..context import client_address, engine
+from .session import login_required, safe_next
+
+
+def login() -> ResponseReturnValue:
+    expired = session.pop("expired", False)
+    username = ""
+    error = None
+    if request.method == "POST":
+        username = (request.form.get("username") or "").strip()[:100]
+        password = request.form.get("password") or ""
+        himaya = engine()
+        try:
+            with himaya.db.transaction() as db_session:
+                issued = auth.login(db_session, current_app.config["SECRET_KEY"], username, password,
+                                    now=himaya.now(), source=client_address())
+        except auth.LoginLocked:
+            issued, error = None, _("Too many failed logins: try again in 15 minutes.")
+        if issued is not None:
+            language = session.get("lang")
+            session.clear()  # a new session at login: no fixation
+            session["token"], session["seen"] = issued[0], himaya.now().timestamp()
+            if language:
+                session["lang"] = language
+            return redirect(safe_next(request.args.get("next")))
+        error = error or _("Wrong user name or password.")
+    return render_template("login.html", username=username, error=error, expired=expired), 401 if error else 200
+
+
+def logout() -> ResponseReturnValue:
+    token = session.get("token")
+    if token:
+        himaya = engine()
+        with himaya.db.transaction() as db_session:
+            auth.revoke(db_session, current_app.config["SECRET_KEY"], token, now=himaya.now())
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    return redirect(url_for("web.login"))
+
+
+@login_required
+def home() -> ResponseReturnValue:
+    role = g.principal.role
+    if role == "supervisor":
+        return redirect(url_for("web.supervision"))
+    if role == "admin":
+        return redirect(url_for("admin.pathways"))
+    if role in policy.ACTING_ROLES:
+        return redirect(url_for("web.tasks"))
+    if role == "national":
+        return redirect(url_for("web.indicators_page"))
+    return render_template("home.html")

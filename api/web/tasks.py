@@ -1,0 +1,96 @@
+"""Task pages: my tasks and those I may take, a step's form, claiming a task."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from engine.errors import Conflict, ValidationFailed
+
+from .. import policy
+from ..context import actor, engine, reader
+from ..i18n import translate_errors
+from ..readers import reports, tasks
+from .forms import flat_errors, form_data
+from .session import login_required
+
+SHOWN = 100  # tasks of each list on the page
+
+
+@login_required
+def task_list() -> ResponseReturnValue:
+    context = reader()
+    shown = {scope: tasks.task_page(context, scope=scope, page=1, per_page=SHOWN)[1]
+             for scope in ("mine", "available")}
+    engine().record_access(actor(), "tasks_listed",
+                           sorted({t["case_id"] for rows in shown.values() for t in rows}))
+    return render_template("tasks.html", mine=shown["mine"], available=shown["available"])
+
+
+def _gone() -> ResponseReturnValue:
+    return render_template("task_gone.html"), 409
+
+
+@login_required
+def task(task_id: str) -> ResponseReturnValue:
+    context = reader()
+    try:
+        row, reference, version_id = tasks.visible_task(context, str(task_id), ended_is_conflict=True)
+    except Conflict:
+        return _gone()
+    view = tasks.present_task(context, row, reference, version_id, with_form=True)
+    can_act = policy.can_act(g.principal, row)
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if not can_act:
+            abort(403)
+        values = form_data(view["form"], request.form)
+        try:
+            engine().complete(row.id, values, actor())
+        except ValidationFailed as error:
+            errors = flat_errors(translate_errors(error.errors))
+        except Conflict:
+            return _gone()
+        else:
+            flash(_("Step completed: %(title)s", title=view["title"]), "success")
+            return redirect(url_for("web.case", case_id=row.case_id))
+    else:
+        engine().record_access(actor(), "task_viewed", [row.case_id], {"task_id": row.id, "step": row.step})
+    subject = reports.subject_of(context, row.case_id)
+    return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors,
+                           figures=reports.report_figures(context, row.case_id),
+                           subject=subject_url(subject)), 400 if errors else 200
+
+
+def subject_url(subject: tuple[str, int] | None) -> str | None:
+    """The page of a report or plan (see :func:`api.readers.reports.subject_of`)."""
+    if subject is None:
+        return None
+    kind, number = subject
+    if kind == "report":
+        return url_for("web.statistical_report", report_id=number)
+    return url_for("web.action_plan", plan_id=number)
+
+
+@login_required
+def claim(task_id: str) -> ResponseReturnValue:
+    context = reader()
+    try:
+        found, reference, version_id = tasks.visible_task(context, str(task_id), ended_is_conflict=True)
+    except Conflict:
+        return _gone()
+    if not policy.can_act(g.principal, found):
+        abort(403)
+    try:
+        row = engine().claim(found.id, actor())
+    except Conflict:
+        if request.headers.get("HX-Request"):
+            return render_template("error.html", code=409, message=_("The task is claimed by someone else.")), 409
+        flash(_("The task is claimed by someone else."), "error")
+        return redirect(url_for("web.task", task_id=task_id))
+    if request.headers.get("HX-Request"):  # htmx: only the row changes
+        return render_template("_row.html", task=tasks.present_task(reader(), row, reference, version_id))
+    return redirect(url_for("web.task", task_id=task_id))
