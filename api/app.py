@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from engine.db import Database
 from engine.errors import DefinitionInvalid, EngineError, ValidationFailed
 from engine.runtime import Engine
+from engine.settings import Settings
 
 from .i18n import init_i18n, translate_errors, translate_message
 from .plan_export import ExportUnavailable
@@ -49,9 +50,8 @@ class HimayaApi(Api):
         return payload, code, headers
 
 
-def _secret_key(instance_path: str) -> str:
+def _secret_key(configured: str | None, instance_path: str) -> str:
     """HIMAYA_SECRET_KEY, or a random key kept in the instance folder (shared by workers)."""
-    configured = os.environ.get("HIMAYA_SECRET_KEY")
     if configured:
         return configured
     path = Path(instance_path) / "secret_key"
@@ -66,25 +66,29 @@ def _secret_key(instance_path: str) -> str:
     return key
 
 
-def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = None) -> Flask:
-    app = Flask(__name__, instance_path=os.environ.get("HIMAYA_INSTANCE_PATH") or None)
+def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = None,
+               settings: Settings | None = None) -> Flask:
+    """The application: ``settings`` are read from the environment when not given (a bad value
+    raises :class:`~engine.settings.SettingsError` naming the variable); ``engine`` is built from
+    them when not given."""
+    settings = settings or Settings.from_environment()
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None)
     app.config.update(
-        HIMAYA_DATABASE_URL=os.environ.get("HIMAYA_DATABASE_URL"),
-        HIMAYA_SCHEDULER=os.environ.get("HIMAYA_SCHEDULER", "off"),
         MAX_CONTENT_LENGTH=1024 * 1024,
         API_TITLE="Himaya", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1", OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="/api/v1/docs-assets/",
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("HIMAYA_HTTPS") == "1",
+        SESSION_COOKIE_SECURE=settings.https,
     )
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+        app.config["SECRET_KEY"] = _secret_key(settings.secret_key, app.instance_path)
     if engine is None:
-        engine = Engine(Database(app.config["HIMAYA_DATABASE_URL"] or None))
+        engine = Engine(Database(settings.database), escalation=settings.escalation)
     app.extensions["himaya"] = engine
+    app.extensions["himaya_settings"] = settings
     init_i18n(app)
 
     api = HimayaApi(app, spec_kwargs={
@@ -104,11 +108,11 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
 
     app.register_blueprint(web_pages)
     app.register_blueprint(admin_pages)
-    from .jobs import Jobs, email_sender_from_environment
+    from .jobs import Jobs
 
-    jobs = Jobs(engine, email=email_sender_from_environment())  # a bad HIMAYA_SMTP_URL refuses start-up
+    jobs = Jobs.from_settings(engine, settings)  # a bad HIMAYA_SMTP_URL refuses start-up
     app.extensions["himaya_jobs"] = jobs
-    if app.config["HIMAYA_SCHEDULER"] == "on":
+    if settings.scheduler:
         scheduler = jobs.scheduler()
         scheduler.start()
         app.extensions["himaya_scheduler"] = scheduler

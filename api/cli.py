@@ -2,20 +2,23 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from engine.clock import ManualClock
 from engine.db import Database
 from engine.definitions import read_forms_folder
 from engine.errors import EngineError
 from engine.runtime import SYSTEM, Engine
+from engine.settings import Settings, SettingsError
 
 
-def _engine(clock: ManualClock | None = None) -> Engine:
-    return Engine(Database(), clock=clock)
+def _engine(args: argparse.Namespace, clock: ManualClock | None = None) -> Engine:
+    settings: Settings = args.settings
+    return Engine(Database(settings.database), clock=clock, escalation=settings.escalation)
 
 
 def _print_problems(error: EngineError) -> None:
@@ -33,7 +36,7 @@ def _print_problems(error: EngineError) -> None:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from .setup import prepare
 
-    for result in prepare(_engine()):
+    for result in prepare(_engine(args)):
         state = "deployed" if result.created else "unchanged"
         print(f"{result.pathway.key} version {result.pathway.version}: {state}")
     return 0
@@ -45,7 +48,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         print(f"error: no such file: {path}", file=sys.stderr)
         return 2
     forms_folder = Path(args.forms) if args.forms else path.parent / "forms"
-    engine = _engine()
+    engine = _engine(args)
     engine.db.upgrade()
     try:
         forms = read_forms_folder(forms_folder)
@@ -64,7 +67,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import load_demo
     from .setup import prepare
 
-    engine = _engine()
+    engine = _engine(args)
     prepare(engine)
     created = load_demo(engine)
     print(f"demo data ready ({created} case(s) created)")
@@ -75,35 +78,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .setup import prepare
 
-    prepare(_engine())
-    _jobs()  # refuse to start on a bad HIMAYA_SMTP_URL
-    os.environ.setdefault("HIMAYA_SCHEDULER", "on")
-    port = int(args.port or os.environ.get("HIMAYA_PORT", "5000"))
+    prepare(_engine(args))
+    _jobs(args)  # refuse to start on a bad HIMAYA_SMTP_URL
+    settings: Settings = args.settings
+    if settings.scheduler is None:  # `himaya serve` runs the jobs unless HIMAYA_SCHEDULER=off
+        settings = replace(settings, scheduler=True)
+    port = args.port or settings.port
     if args.dev:
-        create_app().run(host=args.host, port=port, debug=False, use_reloader=False)
+        create_app(settings=settings).run(host=args.host, port=port, debug=False, use_reloader=False)
         return 0
     from .server import run_gunicorn
 
-    run_gunicorn(host=args.host, port=port, workers=args.workers)
+    run_gunicorn(settings, host=args.host, port=port, workers=args.workers)
     return 0
 
 
-def _jobs(clock: ManualClock | None = None):  # type: ignore[no-untyped-def]
-    """The jobs with this environment's channels; a bad HIMAYA_SMTP_URL stops here (exit 2)."""
+def _jobs(args: argparse.Namespace, clock: ManualClock | None = None) -> Any:
+    """The jobs with this deployment's channels; a bad HIMAYA_SMTP_URL stops here (exit 2)."""
     from notifications.channels import SmtpUrlError
 
-    from .jobs import Jobs, email_sender_from_environment
+    from .jobs import Jobs
 
     try:
-        email = email_sender_from_environment()
+        return Jobs.from_settings(_engine(args, clock), args.settings)
     except SmtpUrlError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    return Jobs(_engine(clock), email=email)
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
-    jobs = _jobs()
+    jobs = _jobs(args)
     print("scheduler running (Ctrl-C to stop)")
     try:
         jobs.scheduler(blocking=True).start()
@@ -124,7 +128,7 @@ def cmd_scheduler_run_once(args: argparse.Namespace) -> int:
             print("error: --now needs a time-zone offset, e.g. 2026-12-01T09:00:00+01:00", file=sys.stderr)
             return 2
         clock = ManualClock(moment)
-    outcome = _jobs(clock).run_once()
+    outcome = _jobs(args, clock).run_once()
     delivery = outcome["delivery"]
     print(f"timers: {outcome['timers']} case(s) moved; reports opened: {outcome['reports']}; "
           f"escalations: {outcome['escalations']}; "
@@ -144,10 +148,10 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
-def _user_command(action) -> int:  # type: ignore[no-untyped-def]
+def _user_command(args: argparse.Namespace, action: Any) -> int:
     from .users import UserError
 
-    engine = _engine()
+    engine = _engine(args)
     engine.db.upgrade()
     try:
         with engine.db.transaction() as session:
@@ -164,7 +168,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from .users import add_user
 
     password = _read_password(args)
-    return _user_command(lambda session, now: "created: " + add_user(
+    return _user_command(args, lambda session, now: "created: " + add_user(
         session, username=args.username, password=password, role=args.role, now=now, province=args.province,
         unit=args.unit, sector=args.sector, full_name=args.name, language=args.language).username)
 
@@ -172,7 +176,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 def cmd_user_disable(args: argparse.Namespace) -> int:
     from .users import disable_user
 
-    return _user_command(lambda session, now: "disabled (tokens revoked): " + disable_user(
+    return _user_command(args, lambda session, now: "disabled (tokens revoked): " + disable_user(
         session, args.username, now=now).username)
 
 
@@ -180,7 +184,7 @@ def cmd_user_set_password(args: argparse.Namespace) -> int:
     from .users import set_password
 
     password = _read_password(args)
-    return _user_command(lambda session, now: "password changed (tokens revoked): " + set_password(
+    return _user_command(args, lambda session, now: "password changed (tokens revoked): " + set_password(
         session, args.username, password, now=now).username)
 
 
@@ -193,7 +197,7 @@ def cmd_reports_open(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: --quarter: {exc}", file=sys.stderr)
         return 2
-    engine = _engine()
+    engine = _engine(args)
     if quarter.period.end >= engine.now().date():
         print(f"error: --quarter: {quarter.label} has not ended yet", file=sys.stderr)
         return 2
@@ -206,7 +210,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from engine.consistency import check
 
     differences = 0
-    for difference in check(_engine()):
+    for difference in check(_engine(args)):
         differences += 1
         print(f"difference: {difference}")
     print(f"checked: {differences} difference(s)")
@@ -216,7 +220,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from engine.backup import BackupError, backup
 
-    database = Database()
+    database = Database(args.settings.database)
     try:
         path = backup(database.url, Path(args.file))
     except BackupError as error:
@@ -229,7 +233,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from engine.backup import BackupError, restore
 
-    database = Database()
+    database = Database(args.settings.database)
     database.dispose()
     try:
         restore(database.url, Path(args.file))
@@ -312,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import EngineError
 
     args = build_parser().parse_args(argv)
+    try:
+        args.settings = Settings.from_environment()
+    except SettingsError as error:  # a bad variable: say which, start nothing
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except EngineError as exc:  # a refused command: say why, change nothing

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 
 from engine.runtime import Actor, Engine
+from engine.settings import Settings
 
 from .i18n import current_language
 from .readers.context import ReadContext
@@ -11,6 +12,11 @@ from .readers.context import ReadContext
 
 def engine() -> Engine:
     return current_app.extensions["himaya"]
+
+
+def settings() -> Settings:
+    """The settings the application was started with."""
+    return current_app.extensions["himaya_settings"]
 
 
 def client_address() -> str | None:

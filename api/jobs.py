@@ -7,12 +7,12 @@ makes each action happen once (see engine.escalation and notifications.delivery)
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict
 from typing import Any
 
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.runtime import SYSTEM, Engine
+from engine.settings import Settings
 from engine.statistical_reports import open_due_reports
 from notifications.channels import EmailSender, LogSmsSender, parse_smtp_url
 from notifications.delivery import Deliverer
@@ -22,18 +22,29 @@ log = logging.getLogger("himaya.jobs")
 INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600}
 
 
-def email_sender_from_environment() -> EmailSender | None:
+def email_sender(settings: Settings) -> EmailSender | None:
     """The SMTP sender of ``HIMAYA_SMTP_URL`` (None when unset); a bad URL raises SmtpUrlError."""
-    url = os.environ.get("HIMAYA_SMTP_URL")
-    return EmailSender(parse_smtp_url(url)) if url else None
+    return EmailSender(parse_smtp_url(settings.smtp_url)) if settings.smtp_url else None
 
 
 class Jobs:
+    """The scheduled jobs of one process. ``settings`` gives the outbox lease and the job interval;
+    the escalation ladder and the stalled delay are the engine's (from the same settings)."""
+
     def __init__(self, engine: Engine, *, email: EmailSender | None = None, sms: Any = None,
-                 policy: EscalationPolicy | None = None) -> None:
+                 settings: Settings | None = None) -> None:
         self.engine = engine
-        self.policy = policy or engine.escalation
-        self.deliverer = Deliverer(engine, email=email, sms=sms or LogSmsSender())
+        self.settings = settings or Settings(escalation=engine.escalation)
+        self.deliverer = Deliverer(engine, email=email, sms=sms or LogSmsSender(), lease=self.settings.outbox_lease)
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Settings) -> Jobs:
+        """The jobs of a deployment, with its email channel (a bad HIMAYA_SMTP_URL raises SmtpUrlError)."""
+        return cls(engine, email=email_sender(settings), settings=settings)
+
+    @property
+    def policy(self) -> EscalationPolicy:
+        return self.engine.escalation
 
     def fire_timers(self) -> int:
         return self.engine.fire_due_timers()
@@ -73,8 +84,9 @@ class Jobs:
 
         scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
         # HIMAYA_JOB_INTERVAL_SECONDS runs every job at one interval (tests, small installations).
-        override = os.environ.get("HIMAYA_JOB_INTERVAL_SECONDS")
+        override = self.settings.job_interval
         for name, seconds in INTERVALS.items():
-            scheduler.add_job(self._guarded(name), "interval", seconds=float(override) if override else seconds,
+            scheduler.add_job(self._guarded(name), "interval",
+                              seconds=override.total_seconds() if override else seconds,
                               id=name, max_instances=1, coalesce=True)
         return scheduler

@@ -9,7 +9,6 @@ and laid out right to left).
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -162,22 +161,22 @@ def _merge_repeated(sheet: Any, first: int, last: int) -> None:
             start = row
 
 
-def font_path() -> Path:
-    configured = os.environ.get("HIMAYA_PDF_FONT")
+def font_path(configured: Path | None = None) -> Path:
+    """The configured font (HIMAYA_PDF_FONT), else the first of the usual Debian fonts found."""
     for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     raise ExportUnavailable("no Unicode TrueType font found for PDF exports (set HIMAYA_PDF_FONT)")
 
 
-def pdf(plan: dict[str, Any]) -> bytes:
+def pdf(plan: dict[str, Any], font: Path | None = None) -> bytes:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
     arabic = current_language() == "ar"
     document = FPDF(orientation="L", unit="mm", format="A4")
     document.set_auto_page_break(True, margin=12)
-    document.add_font("Plan", "", str(font_path()))
+    document.add_font("Plan", "", str(font_path(font)))
     document.set_text_shaping(True, direction="rtl" if arabic else "ltr", script="arab" if arabic else None,
                               language="ar" if arabic else None)
     document.set_title(_("Provincial child protection action plan"))

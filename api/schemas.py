@@ -63,7 +63,7 @@ class OverdueArgs(SupervisionArgs, PageArgs):
 
 
 class StalledArgs(SupervisionArgs, PageArgs):
-    days = fields.Integer(load_default=14, validate=validate.Range(min=1, max=3650))
+    days = fields.Integer(validate=validate.Range(min=1, max=3650))  # default: HIMAYA_STALLED_DAYS (14)
 
 
 class ActivateArgs(Schema):

@@ -6,10 +6,13 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from engine.settings import Settings
+
 
 class _HimayaServer(BaseApplication):
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], settings: Settings) -> None:
         self.options = options
+        self.settings = settings
         super().__init__()
 
     def load_config(self) -> None:
@@ -19,16 +22,16 @@ class _HimayaServer(BaseApplication):
     def load(self):  # type: ignore[no-untyped-def]
         from .app import create_app
 
-        return create_app()
+        return create_app(settings=self.settings)
 
 
-def run_gunicorn(*, host: str, port: int, workers: int | None = None) -> None:
+def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int | None = None) -> None:
     _HimayaServer({
         "bind": f"{host}:{port}",
         "workers": workers or os.cpu_count() or 2,
         # threads overlap one request's database waits with another's Python work
         "worker_class": "gthread",
-        "threads": int(os.environ.get("HIMAYA_THREADS", "4")),
+        "threads": settings.threads,
         "accesslog": "-",
         "timeout": 60,
-    }).run()
+    }, settings).run()

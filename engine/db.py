@@ -1,13 +1,12 @@
 """Database connection, sessions and migrations.
 
 SQLite (WAL) is the default, one file in the instance folder; PostgreSQL comes through
-``HIMAYA_DATABASE_URL``. A write transaction on SQLite starts with ``BEGIN IMMEDIATE`` so
+``HIMAYA_DATABASE_URL`` (both: :attr:`engine.settings.Settings.database`). A write transaction on SQLite starts with ``BEGIN IMMEDIATE`` so
 that two writers queue for the lock instead of failing half-way; on PostgreSQL the case row
 is locked with ``SELECT … FOR UPDATE`` by the runtime.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,17 +14,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_SQLITE_NAME = "himaya.sqlite"
 _WRITE_OPTION = "himaya_write"
-
-
-def default_url(instance_path: str | os.PathLike[str] | None = None) -> str:
-    url = os.environ.get("HIMAYA_DATABASE_URL")
-    if url:
-        return url
-    folder = Path(instance_path or os.environ.get("HIMAYA_INSTANCE_PATH", "instance"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(folder / DEFAULT_SQLITE_NAME).resolve()}"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -49,8 +38,8 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One database: an engine and the two kinds of session the engine uses."""
 
-    def __init__(self, url: str | None = None, *, echo: bool = False, pool_size: int = 10) -> None:
-        self.url = url or default_url()
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = url
         options: dict[str, object] = {"echo": echo, "future": True}
         if self.url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}

@@ -15,7 +15,6 @@ outbox message in the same transaction. Completing the task deletes its row: the
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,22 +31,13 @@ OPEN_TASKS, CASES, EVENTS, OUTBOX, STATES = (
 
 @dataclass(frozen=True)
 class EscalationPolicy:
+    """The ladder's timing and the stalled delay (``HIMAYA_ESCALATION_*``, ``HIMAYA_STALLED_DAYS``:
+    :mod:`engine.settings`)."""
+
     coordinator_fraction: float = 0.25
     coordinator_minimum: timedelta = timedelta(hours=4)
     supervisor_fraction: float = 0.5
     stalled_after: timedelta = timedelta(days=14)
-
-    @classmethod
-    def from_environment(cls) -> EscalationPolicy:
-        """``HIMAYA_ESCALATION_COORDINATOR_FRACTION``, ``…_COORDINATOR_MIN_HOURS``,
-        ``…_SUPERVISOR_FRACTION`` and ``HIMAYA_STALLED_DAYS`` override the defaults."""
-        env = os.environ
-        return cls(
-            coordinator_fraction=float(env.get("HIMAYA_ESCALATION_COORDINATOR_FRACTION", cls.coordinator_fraction)),
-            coordinator_minimum=timedelta(hours=float(env.get("HIMAYA_ESCALATION_COORDINATOR_MIN_HOURS", 4))),
-            supervisor_fraction=float(env.get("HIMAYA_ESCALATION_SUPERVISOR_FRACTION", cls.supervisor_fraction)),
-            stalled_after=timedelta(days=float(env.get("HIMAYA_STALLED_DAYS", 14))),
-        )
 
     def next_rung_at(self, level: int, created_at: datetime, due_at: datetime | None) -> datetime | None:
         """When rung ``level + 1`` is due for a task at escalation ``level`` (None: no more)."""

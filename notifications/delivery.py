@@ -21,7 +21,6 @@ Messages carry a case reference and a link, never the child's name or birth date
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,8 +39,9 @@ OUTBOX, USERS, NOTIFICATIONS, CASES = OutboxMessage.__table__, User.__table__, N
 GROUP_CHANNELS = ("notify", "partner")
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)
-# How long a deliverer holds the rows it claimed; a crashed one's rows come back after it.
-LEASE = timedelta(seconds=float(os.environ.get("HIMAYA_OUTBOX_LEASE_SECONDS", "300")))
+# How long a deliverer holds the rows it claimed by default (HIMAYA_OUTBOX_LEASE_SECONDS); a
+# crashed one's rows come back after it.
+LEASE = timedelta(minutes=5)
 
 
 class _LostClaim(Exception):
@@ -64,8 +64,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Deliverer:
-    def __init__(self, engine: Engine, *, email: EmailSender | None = None, sms: SmsSender | None = None) -> None:
+    def __init__(self, engine: Engine, *, email: EmailSender | None = None, sms: SmsSender | None = None,
+                 lease: timedelta = LEASE) -> None:
         self.engine = engine
+        self.lease = lease
         self.email = email
         self.sms = sms or LogSmsSender()
 
@@ -97,7 +99,7 @@ class Deliverer:
             if not ids:
                 return []
             return conn.execute(update(OUTBOX).where(OUTBOX.c.id.in_(ids), due)
-                                .values(status="sending", claimed_until=now + LEASE)
+                                .values(status="sending", claimed_until=now + self.lease)
                                 .returning(*OUTBOX.c)).all()
 
     def _finish(self, conn: Any, row: Any, held_until: datetime | None = None, **values: Any) -> bool:
@@ -114,7 +116,7 @@ class Deliverer:
         None when the lease has already run out: another deliverer may have claimed the row (or
         may at any moment), so sending it here could send it twice."""
         now = self.engine.now()
-        held_until = now + LEASE
+        held_until = now + self.lease
         with self.engine.db.write_connection() as conn:
             written = conn.execute(update(OUTBOX).where(
                 OUTBOX.c.id == row.id, OUTBOX.c.status == "sending",

@@ -20,6 +20,7 @@ from .. import plan_export, policy
 from ..readers import plans
 from ..readers.territory import check_province
 from ..schemas import PageArgs
+from ..context import settings
 from .common import Blueprint, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("action_plans", __name__, url_prefix="/api/v1/action-plans",
@@ -136,5 +137,5 @@ def export_plan(args: dict[str, Any], plan_id: int) -> Response:
     if args["format"] == "xlsx":
         body, mimetype = plan_export.xlsx(plan), plan_export.XLSX_TYPE
     else:
-        body, mimetype = plan_export.pdf(plan), "application/pdf"
+        body, mimetype = plan_export.pdf(plan, settings().pdf_font), "application/pdf"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -32,8 +32,8 @@ def overdue(args: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(403, description="Only coordinators and supervisors")
 @requires(policy.can_supervise)
 def stalled(args: dict[str, Any]) -> dict[str, Any]:
-    """Open cases where no step was completed for ``days`` days (14 by default)."""
-    days = args["days"]
+    """Open cases where no step was completed for ``days`` days (``HIMAYA_STALLED_DAYS``, 14 by default)."""
+    days = args.get("days") or engine().escalation.stalled_after.days
     total, items = supervision.stalled_page(reader(), timedelta(days=days), args, args["page"], args["per_page"])
     engine().record_access(actor(), "case_listed", [i["id"] for i in items])
     return page_of(total, args["page"], args["per_page"], items, days=days)

@@ -1,9 +1,7 @@
 """Case pages: report a child, a child's file, its pathway diagram."""
 from __future__ import annotations
 
-import os
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -12,7 +10,7 @@ from flask_babel import gettext as _
 from engine.errors import NotFound, ValidationFailed
 
 from .. import policy
-from ..context import actor, engine, reader
+from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors
 from ..readers import cases, reports, territory
 from .forms import REPORT_ERROR_FIELDS, flat_errors, report_payload
@@ -20,10 +18,6 @@ from .session import login_required
 from .tasks import subject_url
 
 TIMELINE = 200  # newest events shown on the case page
-
-
-def _zone_name() -> str:
-    return os.environ.get("HIMAYA_TIMEZONE", "Africa/Casablanca")
 
 
 @login_required
@@ -34,11 +28,11 @@ def report() -> ResponseReturnValue:
     units = [u for u in territory.units(reader(), p.province, reporting_only=True)
              if p.role == "coordinator" or u.code == p.unit]
     values: dict[str, Any] = {"unit": p.unit or (units[0].code if units else ""), "legal_basis": "protection_mandate",
-                              "received_at": engine().now().astimezone(ZoneInfo(_zone_name())).strftime("%Y-%m-%dT%H:%M")}
+                              "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M")}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         values = {**request.form.to_dict(), "categories": request.form.getlist("categories")}
-        payload = report_payload(request.form, p.province or "", _zone_name())
+        payload = report_payload(request.form, p.province or "", settings().timezone)
         if not policy.can_report(p, payload["province"], payload["unit"]):
             errors = {"unit": [_("You may only report children in your own territory.")]}
         else:

@@ -19,7 +19,7 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.statistical_reports import figure_rows
 
 from .. import plan_export, policy
-from ..context import actor, engine, reader
+from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors
 from ..readers import plans, reports
 from .forms import flat_errors
@@ -110,7 +110,7 @@ def export_action_plan(plan_id: int, fmt: str) -> ResponseReturnValue:
         abort(404)
     plan = _plan(plan_id, _version_arg())
     name = f"plan-{plan['province']}-{plan['period_start']}-v{plan['version']['number']}.{fmt}"
-    body = plan_export.xlsx(plan) if fmt == "xlsx" else plan_export.pdf(plan)
+    body = plan_export.xlsx(plan) if fmt == "xlsx" else plan_export.pdf(plan, settings().pdf_font)
     return Response(body, mimetype=plan_export.XLSX_TYPE if fmt == "xlsx" else "application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -1,0 +1,160 @@
+"""Himaya's settings: every ``HIMAYA_*`` environment variable, read once at start-up.
+
+:meth:`Settings.from_environment` reads and checks them all; a bad value stops the start with a
+:class:`SettingsError` that names the variable and says what it expects. The settings are then
+handed to what needs them: the database, the engine (escalation ladder, stalled delay), the
+scheduled jobs and the outbox deliverer, the web application and the server. Nothing else in
+the code reads the environment. The table of variables is in ``docs/configuration.md``.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .escalation import EscalationPolicy
+
+DEFAULT_SQLITE_NAME = "himaya.sqlite"
+
+
+class SettingsError(ValueError):
+    """A variable has a value Himaya cannot use."""
+
+    def __init__(self, variable: str, expected: str, value: str) -> None:
+        super().__init__(f"{variable}: expected {expected}, got {value!r}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None  # None: SQLite in the instance folder
+    instance_path: Path | None = None  # None: ./instance for the database, Flask's own for the web key
+    secret_key: str | None = None  # None: a random key kept in the instance folder
+    https: bool = False
+    port: int = 5000
+    threads: int = 4
+    scheduler: bool | None = None  # jobs inside the web process; unset: on with ``himaya serve``, else off
+    job_interval: timedelta | None = None  # None: each job's own interval
+    smtp_url: str | None = None
+    outbox_lease: timedelta = timedelta(minutes=5)
+    pdf_font: Path | None = None
+    timezone: str = "Africa/Casablanca"
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+
+    @property
+    def database(self) -> str:
+        """The database URL: the configured one, or the SQLite file of the instance folder."""
+        if self.database_url:
+            return self.database_url
+        folder = self.instance_path or Path("instance")
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(folder / DEFAULT_SQLITE_NAME).resolve()}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of ``env`` (the process environment by default); unset variables keep
+        their defaults, empty ones count as unset."""
+        read = _Reader(os.environ if env is None else env)
+        defaults = cls()
+        policy = defaults.escalation
+        font, instance = read.text("HIMAYA_PDF_FONT"), read.text("HIMAYA_INSTANCE_PATH")
+        return cls(
+            database_url=read.text("HIMAYA_DATABASE_URL"),
+            instance_path=Path(instance) if instance else None,
+            secret_key=read.text("HIMAYA_SECRET_KEY"),
+            https=bool(read.flag("HIMAYA_HTTPS", defaults.https, on="1", off="0")),
+            port=read.integer("HIMAYA_PORT", defaults.port, "a port number from 1 to 65535", 1, 65535),
+            threads=read.integer("HIMAYA_THREADS", defaults.threads, "a whole number of threads from 1 to 256", 1, 256),
+            scheduler=read.flag("HIMAYA_SCHEDULER", None, on="on", off="off"),
+            job_interval=read.seconds("HIMAYA_JOB_INTERVAL_SECONDS"),
+            smtp_url=read.text("HIMAYA_SMTP_URL"),
+            outbox_lease=read.seconds("HIMAYA_OUTBOX_LEASE_SECONDS") or defaults.outbox_lease,
+            pdf_font=Path(font) if font else None,
+            timezone=read.zone("HIMAYA_TIMEZONE", defaults.timezone),
+            escalation=EscalationPolicy(
+                coordinator_fraction=read.decimal(
+                    "HIMAYA_ESCALATION_COORDINATOR_FRACTION", policy.coordinator_fraction,
+                    "a share of the step's time from 0 to 10 (0.25 is a quarter)", 0, 10),
+                coordinator_minimum=timedelta(hours=read.decimal(
+                    "HIMAYA_ESCALATION_COORDINATOR_MIN_HOURS", policy.coordinator_minimum / timedelta(hours=1),
+                    "a number of hours from 0 to 8760", 0, 8760)),
+                supervisor_fraction=read.decimal(
+                    "HIMAYA_ESCALATION_SUPERVISOR_FRACTION", policy.supervisor_fraction,
+                    "a share of the step's time from 0 to 10 (0.5 is a half)", 0, 10),
+                stalled_after=timedelta(days=read.integer(
+                    "HIMAYA_STALLED_DAYS", policy.stalled_after.days, "a whole number of days from 1 to 3650", 1, 3650)),
+            ),
+        )
+
+
+class _Reader:
+    """Reads one variable at a time, each with the words of what it expects."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def flag(self, name: str, default: bool | None, *, on: str, off: str) -> bool | None:
+        value = self.text(name)
+        if value is None:
+            return default
+        if value.lower() not in (on, off):
+            raise SettingsError(name, f"'{on}' or '{off}'", value)
+        return value.lower() == on
+
+    def integer(self, name: str, default: int, expected: str, low: int, high: int) -> int:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(name, expected, value) from None
+        if not low <= number <= high:
+            raise SettingsError(name, expected, value)
+        return number
+
+    def decimal(self, name: str, default: float, expected: str, low: float, high: float) -> float:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(name, expected, value) from None
+        if not low <= number <= high:  # also refuses nan
+            raise SettingsError(name, expected, value)
+        return number
+
+    def seconds(self, name: str) -> timedelta | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        expected = "a number of seconds greater than 0"
+        try:
+            amount = timedelta(seconds=float(value))
+        except (ValueError, OverflowError):  # not a number, nan, infinity
+            raise SettingsError(name, expected, value) from None
+        if amount <= timedelta(0):
+            raise SettingsError(name, expected, value)
+        return amount
+
+    def zone(self, name: str, default: str) -> str:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(name, "a time zone name such as Africa/Casablanca", value) from None
+        return value
