@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.clock import ManualClock
 from engine.db import Database
-from engine.definitions import read_forms_folder
+from engine.definitions.storage import read_forms_folder
 from engine.errors import EngineError
 from engine.runtime import SYSTEM, Engine
 

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import CheckedDefinition, read_forms_folder
+from engine.definitions.model import CheckedDefinition
+from engine.definitions.storage import read_forms_folder
 from engine.models import FormDraft, PathwayVersion
 
 from .setup import BPMN_FOLDER

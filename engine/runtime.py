@@ -36,9 +36,11 @@ from SpiffWorkflow.util.task import TaskState
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
-from . import definitions as defs
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
+from .definitions import storage
+from .definitions.cache import DefinitionCache
+from .definitions.model import CheckedDefinition
 from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .intake import check_age, load_intake, risk_level as compute_risk
@@ -217,12 +219,12 @@ class _Unit:
 
 class Engine:
     def __init__(self, database: Database, *, clock: Clock | None = None,
-                 definitions: defs.DefinitionCache | None = None, workflow_cache_size: int = 1024,
+                 definitions: DefinitionCache | None = None, workflow_cache_size: int = 1024,
                  escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
         self.db = database
         self.escalation = escalation
         self.clock: Clock = clock or SystemClock()
-        self.definitions = definitions or defs.DefinitionCache()
+        self.definitions = definitions or DefinitionCache()
         self._hash_of_version: dict[int, str] = {}  # pathway versions never change once stored
         self.workflows = WorkflowCache(workflow_cache_size)
 
@@ -232,15 +234,15 @@ class Engine:
     # -- definitions ----------------------------------------------------------------
 
     def deploy(self, xml: bytes | str, forms: dict[str, Any], actor: Actor = SYSTEM,
-               activate: bool = True) -> defs.DeployResult:
+               activate: bool = True) -> storage.DeployResult:
         with self.db.transaction() as session:
-            return defs.deploy(session, xml, forms, actor=actor.username, now=self.now(), activate=activate)
+            return storage.deploy(session, xml, forms, actor=actor.username, now=self.now(), activate=activate)
 
-    def deploy_folder(self, folder: Path, actor: Actor = SYSTEM) -> list[defs.DeployResult]:
+    def deploy_folder(self, folder: Path, actor: Actor = SYSTEM) -> list[storage.DeployResult]:
         with self.db.transaction() as session:
-            return defs.deploy_folder(session, folder, actor=actor.username, now=self.now())
+            return storage.deploy_folder(session, folder, actor=actor.username, now=self.now())
 
-    def definition(self, pathway_version_id: int) -> defs.CheckedDefinition:
+    def definition(self, pathway_version_id: int) -> CheckedDefinition:
         """The compiled definition of a pathway version, opening a session only the first time."""
         known = self.definitions.by_hash(self._hash_of_version.get(pathway_version_id))
         if known is not None:
@@ -248,7 +250,7 @@ class Engine:
         with self.db.reading() as session:
             return self.compiled(session, pathway_version_id)
 
-    def compiled(self, session: Session | _Unit, pathway_version_id: int) -> defs.CheckedDefinition:
+    def compiled(self, session: Session | _Unit, pathway_version_id: int) -> CheckedDefinition:
         """The compiled definition of a pathway version (read from the database once)."""
         known = self.definitions.by_hash(self._hash_of_version.get(pathway_version_id))
         if known is not None:
@@ -270,7 +272,7 @@ class Engine:
         except ValidationError as exc:
             raise ValidationFailed("The report has invalid fields.", exc.messages) from None
         with self._unit() as unit:
-            pathway = defs.active_version(unit.session, intake["pathway"])
+            pathway = storage.active_version(unit.session, intake["pathway"])
             compiled = self.definitions.get(pathway)
             if compiled.properties.get("subject", subjects.CHILD) != subjects.CHILD:
                 raise ValidationFailed("The report has invalid fields.", {"pathway": [
@@ -335,7 +337,7 @@ class Engine:
         exists; ``data`` seeds the workflow (deadlines, pre-filled figures).
         """
         with self._unit() as unit:
-            pathway = defs.active_version(unit.session, pathway_key)
+            pathway = storage.active_version(unit.session, pathway_key)
             compiled = self.definitions.get(pathway)
             if compiled.properties.get("subject", subjects.CHILD) != kind:
                 raise PathwayFailure(f"the active '{pathway_key}' pathway is not about a {kind}")
@@ -586,7 +588,7 @@ class Engine:
             rows = unit.open_rows[case_id] = [TaskRow.from_row(r) for r in result]
         return rows
 
-    def _load_workflow(self, unit: _Unit, case: CaseState, compiled: defs.CheckedDefinition) -> BpmnWorkflow:
+    def _load_workflow(self, unit: _Unit, case: CaseState, compiled: CheckedDefinition) -> BpmnWorkflow:
         workflow = self.workflows.take(case.id, case.version)
         if workflow is None:
             if not case.state:
@@ -595,7 +597,7 @@ class Engine:
         unit.timers_before[case.id] = _waiting_timers(workflow)
         return workflow
 
-    def _advance(self, unit: _Unit, case: CaseState, compiled: defs.CheckedDefinition, workflow: BpmnWorkflow,
+    def _advance(self, unit: _Unit, case: CaseState, compiled: CheckedDefinition, workflow: BpmnWorkflow,
                  actor: Actor, *, new_case: bool = False) -> CommandResult:
         """Run engine steps, then save the state and bring every projection up to date."""
         calls: list[ServiceCall] = []
@@ -649,7 +651,7 @@ class Engine:
         unit.saved.append((case, workflow))
         return self._result(case, open_rows)
 
-    def _sync_open_tasks(self, unit: _Unit, case: CaseState, compiled: defs.CheckedDefinition,
+    def _sync_open_tasks(self, unit: _Unit, case: CaseState, compiled: CheckedDefinition,
                          workflow: BpmnWorkflow, actor: Actor) -> list[TaskRow]:
         """Make ``open_tasks`` match the workflow's ready user tasks; returns the open rows."""
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}

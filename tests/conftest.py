@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from api.setup import BPMN_FOLDER, prepare
 from engine.clock import ManualClock
 from engine.db import Database
-from engine.definitions import DefinitionCache
+from engine.definitions.cache import DefinitionCache
 from engine.models import Base
 from engine.runtime import Engine
 

@@ -155,7 +155,7 @@ def test_placement_reintegration_requires_a_judicial_order(engine: Engine):
 
 def test_f_a_case_reloaded_after_a_restart_continues_identically(database: Database, clock: ManualClock):
     """Two engines, one after the other, as two processes would be: nothing lives in memory."""
-    from engine.definitions import DefinitionCache
+    from engine.definitions.cache import DefinitionCache
 
     first = Engine(database, clock=clock, definitions=SHARED_DEFINITIONS)
     if database.engine.dialect.name == "postgresql":

@@ -10,7 +10,7 @@ from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from engine.definitions import MAX_FORM_BYTES, activate_version
+from engine.definitions.storage import MAX_FORM_BYTES, activate_version
 from engine.models import Case, PathwayVersion
 
 from .. import policy

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from sqlalchemy import func, select
 
-from engine.definitions import FORM_NAME
+from engine.definitions.rules import FORM_NAME
 from engine.errors import DefinitionInvalid, DefinitionTooLarge, EngineError
 from engine.forms import FormDefinitionError, compile_form
 from engine.migration import migrate
@@ -90,7 +90,7 @@ def _problems(error: EngineError) -> list[dict[str, Any]]:
 @admin_only
 def check():  # type: ignore[no-untyped-def]
     """Validate a diagram from the modeler; errors name their element."""
-    from engine.definitions import check_definition
+    from engine.definitions.checking import check_definition
 
     with _engine().db.reading() as session:
         forms = available_forms(session)
