@@ -41,7 +41,7 @@ from .db import Database
 from .definitions import storage
 from .definitions.cache import DefinitionCache
 from .definitions.model import CheckedDefinition
-from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .intake import check_age, load_intake, risk_level as compute_risk
 from .models import (
@@ -91,12 +91,6 @@ def _update_runtime(columns: tuple[str, ...]) -> Any:
 @functools.cache
 def _update_case(columns: tuple[str, ...]) -> Any:
     return update(CASES).where(CASES.c.id == bindparam("key_case_id")).values({n: bindparam(n) for n in columns})
-
-
-class PathwayFailure(EngineError):
-    """The pathway could not proceed (a condition or handler failed); nothing was changed."""
-
-    status = 422
 
 
 @dataclass(frozen=True)
@@ -735,4 +729,4 @@ def is_overdue(row: TaskRow, now: datetime) -> bool:
     return row.due_at is not None and row.due_at < now
 
 
-__all__ = ["Actor", "CaseState", "CommandResult", "Engine", "PathwayFailure", "SYSTEM", "TaskRow", "is_overdue"]
+__all__ = ["Actor", "CaseState", "CommandResult", "Engine", "SYSTEM", "TaskRow", "is_overdue"]
