@@ -13,6 +13,7 @@ from flask_smorest import Api, abort
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from engine.assembly import assemble_engine
 from engine.db import Database
 from engine.errors import DefinitionInvalid, EngineError, ValidationFailed
 from engine.runtime import Engine
@@ -83,7 +84,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     if engine is None:
-        engine = Engine(Database(app.config["HIMAYA_DATABASE_URL"] or None))
+        engine = assemble_engine(Database(app.config["HIMAYA_DATABASE_URL"] or None))
     app.extensions["himaya"] = engine
     init_i18n(app)
 

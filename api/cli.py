@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from engine.assembly import assemble_engine
 from engine.clock import ManualClock
 from engine.db import Database
 from engine.definitions.storage import read_forms_folder
@@ -15,7 +16,7 @@ from engine.runtime import SYSTEM, Engine
 
 
 def _engine(clock: ManualClock | None = None) -> Engine:
-    return Engine(Database(), clock=clock)
+    return assemble_engine(Database(), clock=clock)
 
 
 def _print_problems(error: EngineError) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -49,8 +49,6 @@ from .models import (
     ReferenceCounter, TaskRecord, Unit, new_id,
 )
 from . import subjects
-# Importing these registers their subject hooks.
-from . import action_plans as _action_plans, statistical_reports as _statistical_reports  # noqa: F401
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
@@ -212,10 +210,17 @@ class _Unit:
 
 
 class Engine:
-    def __init__(self, database: Database, *, clock: Clock | None = None,
-                 definitions: DefinitionCache | None = None, workflow_cache_size: int = 1024,
-                 escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
+    """Commands on cases; build one with :func:`engine.assembly.assemble_engine`, which gives it its hooks.
+
+    ``subject_hooks`` follow the pathways whose subject is not a child, by subject kind (see
+    :mod:`engine.subjects`): a case of a kind without a hook cannot move.
+    """
+
+    def __init__(self, database: Database, *, subject_hooks: Mapping[str, subjects.Hook],
+                 clock: Clock | None = None, definitions: DefinitionCache | None = None,
+                 workflow_cache_size: int = 1024, escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
         self.db = database
+        self.subject_hooks = subject_hooks
         self.escalation = escalation
         self.clock: Clock = clock or SystemClock()
         self.definitions = definitions or DefinitionCache()
@@ -627,8 +632,10 @@ class Engine:
         if workflow.completed and case.status == "open":
             case.set(status="closed", closed_at=unit.now)
             unit.event(case, actor, "case_closed")
-        subject_hook = subjects.hook(case.subject_kind)
-        if subject_hook is not None:
+        if case.subject_kind != subjects.CHILD:
+            subject_hook = self.subject_hooks.get(case.subject_kind)
+            if subject_hook is None:
+                raise PathwayFailure(f"no hook follows the pathways about a {case.subject_kind}")
             subject_hook(subjects.SubjectChange(
                 conn=unit.conn, case_id=case.id, actor=actor.username, now=unit.now,
                 completed=[row for row in unit.history if row["case_id"] == case.id and row["outcome"] == "completed"]))
