@@ -13,6 +13,7 @@ from flask_smorest import Api, abort
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from engine.assembly import assemble_engine
 from engine.db import Database
 from engine.errors import DefinitionInvalid, EngineError, ValidationFailed
 from engine.runtime import Engine
@@ -86,7 +87,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(settings.secret_key, app.instance_path)
     if engine is None:
-        engine = Engine(Database(settings.database), escalation=settings.escalation)
+        engine = assemble_engine(Database(settings.database), escalation=settings.escalation)
     app.extensions["himaya"] = engine
     app.extensions["himaya_settings"] = settings
     init_i18n(app)

@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.assembly import assemble_engine
 from engine.clock import ManualClock
 from engine.db import Database
-from engine.definitions import read_forms_folder
+from engine.definitions.storage import read_forms_folder
 from engine.errors import EngineError
 from engine.runtime import SYSTEM, Engine
 from engine.settings import Settings, SettingsError
@@ -18,7 +19,7 @@ from engine.settings import Settings, SettingsError
 
 def _engine(args: argparse.Namespace, clock: ManualClock | None = None) -> Engine:
     settings: Settings = args.settings
-    return Engine(Database(settings.database), clock=clock, escalation=settings.escalation)
+    return assemble_engine(Database(settings.database), clock=clock, escalation=settings.escalation)
 
 
 def _print_problems(error: EngineError) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import CheckedDefinition, activate_version, read_forms_folder
+from engine.definitions.model import CheckedDefinition
+from engine.definitions.storage import activate_version, read_forms_folder
 from engine.errors import NotFound
 from engine.models import FormDraft, PathwayVersion
 from engine.runtime import Engine

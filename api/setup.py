@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.db import Database
-from engine.definitions import DeployResult
+from engine.definitions.storage import DeployResult
 from engine.reference_data import load_provinces
 from engine.runtime import SYSTEM, Engine
 

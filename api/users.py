@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions import SECTORS
+from engine.definitions.rules import SECTORS
 from engine.models import Province, Unit, User
 
 from .auth import ROLES, hash_password, revoke_all

@@ -54,6 +54,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from api.auth import hash_password  # noqa: E402
 from api.setup import prepare  # noqa: E402
+from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models import (  # noqa: E402
     Case,
@@ -276,7 +277,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
 
     begin = time.perf_counter()
     database = Database(url)
-    engine = Engine(database)
+    engine = assemble_engine(database)
     prepare(engine)
     timings["prepare (migrate, provinces, deploy)"] = time.perf_counter() - begin
     log(f"prepare: {timings['prepare (migrate, provinces, deploy)']:.2f} s")
@@ -421,7 +422,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
 def verify_clones(url: str, picked: Iterable[tuple[str, str, str]]) -> int:
     """Complete ``reception_listening`` on the picked clones with a fresh engine (no cache)."""
     database = Database(url)
-    engine = Engine(database)
+    engine = assemble_engine(database)
     count = 0
     try:
         for case_id, task_id, province in picked:

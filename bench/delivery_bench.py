@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import delete, func, insert, select  # noqa: E402
 
+from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models import OutboxMessage  # noqa: E402
-from engine.runtime import Engine  # noqa: E402
 from notifications.channels import EmailSender, parse_smtp_url  # noqa: E402
 from notifications.delivery import Deliverer  # noqa: E402
 from services import free_port, start_postgres, stop_postgres  # noqa: E402
@@ -65,7 +65,7 @@ def _run(url: str, count: int, deliverer_class: type[Deliverer], smtp_url: str, 
     database = Database(url)
     database.upgrade()
     _queue(database, count)
-    engine = Engine(database)
+    engine = assemble_engine(database)
     deliverer = deliverer_class(engine, email=EmailSender(parse_smtp_url(smtp_url)))
     before = handler.received
     began = time.perf_counter()

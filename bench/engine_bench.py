@@ -38,11 +38,12 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from api.setup import BPMN_FOLDER, prepare  # noqa: E402
+from engine.assembly import assemble_engine  # noqa: E402
 from engine.clock import ManualClock, using_clock  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models import CaseWorkflow  # noqa: E402
 from engine.reference_data import ensure_unit  # noqa: E402
-from engine.runtime import Actor, Engine  # noqa: E402
+from engine.runtime import Actor  # noqa: E402
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 ACTOR = Actor("bench", "case_worker")
@@ -130,7 +131,7 @@ class HimayaRunner:
         self.clock = ManualClock(START)
         folder.mkdir(parents=True, exist_ok=True)
         self.database = Database(f"sqlite:///{folder / 'bench.sqlite'}")
-        self.engine = Engine(self.database, clock=self.clock, workflow_cache_size=workflow_cache_size)
+        self.engine = assemble_engine(self.database, clock=self.clock, workflow_cache_size=workflow_cache_size)
         prepare(self.engine)
         with self.database.transaction() as session:
             ensure_unit(session, "upe-tanger-assilah", "tanger-assilah")

@@ -31,8 +31,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import text  # noqa: E402
 
+from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.runtime import SYSTEM, Engine  # noqa: E402
+from engine.runtime import SYSTEM  # noqa: E402
 
 from report import write_section  # noqa: E402
 from scale_bench import _percentiles, _requests  # noqa: E402
@@ -50,7 +51,7 @@ def measure(cases: int, folder: Path) -> dict[str, object]:
     try:
         loaded = load(url, cases, log=lambda _line: None)
         database = Database(url)
-        engine = Engine(database)
+        engine = assemble_engine(database)
         now = engine.now()
         with database.write_connection() as conn:
             conn.execute(text(

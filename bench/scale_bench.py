@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import select, text  # noqa: E402
 
+from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.escalation import escalate_overdue  # noqa: E402
 from engine.models import OpenTask  # noqa: E402
@@ -116,7 +117,7 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
     try:
         result = load(url, size, log=lambda _line: None)
         database = Database(url)
-        engine = Engine(database)
+        engine = assemble_engine(database)
         # persisted completions of cloned cases
         times = []
         for case_id, task_id, province in result.sample[:200]:
@@ -149,7 +150,7 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
         begin = time.perf_counter()
         rungs = escalate_overdue(database, now)
         sweep = time.perf_counter() - begin
-        closing = Engine(database, clock=ManualClock(now))
+        closing = assemble_engine(database, clock=ManualClock(now))
         closed_bytes = _closed_case_bytes(closing, database)
         with database.reading() as session:
             open_tasks = session.scalar(select(text("count(*)")).select_from(OpenTask))

@@ -225,7 +225,6 @@ def save_content(engine: Engine, plan_id: int, payload: Any, actor: Actor) -> in
         return version.number
 
 
-@subjects.register(KIND)
 def follow_pathway(change: subjects.SubjectChange) -> None:
     """Keep the versions' statuses in step with the plan's pathway (see the module's doc)."""
     plan_id = change.conn.execute(select(PLANS.c.id).where(PLANS.c.case_id == change.case_id)).scalar_one()

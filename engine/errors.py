@@ -39,6 +39,12 @@ class ValidationFailed(EngineError):
     status = 400
 
 
+class PathwayFailure(EngineError):
+    """The pathway could not proceed (a condition or handler failed); nothing was changed."""
+
+    status = 422
+
+
 class DefinitionInvalid(EngineError):
     """A BPMN definition or form failed validation; ``errors`` is a list of problems."""
 

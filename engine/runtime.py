@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -36,10 +36,12 @@ from SpiffWorkflow.util.task import TaskState
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
-from . import definitions as defs
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
-from .errors import Conflict, EngineError, Forbidden, NotFound, ValidationFailed
+from .definitions import storage
+from .definitions.cache import DefinitionCache
+from .definitions.model import CheckedDefinition
+from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .intake import check_age, load_intake, risk_level as compute_risk
 from .models import (
@@ -47,8 +49,6 @@ from .models import (
     ReferenceCounter, TaskRecord, Unit, new_id,
 )
 from . import subjects
-# Importing these registers their subject hooks.
-from . import action_plans as _action_plans, statistical_reports as _statistical_reports  # noqa: F401
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
@@ -89,12 +89,6 @@ def _update_runtime(columns: tuple[str, ...]) -> Any:
 @functools.cache
 def _update_case(columns: tuple[str, ...]) -> Any:
     return update(CASES).where(CASES.c.id == bindparam("key_case_id")).values({n: bindparam(n) for n in columns})
-
-
-class PathwayFailure(EngineError):
-    """The pathway could not proceed (a condition or handler failed); nothing was changed."""
-
-    status = 422
 
 
 @dataclass(frozen=True)
@@ -216,13 +210,20 @@ class _Unit:
 
 
 class Engine:
-    def __init__(self, database: Database, *, clock: Clock | None = None,
-                 definitions: defs.DefinitionCache | None = None, workflow_cache_size: int = 1024,
-                 escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
+    """Commands on cases; build one with :func:`engine.assembly.assemble_engine`, which gives it its hooks.
+
+    ``subject_hooks`` follow the pathways whose subject is not a child, by subject kind (see
+    :mod:`engine.subjects`): a case of a kind without a hook cannot move.
+    """
+
+    def __init__(self, database: Database, *, subject_hooks: Mapping[str, subjects.Hook],
+                 clock: Clock | None = None, definitions: DefinitionCache | None = None,
+                 workflow_cache_size: int = 1024, escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
         self.db = database
+        self.subject_hooks = subject_hooks
         self.escalation = escalation
         self.clock: Clock = clock or SystemClock()
-        self.definitions = definitions or defs.DefinitionCache()
+        self.definitions = definitions or DefinitionCache()
         self._hash_of_version: dict[int, str] = {}  # pathway versions never change once stored
         self.workflows = WorkflowCache(workflow_cache_size)
 
@@ -232,15 +233,15 @@ class Engine:
     # -- definitions ----------------------------------------------------------------
 
     def deploy(self, xml: bytes | str, forms: dict[str, Any], actor: Actor = SYSTEM,
-               activate: bool = True) -> defs.DeployResult:
+               activate: bool = True) -> storage.DeployResult:
         with self.db.transaction() as session:
-            return defs.deploy(session, xml, forms, actor=actor.username, now=self.now(), activate=activate)
+            return storage.deploy(session, xml, forms, actor=actor.username, now=self.now(), activate=activate)
 
-    def deploy_folder(self, folder: Path, actor: Actor = SYSTEM) -> list[defs.DeployResult]:
+    def deploy_folder(self, folder: Path, actor: Actor = SYSTEM) -> list[storage.DeployResult]:
         with self.db.transaction() as session:
-            return defs.deploy_folder(session, folder, actor=actor.username, now=self.now())
+            return storage.deploy_folder(session, folder, actor=actor.username, now=self.now())
 
-    def definition(self, pathway_version_id: int) -> defs.CheckedDefinition:
+    def definition(self, pathway_version_id: int) -> CheckedDefinition:
         """The compiled definition of a pathway version, opening a session only the first time."""
         known = self.definitions.by_hash(self._hash_of_version.get(pathway_version_id))
         if known is not None:
@@ -248,7 +249,7 @@ class Engine:
         with self.db.reading() as session:
             return self.compiled(session, pathway_version_id)
 
-    def compiled(self, session: Session | _Unit, pathway_version_id: int) -> defs.CheckedDefinition:
+    def compiled(self, session: Session | _Unit, pathway_version_id: int) -> CheckedDefinition:
         """The compiled definition of a pathway version (read from the database once)."""
         known = self.definitions.by_hash(self._hash_of_version.get(pathway_version_id))
         if known is not None:
@@ -270,7 +271,7 @@ class Engine:
         except ValidationError as exc:
             raise ValidationFailed("The report has invalid fields.", exc.messages) from None
         with self._unit() as unit:
-            pathway = defs.active_version(unit.session, intake["pathway"])
+            pathway = storage.active_version(unit.session, intake["pathway"])
             compiled = self.definitions.get(pathway)
             if compiled.properties.get("subject", subjects.CHILD) != subjects.CHILD:
                 raise ValidationFailed("The report has invalid fields.", {"pathway": [
@@ -335,7 +336,7 @@ class Engine:
         exists; ``data`` seeds the workflow (deadlines, pre-filled figures).
         """
         with self._unit() as unit:
-            pathway = defs.active_version(unit.session, pathway_key)
+            pathway = storage.active_version(unit.session, pathway_key)
             compiled = self.definitions.get(pathway)
             if compiled.properties.get("subject", subjects.CHILD) != kind:
                 raise PathwayFailure(f"the active '{pathway_key}' pathway is not about a {kind}")
@@ -586,7 +587,7 @@ class Engine:
             rows = unit.open_rows[case_id] = [TaskRow.from_row(r) for r in result]
         return rows
 
-    def _load_workflow(self, unit: _Unit, case: CaseState, compiled: defs.CheckedDefinition) -> BpmnWorkflow:
+    def _load_workflow(self, unit: _Unit, case: CaseState, compiled: CheckedDefinition) -> BpmnWorkflow:
         workflow = self.workflows.take(case.id, case.version)
         if workflow is None:
             if not case.state:
@@ -595,7 +596,7 @@ class Engine:
         unit.timers_before[case.id] = _waiting_timers(workflow)
         return workflow
 
-    def _advance(self, unit: _Unit, case: CaseState, compiled: defs.CheckedDefinition, workflow: BpmnWorkflow,
+    def _advance(self, unit: _Unit, case: CaseState, compiled: CheckedDefinition, workflow: BpmnWorkflow,
                  actor: Actor, *, new_case: bool = False) -> CommandResult:
         """Run engine steps, then save the state and bring every projection up to date."""
         calls: list[ServiceCall] = []
@@ -631,8 +632,10 @@ class Engine:
         if workflow.completed and case.status == "open":
             case.set(status="closed", closed_at=unit.now)
             unit.event(case, actor, "case_closed")
-        subject_hook = subjects.hook(case.subject_kind)
-        if subject_hook is not None:
+        if case.subject_kind != subjects.CHILD:
+            subject_hook = self.subject_hooks.get(case.subject_kind)
+            if subject_hook is None:
+                raise PathwayFailure(f"no hook follows the pathways about a {case.subject_kind}")
             subject_hook(subjects.SubjectChange(
                 conn=unit.conn, case_id=case.id, actor=actor.username, now=unit.now,
                 completed=[row for row in unit.history if row["case_id"] == case.id and row["outcome"] == "completed"]))
@@ -649,7 +652,7 @@ class Engine:
         unit.saved.append((case, workflow))
         return self._result(case, open_rows)
 
-    def _sync_open_tasks(self, unit: _Unit, case: CaseState, compiled: defs.CheckedDefinition,
+    def _sync_open_tasks(self, unit: _Unit, case: CaseState, compiled: CheckedDefinition,
                          workflow: BpmnWorkflow, actor: Actor) -> list[TaskRow]:
         """Make ``open_tasks`` match the workflow's ready user tasks; returns the open rows."""
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
@@ -735,4 +738,4 @@ def is_overdue(row: TaskRow, now: datetime) -> bool:
     return row.escalation_level > 0 or (row.due_at is not None and row.due_at < now)
 
 
-__all__ = ["Actor", "CaseState", "CommandResult", "Engine", "PathwayFailure", "SYSTEM", "TaskRow", "is_overdue"]
+__all__ = ["Actor", "CaseState", "CommandResult", "Engine", "SYSTEM", "TaskRow", "is_overdue"]

@@ -141,7 +141,6 @@ def open_due_reports(engine: Engine, actor: Actor) -> int:
     return sum(len(open_quarter(engine, quarter, actor)) for quarter in quarters_due(first, engine.now()))
 
 
-@subjects.register(KIND)
 def follow_pathway(change: subjects.SubjectChange) -> None:
     """Keep the report's status (and figures) in step with its pathway."""
     for task in change.completed:

@@ -8,6 +8,10 @@ the workflow through a *hook*: after each command on such a case, the runtime ca
 hook of its kind inside the same transaction with the steps completed by that command. A
 hook may refuse the command (:class:`~engine.errors.ValidationFailed`): the whole command is
 then rolled back.
+
+The engine is given its hooks when it is built (:mod:`engine.assembly`). A case whose kind
+has no hook cannot move (:class:`~engine.errors.PathwayFailure`): its own table would fall
+behind its workflow.
 """
 from __future__ import annotations
 
@@ -31,15 +35,3 @@ class SubjectChange:
 
 
 Hook = Callable[[SubjectChange], None]
-_HOOKS: dict[str, Hook] = {}
-
-
-def register(kind: str) -> Callable[[Hook], Hook]:
-    def decorate(function: Hook) -> Hook:
-        _HOOKS[kind] = function
-        return function
-    return decorate
-
-
-def hook(kind: str) -> Hook | None:
-    return _HOOKS.get(kind)

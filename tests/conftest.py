@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from api.setup import BPMN_FOLDER, prepare
+from engine.assembly import assemble_engine
 from engine.clock import ManualClock
 from engine.db import Database
-from engine.definitions import DefinitionCache
+from engine.definitions.cache import DefinitionCache
 from engine.models import Base
 from engine.runtime import Engine
 
@@ -29,7 +30,7 @@ KEEP_TABLES = {"provinces", "units", "users", "alembic_version"}
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "himaya.sqlite"
     database = Database(f"sqlite:///{path}")
-    prepare(Engine(database, definitions=SHARED_DEFINITIONS))
+    prepare(assemble_engine(database, definitions=SHARED_DEFINITIONS))
     _reference_data(database)
     database.dispose()
     return path
@@ -58,7 +59,7 @@ def pg_url() -> str:
     admin.dispose()
     test_url = url.rsplit("/", 1)[0] + "/" + name
     database = Database(test_url)
-    prepare(Engine(database, definitions=SHARED_DEFINITIONS))
+    prepare(assemble_engine(database, definitions=SHARED_DEFINITIONS))
     _reference_data(database)
     database.dispose()
     return test_url
@@ -98,7 +99,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def engine(database: Database, clock: ManualClock) -> Engine:
-    engine = Engine(database, clock=clock, definitions=SHARED_DEFINITIONS)
+    engine = assemble_engine(database, clock=clock, definitions=SHARED_DEFINITIONS)
     if database.engine.dialect.name == "postgresql":
         engine.deploy_folder(BPMN_FOLDER)
     return engine

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from api.setup import BPMN_FOLDER
-from engine.definitions import read_forms_folder
+from engine.definitions.storage import read_forms_folder
 from tests.api_data import intake
 from tests.conftest import ApiClient
 from tests.helpers import ANSWERS

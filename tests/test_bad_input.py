@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.setup import BPMN_FOLDER
-from engine.definitions import read_forms_folder
+from engine.definitions.storage import read_forms_folder
 from engine.errors import Conflict, DefinitionInvalid, DefinitionTooLarge, NotFound, ValidationFailed
 from engine.models import Case, CaseEvent, OpenTask, PathwayVersion, TaskRecord
 from engine.runtime import Actor, Engine

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.assembly import assemble_engine
 from engine.db import Database
-from engine.runtime import Engine
 from tests.conftest import SHARED_DEFINITIONS
 from tests.helpers import UPE, report, task_id
 
@@ -51,7 +51,7 @@ def site(sqlite_template, tmp_path):
 
     path = tmp_path / "himaya.sqlite"
     shutil.copy(sqlite_template, path)
-    engine = Engine(Database(f"sqlite:///{path}"), definitions=SHARED_DEFINITIONS)
+    engine = assemble_engine(Database(f"sqlite:///{path}"), definitions=SHARED_DEFINITIONS)
     app = create_app({"TESTING": False, "SECRET_KEY": "browser-secret"}, engine=engine)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from engine.assembly import assemble_engine
 from engine.clock import ManualClock
 from engine.models import CaseEvent, Notification, OpenTask, OutboxMessage, TaskRecord
-from engine.runtime import Engine
 from tests.conftest import SHARED_DEFINITIONS
 from tests.helpers import ANSWERS, UPE, report
 from tests.live import call, free_port, wait_healthy
@@ -43,8 +43,8 @@ def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, postgres):
 
     database = postgres
 
-    engine = Engine(database, clock=ManualClock(datetime.now(timezone.utc) - timedelta(days=10)),
-                    definitions=SHARED_DEFINITIONS)
+    engine = assemble_engine(database, clock=ManualClock(datetime.now(timezone.utc) - timedelta(days=10)),
+                             definitions=SHARED_DEFINITIONS)
     engine.deploy_folder(BPMN_FOLDER)
     case_ids = [engine.start_case(report(engine), UPE).case_id for _ in range(30)]  # all overdue by now
     env = {**os.environ, "HIMAYA_DATABASE_URL": pg_url, "HIMAYA_SECRET_KEY": "shared-secret",

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from engine.assembly import assemble_engine
 from engine.clock import ManualClock
 from engine.db import Database
 from engine.models import Case, CaseTimer, CaseWorkflow, OpenTask
@@ -155,9 +156,9 @@ def test_placement_reintegration_requires_a_judicial_order(engine: Engine):
 
 def test_f_a_case_reloaded_after_a_restart_continues_identically(database: Database, clock: ManualClock):
     """Two engines, one after the other, as two processes would be: nothing lives in memory."""
-    from engine.definitions import DefinitionCache
+    from engine.definitions.cache import DefinitionCache
 
-    first = Engine(database, clock=clock, definitions=SHARED_DEFINITIONS)
+    first = assemble_engine(database, clock=clock, definitions=SHARED_DEFINITIONS)
     if database.engine.dialect.name == "postgresql":
         first.deploy_folder(__import__("api.setup", fromlist=["BPMN_FOLDER"]).BPMN_FOLDER)
     twin_clock = ManualClock(clock.now())
@@ -168,7 +169,7 @@ def test_f_a_case_reloaded_after_a_restart_continues_identically(database: Datab
     do(first, case_b, "immediate_assistance", **ANSWERS["immediate_assistance"])
     del first  # "restart": a fresh engine with an empty definition cache reads everything back
 
-    second = Engine(database, clock=twin_clock, definitions=DefinitionCache())
+    second = assemble_engine(database, clock=twin_clock, definitions=DefinitionCache())
     script = [("judicial_decision", ANSWERS["judicial_decision"]),
               ("reception_listening", ANSWERS["reception_listening"]),
               ("diagnosis_medical", ANSWERS["diagnosis_medical"]),
@@ -176,10 +177,11 @@ def test_f_a_case_reloaded_after_a_restart_continues_identically(database: Datab
               ("orientation", ANSWERS["orientation"])]
     for step, data in script:
         do(second, case_a, step, **data)
-    third = Engine(database, clock=twin_clock, definitions=DefinitionCache())
+    third = assemble_engine(database, clock=twin_clock, definitions=DefinitionCache())
     for step, data in script:
         do(third, case_b, step, **data)
-        third = Engine(database, clock=twin_clock, definitions=DefinitionCache())  # restart at every step
+        # restart at every step
+        third = assemble_engine(database, clock=twin_clock, definitions=DefinitionCache())
     assert open_steps(second, case_a) == open_steps(third, case_b) == ["accompaniment_legal", "accompaniment_psychological"]
     assert completed_steps(second, case_a) == completed_steps(third, case_b)
     with database.reading() as session:

@@ -116,10 +116,10 @@ def private_postgres():
 def test_database_outage_answers_503_and_recovers_by_itself(private_postgres):
     from api.app import create_app
     from api.setup import prepare
+    from engine.assembly import assemble_engine
     from engine.db import Database
-    from engine.runtime import Engine
 
-    engine = Engine(Database(private_postgres["url"]))
+    engine = assemble_engine(Database(private_postgres["url"]))
     prepare(engine)
     client = create_app({"TESTING": True, "SECRET_KEY": "x"}, engine=engine).test_client()
     assert client.get("/healthz").status_code == 200
@@ -179,13 +179,13 @@ def test_kill_9_of_a_scheduler_mid_delivery_loses_no_email(engine, tmp_path):
     flight, may arrive twice, and then with the same Message-ID; every other arrives once."""
     from datetime import datetime, timedelta, timezone
 
+    from engine.assembly import assemble_engine
     from engine.clock import ManualClock
-    from engine.runtime import Engine
     from tests.conftest import SHARED_DEFINITIONS
     from tests.test_escalation import Inbox
 
-    past = Engine(engine.db, clock=ManualClock(datetime.now(timezone.utc) - timedelta(days=30)),
-                  definitions=SHARED_DEFINITIONS)
+    past = assemble_engine(engine.db, clock=ManualClock(datetime.now(timezone.utc) - timedelta(days=30)),
+                           definitions=SHARED_DEFINITIONS)
     for _ in range(25):
         past.start_case(report(past), UPE)  # reception overdue for weeks: three rungs each, and stalled
     with Inbox() as inbox:

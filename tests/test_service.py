@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.assembly import assemble_engine
 from engine.db import Database
 from engine.runtime import Engine
 from api.app import create_app
@@ -21,7 +22,7 @@ def test_healthz_answers_ok_when_the_database_answers(engine: Engine):
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path):
     database = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
-    client = create_app({"TESTING": True}, engine=Engine(database)).test_client()
+    client = create_app({"TESTING": True}, engine=assemble_engine(database)).test_client()
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.definitions import CheckedDefinition
+from engine.definitions.model import CheckedDefinition
 from engine.runtime import Engine
 
 from ..auth import Principal

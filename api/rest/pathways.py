@@ -8,8 +8,9 @@ from flask import Response, request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from engine.definitions import MAX_FORM_BYTES
 from engine.migration import migrate
+
+from engine.definitions.storage import MAX_FORM_BYTES
 
 from .. import pathway_admin, policy
 from ..readers import pathways

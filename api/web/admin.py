@@ -10,7 +10,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from engine.definitions import FORM_NAME, check_definition
+from engine.definitions.checking import check_definition
+from engine.definitions.rules import FORM_NAME
 from engine.errors import DefinitionInvalid, DefinitionTooLarge, EngineError
 from engine.forms import FormDefinitionError, compile_form
 from engine.migration import migrate

@@ -1,0 +1,55 @@
+"""What checking a definition produces: its problems, its user tasks, the checked definition."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..durations import DueRule
+from ..forms import CompiledForm
+
+
+@dataclass
+class Problem:
+    message: str
+    element: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"element": self.element, "line": self.line, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"{self.element or '-'}" + (f" (line {self.line})" if self.line else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    step: str
+    role: str
+    sector: str | None
+    form: str
+    due_rule: DueRule
+    titles: dict[str, str]
+    lane: str | None
+
+    def title(self, language: str) -> str:
+        return self.titles.get(language) or self.titles["fr"]
+
+
+@dataclass
+class CheckedDefinition:
+    """A definition that passed every gate, ready to store or run."""
+
+    key: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskInfo]
+    forms: dict[str, CompiledForm]
+    properties: dict[str, str]
+    warnings: list[Problem] = field(default_factory=list)
+    # pathway version id → version number, for every stored version with this content
+    versions: dict[int, int] = field(default_factory=dict)
+
+    def form_for(self, step: str) -> CompiledForm:
+        return self.forms[self.user_tasks[step].form]

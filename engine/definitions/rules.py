@@ -1,0 +1,276 @@
+"""Himaya's rules: what a definition must hold beyond valid BPMN before it may run.
+
+Every user task has a role, an existing form and a due rule; service tasks name a
+registered handler; no scripts; every expression passes the sandbox; every
+exclusive/inclusive gateway has a default flow or conditions that provably cover every
+case. Call activities and sub-processes are refused for now.
+
+There is one function per kind of element; each adds what it finds to :class:`Findings`,
+every problem naming the element id and line.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from .. import sandbox
+from ..durations import DueRule, parse_due_rule
+from ..errors import DefinitionInvalid
+from ..forms import CompiledForm, FormDefinitionError, compile_form
+from ..intake import INTAKE_VARIABLE_DOMAINS
+from .model import Problem, UserTaskInfo
+from .parsing import NS, lanes_by_step, properties_of
+
+ROLES = ("case_worker", "coordinator", "partner", "supervisor")
+# What a pathway's instances are about (process property ``subject``; a child by default).
+SUBJECTS = ("child", "statistical_report", "action_plan")
+SECTORS = ("justice", "health", "education", "police", "gendarmerie", "youth", "employment",
+           "social_action", "civil_status", "other")
+FORM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+MAX_ENUMERATED_CASES = 4096
+
+_KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
+_SCRIPTS = ("scriptTask", "script", "preScript", "postScript")
+_SUB_PROCESSES = ("callActivity", "subProcess", "transaction", "adHocSubProcess")
+
+
+@dataclass
+class Findings:
+    """What the rules found: any problem refuses the definition, warnings are shown at deploy."""
+
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def problem(self, message: str, element: etree._Element) -> None:
+        self.problems.append(Problem(message, element.get("id"), element.sourceline))
+
+    def warning(self, message: str, element: etree._Element) -> None:
+        self.warnings.append(Problem(message, element.get("id"), element.sourceline))
+
+
+def executable_process(root: etree._Element) -> etree._Element:
+    """The one executable process of a document, whose id is a usable key; raises DefinitionInvalid."""
+    executable = root.xpath("./bpmn:process[@isExecutable='true']", namespaces=NS)
+    if len(executable) != 1:
+        raise DefinitionInvalid("BPMN rejected", [Problem(
+            f"expected exactly one executable process, found {len(executable)}").as_dict()])
+    process: etree._Element = executable[0]
+    key = process.get("id", "")
+    if not _KEY_PATTERN.match(key):
+        raise DefinitionInvalid("BPMN rejected", [Problem(
+            "the process id must start with a letter and hold only letters, digits, _ and -",
+            key, process.sourceline).as_dict()])
+    return process
+
+
+def check_scripts_and_sub_processes(process: etree._Element, findings: Findings) -> None:
+    """No script of any kind, and no call activity or sub-process."""
+    for element in process.iter():
+        if not isinstance(element.tag, str):
+            continue
+        tag = etree.QName(element).localname
+        if tag in _SCRIPTS:
+            owner = next((e for e in itertools.chain([element], element.iterancestors()) if e.get("id")), element)
+            findings.problem("scripts are not allowed: use a service task with a registered handler", owner)
+        if tag in _SUB_PROCESSES:
+            # Compaction and migration are proven on flat processes only: sub-processes wait for tests.
+            findings.problem(f"{tag} is not supported by Himaya pathways (draw the steps in the main process)",
+                             element)
+
+
+def check_user_tasks(process: etree._Element, forms: dict[str, Any], findings: Findings
+                     ) -> tuple[dict[str, UserTaskInfo], dict[str, CompiledForm]]:
+    """Role, sector, form and due rule of every user task; returns the valid tasks and their compiled forms."""
+    lanes = lanes_by_step(process)
+    user_tasks: dict[str, UserTaskInfo] = {}
+    compiled_forms: dict[str, CompiledForm] = {}
+    for task in process.xpath(".//bpmn:userTask", namespaces=NS):
+        info = _check_user_task(task, forms, compiled_forms, lanes, findings)
+        if info is not None:
+            user_tasks[info.step] = info
+    return user_tasks, compiled_forms
+
+
+def _check_user_task(task: etree._Element, forms: dict[str, Any], compiled_forms: dict[str, CompiledForm],
+                     lanes: dict[str, str], findings: Findings) -> UserTaskInfo | None:
+    step, props = task.get("id"), properties_of(task)
+    role, sector, form_name = props.get("role"), props.get("sector") or None, props.get("form")
+    _check_role(task, role, sector, findings)
+    _check_form(task, form_name, forms, compiled_forms, findings)
+    rule = _due_rule(task, props.get("due"), findings)
+    if step not in lanes:
+        findings.warning("user task is not in a lane", task)
+    titles = _titles(task, props, findings)
+    if (step is not None and rule is not None and role is not None and role in ROLES
+            and form_name is not None and form_name in compiled_forms):
+        return UserTaskInfo(step, role, sector, form_name, rule, titles, lanes.get(step))
+    return None
+
+
+def _check_role(task: etree._Element, role: str | None, sector: str | None, findings: Findings) -> None:
+    if role not in ROLES:
+        findings.problem(f"user task needs a 'role' property, one of {', '.join(ROLES)}", task)
+    if role == "partner" and sector not in SECTORS:
+        findings.problem(f"a partner task needs a 'sector' property, one of {', '.join(SECTORS)}", task)
+    if role != "partner" and sector:
+        findings.problem("only partner tasks have a 'sector'", task)
+
+
+def _check_form(task: etree._Element, form_name: str | None, forms: dict[str, Any],
+                compiled_forms: dict[str, CompiledForm], findings: Findings) -> None:
+    """The task's form exists and compiles (compiled once per definition, into ``compiled_forms``)."""
+    if not form_name:
+        findings.problem("user task needs a 'form' property naming a form of bpmn/forms/", task)
+    elif not FORM_NAME.match(form_name):
+        findings.problem(f"form name '{form_name}' must be lower-case letters, digits, _ or -", task)
+    elif form_name not in forms:
+        findings.problem(f"form '{form_name}' does not exist", task)
+    elif form_name not in compiled_forms:
+        try:
+            compiled_forms[form_name] = compile_form(form_name, forms[form_name])
+            for warning in compiled_forms[form_name].warnings:
+                findings.warning(warning, task)
+        except FormDefinitionError as exc:
+            for message in exc.problems:
+                findings.problem(message, task)
+
+
+def _due_rule(task: etree._Element, due: str | None, findings: Findings) -> DueRule | None:
+    if not due:
+        findings.problem("user task needs a 'due' property (e.g. P3D or high=PT24H;medium=P3D;low=P7D)", task)
+        return None
+    try:
+        return parse_due_rule(due)
+    except ValueError as exc:
+        findings.problem(f"due rule: {exc}", task)
+        return None
+
+
+def _titles(task: etree._Element, props: dict[str, str], findings: Findings) -> dict[str, str]:
+    """The task's title by language: its name in French, ``title_ar`` and ``title_en`` properties."""
+    titles = {"fr": task.get("name") or task.get("id") or ""}
+    for language in ("ar", "en"):
+        if props.get(f"title_{language}"):
+            titles[language] = props[f"title_{language}"]
+        else:
+            findings.warning(f"no '{language}' title (property title_{language})", task)
+    return titles
+
+
+def check_service_tasks(process: etree._Element, handler_names: Collection[str], findings: Findings) -> None:
+    """Every service task names one registered handler, with parameters the sandbox accepts."""
+    for service in process.xpath(".//bpmn:serviceTask", namespaces=NS):
+        operators = service.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS)
+        if len(operators) != 1:
+            findings.problem("service task needs one spiffworkflow:serviceTaskOperator naming a handler", service)
+            continue
+        name = operators[0].get("id")
+        if name not in handler_names:
+            findings.problem(f"no handler named '{name}' (known: {', '.join(sorted(handler_names))})", service)
+        for param in operators[0].xpath(".//spiffworkflow:parameter", namespaces=NS):
+            check_expression(param.get("value", ""), service, findings)
+
+
+def check_expressions(process: etree._Element, findings: Findings) -> None:
+    """Every sequence-flow condition and timer expression passes the sandbox."""
+    for expr in process.xpath(".//bpmn:conditionExpression | .//bpmn:timeDuration | .//bpmn:timeDate"
+                              " | .//bpmn:timeCycle", namespaces=NS):
+        owner = expr.getparent()
+        if etree.QName(owner).localname == "timerEventDefinition":
+            owner = owner.getparent()
+        check_expression(expr.text or "", owner, findings)
+
+
+def check_expression(text: str, owner: etree._Element, findings: Findings) -> None:
+    try:
+        sandbox.check(text.strip())
+    except sandbox.SandboxError as exc:
+        findings.problem(f"expression '{text.strip()[:80]}' refused: {exc}", owner)
+
+
+def check_subject(process: etree._Element, findings: Findings) -> None:
+    """The process property ``subject`` (a child by default) is a known subject."""
+    subject = properties_of(process).get("subject", "child")
+    if subject not in SUBJECTS:
+        findings.problem(f"process property 'subject' must be one of {', '.join(SUBJECTS)}", process)
+
+
+def check_gateways(process: etree._Element, forms: dict[str, CompiledForm], findings: Findings) -> None:
+    """Every exclusive/inclusive gateway has a default flow or conditions proven to cover every case."""
+    domains = _field_domains(forms)
+    for gateway in process.xpath(".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NS):
+        _check_gateway(process, gateway, domains, findings)
+
+
+def _field_domains(forms: dict[str, CompiledForm]) -> dict[str, list[Any] | None]:
+    """The finite values of each variable (intake flags, form choices); None when unbounded."""
+    domains: dict[str, list[Any] | None] = dict(INTAKE_VARIABLE_DOMAINS)
+    for form in forms.values():
+        for key in form.keys:
+            choices = form.choices(key)
+            if key in domains and domains[key] != choices:
+                domains[key] = None
+            else:
+                domains[key] = choices
+    return domains
+
+
+def _check_gateway(process: etree._Element, gateway: etree._Element, domains: dict[str, list[Any] | None],
+                   findings: Findings) -> None:
+    gateway_id = gateway.get("id")
+    outgoing = process.xpath(f"./bpmn:sequenceFlow[@sourceRef='{gateway_id}']", namespaces=NS)
+    if len(outgoing) < 2:
+        return
+    default = gateway.get("default")
+    conditions = []
+    for flow in outgoing:
+        if flow.get("id") == default:
+            continue
+        expr = flow.xpath("./bpmn:conditionExpression", namespaces=NS)
+        if not expr or not (expr[0].text or "").strip():
+            findings.problem(f"flow '{flow.get('id')}' has no condition and is not the default flow", gateway)
+            return
+        conditions.append(expr[0].text.strip())
+    if not default:
+        _prove_coverage(gateway, conditions, domains, findings)
+
+
+def _prove_coverage(gateway: etree._Element, conditions: list[str], domains: dict[str, list[Any] | None],
+                    findings: Findings) -> None:
+    """Enumerate the values of the variables the conditions read; name a combination none of them holds for."""
+    try:
+        variables = sorted(set().union(*(sandbox.names_used(c) for c in conditions)))
+    except sandbox.SandboxError:
+        return  # reported by the expression check
+    unbounded = [v for v in variables if domains.get(v) is None]
+    if unbounded:
+        findings.problem("gateway has no default flow and its conditions cannot be proven to cover every case "
+                         f"(unbounded: {', '.join(unbounded)}): add a default flow", gateway)
+        return
+    value_sets = [domains[v] for v in variables]
+    total = 1
+    for values in value_sets:
+        total *= max(len(values or []), 1)
+    if total > MAX_ENUMERATED_CASES:
+        findings.problem("gateway has no default flow and too many combinations to check: add a default flow",
+                         gateway)
+        return
+    for combination in itertools.product(*value_sets):  # type: ignore[arg-type]
+        data = dict(zip(variables, combination))
+        if not any(_truthy(condition, data) for condition in conditions):
+            shown = ", ".join(f"{k}={v!r}" for k, v in data.items())
+            findings.problem(f"gateway has no default flow and no condition holds when {shown}: add a default flow",
+                             gateway)
+            return
+
+
+def _truthy(condition: str, data: dict[str, Any]) -> bool:
+    try:
+        return bool(sandbox.evaluate(condition, data))
+    except sandbox.SandboxError:
+        return False
