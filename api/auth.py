@@ -19,12 +19,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine import vocabulary
 from engine.models import AuthToken, LoginAttempt, User
 
 TOKEN_LIFETIME = timedelta(hours=1)
 LOCK_WINDOW = timedelta(minutes=15)
 LOCK_AFTER_FAILURES = 6
-ROLES = ("case_worker", "coordinator", "partner", "supervisor", "national", "admin")
+ROLES = vocabulary.ROLES
 
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so both paths cost the same.

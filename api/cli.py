@@ -15,6 +15,7 @@ from engine.definitions.storage import read_forms_folder
 from engine.errors import EngineError
 from engine.runtime import SYSTEM, Engine
 from engine.settings import Settings, SettingsError
+from engine.vocabulary import ROLES
 
 
 def _engine(args: argparse.Namespace, clock: ManualClock | None = None) -> Engine:
@@ -288,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_actions.add_parser("add", help="create a user (password asked, or read from stdin)")
     add.add_argument("username")
     add.add_argument("--role", required=True,
-                     choices=["case_worker", "coordinator", "partner", "supervisor", "national", "admin"])
+                     choices=ROLES)
     add.add_argument("--province")
     add.add_argument("--unit")
     add.add_argument("--sector")

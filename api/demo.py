@@ -14,17 +14,18 @@ from sqlalchemy.orm import Session
 from engine.models import Case, User
 from engine.reference_data import ensure_unit
 from engine.runtime import Actor, Engine
+from engine.vocabulary import ADMIN, CAPE, CASE_WORKER, COORDINATOR, JUSTICE, NATIONAL, PARTNER, SUPERVISOR, UPE
 
 from .auth import hash_password
 
 DEMO_PROVINCES = {"tanger-assilah": "tanger", "casablanca": "casa"}
 # username suffix → (role, sector)
 DEMO_STAFF = {
-    "upe": ("case_worker", None),
-    "cape": ("coordinator", None),
-    "parquet": ("partner", "justice"),
-    "sante": ("partner", "health"),
-    "cppe": ("supervisor", None),
+    "upe": (CASE_WORKER, None),
+    "cape": (COORDINATOR, None),
+    "parquet": (PARTNER, JUSTICE),
+    "sante": (PARTNER, "health"),
+    "cppe": (SUPERVISOR, None),
 }
 
 
@@ -33,17 +34,17 @@ def demo_users() -> list[dict[str, Any]]:
     for province, short in DEMO_PROVINCES.items():
         for prefix, (role, sector) in DEMO_STAFF.items():
             users.append({"username": f"{prefix}.{short}", "role": role, "sector": sector, "province": province,
-                          "unit": f"upe-{province}" if role == "case_worker" else None})
-    users.append({"username": "national", "role": "national", "sector": None, "province": None, "unit": None})
-    users.append({"username": "admin", "role": "admin", "sector": None, "province": None, "unit": None})
+                          "unit": f"upe-{province}" if role == CASE_WORKER else None})
+    users.append({"username": "national", "role": NATIONAL, "sector": None, "province": None, "unit": None})
+    users.append({"username": "admin", "role": ADMIN, "sector": None, "province": None, "unit": None})
     return users
 
 
 def create_demo_users(session: Session, now: datetime) -> int:
     """Units ``upe-<province>`` and ``cape-<province>`` and the demo users (idempotent)."""
     for province in DEMO_PROVINCES:
-        ensure_unit(session, f"upe-{province}", province, "upe", f"UPE {province}")
-        ensure_unit(session, f"cape-{province}", province, "cape", f"CAPE {province}")
+        ensure_unit(session, f"upe-{province}", province, UPE, f"UPE {province}")
+        ensure_unit(session, f"cape-{province}", province, CAPE, f"CAPE {province}")
     created = 0
     for spec in demo_users():
         if session.scalar(select(User.id).where(User.username == spec["username"])) is not None:
@@ -80,7 +81,7 @@ def load_demo(engine: Engine) -> int:
             return 0
     created = 0
     for province, short in DEMO_PROVINCES.items():
-        actor = Actor(f"upe.{short}", "case_worker")
+        actor = Actor(f"upe.{short}", CASE_WORKER)
         reports = [
             _report(engine, province, "Salma", "F", "2013-05-02", ["victim_violence"],
                     {"medical": False, "immediate_danger": True}, 1),
@@ -119,4 +120,4 @@ def _demo_planning(engine: Engine) -> None:
                                                                              "budget_mad": "120000", "deadline": f"{year}-06-30"},
                                                                             {**action, "title": "Tenir une permanence d'écoute",
                                                                              "budget_mad": "0", "ongoing": True}]}]}]}]},
-    }, Actor("cape.tanger", "coordinator"))
+    }, Actor("cape.tanger", COORDINATOR))

@@ -25,12 +25,14 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
 from engine.models import ActionPlan, Case, OpenTask, StatisticalReport, TaskRecord
-from engine.subjects import CHILD
+from engine.vocabulary import ADMIN, CASE_WORKER, CHILD, COORDINATOR, NATIONAL, PARTNER, SUPERVISOR, TERRITORIAL_ROLES, Lane
 
 from .auth import Principal
 
-CASE_ROLES = ("case_worker", "coordinator", "partner", "supervisor")
-ACTING_ROLES = ("case_worker", "coordinator", "partner", "supervisor")
+CASE_ROLES = TERRITORIAL_ROLES  # see children's cases
+ACTING_ROLES = TERRITORIAL_ROLES  # act on the tasks of their lane
+PROVINCE_ROLES = (COORDINATOR, SUPERVISOR)  # see their whole province
+FULL_FILE_ROLES = (CASE_WORKER, COORDINATOR, SUPERVISOR)  # read the whole file and its history
 
 
 def case_scope(principal: Principal) -> Any:
@@ -39,135 +41,156 @@ def case_scope(principal: Principal) -> Any:
 
 
 def _territory(principal: Principal) -> Any:
-    if principal.role == "case_worker":
+    if principal.role == CASE_WORKER:
         return and_(Case.unit == principal.unit, Case.province == principal.province)
-    if principal.role in ("coordinator", "supervisor"):
+    if principal.role in PROVINCE_ROLES:
         return Case.province == principal.province
-    if principal.role == "partner":
+    if principal.role == PARTNER:
         # Aliases, correlated to Case only: the outer query may itself read these tables.
         open_task, ended_task = aliased(OpenTask), aliased(TaskRecord)
         return and_(Case.province == principal.province, or_(
-            exists(select(open_task.id).where(open_task.case_id == Case.id, open_task.role == "partner",
+            exists(select(open_task.id).where(open_task.case_id == Case.id, open_task.role == PARTNER,
                                               open_task.sector == principal.sector).correlate(Case)),
-            exists(select(ended_task.id).where(ended_task.case_id == Case.id, ended_task.role == "partner",
+            exists(select(ended_task.id).where(ended_task.case_id == Case.id, ended_task.role == PARTNER,
                                                ended_task.sector == principal.sector).correlate(Case))))
     return false()
 
 
+def lane_condition(lane: Lane) -> Any:
+    """SQL condition on ``OpenTask``: the tasks of this lane."""
+    condition = and_(OpenTask.province == lane.province, OpenTask.role == lane.role)
+    if lane.by_unit:
+        condition = and_(condition, OpenTask.unit == lane.unit)
+    if lane.by_sector:
+        condition = and_(condition, OpenTask.sector == lane.sector)
+    return condition
+
+
 def task_scope(principal: Principal) -> Any:
-    """SQL condition on ``OpenTask`` selecting the open tasks the principal may see."""
-    if principal.role == "case_worker":
-        return and_(OpenTask.unit == principal.unit, OpenTask.province == principal.province,
-                    OpenTask.role == "case_worker")
-    if principal.role in ("coordinator", "supervisor"):
+    """SQL condition on ``OpenTask`` selecting the open tasks the principal may see: its lane's,
+    and every task of the province for coordinators and supervisors."""
+    if principal.role in PROVINCE_ROLES:
         return OpenTask.province == principal.province
-    if principal.role == "partner":
-        return and_(OpenTask.province == principal.province, OpenTask.role == "partner",
-                    OpenTask.sector == principal.sector)
+    if principal.role in ACTING_ROLES:
+        return lane_condition(Lane.of(principal))
     return false()
 
 
 def actionable_scope(principal: Principal) -> Any:
-    """SQL condition on ``OpenTask``: the tasks the principal may claim and complete."""
-    if principal.role in ("coordinator", "supervisor"):
-        return and_(OpenTask.province == principal.province, OpenTask.role == principal.role)
-    if principal.role in ("case_worker", "partner"):
-        return task_scope(principal)
+    """SQL condition on ``OpenTask``: the tasks the principal may claim and complete (its lane's)."""
+    if principal.role in ACTING_ROLES:
+        return lane_condition(Lane.of(principal))
     return false()
 
 
 def can_act(principal: Principal, task: Any) -> bool:
     """May claim, unclaim or complete this (visible) task: its lane is the principal's."""
-    if principal.role not in ACTING_ROLES or task.role != principal.role or task.province != principal.province:
-        return False
-    if principal.role == "case_worker":
-        return task.unit == principal.unit
-    if principal.role == "partner":
-        return task.sector == principal.sector
-    return True
+    return principal.role in ACTING_ROLES and Lane.of(task) == Lane.of(principal)
 
 
 def report_scope(principal: Principal) -> Any:
     """SQL condition on ``StatisticalReport``: a unit's own reports, or the province's."""
-    if principal.role == "case_worker":
+    if principal.role == CASE_WORKER:
         return and_(StatisticalReport.unit == principal.unit, StatisticalReport.province == principal.province)
-    if principal.role in ("coordinator", "supervisor"):
+    if principal.role in PROVINCE_ROLES:
         return StatisticalReport.province == principal.province
     return false()
 
 
 def plan_scope(principal: Principal) -> Any:
     """SQL condition on ``ActionPlan``: the province's plans (all of them for the national level)."""
-    if principal.role in ("coordinator", "supervisor"):
+    if principal.role in PROVINCE_ROLES:
         return ActionPlan.province == principal.province
-    if principal.role == "national":
+    if principal.role == NATIONAL:
         return ActionPlan.province.is_not(None)
     return false()
 
 
 def can_read_reports(principal: Principal) -> bool:
     """May list statistical reports (which ones: ``report_scope``)."""
-    return principal.role in ("case_worker", "coordinator", "supervisor")
+    return principal.role in (CASE_WORKER, *PROVINCE_ROLES)
 
 
 def can_read_plans(principal: Principal) -> bool:
     """May list action plans (which ones: ``plan_scope``)."""
-    return principal.role in ("coordinator", "supervisor", "national")
+    return principal.role in (*PROVINCE_ROLES, NATIONAL)
 
 
 def can_read_indicators(principal: Principal) -> bool:
     """May read indicators: the province's for coordinators and the CPPE, any for the national level."""
-    return principal.role in ("coordinator", "supervisor", "national")
+    return principal.role in (*PROVINCE_ROLES, NATIONAL)
+
+
+def reads_every_province(principal: Principal) -> bool:
+    """The national level: indicators and plans of every province (small counts hidden)."""
+    return principal.role == NATIONAL
 
 
 def can_read_trainings(principal: Principal) -> bool:
     """May read the province's training sessions (the national level sees their indicators only)."""
-    return principal.role in ("coordinator", "supervisor")
+    return principal.role in PROVINCE_ROLES
+
+
+def can_record_training(principal: Principal, province: str | None) -> bool:
+    """The province's CAPE coordinators record the trainings of its UPE staff."""
+    return principal.role == COORDINATOR and principal.province == province
 
 
 def can_draft_plan(principal: Principal, province: str) -> bool:
     """The CAPE technical committee (the province's coordinators) drafts the plan."""
-    return principal.role == "coordinator" and principal.province == province
+    return principal.role == COORDINATOR and principal.province == province
 
 
 def can_assign(principal: Principal, task: Any) -> bool:
-    return principal.role == "coordinator" and task.province == principal.province
+    return principal.role == COORDINATOR and task.province == principal.province
 
 
 def may_be_assigned(user: Any, task: Any) -> bool:
-    """Whether ``user`` (an active User row) can take ``task`` on."""
-    if not user.active or user.role != task.role or user.province != task.province:
-        return False
-    if task.role == "case_worker":
-        return user.unit == task.unit
-    if task.role == "partner":
-        return user.sector == task.sector
-    return True
+    """Whether ``user`` (an active User row) can take ``task`` on: the task is in the user's lane."""
+    return bool(user.active) and Lane.of(user) == Lane.of(task)
+
+
+def reports_children(principal: Principal) -> bool:
+    """May open the report form (for which unit: :func:`can_report`)."""
+    return principal.role in (CASE_WORKER, COORDINATOR)
 
 
 def can_report(principal: Principal, province: str, unit: str) -> bool:
     """May file a case for this territory."""
-    if principal.role == "case_worker":
+    if principal.role == CASE_WORKER:
         return province == principal.province and unit == principal.unit
-    return principal.role == "coordinator" and province == principal.province
+    return principal.role == COORDINATOR and province == principal.province
 
 
 def can_read_history(principal: Principal) -> bool:
-    return principal.role in ("case_worker", "coordinator", "supervisor")
+    return principal.role in FULL_FILE_ROLES
 
 
 def can_change_risk(principal: Principal, case: Any) -> bool:
-    return principal.role == "coordinator" and case.province == principal.province
+    return principal.role == COORDINATOR and case.province == principal.province
 
 
 def can_supervise(principal: Principal) -> bool:
-    return principal.role in ("coordinator", "supervisor")
+    return principal.role in PROVINCE_ROLES
 
 
 def sees_full_case(principal: Principal) -> bool:
     """Partners see only what their tasks need; the others of CASE_ROLES see the whole file."""
-    return principal.role in ("case_worker", "coordinator", "supervisor")
+    return principal.role in FULL_FILE_ROLES
 
 
 def is_admin(principal: Principal) -> bool:
-    return principal.role == "admin"
+    return principal.role == ADMIN
+
+
+def home_page(principal: Principal) -> str:
+    """The first page of a role: ``supervision``, ``pathways`` (admin), ``tasks``, ``indicators`` or ``home``."""
+    if principal.role == SUPERVISOR:
+        return "supervision"
+    if principal.role == ADMIN:
+        return "pathways"
+    if principal.role in ACTING_ROLES:
+        return "tasks"
+    if principal.role == NATIONAL:
+        return "indicators"
+    return "home"

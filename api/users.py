@@ -8,14 +8,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.definitions.rules import SECTORS
 from engine.models import Province, Unit, User
+from engine.vocabulary import CASE_WORKER, PARTNER, SECTORS, TERRITORIAL_ROLES
 
 from .auth import ROLES, hash_password, revoke_all
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,99}$")
 MIN_PASSWORD = 8
-TERRITORIAL_ROLES = ("case_worker", "coordinator", "partner", "supervisor")
 
 
 class UserError(ValueError):
@@ -46,15 +45,15 @@ def add_user(session: Session, *, username: str, password: str, role: str, now: 
             errors["province"] = "an existing province code is required for this role"
     elif province or unit or sector:
         errors["role"] = f"a {role} has no province, unit or sector"
-    if role == "case_worker":
+    if role == CASE_WORKER:
         found = session.get(Unit, unit) if unit else None
         if found is None or found.province != province:
             errors["unit"] = "an existing unit of the province is required for a case worker"
     elif unit and role in TERRITORIAL_ROLES:
         errors["unit"] = "only case workers belong to a unit"
-    if role == "partner" and sector not in SECTORS:
+    if role == PARTNER and sector not in SECTORS:
         errors["sector"] = f"one of {', '.join(SECTORS)}"
-    elif role != "partner" and sector:
+    elif role != PARTNER and sector:
         errors["sector"] = "only partners have a sector"
     try:
         check_password(password)

@@ -30,12 +30,13 @@ from sqlalchemy import Connection, insert, select, update
 from . import subjects
 from .errors import Conflict, NotFound, ValidationFailed
 from .models import ActionPlan, ActionPlanVersion, Province, Unit
+from .vocabulary import ACTION_PLAN, CAPE
 
 if TYPE_CHECKING:
     from .runtime import Actor, CaseState, Engine
 
 PATHWAY = "action_plan"
-KIND = "action_plan"
+KIND = ACTION_PLAN
 PLANS, VERSIONS = ActionPlan.__table__, ActionPlanVersion.__table__
 EDITABLE = ("draft", "returned")
 # The three areas of the PPIPEM a priority belongs to.
@@ -180,7 +181,7 @@ def create_plan(engine: Engine, payload: Any, actor: Actor) -> str:
     with engine.db.reading() as session:
         if session.get(Province, values["province"]) is None:
             raise NotFound("No such province.")
-        cape = session.scalar(select(Unit.code).where(Unit.province == values["province"], Unit.kind == "cape",
+        cape = session.scalar(select(Unit.code).where(Unit.province == values["province"], Unit.kind == CAPE,
                                                       Unit.active.is_(True)).order_by(Unit.code))
         if session.scalar(select(PLANS.c.id).where(PLANS.c.province == values["province"],
                                                    PLANS.c.period_start == values["period_start"])) is not None:

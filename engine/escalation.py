@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from .db import Database
 from .models import Case, CaseEvent, CaseWorkflow, OpenTask, OutboxMessage
+from .vocabulary import COORDINATOR, SUPERVISOR, Lane
 
 RUNGS = {1: "reminder", 2: "coordinator_alert", 3: "supervisor_alert"}
 OPEN_TASKS, CASES, EVENTS, OUTBOX, STATES = (
@@ -56,17 +57,11 @@ DEFAULT_POLICY = EscalationPolicy()
 
 
 def recipients_for(rung: int, task: Any) -> dict[str, Any]:
-    """Who a rung addresses: a recipient group the delivery expands into users."""
+    """Who a rung addresses: the assignee or the task's lane, then the province's coordinators,
+    then its supervisors (a recipient group the delivery expands into users)."""
     if rung == 1:
-        if task.assignee:
-            return {"usernames": [task.assignee]}
-        group: dict[str, Any] = {"role": task.role, "province": task.province}
-        if task.role == "case_worker":
-            group["unit"] = task.unit
-        if task.role == "partner":
-            group["sector"] = task.sector
-        return group
-    return {"role": "coordinator" if rung == 2 else "supervisor", "province": task.province}
+        return {"usernames": [task.assignee]} if task.assignee else Lane.of(task).recipients()
+    return Lane(COORDINATOR if rung == 2 else SUPERVISOR, task.province).recipients()
 
 
 _SET_LEVEL = (update(OPEN_TASKS)
@@ -134,7 +129,7 @@ def flag_stalled(database: Database, now: datetime, policy: EscalationPolicy = D
             "task_id": None, "detail": {"last_progress_at": f.last_progress_at.isoformat()}} for f in flagged])
         conn.execute(insert(OUTBOX), [{
             "created_at": now, "case_id": f.case_id, "topic": "case_stalled", "channel": "notify",
-            "recipient": {"role": "coordinator", "province": cases[f.case_id].province},
+            "recipient": Lane(COORDINATOR, cases[f.case_id].province).recipients(),
             "payload": {"case_id": f.case_id, "case_reference": cases[f.case_id].reference,
                         "since": f.last_progress_at.isoformat(), "link": f"/cases/{f.case_id}"},
             "status": "pending", "attempts": 0, "next_attempt_at": now} for f in flagged])

@@ -22,7 +22,7 @@ from sqlalchemy import Date, Integer, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .models import Case, StatisticalReport, TaskRecord, Training
-from .subjects import CHILD
+from .vocabulary import CHILD
 
 AGE_BANDS = ((0, 5, "0-5"), (6, 11, "6-11"), (12, 14, "12-14"), (15, 17, "15-17"), (18, 99, "18+"))
 SMALL_CELL = 5

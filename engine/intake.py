@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from .vocabulary import RISK_LEVELS
+
 CATEGORIES = (
     "victim_violence", "victim_sexual_abuse", "victim_exploitation", "victim_harmful_practice",
     "witness", "no_civil_status", "out_of_school", "deprived_of_family", "in_institution",
@@ -23,7 +25,6 @@ REPORT_SOURCES = (
     "police", "gendarmerie", "prosecutor", "association", "self_referral", "other",
 )
 LEGAL_BASES = ("protection_mandate", "consent", "judicial_order")
-RISK_LEVELS = ("high", "medium", "low")
 
 DEFAULT_HIGH_CATEGORIES = ("victim_violence", "victim_sexual_abuse", "victim_exploitation", "victim_harmful_practice")
 DEFAULT_MEDIUM_CATEGORIES = ("street", "begging", "child_labour", "addiction", "unaccompanied_migrant",

@@ -50,6 +50,7 @@ from .models import (
 )
 from . import subjects
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
+from .vocabulary import RISK_LEVELS, Lane
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
 log = logging.getLogger("himaya.engine")
@@ -127,6 +128,11 @@ class TaskRow:
     def from_row(cls, row: Any) -> TaskRow:
         mapping = row._mapping
         return cls(**{f.name: mapping[f.name] for f in fields(cls)})
+
+    @property
+    def lane(self) -> Lane:
+        """Who works the task (role, province, and unit or sector)."""
+        return Lane.of(self)
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -447,8 +453,8 @@ class Engine:
     def set_risk_level(self, case_id: str, level: str, reason: str, actor: Actor) -> CommandResult:
         """A coordinator raises or lowers the risk level; open tasks' due dates follow."""
         errors = {}
-        if level not in ("high", "medium", "low"):
-            errors["risk_level"] = ["Must be one of: high, medium, low."]
+        if level not in RISK_LEVELS:
+            errors["risk_level"] = [f"Must be one of: {', '.join(RISK_LEVELS)}."]
         if not isinstance(reason, str) or not reason.strip():
             errors["reason"] = ["Give a reason."]
         if errors:

@@ -23,6 +23,7 @@ from . import subjects
 from .errors import ValidationFailed
 from .indicators import Period, compute
 from .models import PathwayVersion, StatisticalReport, Unit
+from .vocabulary import STATISTICAL_REPORT, UPE
 
 if TYPE_CHECKING:
     from .runtime import Actor, CaseState, Engine
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("himaya.reports")
 
 PATHWAY = "statistical_report"
-KIND = "statistical_report"
+KIND = STATISTICAL_REPORT
 DUE_AFTER_QUARTER = timedelta(days=15)
-REPORTING_UNIT_KINDS = ("upe",)
+REPORTING_UNIT_KINDS = (UPE,)
 REPORTS = StatisticalReport.__table__
 
 

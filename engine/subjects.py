@@ -22,7 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-CHILD = "child"
+from .vocabulary import CHILD
+
+__all__ = ["CHILD", "Hook", "SubjectChange"]
+
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.vocabulary import JUSTICE, PARTNER, Lane
+
 from .registry import ServiceCall, register
 
 PARTNER_CHANNEL = "partner"
@@ -22,11 +24,11 @@ def notify_prosecutor(call: ServiceCall) -> dict[str, Any]:
     call.send(
         topic="prosecutor_notification",
         channel=PARTNER_CHANNEL,
-        recipient={"province": call.province, "role": "partner", "sector": "justice"},
+        recipient=Lane(PARTNER, call.province, sector=JUSTICE).recipients(),
         payload={"case_reference": call.case_reference, "case_id": call.case_id, "link": _case_link(call),
                  "risk_level": call.risk_level, "step": call.step},
     )
-    return {"notified": "justice"}
+    return {"notified": JUSTICE}
 
 
 @register("himaya.refer_to_partner")
@@ -38,7 +40,7 @@ def refer_to_partner(call: ServiceCall) -> dict[str, Any]:
     call.send(
         topic="partner_referral",
         channel=PARTNER_CHANNEL,
-        recipient={"province": call.province, "role": "partner", "sector": sector},
+        recipient=Lane(PARTNER, call.province, sector=sector).recipients(),
         payload={"case_reference": call.case_reference, "case_id": call.case_id, "link": _case_link(call),
                  "risk_level": call.risk_level, "step": call.step, "sector": sector},
     )

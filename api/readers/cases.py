@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.models import Case, CaseEvent, CaseWorkflow, PathwayVersion, TaskRecord
+from engine.vocabulary import PARTNER
 
 from .. import policy
 from ..auth import Principal
@@ -111,7 +112,7 @@ def case_file(ctx: ReadContext, case_id: str) -> CaseFile:
     full = policy.sees_full_case(principal)
 
     def shows(role: str, sector: str | None) -> bool:
-        return full or (role == "partner" and sector == principal.sector)
+        return full or (role == PARTNER and sector == principal.sector)
 
     with ctx.engine.db.reading() as session:
         case = visible_case(session, principal, case_id)

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from engine.errors import NotFound
 from engine.indicators import Period, compute, suppress
 from engine.models import Province, Training, Unit
+from engine.vocabulary import CAPE
 
+from .. import policy
 from ..messages import N_
 from .context import ReadContext
 from .paging import page_rows
@@ -33,7 +35,7 @@ def units(ctx: ReadContext, province: str | None, *, reporting_only: bool = Fals
     (not the CAPE centre)."""
     query = select(Unit).where(Unit.province == province, Unit.active.is_(True))
     if reporting_only:
-        query = query.where(Unit.kind != "cape")
+        query = query.where(Unit.kind != CAPE)
     with ctx.engine.db.reading() as session:
         return list(session.scalars(query.order_by(Unit.code)))
 
@@ -56,4 +58,4 @@ def indicators(ctx: ReadContext, period: Period, scope: list[str] | None) -> dic
     are hidden from the national level."""
     with ctx.engine.db.reading() as session:
         result = compute(session, period, scope)
-    return suppress(result) if ctx.principal.role == "national" else result
+    return suppress(result) if policy.reads_every_province(ctx.principal) else result

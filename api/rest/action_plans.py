@@ -84,7 +84,7 @@ def create_plan(*args: Any) -> dict[str, Any]:
         check_province(reader(), payload["province"])
         if not policy.can_draft_plan(principal(), payload["province"]):
             abort(403, message=_("Only the province's coordinators draft its action plan."))
-    elif principal().role != "coordinator":
+    elif not policy.can_draft_plan(principal(), principal().province or ""):
         abort(403, message=_("Only the province's coordinators draft its action plan."))
     case_id = action_plans.create_plan(engine(), payload, actor())
     context = reader()

@@ -65,7 +65,7 @@ def _scope(province: str | None) -> list[str] | None:
         territory.check_province(reader(), province)
     if not policy.can_read_indicators(p):
         abort(403, message=_("You are not allowed to do this."))
-    if p.role == "national":
+    if policy.reads_every_province(p):
         return [province] if province else None
     if province and province != p.province:
         abort(403, message=_("You may only see the indicators of your province."))
@@ -131,7 +131,7 @@ def record_training(body: dict[str, Any]) -> dict[str, Any]:
     """Record a training session for UPE staff (coordinators of the province)."""
     p = principal()
     territory.check_province(reader(), body["province"])
-    if p.role != "coordinator" or p.province != body["province"]:
+    if not policy.can_record_training(p, body["province"]):
         abort(403, message=_("Only the province's coordinators record trainings."))
     himaya = engine()
     return territory.present_training(trainings.record_training(himaya.db, request.get_json(), actor=p.username,

@@ -23,10 +23,10 @@ TIMELINE = 200  # newest events shown on the case page
 @login_required
 def report() -> ResponseReturnValue:
     p = g.principal
-    if p.role not in ("case_worker", "coordinator"):
+    if not policy.reports_children(p):
         abort(403)
     units = [u for u in territory.units(reader(), p.province, reporting_only=True)
-             if p.role == "coordinator" or u.code == p.unit]
+             if policy.can_report(p, p.province or "", u.code)]
     values: dict[str, Any] = {"unit": p.unit or (units[0].code if units else ""), "legal_basis": "protection_mandate",
                               "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M")}
     errors: dict[str, list[str]] = {}

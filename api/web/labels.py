@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from engine.vocabulary import ADMIN, CASE_WORKER, COORDINATOR, HIGH, LOW, MEDIUM, NATIONAL, PARTNER, SUPERVISOR
+
 CATEGORY_LABELS = {
     "victim_violence": _l("Victim of violence"), "victim_sexual_abuse": _l("Victim of sexual abuse"),
     "victim_exploitation": _l("Victim of exploitation"), "victim_harmful_practice": _l("Victim of a harmful practice"),
@@ -25,10 +27,10 @@ LEGAL_BASIS_LABELS = {
     "protection_mandate": _l("Protection mandate (no consent needed)"), "consent": _l("Consent"),
     "judicial_order": _l("Judicial order"),
 }
-RISK_LABELS = {"high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
+RISK_LABELS = {HIGH: _l("High"), MEDIUM: _l("Medium"), LOW: _l("Low")}
 STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
-ROLE_LABELS = {"case_worker": _l("Case worker"), "coordinator": _l("Coordinator"), "partner": _l("Partner"),
-               "supervisor": _l("Supervisor"), "national": _l("National"), "admin": _l("Administrator")}
+ROLE_LABELS = {CASE_WORKER: _l("Case worker"), COORDINATOR: _l("Coordinator"), PARTNER: _l("Partner"),
+               SUPERVISOR: _l("Supervisor"), NATIONAL: _l("National"), ADMIN: _l("Administrator")}
 EVENT_LABELS = {
     "case_opened": _l("Case opened"), "step_started": _l("Step started"), "step_completed": _l("Step completed"),
     "step_cancelled": _l("Step cancelled"), "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),

@@ -9,6 +9,9 @@ from .. import auth, policy
 from ..context import client_address, engine
 from .session import login_required, safe_next
 
+FIRST_PAGES = {"supervision": "web.supervision", "pathways": "admin.pathways", "tasks": "web.tasks",
+               "indicators": "web.indicators_page"}
+
 
 def login() -> ResponseReturnValue:
     expired = session.pop("expired", False)
@@ -50,13 +53,7 @@ def logout() -> ResponseReturnValue:
 
 @login_required
 def home() -> ResponseReturnValue:
-    role = g.principal.role
-    if role == "supervisor":
-        return redirect(url_for("web.supervision"))
-    if role == "admin":
-        return redirect(url_for("admin.pathways"))
-    if role in policy.ACTING_ROLES:
-        return redirect(url_for("web.tasks"))
-    if role == "national":
-        return redirect(url_for("web.indicators_page"))
-    return render_template("home.html")
+    first = policy.home_page(g.principal)
+    if first == "home":
+        return render_template("home.html")
+    return redirect(url_for(FIRST_PAGES[first]))

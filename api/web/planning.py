@@ -55,7 +55,7 @@ def action_plans_page() -> ResponseReturnValue:
     if not policy.can_read_plans(g.principal):
         abort(403)
     return render_template("plans.html", plans=plans.plan_page(reader(), None, 1, SHOWN)[1],
-                           can_open=g.principal.role == "coordinator")
+                           can_open=policy.can_draft_plan(g.principal, g.principal.province or ""))
 
 
 @login_required

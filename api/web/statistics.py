@@ -42,7 +42,7 @@ def _indicators() -> tuple[dict[str, Any], date, date, str | None, str | None, d
         abort(403)
     context = reader()
     start, end, error = _period(context.now.date())
-    national = p.role == "national"
+    national = policy.reads_every_province(p)
     chosen = (request.args.get("province") or None) if national else None
     if chosen is not None:
         territory.check_province(context, chosen)
@@ -80,7 +80,7 @@ def trainings_page() -> ResponseReturnValue:
     values: dict[str, Any] = {"units": []}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        if p.role != "coordinator":
+        if not policy.can_record_training(p, p.province):
             abort(403)
         values = {"title": (request.form.get("title") or "").strip(), "start_date": request.form.get("start_date") or "",
                   "end_date": request.form.get("end_date") or "", "units": request.form.getlist("units"),
@@ -99,4 +99,4 @@ def trainings_page() -> ResponseReturnValue:
             return redirect(url_for("web.trainings_page"))
     recorded = territory.training_page(context, 1, SHOWN)[1]
     return render_template("trainings.html", trainings=recorded, units=units, values=values, errors=errors,
-                           can_record=p.role == "coordinator"), 400 if errors else 200
+                           can_record=policy.can_record_training(p, p.province)), 400 if errors else 200

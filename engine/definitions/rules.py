@@ -23,14 +23,11 @@ from ..durations import DueRule, parse_due_rule
 from ..errors import DefinitionInvalid
 from ..forms import CompiledForm, FormDefinitionError, compile_form
 from ..intake import INTAKE_VARIABLE_DOMAINS
+from ..vocabulary import CHILD, PARTNER, SECTORS, SUBJECT_KINDS
+from ..vocabulary import TERRITORIAL_ROLES as ROLES  # a user task's role is a lane of the province
 from .model import Problem, UserTaskInfo
 from .parsing import NS, lanes_by_step, properties_of
 
-ROLES = ("case_worker", "coordinator", "partner", "supervisor")
-# What a pathway's instances are about (process property ``subject``; a child by default).
-SUBJECTS = ("child", "statistical_report", "action_plan")
-SECTORS = ("justice", "health", "education", "police", "gendarmerie", "youth", "employment",
-           "social_action", "civil_status", "other")
 FORM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 MAX_ENUMERATED_CASES = 4096
 
@@ -115,9 +112,9 @@ def _check_user_task(task: etree._Element, forms: dict[str, Any], compiled_forms
 def _check_role(task: etree._Element, role: str | None, sector: str | None, findings: Findings) -> None:
     if role not in ROLES:
         findings.problem(f"user task needs a 'role' property, one of {', '.join(ROLES)}", task)
-    if role == "partner" and sector not in SECTORS:
+    if role == PARTNER and sector not in SECTORS:
         findings.problem(f"a partner task needs a 'sector' property, one of {', '.join(SECTORS)}", task)
-    if role != "partner" and sector:
+    if role != PARTNER and sector:
         findings.problem("only partner tasks have a 'sector'", task)
 
 
@@ -195,9 +192,9 @@ def check_expression(text: str, owner: etree._Element, findings: Findings) -> No
 
 def check_subject(process: etree._Element, findings: Findings) -> None:
     """The process property ``subject`` (a child by default) is a known subject."""
-    subject = properties_of(process).get("subject", "child")
-    if subject not in SUBJECTS:
-        findings.problem(f"process property 'subject' must be one of {', '.join(SUBJECTS)}", process)
+    subject = properties_of(process).get("subject", CHILD)
+    if subject not in SUBJECT_KINDS:
+        findings.problem(f"process property 'subject' must be one of {', '.join(SUBJECT_KINDS)}", process)
 
 
 def check_gateways(process: etree._Element, forms: dict[str, CompiledForm], findings: Findings) -> None:
