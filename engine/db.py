@@ -11,9 +11,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from alembic.config import Config
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_SQLITE_NAME = "himaya.sqlite"
 _WRITE_OPTION = "himaya_write"
@@ -30,7 +37,7 @@ def default_url(instance_path: str | os.PathLike[str] | None = None) -> str:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
         cursor = dbapi_connection.cursor()
         if engine.url.database not in (None, "", ":memory:"):
@@ -41,7 +48,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(_WRITE_OPTION)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -88,6 +95,7 @@ class Database:
 
         with self.engine.connect() as connection:
             driver = connection.connection.dbapi_connection
+            assert driver is not None, "a connection just checked out of the pool is attached"
             if self.is_sqlite:
                 # SQLite alters a table by rebuilding it (copy, drop, rename): foreign keys
                 # must be off meanwhile (it cannot change inside a transaction), and are all
@@ -110,7 +118,7 @@ class Database:
         self.engine.dispose()
 
 
-def alembic_config():  # type: ignore[no-untyped-def]
+def alembic_config() -> Config:
     from alembic.config import Config
 
     here = Path(__file__).parent

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,7 +85,7 @@ class Deliverer:
 
     # -- claiming --------------------------------------------------------------------
 
-    def _claim(self, batch: int) -> list[Any]:
+    def _claim(self, batch: int) -> Sequence[Any]:
         now = self.engine.now()
         db = self.engine.db
         due = or_(and_(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now),
