@@ -5,7 +5,7 @@ PORT    ?= $(or $(HIMAYA_PORT),5000)
 STAMP   := $(VENV)/.installed
 ASSETS  := node_modules/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test lint install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,14 @@ run: $(STAMP) $(ASSETS)
 test: $(STAMP) $(ASSETS)
 	VENV=$(VENV) scripts/test.sh
 
+# Style and types only (also the first step of `make test`).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 bench: $(STAMP)
 	$(VENV)/bin/pip install -q -e '.[test,bench]'
 	$(VENV)/bin/python bench/engine_bench.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache *.egg-info
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info

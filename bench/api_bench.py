@@ -47,7 +47,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import multiprocessing.synchronize
+    from multiprocessing.context import ForkProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -167,9 +171,10 @@ class Clients:
 
     def __init__(self, mode: str, port: int, usernames: list[str], duration: float) -> None:
         self.mode, self.port, self.usernames, self.duration = mode, port, usernames, duration
-        self.processes: list[multiprocessing.Process] = []
+        self.processes: list[ForkProcess] = []
         self.threads: list[threading.Thread] = []
         self.results: list[ClientResult] = []
+        self.barrier: threading.Barrier | multiprocessing.synchronize.Barrier
         if mode == "process":
             self.context = multiprocessing.get_context("fork")
             self.barrier = self.context.Barrier(len(usernames) + 1)
@@ -444,7 +449,7 @@ def explain_task_list(url: str, username: str) -> tuple[str, str]:
     database = Database(url)
     try:
         with database.reading() as session:
-            user = session.scalar(select(User).where(User.username == username))
+            user = session.execute(select(User).where(User.username == username)).scalar_one()
             principal = Principal(user.id, user.username, user.role, user.province, user.unit, user.sector,
                                   user.language)
             query = (select(OpenTask, Case.reference, Case.pathway_version_id)
@@ -509,8 +514,8 @@ def build_report(r: dict[str, Any]) -> str:
         f"Machine: {r['cores']} cores ({r['cpu_model']}), {platform.machine()}, Python {platform.python_version()}, "
         f"{r['pg_version']} — {r['when']:%Y-%m-%d %H:%M} UTC  ",
         f"Code: {r['code']}.  ",
-        f"Server: `himaya serve --workers {r['workers']}` (gunicorn gthread workers, 4 threads each, access log to a file, "
-        f"HIMAYA_SCHEDULER={r['scheduler']}); "
+        f"Server: `himaya serve --workers {r['workers']}` (gunicorn gthread workers, 4 threads each, "
+        f"access log to a file, HIMAYA_SCHEDULER={r['scheduler']}); "
         f"PostgreSQL throwaway server (`scripts/pg-throwaway`), defaults except: {r['pg_durability']}, "
         f"max_connections={r['pg_settings']['max_connections']} "
         f"(shared_buffers={r['pg_settings']['shared_buffers']}, the default). Client, gunicorn and PostgreSQL "
@@ -526,7 +531,8 @@ def build_report(r: dict[str, Any]) -> str:
         "| | requests | p50 ms | p95 ms | p99 ms | mean ms | target |",
         "|---|---:|---:|---:|---:|---:|---|",
         f"| complete (`POST /tasks/{{id}}/complete`) | {c['n']:,} | {c['p50']:.1f} | {c['p95']:.1f} | "
-        f"{c['p99']:.1f} | {c['mean']:.1f} | p95 ≤ {TARGET_COMPLETE_P95_MS:.0f} ms: {met(c['p95'] <= TARGET_COMPLETE_P95_MS)} |",
+        f"{c['p99']:.1f} | {c['mean']:.1f} | "
+        f"p95 ≤ {TARGET_COMPLETE_P95_MS:.0f} ms: {met(c['p95'] <= TARGET_COMPLETE_P95_MS)} |",
         f"| task list (`GET /tasks?scope=available&per_page=20`) | {lst['n']:,} | {lst['p50']:.1f} | "
         f"{lst['p95']:.1f} | {lst['p99']:.1f} | {lst['mean']:.1f} | "
         f"p95 ≤ {TARGET_LIST_P95_MS:.0f} ms: {met(lst['p95'] <= TARGET_LIST_P95_MS)} |",
@@ -585,8 +591,8 @@ def limit_line(cpu: dict[str, float], workers: int, cores: int) -> str:
                                           "SQLAlchemy)"),
                         (cpu["postgres"], "PostgreSQL"), (cpu["clients"], "the benchmark clients")), reverse=True)
         return (f"Limit: CPU — the {cores} cores are saturated; the largest share goes to {parts[0][1]}, "
-                f"then {parts[1][1]}. With {workers} workers on 2 cores, requests beyond what the cores run wait in the "
-                f"listen queue, so latency percentiles include queueing.")
+                f"then {parts[1][1]}. With {workers} workers on 2 cores, requests beyond what the cores run wait "
+                f"in the listen queue, so latency percentiles include queueing.")
     return (f"Limit: not CPU (machine {cpu['machine']:.0f}% busy): with {workers} workers a request "
             f"waits for a free worker; more workers or a threaded worker class would use the idle CPU.")
 
@@ -644,6 +650,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         clients.start()
         start = clients.go()
         postmaster = services.postmaster_pid()
+        assert services.server is not None, "start_server started it"
         groups = {"gunicorn": [services.server.pid], "postgres": [postmaster] if postmaster else [],
                   "clients": clients.pids()}
         descend = {"gunicorn": True, "postgres": True, "clients": args.client_mode == "process"}

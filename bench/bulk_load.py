@@ -56,15 +56,7 @@ from api.auth import hash_password  # noqa: E402
 from api.setup import prepare  # noqa: E402
 from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.models import (  # noqa: E402
-    Case,
-    CaseEvent,
-    CaseWorkflow,
-    OpenTask,
-    PathwayVersion,
-    Province,
-    User,
-)
+from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, Province, User  # noqa: E402
 from engine.reference_data import ensure_unit  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
 
@@ -195,15 +187,16 @@ class Writer:
         """One transaction: each (table, json columns, rows) in order."""
         if self.postgres:
             raw = self.database.engine.raw_connection()
+            connection = raw.driver_connection
+            assert connection is not None, "a connection just checked out of the pool is attached"
             try:
-                connection = raw.driver_connection
                 with connection.cursor() as cursor:
                     for table, json_columns, rows in batches:
                         if rows:
                             self._copy(cursor, table, json_columns, rows)
                 connection.commit()
             except BaseException:
-                raw.driver_connection.rollback()
+                connection.rollback()
                 raise
             finally:
                 raw.close()
@@ -240,8 +233,9 @@ def _ensure_people(engine: Engine, provinces: list[str], now: datetime) -> tuple
         for province in provinces:
             ensure_unit(session, f"upe-{province}", province, "upe", f"UPE {province}")
         ensure_unit(session, f"cape-{first}", first, "cape", f"CAPE {first}")
-        wanted = [{"username": case_worker_name(p), "role": "case_worker", "province": p, "unit": f"upe-{p}"}
-                  for p in provinces]
+        wanted: list[dict[str, str | None]] = [
+            {"username": case_worker_name(p), "role": "case_worker", "province": p, "unit": f"upe-{p}"}
+            for p in provinces]
         wanted.append({"username": coordinator_name(first), "role": "coordinator", "province": first, "unit": None})
         existing = set(session.scalars(select(User.username).where(
             User.username.in_([w["username"] for w in wanted]))))
@@ -317,7 +311,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
     generated_seconds = 0.0
     begin = time.perf_counter()
     with database.reading() as session:
-        pathway_version = session.get(PathwayVersion, version).version
+        pathway_version = session.get_one(PathwayVersion, version).version
     pathway_detail = {"pathway": task_row["pathway_key"], "version": pathway_version,
                       "risk_level": case_row["risk_level"], "categories": case_row["categories"]}
     spread_seconds = SPREAD.total_seconds()

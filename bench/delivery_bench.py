@@ -16,14 +16,16 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
 from sqlalchemy import delete, func, insert, select  # noqa: E402
 
 from engine.assembly import assemble_engine  # noqa: E402
@@ -38,7 +40,7 @@ class _Counter:
     def __init__(self) -> None:
         self.received = 0
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         self.received += 1
         return "250 OK"
 
@@ -46,12 +48,12 @@ class _Counter:
 class _NoRenewal(Deliverer):
     """The deliverer before the per-send lease renewal (for comparison only)."""
 
-    def _renew(self, row):  # type: ignore[no-untyped-def]
+    def _renew(self, row: Any) -> datetime | None:
         return row.claimed_until
 
 
 def _queue(database: Database, count: int) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with database.write_connection() as conn:
         conn.execute(delete(OutboxMessage.__table__))
         conn.execute(insert(OutboxMessage.__table__), [{
@@ -95,7 +97,8 @@ def main() -> int:
     rows = []
     try:
         pg_url = start_postgres(folder)
-        for name, url in (("SQLite (file)", f"sqlite:///{sqlite_folder / 'bench.db'}"), ("PostgreSQL (durable)", pg_url)):
+        for name, url in (("SQLite (file)", f"sqlite:///{sqlite_folder / 'bench.db'}"),
+                          ("PostgreSQL (durable)", pg_url)):
             shipped = _run(url, args.emails, Deliverer, smtp_url, handler)
             bare = _run(url, args.emails, _NoRenewal, smtp_url, handler)
             rows.append(f"| {name} | {args.emails:,} | **{args.emails / shipped:.0f}/s** ({shipped:.1f} s) | "
@@ -109,7 +112,7 @@ def main() -> int:
         "",
         f"Command: `python bench/delivery_bench.py --emails {args.emails}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()} — "
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; a local aiosmtpd server, one SMTP connection "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; a local aiosmtpd server, one SMTP connection "
         "per email; one deliverer process.",
         "",
         "| database | emails | as shipped | without the per-send lease renewal | cost per email |",

@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
+from SpiffWorkflow.task import Task as SpiffTask  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from api.setup import BPMN_FOLDER, prepare  # noqa: E402
@@ -45,7 +46,7 @@ from engine.models import CaseWorkflow  # noqa: E402
 from engine.reference_data import ensure_unit  # noqa: E402
 from engine.runtime import Actor  # noqa: E402
 
-START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 ACTOR = Actor("bench", "case_worker")
 ANSWERS: dict[str, dict[str, Any]] = {
     "immediate_assistance": {"assistance_provided": ["medical_care"], "assistance_notes": "Mise à l'abri."},
@@ -81,7 +82,7 @@ def intake(now: datetime) -> dict[str, Any]:
 # --- raw SpiffWorkflow ---------------------------------------------------------------
 
 class RawEngine(PythonScriptEngine):
-    def call_service(self, task, **kwargs):  # type: ignore[override]
+    def call_service(self, task: SpiffTask, **kwargs: Any) -> str:
         return "{}"
 
 
@@ -106,7 +107,7 @@ class RawRunner:
         return workflow
 
     @staticmethod
-    def ready(workflow: BpmnWorkflow, step: str):  # type: ignore[no-untyped-def]
+    def ready(workflow: BpmnWorkflow, step: str) -> SpiffTask:
         return next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == step)
 
     def complete(self, workflow: BpmnWorkflow, step: str, data: dict[str, Any]) -> float:
@@ -158,7 +159,7 @@ class HimayaRunner:
 
     def stored_size(self, case_id: str) -> int:
         with self.database.reading() as session:
-            return len(session.get(CaseWorkflow, case_id).state.encode("utf-8"))
+            return len(session.get_one(CaseWorkflow, case_id).state.encode("utf-8"))
 
 
 PATH = ["immediate_assistance", "judicial_decision", "reception_listening", "diagnosis_medical", "diagnosis_social",
@@ -269,7 +270,7 @@ def report(throughput: dict[str, Any], loop: dict[str, Any], command: str) -> st
         "",
         f"Command: `{command}`  ",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, "
-        f"{platform.system()} — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"{platform.system()} — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  ",
         "Himaya: SQLite file, WAL, synchronous=NORMAL, one transaction per completion. "
         "Raw: SpiffWorkflow 3.2 in memory, same BPMN, Python `eval` for conditions.",
         "",

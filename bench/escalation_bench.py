@@ -16,8 +16,9 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,7 +49,7 @@ def main() -> int:
         load(url, args.cases, log=lambda line: print("  load:", line))
         load_seconds = time.perf_counter() - began
         database = Database(url)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with database.write_connection() as conn:
             conn.execute(text("UPDATE open_tasks SET escalation_level = 0, next_escalation_at = :later"),
                          {"later": now + timedelta(days=3650)})
@@ -59,14 +60,14 @@ def main() -> int:
                           "n": args.overdue})
             conn.execute(text("ANALYZE"))
         with database.reading() as session:
-            open_tasks = session.scalar(select(func.count()).select_from(OpenTask))
-            events_before = session.scalar(select(func.count()).select_from(CaseEvent))
-            outbox_before = session.scalar(select(func.count()).select_from(OutboxMessage))
+            open_tasks = session.execute(select(func.count()).select_from(OpenTask)).scalar_one()
+            events_before = session.execute(select(func.count()).select_from(CaseEvent)).scalar_one()
+            outbox_before = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
 
         loads = {"count": 0}
         original = workflow_state.load_state
 
-        def counting_load_state(*a, **k):  # type: ignore[no-untyped-def]
+        def counting_load_state(*a: Any, **k: Any) -> Any:
             loads["count"] += 1
             return original(*a, **k)
 
@@ -81,8 +82,8 @@ def main() -> int:
         again = escalate_overdue(database, now)
         idle = time.perf_counter() - began
         with database.reading() as session:
-            events = session.scalar(select(func.count()).select_from(CaseEvent)) - events_before
-            outbox = session.scalar(select(func.count()).select_from(OutboxMessage)) - outbox_before
+            events = session.execute(select(func.count()).select_from(CaseEvent)).scalar_one() - events_before
+            outbox = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() - outbox_before
             plan = "\n".join(row[0] for row in session.execute(text(
                 "EXPLAIN SELECT id FROM open_tasks WHERE next_escalation_at <= now() "
                 "ORDER BY next_escalation_at LIMIT 2000")))
@@ -93,7 +94,7 @@ def main() -> int:
             "",
             f"Command: `python bench/escalation_bench.py --cases {args.cases} --overdue {args.overdue}`  ",
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()} — "
-            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; PostgreSQL with its default durability "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; PostgreSQL with its default durability "
             "(fsync on, synchronous commit).",
             "",
             "| open tasks | due for a rung | sweep | rungs taken | history rows | outbox rows | "

@@ -22,8 +22,9 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,11 +37,19 @@ from engine.db import Database  # noqa: E402
 from engine.runtime import SYSTEM  # noqa: E402
 
 from report import write_section  # noqa: E402
-from scale_bench import _percentiles, _requests  # noqa: E402
+from scale_bench import _percentiles, _requests, _token  # noqa: E402
 from services import start_postgres, stop_postgres  # noqa: E402
 
 
-def measure(cases: int, folder: Path) -> dict[str, object]:
+class Measured(TypedDict):
+    cases: int
+    history: int
+    reports: int
+    provinces: int
+    latency: dict[str, tuple[float, float]]
+
+
+def measure(cases: int, folder: Path) -> Measured:
     from api.app import create_app
     from api.auth import hash_password, login
     from bulk_load import load
@@ -70,8 +79,8 @@ def measure(cases: int, folder: Path) -> dict[str, object]:
                              role="national", province=None, unit=None, sector=None, language="fr", active=True,
                              created_at=now, password_changed_at=now))
         with database.transaction() as session:
-            national = login(session, "ind", "bench.national", "bench", now=now, source=None)[0]
-            coordinator = login(session, "ind", loaded.coordinator, "bench", now=now, source=None)[0]
+            national = _token(login(session, "ind", "bench.national", "bench", now=now, source=None))
+            coordinator = _token(login(session, "ind", loaded.coordinator, "bench", now=now, source=None))
         app = create_app({"TESTING": True, "SECRET_KEY": "ind"}, engine=engine)
         year_ago = now.date().replace(year=now.year - 1).isoformat()
         period = f"from={year_ago}&to={now.date().isoformat()}"
@@ -89,7 +98,7 @@ def measure(cases: int, folder: Path) -> dict[str, object]:
             samples.append(time.perf_counter() - begin)
         latency["one unit's quarterly figures"] = _percentiles(samples)
         with database.reading() as session:
-            history = session.scalar(text("SELECT count(*) FROM task_history"))
+            history = session.execute(text("SELECT count(*) FROM task_history")).scalar_one()
         database.dispose()
         return {"cases": cases, "history": history, "reports": reports, "provinces": len(loaded.provinces),
                 "latency": latency}
@@ -105,13 +114,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="himaya-ind-") as folder:
         result = measure(args.cases, Path(folder))
     lines = [
-        "## Indicators (`python bench/indicators_bench.py --cases %d`)" % args.cases, "",
-        f"{datetime.now(timezone.utc):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, PostgreSQL "
+        f"## Indicators (`python bench/indicators_bench.py --cases {args.cases}`)", "",
+        f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, {os.cpu_count()} cores, PostgreSQL "
         f"(default durability), in process. {result['cases']:,} open cases over {result['provinces']} provinces, "
         f"{result['history']:,} completed steps, {result['reports']} quarterly reports.", "",
         "| request | p50 ms | p95 ms |", "|---|---|---|",
     ]
-    for name, (p50, p95) in result["latency"].items():  # type: ignore[union-attr]
+    for name, (p50, p95) in result["latency"].items():
         lines.append(f"| {name} | {p50:.0f} | {p95:.0f} |")
     text_block = "\n".join(lines)
     print(text_block)

@@ -23,7 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ def _raw_completion_ms(count: int) -> float:
     from engine_bench import ANSWERS, PATH, RawRunner
 
     raw = RawRunner()
-    times = []
+    times: list[float] = []
     while len(times) < count:
         workflow = raw.start()
         for step in PATH:
@@ -73,11 +73,21 @@ def _requests(app: Any, token: str, path: str, count: int = 50) -> tuple[float, 
     return _percentiles(samples)
 
 
+def _token(issued: tuple[str, int] | None) -> str:
+    """The token of a benchmark user's login, which cannot fail (the password is the bench's)."""
+    if issued is None:
+        raise RuntimeError("a benchmark user could not log in")
+    return issued[0]
+
+
 def _closed_case_bytes(engine: Engine, database: Database, count: int = 5) -> float:
     """Walk cases to closure through the engine and measure every row they left."""
-    from engine_bench import ANSWERS, intake
+    from engine.clock import ManualClock
     from engine.models import OpenTask as Task
+    from engine_bench import ANSWERS, intake
 
+    clock = engine.clock
+    assert isinstance(clock, ManualClock), "the walk moves the engine's clock past its timers"
     sizes = []
     actor = Actor("bench", "case_worker")
     for _ in range(count):
@@ -91,7 +101,7 @@ def _closed_case_bytes(engine: Engine, database: Database, count: int = 5) -> fl
                                               {"c": case_id}).scalar()
                 if not waiting:
                     break
-                engine.clock.advance(timedelta(days=40))
+                clock.advance(timedelta(days=40))
                 engine.fire_due_timers()
                 continue
             for task_id, step in open_tasks:
@@ -102,7 +112,7 @@ def _closed_case_bytes(engine: Engine, database: Database, count: int = 5) -> fl
                                ("case_events", "case_id"), ("outbox", "case_id"), ("open_tasks", "case_id"),
                                ("case_timers", "case_id")):
                 total += session.execute(text(f"SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t "
-                                              f"WHERE t.{key} = :c"), {"c": case_id}).scalar()
+                                              f"WHERE t.{key} = :c"), {"c": case_id}).scalar_one()
             sizes.append(total)
     return statistics.fmean(sizes)
 
@@ -120,7 +130,7 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
         engine = assemble_engine(database)
         # persisted completions of cloned cases
         times = []
-        for case_id, task_id, province in result.sample[:200]:
+        for _case_id, task_id, province in result.sample[:200]:
             actor = Actor(f"bench.{province}", "case_worker")
             begin = time.perf_counter()
             engine.complete(task_id, RECEPTION, actor)
@@ -130,15 +140,15 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
         app = create_app({"TESTING": True, "SECRET_KEY": "scale"}, engine=engine)
         province = result.provinces[0]
         with database.transaction() as session:
-            coordinator = login(session, "scale", result.coordinator, "bench", now=engine.now(), source=None)[0]
-            worker = login(session, "scale", f"bench.{province}", "bench", now=engine.now(), source=None)[0]
+            coordinator = _token(login(session, "scale", result.coordinator, "bench", now=engine.now(), source=None))
+            worker = _token(login(session, "scale", f"bench.{province}", "bench", now=engine.now(), source=None))
         latency = {
             "task list": _requests(app, worker, "/api/v1/tasks?scope=available&per_page=20"),
             "overdue list": _requests(app, coordinator, "/api/v1/supervision/overdue?per_page=50"),
             "summary": _requests(app, coordinator, "/api/v1/supervision/summary"),
         }
         # escalation sweep over 10 %
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with database.write_connection() as conn:
             conn.execute(text("UPDATE open_tasks SET escalation_level = 0, next_escalation_at = :later"),
                          {"later": now + timedelta(days=3650)})
@@ -199,7 +209,7 @@ def main() -> int:
         "",
         f"Command: `python bench/scale_bench.py --sizes {' '.join(map(str, args.sizes))}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()} — "
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; PostgreSQL with default durability, one fresh "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; PostgreSQL with default durability, one fresh "
         "server per size; latencies in process (Flask test client, no network, one client).",
         "",
         f"Raw in-memory SpiffWorkflow completion, same BPMN: {raw_ms:.3f} ms.",

@@ -22,9 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from marshmallow import (
-    RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema,
-)
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 from sqlalchemy import Connection, insert, select, update
 
 from . import subjects
@@ -53,8 +51,8 @@ def _text(required: bool = True, length: int = 2000) -> fields.String:
     checks: list[Any] = [validate.Length(max=length)]
     if required:
         checks.insert(0, _not_blank)
-    return fields.String(required=required, validate=checks,
-                         **({} if required else {"load_default": ""}))
+    optional: dict[str, Any] = {} if required else {"load_default": ""}
+    return fields.String(required=required, validate=checks, **optional)
 
 
 class _Strict(Schema):
@@ -231,7 +229,8 @@ def follow_pathway(change: subjects.SubjectChange) -> None:
     plan_id = change.conn.execute(select(PLANS.c.id).where(PLANS.c.case_id == change.case_id)).scalar_one()
     for task in change.completed:
         version = current_version(change.conn, plan_id)
-        data, values = task["data"], {}
+        data = task["data"]
+        values: dict[str, Any] = {}
         comment = {"at": change.now.isoformat(), "by": change.actor, "step": task["step"]}
         if task["step"] == "draft_plan":
             problems = incomplete(version.content)

@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 
 class BackupError(RuntimeError):
@@ -21,6 +21,12 @@ def _pg_tool(name: str) -> str:
     return str(found)
 
 
+def _sqlite_file(url: URL) -> str:
+    if url.database is None:  # sqlite:// names no file
+        raise BackupError("an in-memory SQLite database has no file to back up or restore")
+    return url.database
+
+
 def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -30,7 +36,7 @@ def backup(url: str, target: Path) -> Path:
     parsed = make_url(url)
     target.parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_backend_name() == "sqlite":
-        source = sqlite3.connect(parsed.database)
+        source = sqlite3.connect(_sqlite_file(parsed))
         destination = sqlite3.connect(target)
         try:
             source.backup(destination)
@@ -56,7 +62,7 @@ def restore(url: str, source: Path) -> None:
             origin.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
             raise BackupError(f"not a SQLite backup: {error}") from None
-        destination = sqlite3.connect(parsed.database)
+        destination = sqlite3.connect(_sqlite_file(parsed))
         try:
             origin.backup(destination)
         finally:

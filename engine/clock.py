@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -23,7 +23,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
@@ -32,7 +32,7 @@ class ManualClock:
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
             raise ValueError("ManualClock needs a timezone-aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
@@ -40,7 +40,7 @@ class ManualClock:
     def set(self, when: datetime) -> None:
         if when.tzinfo is None:
             raise ValueError("ManualClock needs a timezone-aware datetime")
-        self._now = when.astimezone(timezone.utc)
+        self._now = when.astimezone(UTC)
 
     def advance(self, delta: timedelta) -> datetime:
         self._now = self._now + delta
@@ -69,20 +69,20 @@ class _ClockAwareDatetime(datetime):
     """Stands in for ``datetime`` inside SpiffWorkflow's timer module."""
 
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # returns a plain datetime, not this subclass
         moment = _current.get().now()
         return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
 
     @classmethod
-    def utcnow(cls):  # type: ignore[override]
-        return _current.get().now().astimezone(timezone.utc).replace(tzinfo=None)
+    def utcnow(cls) -> datetime:  # type: ignore[override]  # returns a plain datetime, not this subclass
+        return _current.get().now().astimezone(UTC).replace(tzinfo=None)
 
 
 def install_timer_clock() -> None:
     """Make SpiffWorkflow's timer events read :func:`current_clock` (idempotent)."""
     from SpiffWorkflow.bpmn.specs.event_definitions import timer
 
-    timer.datetime = _ClockAwareDatetime  # type: ignore[attr-defined]
+    timer.datetime = _ClockAwareDatetime
 
 
 install_timer_clock()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 from .models import Case, CaseTimer, CaseWorkflow, OpenTask
 from .runtime import Engine, _waiting_timers
@@ -41,9 +41,9 @@ def check(engine: Engine, *, batch: int = 500) -> Iterator[Difference]:
                                        .where(OpenTask.case_id.in_(chunk))):
                 tasks[row.case_id][row.id] = row.step
             timers: dict[str, dict[str, object]] = {case_id: {} for case_id in chunk}
-            for row in session.execute(select(CaseTimer.case_id, CaseTimer.task_id, CaseTimer.due_at)
-                                       .where(CaseTimer.case_id.in_(chunk))):
-                timers[row.case_id][row.task_id] = row.due_at
+            for timer in session.execute(select(CaseTimer.case_id, CaseTimer.task_id, CaseTimer.due_at)
+                                         .where(CaseTimer.case_id.in_(chunk))):
+                timers[timer.case_id][timer.task_id] = timer.due_at
         for case_id in chunk:
             case = cases[case_id]
             yield from _check_case(engine, case, states.get(case_id), tasks[case_id], timers[case_id])

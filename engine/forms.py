@@ -237,7 +237,7 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
     if ctype == "number":
         if rules.get("min") is not None or rules.get("max") is not None:
             validators.append(validate.Range(min=rules.get("min"), max=rules.get("max")))
-        options = {"required": required, "allow_none": not required, "validate": validators}
+        options: dict[str, Any] = {"required": required, "allow_none": not required, "validate": validators}
         if component.get("decimalDigits") == 0:
             return fields.Integer(strict=True, **options)
         return fields.Float(allow_nan=False, **options)
@@ -261,6 +261,8 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         return fields.List(inner, load_default=list, validate=length)
     if ctype == "datetime":
         subtype = component.get("subtype", "date")
-        kind = {"date": fields.Date, "time": fields.Time, "datetime": fields.AwareDateTime}[subtype]
+        kinds: dict[str, type[fields.Field]] = {"date": fields.Date, "time": fields.Time,
+                                                "datetime": fields.AwareDateTime}
+        kind = kinds[subtype]
         return kind(required=required, allow_none=not required)
     raise FormDefinitionError([f"unsupported component type '{ctype}'"])  # pragma: no cover

@@ -15,10 +15,10 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, cast, func, or_, select, true
+from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .models import Case, StatisticalReport, TaskRecord, Training
@@ -35,11 +35,11 @@ class Period:
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, time.min, timezone.utc)
+        return datetime.combine(self.start, time.min, UTC)
 
     @property
     def end_at(self) -> datetime:  # exclusive
-        return datetime.combine(self.end, time.max, timezone.utc)
+        return datetime.combine(self.end, time.max, UTC)
 
 
 def age_band(age: int | None) -> str:
@@ -53,11 +53,20 @@ def _age_expression(dialect: str) -> Any:
     received = func.substr(Case.report["received_at"].as_string(), 1, 10)  # the report's local date
     if dialect == "postgresql":
         day = func.coalesce(cast(received, Date), cast(Case.opened_at, Date))
-        year = (lambda d: cast(func.extract("year", d), Integer))
-        month_day = (lambda d: cast(func.extract("month", d) * 100 + func.extract("day", d), Integer))
+
+        def year(d: Any) -> ColumnElement[Any]:
+            return cast(func.extract("year", d), Integer)
+
+        def month_day(d: Any) -> ColumnElement[Any]:
+            return cast(func.extract("month", d) * 100 + func.extract("day", d), Integer)
     else:  # SQLite keeps dates as ISO text
         day = func.coalesce(received, func.date(Case.opened_at))
-        year, month_day = (lambda d: cast(func.strftime("%Y", d), Integer)), (lambda d: func.strftime("%m-%d", d))
+
+        def year(d: Any) -> ColumnElement[Any]:
+            return cast(func.strftime("%Y", d), Integer)
+
+        def month_day(d: Any) -> ColumnElement[Any]:
+            return func.strftime("%m-%d", d)
     born = Case.child_birth_date
     years = year(day) - year(born) - case((month_day(day) < month_day(born), 1), else_=0)
     return case((born.is_not(None), years), else_=Case.child_age_estimate)
@@ -208,7 +217,8 @@ def rows(indicators: dict[str, Any]) -> list[tuple[str, str, Any]]:
     out += [("cases_opened", "", indicators["cases_opened"]), ("cases_closed", "", indicators["cases_closed"]),
             ("steps_completed", "", indicators["steps"]["completed"]), ("steps_late", "", indicators["steps"]["late"]),
             ("steps_late_share", "", indicators["steps"]["late_share"])]
-    out.extend(("median_days_per_step", step, value["median"]) for step, value in indicators["steps"]["median_days"].items())
+    out.extend(("median_days_per_step", step, value["median"])
+               for step, value in indicators["steps"]["median_days"].items())
     out += [("trainings_organised", "", indicators["trainings"]["sessions"]),
             ("staff_trained", "", indicators["trainings"]["staff_trained"])]
     out.extend((f"statistical_reports_{key}", "", value) for key, value in indicators["statistical_reports"].items())

@@ -139,7 +139,8 @@ def check_age(intake: dict[str, Any], properties: dict[str, str], now: datetime)
     low, high = _int_property(properties, "age_min", 0), _int_property(properties, "age_max", 17)
     if not low <= age <= high:
         bound = f"under {high + 1}" if low == 0 else f"between {low} and {high}"
-        raise ValidationError({"child": {field: [f"This pathway serves people {bound} at the report date (age {age})."]}})
+        message = f"This pathway serves people {bound} at the report date (age {age})."
+        raise ValidationError({"child": {field: [message]}})
     return age
 
 

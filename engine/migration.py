@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
 
 from .errors import NotFound, ValidationFailed
 from .models import Case, OpenTask, PathwayVersion

@@ -188,9 +188,10 @@ class _Interpreter:
         return {self.run(e) for e in node.elts}
 
     def _Dict(self, node: ast.Dict) -> Any:
-        if any(k is None for k in node.keys):
+        keys = [k for k in node.keys if k is not None]  # None stands for a ** spread
+        if len(keys) != len(node.keys):
             raise SandboxError("dict unpacking is not allowed")
-        return {self.run(k): self.run(v) for k, v in zip(node.keys, node.values)}  # type: ignore[arg-type]
+        return {self.run(k): self.run(v) for k, v in zip(keys, node.values)}
 
     def _BoolOp(self, node: ast.BoolOp) -> Any:
         value: Any = None

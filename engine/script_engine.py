@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextvars
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 
 from . import sandbox
+
+if TYPE_CHECKING:
+    from SpiffWorkflow.task import Task as SpiffTask
 
 # Set by the runtime for the duration of one command: a callable that runs a service task.
 ServiceDispatcher = Callable[[Any, str, dict[str, Any]], Any]
@@ -27,7 +30,7 @@ class SandboxScriptEngine(PythonScriptEngine):
     def validate(self, expression: str) -> None:
         sandbox.check(expression)
 
-    def evaluate(self, task, expression, external_context=None):  # type: ignore[override]
+    def evaluate(self, task: SpiffTask, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         data = dict(task.data)
         if external_context:
             data.update(external_context)
@@ -38,10 +41,10 @@ class SandboxScriptEngine(PythonScriptEngine):
                 f"Error evaluating expression '{expression}': {exc}", task=task, exception=exc
             ) from None
 
-    def execute(self, task, script, external_context=None):  # type: ignore[override]
+    def execute(self, task: SpiffTask, script: str, external_context: dict[str, Any] | None = None) -> NoReturn:
         raise WorkflowTaskException("Scripts are not allowed in Himaya pathways", task=task)
 
-    def call_service(self, task, **kwargs):  # type: ignore[override]
+    def call_service(self, task: SpiffTask, **kwargs: Any) -> str:
         dispatch = service_dispatcher.get()
         if dispatch is None:
             raise WorkflowTaskException("No service dispatcher bound to this command", task=task)

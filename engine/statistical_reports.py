@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -58,13 +58,13 @@ class Quarter:
     @property
     def period(self) -> Period:
         start = date(self.year, 3 * self.number - 2, 1)
-        end = (date(self.year + 1, 1, 1) if self.number == 4 else date(self.year, 3 * self.number + 1, 1)) - timedelta(days=1)
-        return Period(start, end)
+        after = date(self.year + 1, 1, 1) if self.number == 4 else date(self.year, 3 * self.number + 1, 1)
+        return Period(start, after - timedelta(days=1))
 
     @property
     def due_at(self) -> datetime:
         """The end of the 15th day after the quarter."""
-        return datetime.combine(self.period.end + DUE_AFTER_QUARTER, time(23, 59, 59), timezone.utc)
+        return datetime.combine(self.period.end + DUE_AFTER_QUARTER, time(23, 59, 59), UTC)
 
     @property
     def label(self) -> str:
@@ -128,8 +128,9 @@ def quarters_due(first_deployed: datetime | None, now: datetime, limit: int = 8)
     pathway was first deployed (at most the last ``limit``), oldest first."""
     if first_deployed is None:
         return []
-    due, quarter = [], Quarter.last_ended(now)
-    while len(due) < limit and datetime.combine(quarter.period.end, time.max, timezone.utc) >= first_deployed:
+    due: list[Quarter] = []
+    quarter = Quarter.last_ended(now)
+    while len(due) < limit and datetime.combine(quarter.period.end, time.max, UTC) >= first_deployed:
         due.append(quarter)
         quarter = quarter.previous()
     return due[::-1]
@@ -176,5 +177,6 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any]]:
     rows.extend(("median_days_per_step", step, value.get("median"))
                 for step, value in (steps.get("median_days") or {}).items())
     trainings = figures.get("trainings") or {}
-    rows += [("trainings_organised", "", trainings.get("sessions")), ("staff_trained", "", trainings.get("staff_trained"))]
+    rows += [("trainings_organised", "", trainings.get("sessions")),
+             ("staff_trained", "", trainings.get("staff_trained"))]
     return rows

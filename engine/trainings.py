@@ -50,7 +50,8 @@ def record(session: Session, payload: Any, *, actor: str, now: datetime) -> Trai
         raise ValidationFailed("The request has invalid fields.", {"units": ["Unknown unit for this province."]})
     participants = [name.strip() for name in values["participants"] if name.strip()]
     if not participants:
-        raise ValidationFailed("The request has invalid fields.", {"participants": ["Missing data for required field."]})
+        raise ValidationFailed("The request has invalid fields.",
+                               {"participants": ["Missing data for required field."]})
     row = Training(title=values["title"].strip(), start_date=values["start_date"], end_date=values["end_date"],
                    province=values["province"], units=values["units"], participants=participants,
                    recorded_at=now, recorded_by=actor)

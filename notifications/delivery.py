@@ -21,6 +21,7 @@ Messages carry a case reference and a link, never the child's name or birth date
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,7 +87,7 @@ class Deliverer:
 
     # -- claiming --------------------------------------------------------------------
 
-    def _claim(self, batch: int) -> list[Any]:
+    def _claim(self, batch: int) -> Sequence[Any]:
         now = self.engine.now()
         db = self.engine.db
         due = or_(and_(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now),

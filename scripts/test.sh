@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite on SQLite and on a throwaway PostgreSQL server (`make test`).
+# Lint and type checks, then the whole test suite on SQLite and on a throwaway PostgreSQL server (`make test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+
+# Style and types first (settings in pyproject.toml): a failure stops here, before any server starts.
+"$VENV/bin/ruff" check .
+"$VENV/bin/mypy"
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)

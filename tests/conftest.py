@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.test import TestResponse
 
 from api.setup import BPMN_FOLDER, prepare
 from engine.assembly import assemble_engine
@@ -22,7 +27,7 @@ from engine.models import Base
 from engine.runtime import Engine
 
 SHARED_DEFINITIONS = DefinitionCache()
-START = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 KEEP_TABLES = {"provinces", "units", "users", "alembic_version"}
 
 
@@ -79,7 +84,7 @@ def _reset_postgres(database: Database) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path):
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "himaya.sqlite"
@@ -108,7 +113,7 @@ def engine(database: Database, clock: ManualClock) -> Engine:
 class ApiClient:
     """A Flask test client that logs demo users in (password ``demo-<username>``)."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: Flask) -> None:
         self.app = app
         self.client = app.test_client()
         self._tokens: dict[str, str] = {}
@@ -131,10 +136,10 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {self.token(username)}"
         return headers
 
-    def get(self, path: str, user: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    def get(self, path: str, user: str | None = None, **kwargs: Any) -> TestResponse:
         return self.client.get(path, headers=self.headers(user, **kwargs.pop("headers", {})), **kwargs)
 
-    def post(self, path: str, user: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+    def post(self, path: str, user: str | None = None, **kwargs: Any) -> TestResponse:
         return self.client.post(path, headers=self.headers(user, **kwargs.pop("headers", {})), **kwargs)
 
 
@@ -146,7 +151,7 @@ def api(engine: Engine) -> ApiClient:
 
 
 @pytest.fixture
-def web(engine: Engine):  # type: ignore[no-untyped-def]
+def web(engine: Engine) -> FlaskClient:
     """Flask's test client on the pages (log in with :func:`tests.helpers.page_login`)."""
     from api.app import create_app
 

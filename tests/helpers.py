@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from engine.models import CaseEvent, OpenTask, OutboxMessage, TaskRecord
 from engine.runtime import Actor, CommandResult, Engine
+
+if TYPE_CHECKING:
+    from tests.conftest import ApiClient
 
 UPE = Actor("upe.tanger", "case_worker")
 CAPE = Actor("cape.tanger", "coordinator")
@@ -98,19 +103,25 @@ ANSWERS: dict[str, dict[str, Any]] = {
 }
 
 
-def page_csrf(client: Any, path: str = "/login") -> str:
+def csrf_of(html: str) -> str:
+    """The CSRF token of the forms in a page's HTML."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has a form with a CSRF token"
+    return match.group(1)
+
+
+def page_csrf(client: FlaskClient, path: str = "/login") -> str:
     """The CSRF token of a page's forms."""
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return csrf_of(client.get(path).get_data(as_text=True))
 
 
-def page_login(client: Any, username: str) -> Any:
+def page_login(client: FlaskClient, username: str) -> TestResponse:
     """Log a demo user in on the pages (password ``demo-<username>``); returns the response."""
     token = page_csrf(client)
     return client.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
 
 
-def complete_by_api(api: Any, user: str, task: str, data: dict[str, Any]) -> Any:
+def complete_by_api(api: ApiClient, user: str, task: str, data: dict[str, Any]) -> TestResponse:
     """``POST /api/v1/tasks/{task}/complete`` as ``user``, logged in at the test clock's now."""
     api.forget_tokens()
     return api.post(f"/api/v1/tasks/{task}/complete", user, json={"data": data})

@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import io
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.test import TestResponse
 
 from engine.models import ActionPlan, ActionPlanVersion, Case
+from engine.runtime import Engine
 from tests.conftest import ApiClient
 from tests.helpers import complete_by_api, task_id
 
@@ -17,14 +20,14 @@ PLAN = {"province": "tanger-assilah", "title": "Plan provincial 2027-2029",
         "period_start": "2027-01-01", "period_end": "2029-12-31"}
 
 
-def action(title: str, **extra) -> dict:  # type: ignore[no-untyped-def]
+def action(title: str, **extra: Any) -> dict[str, Any]:
     return {"title": title, "pilot": "Mme Salma Bennani", "partners": ["Délégation de la santé", "Entraide nationale"],
             "resources": "2 assistantes sociales, un véhicule", "budget_mad": "120000.50",
             "indicators": ["Nombre d'enfants signalés"], "deadline": "2027-06-30",
             "expected_results": "Délai de prise en charge réduit", "follow_up": "Revue trimestrielle", **extra}
 
 
-CONTENT = {
+CONTENT: dict[str, Any] = {
     "context": "Autodiagnostic de 2026.",
     "priorities": [
         {"area": "detection_care", "title": "Détection et prise en charge", "general_objectives": [
@@ -36,22 +39,23 @@ CONTENT = {
             ]}]},
         {"area": "prevention", "title": "Prévention", "general_objectives": [
             {"title": "Lutter contre la déscolarisation", "specific_objectives": [
-                {"title": "Repérer les élèves à risque", "actions": [action("Créer des cellules d'écoute scolaires")]}]}]},
+                {"title": "Repérer les élèves à risque",
+                 "actions": [action("Créer des cellules d'écoute scolaires")]}]}]},
     ],
 }
 
 
-def _create(api: ApiClient, **changes) -> dict:  # type: ignore[no-untyped-def]
+def _create(api: ApiClient, **changes: Any) -> dict[str, Any]:
     response = api.post("/api/v1/action-plans", "cape.tanger", json={**PLAN, **changes})
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
-def _put(api: ApiClient, plan_id: int, content: dict, user: str = "cape.tanger"):  # type: ignore[no-untyped-def]
+def _put(api: ApiClient, plan_id: int, content: dict[str, Any] | list[Any], user: str = "cape.tanger") -> TestResponse:
     return api.client.put(f"/api/v1/action-plans/{plan_id}/content", json=content, headers=api.headers(user))
 
 
-def _status(engine, plan_id: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _status(engine: Engine, plan_id: int) -> list[tuple[int, str]]:
     with engine.db.reading() as session:
         return [(v.number, v.status) for v in session.scalars(
             select(ActionPlanVersion).where(ActionPlanVersion.plan_id == plan_id).order_by(ActionPlanVersion.number))]
@@ -63,7 +67,8 @@ def test_the_pathway_runs_draft_returned_validated_reviewed(api: ApiClient, engi
     assert [t["name"] for t in plan["open_tasks"]] == ["draft_plan"]
     case_id, plan_id = plan["case_id"], plan["id"]
 
-    empty = complete_by_api(api, "cape.tanger", task_id(engine, case_id, "draft_plan"), {"consultation": "Atelier du 9 février"})
+    empty = complete_by_api(api, "cape.tanger", task_id(engine, case_id, "draft_plan"),
+                            {"consultation": "Atelier du 9 février"})
     assert empty.status_code == 400, "an empty plan cannot be submitted"
     assert "priorities" in empty.get_json()["errors"]["json"]["data"]
     assert _status(engine, plan_id) == [(1, "draft")]
@@ -75,7 +80,8 @@ def test_the_pathway_runs_draft_returned_validated_reviewed(api: ApiClient, engi
     assert _put(api, plan_id, CONTENT).status_code == 409, "a submitted version is no longer edited"
 
     validate = task_id(engine, case_id, "validate_plan")
-    assert complete_by_api(api, "cape.tanger", validate, {"decision": "validated"}).status_code == 403, "the CPPE decides"
+    by_cape = complete_by_api(api, "cape.tanger", validate, {"decision": "validated"})
+    assert by_cape.status_code == 403, "the CPPE decides"
     no_comment = complete_by_api(api, "cppe.tanger", validate, {"decision": "returned"})
     assert no_comment.status_code == 400 and "comments" in no_comment.get_json()["errors"]["json"]["data"]
     assert complete_by_api(api, "cppe.tanger", validate,
@@ -116,7 +122,7 @@ def test_bad_actions_give_field_errors_and_change_nothing(api: ApiClient, engine
     plan = _create(api, content=CONTENT)
     path = ["priorities", "0", "general_objectives", "0", "specific_objectives", "0", "actions", "0"]
 
-    def errors_of(content: dict) -> dict:  # type: ignore[no-untyped-def]
+    def errors_of(content: dict[str, Any]) -> dict[str, Any]:
         response = _put(api, plan["id"], content)
         assert response.status_code == 400, response.get_json()
         found = response.get_json()["errors"]["json"]
@@ -179,7 +185,7 @@ def test_plans_are_scoped_to_their_province(api: ApiClient, engine):
     assert api.get(f"/api/v1/cases/{plan['case_id']}", "cape.tanger").status_code == 404, "not a child's file"
 
 
-def _all_actions(content: dict) -> list[dict]:  # type: ignore[no-untyped-def]
+def _all_actions(content: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for p in content["priorities"] for g in p["general_objectives"] for s in g["specific_objectives"]
             for a in s["actions"]]
 
@@ -189,7 +195,7 @@ def test_xlsx_export_follows_the_canvas(api: ApiClient):
 
     plan = _create(api, content=CONTENT)
     response = api.get(f"/api/v1/action-plans/{plan['id']}/export?format=xlsx", "cppe.tanger")
-    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    assert response.status_code == 200 and (response.mimetype or "").endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.data)).active
     values = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
     text = [str(c) for row in values for c in row if c is not None]

@@ -4,8 +4,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+from typing import Any
 
 import pytest
+from werkzeug.test import TestResponse
 
 from api.setup import BPMN_FOLDER
 from engine.definitions.storage import read_forms_folder
@@ -67,8 +69,8 @@ def _with_family_mediation() -> str:
                        FAMILY_MEDIATION + "    <bpmn:exclusiveGateway id=\"gw_placement\"", 1)
 
 
-def _deploy(api: ApiClient, xml: str, forms: dict | None = None):  # type: ignore[no-untyped-def]
-    data = {"file": (io.BytesIO(xml.encode("utf-8")), "child_protection.bpmn")}
+def _deploy(api: ApiClient, xml: str, forms: dict[str, Any] | None = None) -> TestResponse:
+    data: dict[str, Any] = {"file": (io.BytesIO(xml.encode("utf-8")), "child_protection.bpmn")}
     if forms:
         data["forms"] = [(io.BytesIO(json.dumps(f).encode("utf-8")), f"{name}.json") for name, f in forms.items()]
     return api.post("/api/v1/pathways", "admin", data=data, content_type="multipart/form-data")
@@ -79,7 +81,8 @@ def _walk_to_orientation(api: ApiClient, case: dict) -> None:
         _complete(api, case["id"], step, ANSWERS[step])
 
 
-def _complete(api: ApiClient, case_id: str, step: str, data: dict, user: str | None = None):  # type: ignore[no-untyped-def]
+def _complete(api: ApiClient, case_id: str, step: str, data: dict[str, Any],
+              user: str | None = None) -> dict[str, Any]:
     user = user or {"orientation": "cape.tanger", "closure_approval": "cape.tanger",
                     "diagnosis_medical": "sante.tanger"}.get(step, "upe.tanger")
     tasks = api.get(f"/api/v1/tasks?case_id={case_id}&step={step}", user).get_json()["items"]
@@ -175,7 +178,8 @@ def test_migration_bad_input(api: ApiClient):
                     json={"from_version": 1, "to_version": 9}).status_code == 404
     assert api.post("/api/v1/pathways/child_protection/migrations", "admin",
                     json={"from_version": 1, "to_version": 1}).status_code == 400
-    assert api.post("/api/v1/pathways/child_protection/migrations", "admin", json={"from_version": "x"}).status_code == 400
+    assert api.post("/api/v1/pathways/child_protection/migrations", "admin",
+                    json={"from_version": "x"}).status_code == 400
     assert api.post("/api/v1/pathways/child_protection/migrations", "cape.tanger",
                     json={"from_version": 1, "to_version": 2}).status_code == 403
 
@@ -197,7 +201,8 @@ HOSTILE = {
     "quadratic blow-up": ('<?xml version="1.0"?><!DOCTYPE q [<!ENTITY x "' + "x" * 50_000 + '">]>'
                           '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">'
                           + "&x;" * 15 + '</bpmn:definitions>'),
-    "10 000 nested elements": XML.replace("</bpmn:definitions>", "<a>" * 10_000 + "</a>" * 10_000 + "</bpmn:definitions>"),
+    "10 000 nested elements": XML.replace("</bpmn:definitions>",
+                                          "<a>" * 10_000 + "</a>" * 10_000 + "</bpmn:definitions>"),
     "condition with an import": _condition("__import__('os').system('id')"),
     "attribute access": _condition("situation_stable.real"),
     "dunder access": _condition("situation_stable.__class__"),
@@ -247,7 +252,8 @@ def test_aftercare_is_deployed_from_its_file_and_runs_a_young_person_to_exit(api
     body = intake(engine, pathway="aftercare", categories=["in_institution"],
                   emergency={"medical": False, "immediate_danger": False})
     body["child"]["birth_date"] = (engine.now() - timedelta(days=19 * 366)).date().isoformat()
-    too_young = {**body, "child": {**body["child"], "birth_date": (engine.now() - timedelta(days=15 * 366)).date().isoformat()}}
+    fifteen = (engine.now() - timedelta(days=15 * 366)).date().isoformat()
+    too_young = {**body, "child": {**body["child"], "birth_date": fifteen}}
     assert api.post("/api/v1/cases", "upe.tanger", json=too_young).status_code == 400
     assert api.post("/api/v1/cases", "upe.tanger", json={**body, "categories": ["out_of_school"]}).status_code == 400
     started = api.post("/api/v1/cases", "upe.tanger", json=body)

@@ -11,7 +11,7 @@ from api.demo import demo_users
 from engine.runtime import SYSTEM, Actor
 from tests.api_data import intake
 from tests.conftest import ApiClient
-from tests.helpers import report, task_id
+from tests.helpers import page_csrf, report, task_id
 
 USERS = {u["username"]: u for u in demo_users()}
 SAME_PROVINCE_UNITS = {"tanger-assilah": "upe-tanger-assilah", "casablanca": "upe-casablanca"}
@@ -195,8 +195,6 @@ def _expected_other(user: dict, endpoint: str) -> int:
 
 
 def test_authorization_of_the_other_endpoints_and_the_pages(api: ApiClient):
-    import re
-
     targets = _targets(api)
     tanger = targets["tanger-assilah"]
     training = {"title": "Écoute", "start_date": "2026-10-01", "end_date": "2026-10-02", "province": "tanger-assilah",
@@ -214,7 +212,7 @@ def test_authorization_of_the_other_endpoints_and_the_pages(api: ApiClient):
             "notifications": api.get("/api/v1/notifications", username),
         }
         pages = api.app.test_client()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', pages.get("/login").get_data(as_text=True)).group(1)
+        token = page_csrf(pages)
         pages.post("/login", data={"username": username, "password": f"demo-{username}", "csrf_token": token})
         calls.update({
             "page report": pages.get("/cases/new"), "page supervision": pages.get("/supervision"),

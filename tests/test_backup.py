@@ -26,7 +26,7 @@ def test_backup_then_restore_finds_every_case(engine: Engine, tmp_path: Path):
     with engine.db.reading() as session:
         assert sorted(session.scalars(select(Case.id))) == sorted(cases)
         assert session.scalar(select(func.count()).select_from(OpenTask)) == 6  # 4 receptions + 2 diagnoses
-        assert session.scalar(select(func.count()).select_from(CaseEvent)) > 0
+        assert session.execute(select(func.count()).select_from(CaseEvent)).scalar_one() > 0
     engine.workflows = type(engine.workflows)(16)  # a restarted process
     do(engine, cases[1], "reception_listening", **ANSWERS["reception_listening"])
 

@@ -22,8 +22,8 @@ FORMS = read_forms_folder(BPMN_FOLDER / "forms")
 
 def _versions(engine: Engine) -> int:
     with engine.db.reading() as session:
-        return session.scalar(select(func.count()).select_from(PathwayVersion)
-                              .where(PathwayVersion.key == "child_protection"))
+        return session.execute(select(func.count()).select_from(PathwayVersion)
+                               .where(PathwayVersion.key == "child_protection")).scalar_one()
 
 
 def _deploy_refused(engine: Engine, xml: str | bytes, forms=None) -> list[dict]:
@@ -39,9 +39,11 @@ def _swap(old: str, new: str, text: str = XML) -> str:
     return text.replace(old, new, 1)
 
 
-XXE_FILE = """<?xml version="1.0"?>
-<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"><bpmn:process id="p" isExecutable="true"><bpmn:documentation>&x;</bpmn:documentation></bpmn:process></bpmn:definitions>"""
+XXE_FILE = ('<?xml version="1.0"?>\n'
+            '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+            '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">'
+            '<bpmn:process id="p" isExecutable="true"><bpmn:documentation>&x;</bpmn:documentation></bpmn:process>'
+            '</bpmn:definitions>')
 XXE_NETWORK = XXE_FILE.replace("file:///etc/passwd", "http://169.254.169.254/latest/meta-data/")
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
@@ -138,7 +140,8 @@ def test_condition_escaping_the_sandbox_is_refused(engine: Engine, condition: st
 def test_script_task_is_refused(engine: Engine):
     xml = _swap('<bpmn:userTask id="follow_up"', '<bpmn:scriptTask id="follow_up"')
     xml = xml.replace("</bpmn:userTask>\n    <bpmn:exclusiveGateway id=\"gw_stable\"",
-                      "<bpmn:script>import os</bpmn:script></bpmn:scriptTask>\n    <bpmn:exclusiveGateway id=\"gw_stable\"", 1)
+                      "<bpmn:script>import os</bpmn:script></bpmn:scriptTask>\n"
+                      "    <bpmn:exclusiveGateway id=\"gw_stable\"", 1)
     errors = _deploy_refused(engine, xml)
     assert any("scripts are not allowed" in e["message"] for e in errors)
 
@@ -176,9 +179,9 @@ def test_cli_deploy_exits_non_zero_with_the_element_and_line(tmp_path: Path):
 
 # --- runtime -------------------------------------------------------------------------
 
-def _snapshot(engine: Engine) -> tuple[int, int, int, int]:
+def _snapshot(engine: Engine) -> tuple[int, ...]:
     with engine.db.reading() as session:
-        return tuple(session.scalar(select(func.count()).select_from(model))  # type: ignore[return-value]
+        return tuple(session.execute(select(func.count()).select_from(model)).scalar_one()
                      for model in (Case, OpenTask, TaskRecord, CaseEvent))
 
 
@@ -256,7 +259,8 @@ def test_bad_reports_are_refused_field_by_field(engine: Engine, change, field):
 
 
 def test_sub_processes_are_refused_with_the_element(engine: Engine):
-    xml = _swap('<bpmn:userTask id="follow_up"', '<bpmn:subProcess id="follow_up_group"><bpmn:startEvent id="inner_start" />'
+    xml = _swap('<bpmn:userTask id="follow_up"',
+                '<bpmn:subProcess id="follow_up_group"><bpmn:startEvent id="inner_start" />'
                 '</bpmn:subProcess>\n    <bpmn:userTask id="follow_up"')
     errors = _deploy_refused(engine, xml)
     assert any(e["element"] == "follow_up_group" and "not supported" in e["message"] for e in errors)

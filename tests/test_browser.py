@@ -12,6 +12,7 @@ import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,6 +20,9 @@ from engine.assembly import assemble_engine
 from engine.db import Database
 from tests.conftest import SHARED_DEFINITIONS
 from tests.helpers import UPE, report, task_id
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -61,16 +65,16 @@ def site(sqlite_template, tmp_path):
     engine.db.dispose()
 
 
-def _page(browser, width: int = 1280):  # type: ignore[no-untyped-def]
+def _page(browser: Browser, width: int = 1280) -> Page:
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="fr-FR")
     return context.new_page()
 
 
-def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def _login(page, site, username: str) -> None:  # type: ignore[no-untyped-def]
+def _login(page: Page, site: dict[str, Any], username: str) -> None:
     page.goto(site["url"] + "/login")
     page.fill("#username", username)
     page.fill("#password", f"demo-{username}")
@@ -161,7 +165,7 @@ def test_a_case_worker_of_another_province_cannot_open_the_case(browser, site):
     page = _page(browser)
     _login(page, site, "upe.casa")
     response = page.goto(site["url"] + f"/cases/{case_id}")
-    assert response.status == 404
+    assert response is not None and response.status == 404
     assert "Amina" not in page.content()
     _shot(page, "08-other-province-404")
 
@@ -247,7 +251,8 @@ def test_an_invalid_diagram_shows_the_error_on_its_element(browser, site):
     _login(page, site, "admin")
     page.goto(site["url"] + "/admin/pathways/child_protection/versions/1/modeler")
     page.wait_for_selector("#canvas[data-ready=true]", timeout=20000)
-    page.evaluate("() => { const m = window.himayaModeler; m.get('selection').select(m.get('elementRegistry').get('follow_up')); }")
+    page.evaluate("() => { const m = window.himayaModeler; "
+                  "m.get('selection').select(m.get('elementRegistry').get('follow_up')); }")
     page.select_option("#prop-form", "")
     page.click("#check")
     page.wait_for_selector("#result[data-state=invalid]")

@@ -1,5 +1,5 @@
 """Due rules (ISO 8601 durations by risk level) and form-js → marshmallow validation."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from marshmallow import ValidationError
@@ -7,24 +7,25 @@ from marshmallow import ValidationError
 from engine.durations import parse_due_rule, parse_duration
 from engine.forms import FormDefinitionError, compile_form
 
-T0 = datetime(2026, 1, 31, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 31, 10, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("rule, risk, expected", [
-    ("PT4H", "low", datetime(2026, 1, 31, 14, 0, tzinfo=timezone.utc)),
-    ("high=PT24H;medium=P3D;low=P7D", "high", datetime(2026, 2, 1, 10, 0, tzinfo=timezone.utc)),
-    ("high=PT24H;medium=P3D;low=P7D", "medium", datetime(2026, 2, 3, 10, 0, tzinfo=timezone.utc)),
-    ("high=PT24H;medium=P3D;low=P7D", "low", datetime(2026, 2, 7, 10, 0, tzinfo=timezone.utc)),
-    ("P1M", "low", datetime(2026, 2, 28, 10, 0, tzinfo=timezone.utc)),  # clamped to the month's end
-    ("P1Y2M", "low", datetime(2027, 3, 31, 10, 0, tzinfo=timezone.utc)),
-    ("P2W", "low", datetime(2026, 2, 14, 10, 0, tzinfo=timezone.utc)),
-    ("high=P3D, low=P14D", "medium", datetime(2026, 2, 3, 10, 0, tzinfo=timezone.utc)),  # shortest given
+    ("PT4H", "low", datetime(2026, 1, 31, 14, 0, tzinfo=UTC)),
+    ("high=PT24H;medium=P3D;low=P7D", "high", datetime(2026, 2, 1, 10, 0, tzinfo=UTC)),
+    ("high=PT24H;medium=P3D;low=P7D", "medium", datetime(2026, 2, 3, 10, 0, tzinfo=UTC)),
+    ("high=PT24H;medium=P3D;low=P7D", "low", datetime(2026, 2, 7, 10, 0, tzinfo=UTC)),
+    ("P1M", "low", datetime(2026, 2, 28, 10, 0, tzinfo=UTC)),  # clamped to the month's end
+    ("P1Y2M", "low", datetime(2027, 3, 31, 10, 0, tzinfo=UTC)),
+    ("P2W", "low", datetime(2026, 2, 14, 10, 0, tzinfo=UTC)),
+    ("high=P3D, low=P14D", "medium", datetime(2026, 2, 3, 10, 0, tzinfo=UTC)),  # shortest given
 ])
 def test_due_rules(rule, risk, expected):
     assert parse_due_rule(rule).due_at(T0, risk) == expected
 
 
-@pytest.mark.parametrize("text", ["", "3 days", "P", "PT", "P0D", "PT4", "high=3D", "urgent=P1D", "high=P1D;high=P2D", "P1DT"])
+@pytest.mark.parametrize("text", ["", "3 days", "P", "PT", "P0D", "PT4", "high=3D", "urgent=P1D", "high=P1D;high=P2D",
+                                  "P1DT"])
 def test_bad_due_rules_are_refused(text):
     with pytest.raises(ValueError):
         parse_due_rule(text)
@@ -38,8 +39,10 @@ FORM = {
     "type": "default",
     "components": [
         {"type": "text", "id": "intro", "text": "Renseignez la visite."},
-        {"type": "datetime", "id": "f1", "key": "visit_date", "subtype": "date", "dateLabel": "Date", "validate": {"required": True}},
-        {"type": "textarea", "id": "f2", "key": "summary", "label": "Résumé", "validate": {"required": True, "maxLength": 20}},
+        {"type": "datetime", "id": "f1", "key": "visit_date", "subtype": "date", "dateLabel": "Date",
+         "validate": {"required": True}},
+        {"type": "textarea", "id": "f2", "key": "summary", "label": "Résumé",
+         "validate": {"required": True, "maxLength": 20}},
         {"type": "checkbox", "id": "f3", "key": "stable", "label": "Stable"},
         {"type": "number", "id": "f4", "key": "score", "label": "Score", "validate": {"min": 0, "max": 10}},
         {"type": "radio", "id": "f5", "key": "kind", "label": "Type", "validate": {"required": True},

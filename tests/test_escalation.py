@@ -4,10 +4,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import timedelta
-from email import message_from_bytes, policy as email_policy
+from datetime import UTC, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
 from email.header import decode_header, make_header
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -35,7 +37,8 @@ class Inbox:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802
-                inbox.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=email_policy.default)))
+                message = message_from_bytes(envelope.content, policy=email_policy.default)
+                inbox.messages.append((envelope.rcpt_tos, message))
                 return "250 OK"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
@@ -66,10 +69,11 @@ def _jobs(engine: Engine, inbox: Inbox | None = None, sms: LogSmsSender | None =
 
 def _levels(engine: Engine, case_id: str) -> dict[str, int]:
     with engine.db.reading() as session:
-        return {r.step: r.escalation_level for r in session.scalars(select(OpenTask).where(OpenTask.case_id == case_id))}
+        rows = session.scalars(select(OpenTask).where(OpenTask.case_id == case_id))
+        return {r.step: r.escalation_level for r in rows}
 
 
-def _rungs(engine: Engine) -> list[tuple[str, int]]:
+def _rungs(engine: Engine) -> list[tuple[str | None, int]]:
     with engine.db.reading() as session:
         return [(e.step, e.detail["level"]) for e in session.scalars(
             select(CaseEvent).where(CaseEvent.kind == "escalated").order_by(CaseEvent.id))]
@@ -85,7 +89,8 @@ def test_due_dates_per_risk_level(engine: Engine, categories, danger, hours):
         with engine.db.reading() as session:
             reception = list(session.scalars(select(OpenTask).where(OpenTask.case_id == started.case_id,
                                                                     OpenTask.step == "reception_listening")))
-    assert reception[0].due_at - reception[0].created_at == timedelta(hours=hours)
+    due_at = reception[0].due_at
+    assert due_at is not None and due_at - reception[0].created_at == timedelta(hours=hours)
 
 
 def test_the_three_rungs_come_at_the_right_times(engine: Engine, clock):
@@ -233,7 +238,7 @@ def test_smtp_down_then_back_sends_once(engine: Engine, clock):
 def test_a_deliverer_whose_lease_ran_out_mid_batch_sends_nothing_more(engine: Engine, clock):
     """A slow batch: while the first email goes out the lease runs out and another deliverer claims
     and sends the rest. The slow one must not send those rows too, and every email arrives once."""
-    from notifications.delivery import LEASE, Deliverer
+    from notifications.delivery import LEASE, Deliverer, DeliveryReport
 
     now = clock.now()
     with engine.db.transaction() as session:
@@ -245,7 +250,7 @@ def test_a_deliverer_whose_lease_ran_out_mid_batch_sends_nothing_more(engine: En
         fast = Deliverer(engine, email=EmailSender(parse_smtp_url(inbox.url)))
 
         class SlowDeliverer(Deliverer):
-            def _send(self, row, report):  # type: ignore[no-untyped-def]
+            def _send(self, row: Any, report: DeliveryReport) -> None:
                 if row.id == 2:  # the first email took longer than the lease
                     clock.advance(LEASE + timedelta(seconds=1))
                     assert fast.run().sent == 3
@@ -330,7 +335,8 @@ def test_three_scheduler_processes_produce_each_rung_and_email_once(engine: Engi
     assert counts == {"upe.tanger@himaya.example": 10, "cape.tanger@himaya.example": 20,
                       "cppe.tanger@himaya.example": 10}, f"each email exactly once: {counts}; {outputs}"
     with engine.db.reading() as session:
-        statuses = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        statuses = dict(session.execute(select(OutboxMessage.status, func.count())
+                                        .group_by(OutboxMessage.status)).all())
         stalled = session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "case_stalled"))
     assert stalled == 10
     assert statuses == {"sent": 80}  # 40 group rows + 40 emails
@@ -361,8 +367,8 @@ def test_sms_channel_logs_without_content(engine: Engine, clock, caplog):
 
 def test_escalation_policy_is_configurable():
     policy = EscalationPolicy(coordinator_fraction=0.5, coordinator_minimum=timedelta(0), supervisor_fraction=1.0)
-    from datetime import datetime, timezone
-    created = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    from datetime import datetime
+    created = datetime(2026, 1, 1, tzinfo=UTC)
     due = created + timedelta(days=4)
     assert policy.next_rung_at(0, created, due) == due
     assert policy.next_rung_at(1, created, due) == due + timedelta(days=2)

@@ -6,17 +6,19 @@ import csv
 import io
 import random
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
+from engine.clock import ManualClock
 from engine.indicators import age_band
 from engine.models import StatisticalReport
-from engine.runtime import SYSTEM, Actor
+from engine.runtime import SYSTEM, Actor, Engine
 from engine.statistical_reports import Quarter, open_quarter
-from tests.conftest import START
-from tests.conftest import ApiClient
+from tests.conftest import START, ApiClient
 from tests.helpers import ANSWERS, report, task_id
 
 PROVINCES = {"tanger-assilah": "tanger", "casablanca": "casa"}
@@ -28,12 +30,12 @@ def dataset(api: ApiClient, clock):
     """Cases with known attributes; the expected figures are counted here, not read back."""
     engine = api.app.extensions["himaya"]
     rng = random.Random(7)
-    expected = {"served": Counter(), "unit": Counter(), "province": Counter(), "sex": Counter(),
+    expected: dict[str, Any] = {"served": Counter(), "unit": Counter(), "province": Counter(), "sex": Counter(),
                 "category": Counter(), "age_band": Counter(), "late": 0, "completed": 0}
     expected["reports"] = _quarterly_reports(engine, clock)
     clock.set(START)
     cases = []
-    for n in range(3000):
+    for _ in range(3000):
         province = rng.choice(list(PROVINCES))
         sex = rng.choice("FM")
         age = rng.randint(0, 17)
@@ -65,12 +67,12 @@ REPORT_OUTCOMES = {"tanger-assilah": ["on_time", "on_time", "late", "unpublished
                    "casablanca": ["on_time", "on_time", "on_time", "late"]}
 
 
-def _quarterly_reports(engine, clock) -> dict[str, Counter]:  # type: ignore[no-untyped-def]
+def _quarterly_reports(engine: Engine, clock: ManualClock) -> dict[str, Counter[str]]:
     """Reports published before or after their due date, or not at all (pathway steps, not typed)."""
     quarters = [Quarter(2025, 4), Quarter(2026, 1), Quarter(2026, 2), Quarter(2026, 3)]
-    counted = {province: Counter() for province in REPORT_OUTCOMES}
+    counted: dict[str, Counter[str]] = {province: Counter() for province in REPORT_OUTCOMES}
     for index, quarter in enumerate(quarters):
-        clock.set(datetime.combine(quarter.period.end + timedelta(days=1), time(8), timezone.utc))
+        clock.set(datetime.combine(quarter.period.end + timedelta(days=1), time(8), UTC))
         open_quarter(engine, quarter, SYSTEM)
         for province, outcomes in REPORT_OUTCOMES.items():
             outcome = outcomes[index]
@@ -79,18 +81,18 @@ def _quarterly_reports(engine, clock) -> dict[str, Counter]:  # type: ignore[no-
                 continue
             clock.set(quarter.due_at + (timedelta(days=-2) if outcome == "on_time" else timedelta(days=3)))
             with engine.db.reading() as session:
-                case_id = session.scalar(select(StatisticalReport.case_id).where(
+                case_id = session.execute(select(StatisticalReport.case_id).where(
                     StatisticalReport.unit == f"upe-{province}", StatisticalReport.year == quarter.year,
-                    StatisticalReport.quarter == quarter.number))
+                    StatisticalReport.quarter == quarter.number)).scalar_one()
             short = PROVINCES[province]
-            engine.complete(task_id(engine, case_id, "prepare_report"), {"activities": "Écoute", "figures_checked": True},
-                            Actor(f"upe.{short}", "case_worker"))
+            engine.complete(task_id(engine, case_id, "prepare_report"),
+                            {"activities": "Écoute", "figures_checked": True}, Actor(f"upe.{short}", "case_worker"))
             engine.complete(task_id(engine, case_id, "validate_report"), {"decision": "validated"},
                             Actor(f"cape.{short}", "coordinator"))
     return counted
 
 
-def _get(api: ApiClient, user: str, query: str = ""):  # type: ignore[no-untyped-def]
+def _get(api: ApiClient, user: str, query: str = "") -> TestResponse:
     api.forget_tokens()
     return api.get(f"/api/v1/indicators?from=2026-01-01&to=2026-12-31{query}", user)
 
@@ -161,8 +163,9 @@ def test_trainings_feed_the_training_indicators(api: ApiClient):
 
 
 @pytest.mark.parametrize("body, field", [
-    ({"end_date": "2026-09-01"}, "end_date"), ({"units": ["upe-nowhere"]}, "units"), ({"participants": []}, "participants"),
-    ({"title": ""}, "title"), ({"start_date": "1850-01-01", "end_date": "1850-01-02"}, "start_date")])
+    ({"end_date": "2026-09-01"}, "end_date"), ({"units": ["upe-nowhere"]}, "units"),
+    ({"participants": []}, "participants"), ({"title": ""}, "title"),
+    ({"start_date": "1850-01-01", "end_date": "1850-01-02"}, "start_date")])
 def test_bad_trainings_are_refused(api: ApiClient, body, field):
     base = {"title": "x", "start_date": "2026-10-01", "end_date": "2026-10-03", "province": "tanger-assilah",
             "units": ["upe-tanger-assilah"], "participants": ["A"]}
@@ -188,7 +191,7 @@ def test_age_bands_at_the_report_date_on_birthday_boundaries(api: ApiClient):
     """Counted by the database: a birthday on the report date counts, the day after does not."""
     engine = api.app.extensions["himaya"]
     received = (engine.now() - timedelta(hours=1)).date()  # the helper's report date
-    expected = Counter()
+    expected: Counter[str] = Counter()
     for years, days_after, band in ((6, 0, "6-11"), (6, 1, "0-5"), (12, 0, "12-14"), (12, 1, "6-11"),
                                     (15, 0, "15-17"), (18, 1, "15-17")):
         born = received.replace(year=received.year - years) + timedelta(days=days_after)

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def test_two_nodes_and_two_schedulers_share_one_postgresql(pg_url, postgres):
 
     database = postgres
 
-    engine = assemble_engine(database, clock=ManualClock(datetime.now(timezone.utc) - timedelta(days=10)),
+    engine = assemble_engine(database, clock=ManualClock(datetime.now(UTC) - timedelta(days=10)),
                              definitions=SHARED_DEFINITIONS)
     engine.deploy_folder(BPMN_FOLDER)
     case_ids = [engine.start_case(report(engine), UPE).case_id for _ in range(30)]  # all overdue by now

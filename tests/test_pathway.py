@@ -12,9 +12,7 @@ from engine.db import Database
 from engine.models import Case, CaseTimer, CaseWorkflow, OpenTask
 from engine.runtime import Engine
 from tests.conftest import SHARED_DEFINITIONS
-from tests.helpers import (
-    ANSWERS, CAPE, UPE, completed_steps, do, events, open_steps, outbox, report,
-)
+from tests.helpers import ANSWERS, CAPE, UPE, completed_steps, do, events, open_steps, outbox, report
 
 
 def _walk_to_reintegration(engine: Engine, case_id: str, accompaniments: list[str]) -> None:
@@ -28,7 +26,7 @@ def _walk_to_reintegration(engine: Engine, case_id: str, accompaniments: list[st
 
 def _case(engine: Engine, case_id: str) -> Case:
     with engine.db.reading() as session:
-        return session.get(Case, case_id)
+        return session.get_one(Case, case_id)
 
 
 def test_a_violence_and_immediate_danger_runs_the_judicial_branch_to_closure(engine: Engine, clock: ManualClock):
@@ -180,9 +178,9 @@ def test_f_a_case_reloaded_after_a_restart_continues_identically(database: Datab
     third = assemble_engine(database, clock=twin_clock, definitions=DefinitionCache())
     for step, data in script:
         do(third, case_b, step, **data)
-        # restart at every step
-        third = assemble_engine(database, clock=twin_clock, definitions=DefinitionCache())
-    assert open_steps(second, case_a) == open_steps(third, case_b) == ["accompaniment_legal", "accompaniment_psychological"]
+        third = assemble_engine(database, clock=twin_clock, definitions=DefinitionCache())  # restart at every step
+    assert open_steps(second, case_a) == open_steps(third, case_b) == [
+        "accompaniment_legal", "accompaniment_psychological"]
     assert completed_steps(second, case_a) == completed_steps(third, case_b)
     with database.reading() as session:
         states = {w.case_id: w.task_count for w in session.scalars(select(CaseWorkflow))}
@@ -199,7 +197,7 @@ def test_workflow_state_stays_small_over_many_follow_up_visits(engine: Engine, c
         engine.fire_due_timers()
         do(engine, case_id, "follow_up", **{**ANSWERS["follow_up"], "situation_stable": False})
         with engine.db.reading() as session:
-            stored = session.get(CaseWorkflow, case_id)
+            stored = session.get_one(CaseWorkflow, case_id)
             sizes.append((stored.task_count, len(stored.state)))
     assert sizes[-1][0] == sizes[2][0], f"task count grows with visits: {sizes}"
     assert sizes[-1][1] <= sizes[2][1] * 1.1, f"state grows with visits: {sizes}"

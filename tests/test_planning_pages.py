@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine.models import ActionPlan, ActionPlanVersion
@@ -13,26 +15,26 @@ from engine.runtime import SYSTEM, Engine
 from engine.statistical_reports import Quarter, open_quarter
 from tests.helpers import page_csrf, page_login, task_id
 
-UTC = timezone.utc
 
-
-def _login(client, username: str) -> str:  # type: ignore[no-untyped-def]
+def _login(client: FlaskClient, username: str) -> str:
     """Log in; returns a CSRF token for the forms that follow."""
     page_login(client, username)
     return page_csrf(client, "/tasks" if username != "national" else "/indicators")
 
 
-def _new_plan(web, csrf: str, engine: Engine) -> int:  # type: ignore[no-untyped-def]
+def _new_plan(web: FlaskClient, csrf: str, engine: Engine) -> int:
     web.post("/plans/new", data={"csrf_token": csrf, "title": "Plan", "period_start": "2027-01-01",
                                  "period_end": "2029-12-31"})
     with engine.db.reading() as session:
-        return session.scalar(select(ActionPlan.id))
+        return session.execute(select(ActionPlan.id)).scalar_one()
 
 
-def _content(engine: Engine, plan_id: int) -> dict:  # type: ignore[no-untyped-def]
+def _content(engine: Engine, plan_id: int) -> dict[str, Any]:
     with engine.db.reading() as session:
-        return session.scalars(select(ActionPlanVersion.content).where(ActionPlanVersion.plan_id == plan_id)
-                               .order_by(ActionPlanVersion.number.desc())).first()
+        content = session.scalars(select(ActionPlanVersion.content).where(ActionPlanVersion.plan_id == plan_id)
+                                  .order_by(ActionPlanVersion.number.desc())).first()
+    assert content is not None, "the plan has a version"
+    return content
 
 
 def test_a_coordinator_builds_a_plan_level_by_level_and_exports_it(web, engine: Engine):
@@ -59,7 +61,8 @@ def test_a_coordinator_builds_a_plan_level_by_level_and_exports_it(web, engine: 
     assert missing.status_code == 400
     assert 'id="pilot-error"' in html and 'id="budget_mad-error"' in html, "errors next to their fields"
     assert 'value="Cellules d&#39;écoute"' in html, "what was typed is kept"
-    assert _content(engine, plan_id)["priorities"][0]["general_objectives"][0]["specific_objectives"][0]["actions"] == []
+    objective = _content(engine, plan_id)["priorities"][0]["general_objectives"][0]["specific_objectives"][0]
+    assert objective["actions"] == []
     saved = web.post(action, data={"csrf_token": csrf, "title": "Cellules d'écoute", "pilot": "M. Karim Alaoui",
                                    "partners": "Éducation nationale\nAssociation Bayti", "budget_mad": "15 000,50",
                                    "ongoing": "on", "indicators": "Nombre d'élèves repérés"})
@@ -98,7 +101,7 @@ def test_a_coordinator_builds_a_plan_level_by_level_and_exports_it(web, engine: 
 
 def _case(engine: Engine, plan_id: int) -> str:
     with engine.db.reading() as session:
-        return session.get(ActionPlan, plan_id).case_id
+        return session.get_one(ActionPlan, plan_id).case_id
 
 
 def test_plans_of_another_province_are_not_found(web, engine: Engine):
@@ -121,13 +124,15 @@ def test_a_report_task_shows_the_quarters_figures_and_links_to_the_report(web, e
     tasks = web.get("/tasks").get_data(as_text=True)
     assert "Préparer le rapport statistique trimestriel" in tasks
     match = re.search(r'href="/tasks/([0-9a-f-]+)">Préparer le rapport', tasks)
+    assert match, "the report task is listed"
     page = web.get(f"/tasks/{match.group(1)}").get_data(as_text=True)
     assert "Chiffres du trimestre" in page and "Enfants pris en charge" in page
     done = web.post(f"/tasks/{match.group(1)}", data={"csrf_token": csrf, "activities": "Écoute",
                                                        "figures_checked": "on"})
     assert done.status_code == 302
     followed = web.get(done.headers["Location"])
-    assert followed.status_code == 302 and "/reports/" in followed.headers["Location"], "the case link leads to the report"
+    assert followed.status_code == 302 and "/reports/" in followed.headers["Location"], \
+        "the case link leads to the report"
     report = web.get(followed.headers["Location"]).get_data(as_text=True)
     assert "Soumis au CAPE" in report
     assert "2026-T4" in web.get("/reports").get_data(as_text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,7 +20,8 @@ TOKENS = ["x", "y", "categories", "risk_level", "1", "0", "'a'", "None", "True",
           "__class__", "__import__", "lambda", "for", "has_any", "len", "min", "open", "eval", "9", "10", "'a'*9"]
 DATA = {"x": 3, "y": [1, 2], "categories": ["street"], "risk_level": "high"}
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                    lambda inner: (st.lists(inner, max_size=4)
+                                   | st.dictionaries(st.text(max_size=10), inner, max_size=4)),
                     max_leaves=12)
 
 
@@ -69,7 +71,7 @@ def test_any_form_file_compiles_or_is_refused_with_reasons(definition):
 VALID_ACTION = {"title": "Former", "pilot": "Mme A", "budget_mad": "10", "deadline": "2027-01-01"}
 
 
-def _near_valid(value, where):  # type: ignore[no-untyped-def]
+def _near_valid(value: Any, where: str) -> dict[str, Any]:
     action = dict(VALID_ACTION)
     action[where] = value
     return {"priorities": [{"area": "prevention", "title": "P", "general_objectives": [

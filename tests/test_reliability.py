@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,8 @@ def test_kill_9_mid_load_loses_no_acknowledged_completion(engine, tmp_path):
             for task in chunk:
                 for _attempt in range(480):  # up to two minutes: a restart under load can be slow
                     try:
-                        status, _ = call(url, f"/api/v1/tasks/{task}/complete", {"data": ANSWERS["reception_listening"]},
-                                          token)
+                        status, _ = call(url, f"/api/v1/tasks/{task}/complete",
+                                         {"data": ANSWERS["reception_listening"]}, token)
                     except OSError:  # the server is down: try again, as a client would
                         statuses["connection error"] += 1
                         time.sleep(0.25)
@@ -106,7 +107,8 @@ def private_postgres():
     folder = Path(tempfile.mkdtemp(prefix="himaya-outage-"))  # directly under /tmp: the postgres user reaches it
     port = str(free_port())
     script = str(ROOT / "scripts" / "pg-throwaway")
-    url = subprocess.run([script, "start", str(folder), port], check=True, capture_output=True, text=True).stdout.strip()
+    started = subprocess.run([script, "start", str(folder), port], check=True, capture_output=True, text=True)
+    url = started.stdout.strip()
     yield {"url": url, "stop": lambda: subprocess.run([script, "stop", str(folder)], check=True),
            "start": lambda: subprocess.run([script, "restart", str(folder), port], check=True)}
     subprocess.run([script, "stop", str(folder)], check=False)
@@ -177,14 +179,14 @@ def test_kill_9_of_a_scheduler_mid_delivery_loses_no_email(engine, tmp_path):
     SMTP cannot make it exactly once: a process killed after the server accepted a message and
     before it wrote "sent" leaves that message to be sent again. So at most one email, the one in
     flight, may arrive twice, and then with the same Message-ID; every other arrives once."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from engine.assembly import assemble_engine
     from engine.clock import ManualClock
     from tests.conftest import SHARED_DEFINITIONS
     from tests.test_escalation import Inbox
 
-    past = assemble_engine(engine.db, clock=ManualClock(datetime.now(timezone.utc) - timedelta(days=30)),
+    past = assemble_engine(engine.db, clock=ManualClock(datetime.now(UTC) - timedelta(days=30)),
                            definitions=SHARED_DEFINITIONS)
     for _ in range(25):
         past.start_case(report(past), UPE)  # reception overdue for weeks: three rungs each, and stalled

@@ -5,10 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from api.app import create_app
 from engine.assembly import assemble_engine
 from engine.db import Database
 from engine.runtime import Engine
-from api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,14 +78,15 @@ def test_user_add_disable_and_set_password(tmp_path: Path):
     assert run("user", "disable", "coord.fes").returncode == 0
     assert run("user", "disable", "nobody").returncode == 1
 
+    from sqlalchemy import select
+
+    from api.auth import verify_password
     from engine.db import Database
     from engine.models import User
-    from sqlalchemy import select
-    from api.auth import verify_password
 
     database = Database(f"sqlite:///{tmp_path / 'cli.sqlite'}")
     with database.reading() as session:
-        user = session.scalar(select(User).where(User.username == "coord.fes"))
+        user = session.execute(select(User).where(User.username == "coord.fes")).scalar_one()
         assert not user.active and verify_password(user.password_hash, "another-password")
         assert user.password_hash.startswith("$argon2id$")
     database.dispose()

@@ -2,20 +2,20 @@
 UPE prepares → CAPE returns / validates, "published on time" measured from the pathway."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from api.jobs import Jobs
+from engine.clock import ManualClock
 from engine.errors import ValidationFailed
 from engine.models import Case, OpenTask, StatisticalReport
-from engine.runtime import SYSTEM, Actor
+from engine.runtime import SYSTEM, Actor, Engine
 from engine.statistical_reports import Quarter, open_quarter, parse_quarter, quarters_due
 from tests.conftest import ApiClient
 from tests.helpers import complete_by_api, report, task_id
 
-UTC = timezone.utc
 PREPARED = {"activities": "Séances d'écoute, visites à domicile.", "figures_checked": True}
 
 
@@ -42,7 +42,7 @@ def test_the_quarters_due_start_with_the_first_deployment_and_are_bounded():
     assert len(quarters_due(deployed, datetime(2035, 1, 2, tzinfo=UTC))) == 8
 
 
-def _reports(engine) -> dict[str, StatisticalReport]:  # type: ignore[no-untyped-def]
+def _reports(engine: Engine) -> dict[str, StatisticalReport]:
     with engine.db.reading() as session:
         return {r.unit: r for r in session.scalars(select(StatisticalReport))}
 
@@ -76,7 +76,7 @@ def test_the_job_opens_one_report_per_upe_unit_with_the_quarters_figures(api: Ap
     assert {(t.role, t.due_at) for t in tasks} == {("case_worker", datetime(2027, 1, 15, 23, 59, 59, tzinfo=UTC))}
 
 
-def _open_q4(engine, clock) -> dict[str, StatisticalReport]:  # type: ignore[no-untyped-def]
+def _open_q4(engine: Engine, clock: ManualClock) -> dict[str, StatisticalReport]:
     clock.set(datetime(2027, 1, 2, 8, 0, tzinfo=UTC))
     open_quarter(engine, Quarter(2026, 4), SYSTEM)
     return _reports(engine)
@@ -143,7 +143,8 @@ def test_published_on_time_is_measured_from_the_pathway(api: ApiClient, engine, 
                 timeliness["unpublished"]) == expected, province
     national = api.get("/api/v1/indicators?from=2027-01-01&to=2027-03-31", "national").get_json()
     assert national["statistical_reports"]["due"] is None, "counts below 5 are suppressed nationally"
-    csv_text = api.get("/api/v1/indicators?from=2027-01-01&to=2027-03-31&format=csv", "cape.casa").get_data(as_text=True)
+    response = api.get("/api/v1/indicators?from=2027-01-01&to=2027-03-31&format=csv", "cape.casa")
+    csv_text = response.get_data(as_text=True)
     assert "statistical_reports_published_late,,1" in csv_text
 
 

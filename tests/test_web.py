@@ -1,12 +1,10 @@
 """Web pages through Flask's test client: sessions, CSRF, forms that keep what was typed."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
-
 from engine.runtime import Engine
-from tests.helpers import ANSWERS, UPE, do, page_csrf, page_login, report, task_id
+from tests.helpers import ANSWERS, UPE, csrf_of, do, page_csrf, page_login, report, task_id
 
 
 def test_login_sets_a_hardened_cookie_and_logout_ends_the_session(web):
@@ -47,7 +45,7 @@ def test_session_expires_after_thirty_idle_minutes_and_returns_to_the_page(web, 
     assert response.status_code == 302 and "/login?next=/tasks" in response.headers["Location"]
     page = web.get(response.headers["Location"]).get_data(as_text=True)
     assert "flash warning" in page
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     back = web.post("/login?next=/tasks", data={"username": "upe.tanger", "password": "demo-upe.tanger",
                                                 "csrf_token": token})
     assert back.headers["Location"] == "/tasks"

@@ -4,10 +4,11 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-24 05:27:18.431241
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.models
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import engine.models
 
 revision = '0001'
 down_revision = None
@@ -36,7 +37,8 @@ def upgrade() -> None:
     sa.Column('case_id', sa.String(length=36), nullable=True),
     sa.Column('topic', sa.String(length=60), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
-    sa.Column('recipient', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('recipient', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+              nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -57,7 +59,8 @@ def upgrade() -> None:
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('bpmn_xml', sa.Text(), nullable=False),
     sa.Column('forms', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+              nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('deployed_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('deployed_by', sa.String(length=100), nullable=False),
@@ -93,7 +96,8 @@ def upgrade() -> None:
     sa.Column('risk_level', sa.String(length=8), nullable=False),
     sa.Column('province', sa.String(length=64), nullable=False),
     sa.Column('unit', sa.String(length=100), nullable=False),
-    sa.Column('categories', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('categories', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+              nullable=False),
     sa.Column('child_first_name', sa.String(length=100), nullable=False),
     sa.Column('child_last_name', sa.String(length=100), nullable=False),
     sa.Column('child_sex', sa.String(length=1), nullable=False),

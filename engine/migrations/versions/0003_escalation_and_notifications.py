@@ -4,10 +4,11 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-24 05:53:28.463424
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.models
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import engine.models
 
 revision = '0003'
 down_revision = '0002'

@@ -4,10 +4,11 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-24 06:37:59.960898
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.models
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import engine.models
 
 revision = '0006'
 down_revision = '0005'
@@ -23,7 +24,8 @@ def upgrade() -> None:
     sa.Column('end_date', sa.Date(), nullable=False),
     sa.Column('province', sa.String(length=64), nullable=False),
     sa.Column('units', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('participants', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('participants', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+              nullable=False),
     sa.Column('recorded_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by', sa.String(length=100), nullable=False),
     sa.ForeignKeyConstraint(['province'], ['provinces.code'], ),

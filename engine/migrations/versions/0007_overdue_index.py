@@ -6,7 +6,6 @@ Create Date: 2026-11-24 06:54:26.871350
 """
 from alembic import op
 
-
 revision = '0007'
 down_revision = '0006'
 branch_labels = None

@@ -4,10 +4,11 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-24 08:00:46.890578
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.models
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import engine.models
 
 revision = '0008'
 down_revision = '0007'
@@ -61,7 +62,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('content', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('version_date', sa.Date(), nullable=False),
-    sa.Column('comments', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('comments', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'),
+              nullable=False),
     sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_by', sa.String(length=100), nullable=False),
     sa.Column('validated_at', engine.models.UTCDateTime(timezone=True), nullable=True),
