@@ -7,11 +7,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_smorest import Api, abort
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
 
 from engine.assembly import assemble_engine
 from engine.db import Database
@@ -40,7 +42,7 @@ _DEFAULT_MESSAGES = {
 class HimayaApi(Api):
     """flask-smorest's API with every error in the contract's shape, translated."""
 
-    def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
+    def handle_http_exception(self, error: HTTPException) -> tuple[dict[str, Any], int, Any]:
         payload, code, headers = super().handle_http_exception(error)
         message = payload.get("message") or _DEFAULT_MESSAGES.get(code, error.name)
         payload["message"] = translate_message(message)
@@ -119,7 +121,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         app.extensions["himaya_scheduler"] = scheduler
 
     @app.get("/api/v1/docs-assets/<path:filename>")
-    def docs_assets(filename: str):  # type: ignore[no-untyped-def]
+    def docs_assets(filename: str) -> Response:
         """Swagger UI's files from the swagger-ui-bundle package: no CDN, works offline."""
         import swagger_ui_bundle
         from flask import send_from_directory
@@ -127,7 +129,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename, max_age=86400)
 
     @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
+    def healthz() -> ResponseReturnValue:
         try:
             with engine.db.reading() as session:
                 session.execute(text("SELECT 1"))
@@ -139,7 +141,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         return jsonify(body), 200 if database == "ok" else 503
 
     @app.before_request
-    def refuse_unstorable_text():  # type: ignore[no-untyped-def]
+    def refuse_unstorable_text() -> None:
         """NUL characters and lone surrogates cannot be stored as text: refuse them up front."""
         problem = _unstorable(request.path) or any(_unstorable(v) for v in request.args.values())
         if not problem and request.is_json and request.content_length:
@@ -149,7 +151,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
                   errors={"json": [_("Text may not contain NUL characters or invalid Unicode.")]})
 
     @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -191,7 +193,7 @@ def _error_page(error: EngineError) -> tuple[str, int]:
 
 
 def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
-    def shaped(code: int, message: str, errors: Any = None):  # type: ignore[no-untyped-def]
+    def shaped(code: int, message: str, errors: Any = None) -> tuple[Response, int]:
         from werkzeug.http import HTTP_STATUS_CODES
 
         body: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, ""),
@@ -201,7 +203,7 @@ def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
         return jsonify(body), code
 
     @app.errorhandler(EngineError)
-    def engine_error(error: EngineError):  # type: ignore[no-untyped-def]
+    def engine_error(error: EngineError) -> ResponseReturnValue:
         if not request.path.startswith("/api/"):  # a page: the error page (404 says no more than it must)
             return _error_page(error)
         if isinstance(error, ValidationFailed):
@@ -211,7 +213,7 @@ def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
         return shaped(error.status, error.message, error.errors)
 
     @app.errorhandler(ExportUnavailable)
-    def export_unavailable(error: ExportUnavailable):  # type: ignore[no-untyped-def]
+    def export_unavailable(error: ExportUnavailable) -> ResponseReturnValue:
         log.error("PDF export unavailable: %s", error)
         message = _("PDF exports need a Unicode font on the server (fonts-dejavu-core); XLSX works.")
         if request.path.startswith("/api/"):
@@ -220,7 +222,7 @@ def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
-    def database_down(error: Exception):  # type: ignore[no-untyped-def]
+    def database_down(error: Exception) -> ResponseReturnValue:
         log.error("database error: %s", type(error).__name__)
         if isinstance(error, OperationalError) or getattr(error, "connection_invalidated", False):
             return shaped(503, _("The database is unavailable; try again shortly."))

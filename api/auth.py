@@ -68,14 +68,14 @@ def login(session: Session, secret: str, username: str, password: str, *, now: d
     either way, so commit in both cases). Raises LoginLocked, recording nothing."""
     failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
         LoginAttempt.username == username, LoginAttempt.success.is_(False),
-        LoginAttempt.at > now - LOCK_WINDOW))
+        LoginAttempt.at > now - LOCK_WINDOW)) or 0
     if failures >= LOCK_AFTER_FAILURES:
         raise LoginLocked()
     user = session.scalar(select(User).where(User.username == username))
     valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     success = bool(user and valid and user.active)
     session.add(LoginAttempt(username=username[:100], at=now, success=success, source=source))
-    if not success:
+    if user is None or not success:
         return None
     token_id = secrets.token_urlsafe(32)
     session.add(AuthToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + TOKEN_LIFETIME,

@@ -250,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="himaya", description="Himaya child-protection workflow engine")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("migrate", help="create or upgrade the database and deploy bpmn/").set_defaults(func=cmd_migrate)
+    commands.add_parser("migrate", help="create or upgrade the database and deploy bpmn/"
+                        ).set_defaults(func=cmd_migrate)
 
     deploy = commands.add_parser("deploy", help="validate and deploy a BPMN pathway")
     deploy.add_argument("file", help="the .bpmn file")

@@ -108,16 +108,14 @@ def _demo_planning(engine: Engine) -> None:
     action = {"pilot": "Mme Salma Bennani", "partners": ["Délégation de la santé", "Entraide nationale"],
               "resources": "Deux assistantes sociales, un véhicule", "indicators": ["Nombre d'enfants signalés"],
               "expected_results": "Délai de prise en charge réduit", "follow_up": "Revue trimestrielle"}
+    actions = [{**action, "title": "Former deux équipes mobiles", "budget_mad": "120000", "deadline": f"{year}-06-30"},
+               {**action, "title": "Tenir une permanence d'écoute", "budget_mad": "0", "ongoing": True}]
+    specific = {"title": "Mettre en place des équipes mobiles", "actions": actions}
+    general = {"title": "Améliorer la détection des enfants victimes", "specific_objectives": [specific]}
     create_plan(engine, {
         "province": "tanger-assilah", "title": f"Plan provincial {year}-{year + 2}",
         "period_start": f"{year}-01-01", "period_end": f"{year + 2}-12-31",
         "content": {"context": "Autodiagnostic des structures de protection de l'enfance de la province.",
                     "priorities": [{"area": "detection_care", "title": "Détection et prise en charge",
-                                    "general_objectives": [{"title": "Améliorer la détection des enfants victimes",
-                                                            "specific_objectives": [{
-                                                                "title": "Mettre en place des équipes mobiles",
-                                                                "actions": [{**action, "title": "Former deux équipes mobiles",
-                                                                             "budget_mad": "120000", "deadline": f"{year}-06-30"},
-                                                                            {**action, "title": "Tenir une permanence d'écoute",
-                                                                             "budget_mad": "0", "ongoing": True}]}]}]}]},
+                                    "general_objectives": [general]}]},
     }, Actor("cape.tanger", COORDINATOR))

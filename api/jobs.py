@@ -7,8 +7,11 @@ makes each action happen once (see engine.escalation and notifications.delivery)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
+
+from apscheduler.schedulers.base import BaseScheduler
 
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.runtime import SYSTEM, Engine
@@ -67,7 +70,7 @@ class Jobs:
         return {"timers": self.fire_timers(), "reports": self.open_reports(), "escalations": self.escalate(),
                 "stalled": self.flag_stalled(), "delivery": self.deliver()}
 
-    def _guarded(self, name: str):  # type: ignore[no-untyped-def]
+    def _guarded(self, name: str) -> Callable[[], None]:
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
                "outbox": self.deliver, "reports": self.open_reports}[name]
 
@@ -78,7 +81,7 @@ class Jobs:
                 log.exception("scheduled job %s failed", name)
         return run
 
-    def scheduler(self, *, blocking: bool = False):  # type: ignore[no-untyped-def]
+    def scheduler(self, *, blocking: bool = False) -> BaseScheduler:
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.schedulers.blocking import BlockingScheduler
 

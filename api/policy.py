@@ -25,7 +25,17 @@ from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import aliased
 
 from engine.models import ActionPlan, Case, OpenTask, StatisticalReport, TaskRecord
-from engine.vocabulary import ADMIN, CASE_WORKER, CHILD, COORDINATOR, NATIONAL, PARTNER, SUPERVISOR, TERRITORIAL_ROLES, Lane
+from engine.vocabulary import (
+    ADMIN,
+    CASE_WORKER,
+    CHILD,
+    COORDINATOR,
+    NATIONAL,
+    PARTNER,
+    SUPERVISOR,
+    TERRITORIAL_ROLES,
+    Lane,
+)
 
 from .auth import Principal
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from engine.settings import Settings
@@ -19,7 +20,7 @@ class _HimayaServer(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):  # type: ignore[no-untyped-def]
+    def load(self) -> Flask:
         from .app import create_app
 
         return create_app(settings=self.settings)

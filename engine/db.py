@@ -1,9 +1,9 @@
 """Database connection, sessions and migrations.
 
 SQLite (WAL) is the default, one file in the instance folder; PostgreSQL comes through
-``HIMAYA_DATABASE_URL`` (both: :attr:`engine.settings.Settings.database`). A write transaction on SQLite starts with ``BEGIN IMMEDIATE`` so
-that two writers queue for the lock instead of failing half-way; on PostgreSQL the case row
-is locked with ``SELECT … FOR UPDATE`` by the runtime.
+``HIMAYA_DATABASE_URL`` (both: :attr:`engine.settings.Settings.database`). A write transaction
+on SQLite starts with ``BEGIN IMMEDIATE`` so that two writers queue for the lock instead of
+failing half-way; on PostgreSQL the case row is locked with ``SELECT … FOR UPDATE`` by the runtime.
 """
 from __future__ import annotations
 

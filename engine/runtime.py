@@ -22,20 +22,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from marshmallow import ValidationError
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
+from . import subjects
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
 from .definitions import storage
@@ -43,12 +45,22 @@ from .definitions.cache import DefinitionCache
 from .definitions.model import CheckedDefinition
 from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
-from .intake import check_age, load_intake, risk_level as compute_risk
+from .intake import check_age, load_intake
+from .intake import risk_level as compute_risk
 from .models import (
-    Case, CaseEvent, CaseTimer, CaseWorkflow, OpenTask, OutboxMessage, PathwayVersion, Province,
-    ReferenceCounter, TaskRecord, Unit, new_id,
+    Case,
+    CaseEvent,
+    CaseTimer,
+    CaseWorkflow,
+    OpenTask,
+    OutboxMessage,
+    PathwayVersion,
+    Province,
+    ReferenceCounter,
+    TaskRecord,
+    Unit,
+    new_id,
 )
-from . import subjects
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
 from .vocabulary import RISK_LEVELS, Lane
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
@@ -56,7 +68,8 @@ from .workflow_state import WorkflowCache, compact, dump_state, load_state
 log = logging.getLogger("himaya.engine")
 
 CASES, OPEN_TASKS, TASK_HISTORY = Case.__table__, OpenTask.__table__, TaskRecord.__table__
-EVENTS, TIMERS, STATES, OUTBOX = CaseEvent.__table__, CaseTimer.__table__, CaseWorkflow.__table__, OutboxMessage.__table__
+EVENTS, TIMERS, STATES, OUTBOX = (CaseEvent.__table__, CaseTimer.__table__, CaseWorkflow.__table__,
+                                  OutboxMessage.__table__)
 
 
 # --- statements of the command path, built once (building one costs more than running it)
@@ -66,12 +79,10 @@ _CASE_AND_RUNTIME = (select(*(CASES.c[name] for name in ("id", "reference", "pat
                             STATES.c.version, STATES.c.state)
                      .select_from(CASES.join(STATES, STATES.c.case_id == CASES.c.id)))
 _TASK_OWNER = select(OPEN_TASKS.c.case_id).where(OPEN_TASKS.c.id == bindparam("task_id")).scalar_subquery()
-_CASE_BY_ID = {locking: (_CASE_AND_RUNTIME.where(CASES.c.id == bindparam("case_id"))
-                         .with_for_update(of=STATES) if locking else _CASE_AND_RUNTIME.where(CASES.c.id == bindparam("case_id")))
-               for locking in (False, True)}
-_CASE_BY_TASK = {locking: (_CASE_AND_RUNTIME.where(CASES.c.id == _TASK_OWNER)
-                           .with_for_update(of=STATES) if locking else _CASE_AND_RUNTIME.where(CASES.c.id == _TASK_OWNER))
-                 for locking in (False, True)}
+_BY_ID = _CASE_AND_RUNTIME.where(CASES.c.id == bindparam("case_id"))
+_BY_TASK = _CASE_AND_RUNTIME.where(CASES.c.id == _TASK_OWNER)
+_CASE_BY_ID = {False: _BY_ID, True: _BY_ID.with_for_update(of=STATES)}
+_CASE_BY_TASK = {False: _BY_TASK, True: _BY_TASK.with_for_update(of=STATES)}
 _OPEN_ROWS = select(OPEN_TASKS).where(OPEN_TASKS.c.case_id == bindparam("case_id"))
 _ENDED_TASK = select(TASK_HISTORY.c.id).where(TASK_HISTORY.c.id == bindparam("task_id"))
 _DELETE_OPEN = delete(OPEN_TASKS).where(OPEN_TASKS.c.id == bindparam("task_id"))
@@ -499,15 +510,16 @@ class Engine:
 
     def _next_reference(self, unit: _Unit, prefix: str) -> str:
         year = unit.now.year
+        first = {"prefix": prefix, "year": year, "last_value": 1}
+        bump = {"last_value": ReferenceCounter.last_value + 1}
+        keys = ["prefix", "year"]
         if unit.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
+            statement: Any = postgresql.insert(ReferenceCounter).values(first).on_conflict_do_update(
+                index_elements=keys, set_=bump)
         else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        statement = upsert(ReferenceCounter).values(prefix=prefix, year=year, last_value=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=["prefix", "year"], set_={"last_value": ReferenceCounter.last_value + 1}
-        ).returning(ReferenceCounter.last_value)
-        value = unit.conn.execute(statement).scalar_one()
+            statement = sqlite.insert(ReferenceCounter).values(first).on_conflict_do_update(
+                index_elements=keys, set_=bump)
+        value = unit.conn.execute(statement.returning(ReferenceCounter.last_value)).scalar_one()
         return f"{prefix}-{year}-{value:06d}"
 
     def _lock_case(self, unit: _Unit, key: str, missing: Any = NotFound, *, by_task: bool = False) -> CaseState:
@@ -625,7 +637,8 @@ class Engine:
             service_dispatcher.reset(token)
 
         for call in calls:
-            unit.event(case, actor, "service_task_run", call.step, detail={"messages": [m.topic for m in call.messages]})
+            unit.event(case, actor, "service_task_run", call.step,
+                       detail={"messages": [m.topic for m in call.messages]})
             unit.outbox.extend({
                 "created_at": unit.now, "case_id": case.id, "topic": m.topic, "channel": m.channel,
                 "recipient": m.recipient, "payload": m.payload, "status": "pending", "attempts": 0,
@@ -738,7 +751,14 @@ def _waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:
     return timers
 
 
-def is_overdue(row: TaskRow, now: datetime) -> bool:
+class _Deadline(Protocol):
+    @property
+    def due_at(self) -> datetime | None: ...
+    @property
+    def escalation_level(self) -> int: ...
+
+
+def is_overdue(row: _Deadline, now: datetime) -> bool:
     """Overdue: the due date has passed, or the escalation ladder has taken a rung (the scheduler,
     whose clock decides deadlines, saw it pass). ``api.readers.tasks.overdue`` says it in SQL."""
     return row.escalation_level > 0 or (row.due_at is not None and row.due_at < now)

@@ -89,7 +89,8 @@ class Settings:
                     "HIMAYA_ESCALATION_SUPERVISOR_FRACTION", policy.supervisor_fraction,
                     "a share of the step's time from 0 to 10 (0.5 is a half)", 0, 10),
                 stalled_after=timedelta(days=read.integer(
-                    "HIMAYA_STALLED_DAYS", policy.stalled_after.days, "a whole number of days from 1 to 3650", 1, 3650)),
+                    "HIMAYA_STALLED_DAYS", policy.stalled_after.days, "a whole number of days from 1 to 3650",
+                    1, 3650)),
             ),
         )
 

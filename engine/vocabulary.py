@@ -44,10 +44,14 @@ UNIT_KINDS = (UPE, SAS_MOBILE, CAPE)
 
 
 class _InLane(Protocol):
-    role: str
-    province: Any
-    unit: Any
-    sector: Any
+    @property
+    def role(self) -> str: ...
+    @property
+    def province(self) -> str | None: ...
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def sector(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ LADDER = {"HIMAYA_ESCALATION_COORDINATOR_FRACTION": "1.0", "HIMAYA_ESCALATION_CO
 
 
 @pytest.fixture
-def started(database: Database, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def started(database: Database, monkeypatch: pytest.MonkeyPatch):
     """The application started from an environment that sets every ladder variable."""
     monkeypatch.setenv("HIMAYA_DATABASE_URL", database.url)
     monkeypatch.setenv("HIMAYA_SECRET_KEY", "settings-test")
@@ -54,7 +54,7 @@ def test_each_ladder_variable_moves_its_rung(started) -> None:
     assert task.next_escalation_at == task.due_at  # rung 1: the due date
     policy = started.extensions["himaya_jobs"].policy
 
-    def next_rung_after(moment):  # type: ignore[no-untyped-def]
+    def next_rung_after(moment):
         assert escalate_overdue(engine.db, moment, policy) == 1
         with engine.db.reading() as session:
             return session.scalar(select(OpenTask.next_escalation_at).where(OpenTask.id == task.id))
@@ -77,7 +77,7 @@ def test_the_stalled_delay_flags_cases_and_is_the_api_default(started) -> None:
     assert ApiClient(started).get("/api/v1/supervision/stalled", "cape.tanger").get_json()["days"] == 3
 
 
-def test_jobs_take_the_outbox_lease_and_interval_from_the_settings(engine) -> None:  # type: ignore[no-untyped-def]
+def test_jobs_take_the_outbox_lease_and_interval_from_the_settings(engine) -> None:
     settings = Settings.from_environment({"HIMAYA_OUTBOX_LEASE_SECONDS": "4", "HIMAYA_JOB_INTERVAL_SECONDS": "0.5"})
     jobs = Jobs.from_settings(engine, settings)
     assert jobs.deliverer.lease == timedelta(seconds=4)

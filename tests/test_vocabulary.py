@@ -8,14 +8,15 @@ task, who may be assigned it and whom the first escalation rung reminds; written
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_engine, insert, select
 
 from api import policy
-from api.auth import ROLES as AUTH_ROLES, Principal
+from api.auth import ROLES as AUTH_ROLES
+from api.auth import Principal
 from api.cli import build_parser
 from api.web import labels
 from engine import vocabulary
@@ -37,13 +38,13 @@ def _principals() -> list[Principal]:
 
 
 def _tasks() -> list[dict[str, object]]:
-    tasks = []
+    tasks: list[dict[str, object]] = []
     for number, (role, province, unit, sector) in enumerate(itertools.product(
             vocabulary.TERRITORIAL_ROLES, PROVINCES, UNITS, SECTORS)):
         tasks.append({"id": f"t{number}", "case_id": "c", "pathway_key": "p", "step": "s", "role": role,
                       "sector": sector if role == PARTNER else None, "province": province, "unit": unit,
                       "state": "ready", "assignee": None, "form": None,
-                      "created_at": datetime(2026, 1, 1, tzinfo=timezone.utc), "due_at": None,
+                      "created_at": datetime(2026, 1, 1, tzinfo=UTC), "due_at": None,
                       "escalation_level": 0, "next_escalation_at": None})
     return tasks
 

@@ -49,7 +49,7 @@ def summary(case: Case, pathway: PathwayVersion, version: int) -> dict[str, Any]
     }
 
 
-def with_pathway(query: Select[Any]) -> Select[Any]:
+def with_pathway(query: Select) -> Select:
     """Join the pathway version and the workflow state a case summary shows."""
     return query.join(PathwayVersion, PathwayVersion.id == Case.pathway_version_id).join(
         CaseWorkflow, CaseWorkflow.case_id == Case.id)

@@ -7,12 +7,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 
-def count(session: Session, query: Select[Any]) -> int:
+def count(session: Session, query: Select) -> int:
     """How many rows ``query`` selects."""
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def page_rows(session: Session, query: Select[Any], page: int, per_page: int, *order_by: Any) -> tuple[int, list[Any]]:
+def page_rows(session: Session, query: Select, page: int, per_page: int, *order_by: Any) -> tuple[int, list[Any]]:
     """(total, the rows of page ``page``) of a query, in the given order."""
     rows = session.execute(query.order_by(*order_by).limit(per_page).offset((page - 1) * per_page)).all()
     return count(session, query), list(rows)

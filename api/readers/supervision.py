@@ -24,7 +24,7 @@ from .tasks import overdue, present_task
 FILTERS = ("unit", "risk_level", "step")
 
 
-def _filtered(query: Select[Any], filters: dict[str, Any], *, task_table: bool) -> Select[Any]:
+def _filtered(query: Select, filters: dict[str, Any], *, task_table: bool) -> Select:
     if filters.get("unit"):
         query = query.where(Case.unit == filters["unit"])
     if filters.get("risk_level"):

@@ -10,18 +10,17 @@ from typing import Any
 
 from flask import Response, request
 from flask_babel import gettext as _
-from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from engine import action_plans
 from engine.errors import ValidationFailed
 
 from .. import plan_export, policy
+from ..context import settings
 from ..readers import plans
 from ..readers.territory import check_province
 from ..schemas import PageArgs
-from ..context import settings
-from .common import Blueprint, actor, engine, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("action_plans", __name__, url_prefix="/api/v1/action-plans",
                 description="Provincial child-protection action plans (CPPE)")

@@ -1,13 +1,14 @@
 """``/api/v1/auth``: tokens."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import g, request
 from flask_babel import gettext as _
-from flask_smorest import abort
 
 from .. import auth
 from ..schemas import MeResponse, TokenRequest, TokenResponse
-from .common import Blueprint, client_address, engine, load_principal, secret
+from .common import Blueprint, abort, client_address, engine, load_principal, secret
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
@@ -17,7 +18,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authen
 @blp.response(200, TokenResponse)
 @blp.alt_response(401, description="Unknown user or wrong password (one message for both)")
 @blp.alt_response(429, description="Too many failed logins for this user name")
-def issue_token(credentials):
+def issue_token(credentials: dict[str, str]) -> dict[str, Any]:
     """Exchange a user name and password for a bearer token."""
     himaya = engine()
     try:
@@ -35,7 +36,7 @@ def issue_token(credentials):
 @blp.route("/revoke", methods=["POST"])
 @blp.response(204)
 @blp.alt_response(401, description="No valid token")
-def revoke_token():
+def revoke_token() -> None:
     """Revoke the token of this request (log out)."""
     load_principal()
     token = request.headers["Authorization"].partition(" ")[2].strip()
@@ -48,7 +49,7 @@ def revoke_token():
 @blp.route("/me", methods=["GET"])
 @blp.response(200, MeResponse)
 @blp.alt_response(401, description="No valid token")
-def me():
+def me() -> dict[str, Any]:
     """Who the token belongs to."""
     load_principal()
     p = g.principal

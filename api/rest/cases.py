@@ -5,7 +5,6 @@ from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
-from flask_smorest import abort
 
 from engine.errors import ValidationFailed
 
@@ -13,9 +12,15 @@ from .. import policy
 from ..readers import cases as case_readers
 from ..readers.tasks import present_command
 from ..schemas import (
-    CaseIntakeSchema, CaseListArgs, CasePage, CaseSchema, CommandResponse, HistoryResponse, RiskChangeRequest,
+    CaseIntakeSchema,
+    CaseListArgs,
+    CasePage,
+    CaseSchema,
+    CommandResponse,
+    HistoryResponse,
+    RiskChangeRequest,
 )
-from .common import Blueprint, actor, engine, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (children's files)")
 blp.before_request(load_principal)

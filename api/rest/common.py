@@ -3,20 +3,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 import flask_smorest
 from flask import current_app, g, request
 from flask_babel import gettext as _
-from flask_smorest import abort
+from flask_smorest import abort as smorest_abort
 from webargs.flaskparser import FlaskParser
 
 from ..auth import Principal, authenticate
 from ..context import actor, client_address, engine, reader
 from ..readers.paging import page_of
 
-__all__ = ["Blueprint", "actor", "client_address", "engine", "load_principal", "page_of", "principal", "reader",
-           "requires", "secret"]
+__all__ = ["Blueprint", "abort", "actor", "client_address", "engine", "load_principal", "page_of", "principal",
+           "reader", "requires", "secret"]
+
+
+def abort(status: int, **details: Any) -> NoReturn:
+    """Answer ``status`` in the contract's error shape (``message``, ``errors``); never returns."""
+    smorest_abort(status, **details)
+    raise AssertionError("abort raises")
 
 
 class Parser(FlaskParser):

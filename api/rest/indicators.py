@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
-from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
 from engine import trainings
 from engine.indicators import Period
 
@@ -15,7 +15,7 @@ from .. import policy
 from ..indicator_export import as_csv, as_xlsx
 from ..readers import territory
 from ..schemas import PageArgs
-from .common import Blueprint, engine, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("indicators", __name__, url_prefix="/api/v1", description="Indicators and trainings")
 blp.before_request(load_principal)
@@ -69,7 +69,7 @@ def _scope(province: str | None) -> list[str] | None:
         return [province] if province else None
     if province and province != p.province:
         abort(403, message=_("You may only see the indicators of your province."))
-    return [p.province]
+    return [p.province] if p.province else []
 
 
 @blp.route("/indicators", methods=["GET"])

@@ -1,10 +1,10 @@
 """``/api/v1/notifications`` (everyone: their in-app messages) and the outbox's dead letters (admins)."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_smorest import abort
-from marshmallow import Schema, fields, validate
 from typing import Any
+
+from flask_babel import gettext as _
+from marshmallow import Schema, fields, validate
 
 from notifications.delivery import retry_dead
 from notifications.inbox import mark_read as mark_notification_read
@@ -12,7 +12,7 @@ from notifications.inbox import mark_read as mark_notification_read
 from .. import policy
 from ..readers import notifications as inbox
 from ..schemas import PageArgs
-from .common import Blueprint, engine, load_principal, page_of, principal, reader, requires
+from .common import Blueprint, abort, engine, load_principal, page_of, principal, reader, requires
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="Notifications and outbox")
 blp.before_request(load_principal)

@@ -6,16 +6,15 @@ from typing import Any
 
 from flask import Response, request
 from flask_babel import gettext as _
-from flask_smorest import abort
 from marshmallow import Schema, fields, validate
-from engine.migration import migrate
 
 from engine.definitions.storage import MAX_FORM_BYTES
+from engine.migration import migrate
 
 from .. import pathway_admin, policy
 from ..readers import pathways
 from ..schemas import ActivateArgs, DeployResponse, PathwayListItem, PathwayVersionSchema, Strict
-from .common import Blueprint, actor, engine, load_principal, reader, requires
+from .common import Blueprint, abort, actor, engine, load_principal, reader, requires
 
 blp = Blueprint("pathways", __name__, url_prefix="/api/v1/pathways", description="Pathway administration")
 blp.before_request(load_principal)
@@ -56,7 +55,6 @@ def _uploaded() -> tuple[bytes, dict[str, Any]]:
                 abort(400, message=_("A form file is not valid JSON."), errors={"files": {"forms": [name]}})
         return upload.read(), extra
     abort(415, message=_("Send BPMN XML (application/xml) or a multipart form with a 'file'."))
-    raise AssertionError  # abort raises
 
 
 @blp.route("", methods=["POST"])

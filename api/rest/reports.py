@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from .. import policy
 from ..readers import reports
 from ..schemas import PageArgs
-from .common import Blueprint, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, load_principal, page_of, principal, reader
 
 blp = Blueprint("statistical_reports", __name__, url_prefix="/api/v1/statistical-reports",
                 description="Quarterly statistical reports of the units")

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_smorest import abort
 
 from engine.errors import ValidationFailed
 
@@ -12,7 +11,7 @@ from .. import policy
 from ..readers import tasks as task_readers
 from ..readers.tasks import FoundTask, present_command, present_task
 from ..schemas import AssignRequest, CommandResponse, CompleteRequest, TaskListArgs, TaskPage, TaskSchema
-from .common import Blueprint, actor, engine, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks (protocol steps)")
 blp.before_request(load_principal)

@@ -104,7 +104,7 @@ def compare(key: str) -> ResponseReturnValue:
 def migration(key: str) -> ResponseReturnValue:
     report = None
     error = None
-    values = {"from_version": request.values.get("from_version", ""), "to_version": request.values.get("to_version", "")}
+    values = {name: request.values.get(name, "") for name in ("from_version", "to_version")}
     if request.method == "POST":
         try:
             report = migrate(engine(), key, int(values["from_version"]), int(values["to_version"]),
@@ -123,10 +123,10 @@ def form_editor(name: str) -> ResponseReturnValue:
     if request.method == "POST":
         schema = request.get_json(silent=True)
         try:
-            compile_form(name, schema)
+            compiled = compile_form(name, schema)  # refuses anything but a form-js object
         except FormDefinitionError as error:
             return jsonify({"ok": False, "errors": error.problems}), 422
-        pathway_admin.save_form_draft(engine(), name, schema, actor=g.principal.username)
+        pathway_admin.save_form_draft(engine(), name, compiled.definition, actor=g.principal.username)
         return jsonify({"ok": True})
     schema = pathway_readers.forms(reader()).get(name) or EMPTY_FORM
     return render_template("admin/form_editor.html", name=name, schema=json.dumps(schema, ensure_ascii=False))

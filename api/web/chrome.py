@@ -57,7 +57,7 @@ def set_language(code: str) -> ResponseReturnValue:
 
 
 def _api_error(error: Exception) -> ResponseReturnValue:
-    return current_app.extensions["himaya_api"].handle_http_exception(error)  # type: ignore[no-any-return]  # smorest is untyped
+    return current_app.extensions["himaya_api"].handle_http_exception(error)
 
 
 def not_found(error: Exception) -> ResponseReturnValue:

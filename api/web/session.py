@@ -16,12 +16,9 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from ..auth import Principal, authenticate
+from ..context import engine as himaya_engine
 
 IDLE_TIMEOUT = timedelta(minutes=30)
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    return current_app.extensions["himaya"]
 
 
 def current_principal() -> Principal | None:
@@ -31,7 +28,7 @@ def current_principal() -> Principal | None:
     token = session.get("token")
     if not token:
         return None
-    engine = _engine()
+    engine = himaya_engine()
     now = engine.now()
     seen = session.get("seen")
     if seen is not None and now.timestamp() - float(seen) > IDLE_TIMEOUT.total_seconds():

@@ -30,7 +30,8 @@ def _period(today: date) -> tuple[date, date, str | None]:
         if start > end or start.year < 2000 or (end - start).days > 366 * 20:
             raise ValueError
     except ValueError:
-        return today - timedelta(days=365), today, _("Choose a period whose start is before its end, from the year 2000.")
+        error = _("Choose a period whose start is before its end, from the year 2000.")
+        return today - timedelta(days=365), today, error
     return start, end, None
 
 
@@ -82,7 +83,8 @@ def trainings_page() -> ResponseReturnValue:
     if request.method == "POST":
         if not policy.can_record_training(p, p.province):
             abort(403)
-        values = {"title": (request.form.get("title") or "").strip(), "start_date": request.form.get("start_date") or "",
+        values = {"title": (request.form.get("title") or "").strip(),
+                  "start_date": request.form.get("start_date") or "",
                   "end_date": request.form.get("end_date") or "", "units": request.form.getlist("units"),
                   "participants": request.form.get("participants") or ""}
         payload = {**values, "province": p.province,

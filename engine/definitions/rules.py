@@ -249,15 +249,15 @@ def _prove_coverage(gateway: etree._Element, conditions: list[str], domains: dic
         findings.problem("gateway has no default flow and its conditions cannot be proven to cover every case "
                          f"(unbounded: {', '.join(unbounded)}): add a default flow", gateway)
         return
-    value_sets = [domains[v] for v in variables]
+    value_sets = [domains[v] or [] for v in variables]  # every one bounded (checked above)
     total = 1
     for values in value_sets:
-        total *= max(len(values or []), 1)
+        total *= max(len(values), 1)
     if total > MAX_ENUMERATED_CASES:
         findings.problem("gateway has no default flow and too many combinations to check: add a default flow",
                          gateway)
         return
-    for combination in itertools.product(*value_sets):  # type: ignore[arg-type]
+    for combination in itertools.product(*value_sets):
         data = dict(zip(variables, combination))
         if not any(_truthy(condition, data) for condition in conditions):
             shown = ", ".join(f"{k}={v!r}" for k, v in data.items())
