@@ -36,6 +36,9 @@ ENGINE_MESSAGES = [
     N_("This province already has a plan starting on that date."),
     N_("Only a draft or returned version can be edited."), N_("The plan changed meanwhile: reload it and try again."),
     N_("Not a valid decimal."), N_("Special numeric values (nan or infinity) are not permitted."),
+    # trainings, migrations, indicator periods
+    N_("The training ends before it starts."), N_("Choose a date between 2000 and next year."),
+    N_("Nothing to migrate."), N_("Choose another version than from_version."), N_("A period of at most 20 years."),
 ]
 
 MARSHMALLOW_MESSAGES = [

@@ -35,7 +35,6 @@ from sqlalchemy import text  # noqa: E402
 from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.runtime import SYSTEM  # noqa: E402
-
 from report import write_section  # noqa: E402
 from scale_bench import _percentiles, _requests, _token  # noqa: E402
 from services import start_postgres, stop_postgres  # noqa: E402

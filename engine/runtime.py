@@ -275,7 +275,7 @@ class Engine:
             session = session.session
         row = session.get(PathwayVersion, pathway_version_id)
         if row is None:
-            raise NotFound("unknown pathway version")
+            raise NotFound("No such pathway version.")
         self._hash_of_version[row.id] = row.content_hash
         return self.definitions.get(row)
 

@@ -1,4 +1,6 @@
 """Every message of the code has a French and an Arabic translation in the catalogues."""
+import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,53 @@ def test_every_message_is_translated(language):
     translated = {m.id for m in catalog if m.id and m.string}
     missing = sorted(_code_messages() - translated)
     assert not missing, f"{len(missing)} message(s) without a '{language}' translation: {missing[:5]}"
+
+
+# Errors whose message (first argument) and field messages (second argument) reach a user.
+ERROR_CLASSES = {"EngineError", "NotFound", "Forbidden", "Conflict", "ValidationFailed", "DefinitionInvalid",
+                 "DefinitionTooLarge", "PathwayFailure", "ValidationError"}
+
+
+def _literal_strings(node: ast.AST) -> Iterator[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        yield node.value
+    elif isinstance(node, (ast.List, ast.Tuple)):
+        for element in node.elts:
+            yield from _literal_strings(element)
+    elif isinstance(node, ast.Dict):
+        for value in node.values:
+            yield from _literal_strings(value)
+
+
+def _error_messages() -> dict[str, str]:
+    """Literal messages given to the engine's errors and marshmallow's ValidationError, where."""
+    found: dict[str, str] = {}
+    for folder in ("engine", "api", "handlers"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name not in ERROR_CLASSES:
+                    continue
+                # ValidationError(message, field_name): the second argument names a field, not a message.
+                for argument in node.args[:1 if name == "ValidationError" else 2]:
+                    for message in _literal_strings(argument):
+                        found.setdefault(message, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_the_error_extraction_finds_the_engine_messages() -> None:
+    messages = _error_messages()
+    assert "The form has invalid fields." in messages and "The task is claimed by someone else." in messages
+    assert "Unknown unit for this province." in messages  # inside an errors dict
+
+
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_every_engine_and_api_error_message_is_translated(language: str) -> None:
+    with (ROOT / "api" / "translations" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        translated = {m.id for m in read_po(handle) if m.id and m.string}
+    missing = {message: where for message, where in _error_messages().items() if message not in translated}
+    assert not missing, f"{len(missing)} error message(s) without a '{language}' translation: {missing}"
