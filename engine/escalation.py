@@ -1,6 +1,7 @@
 """Deadlines that pass: the escalation ladder and stalled cases.
 
-The ladder of an overdue task (PROTOCOL.md, configurable):
+The ladder of an overdue task (docs/engine.md, "Deadlines that pass"; its timing is set by
+``HIMAYA_ESCALATION_*``, docs/configuration.md):
 
 1. at the due date: a reminder to the assignee, or to the lane's users when unclaimed;
 2. a further 25 % of the step's time later (at least 4 h): an alert to the province's CAPE

@@ -3,7 +3,7 @@
 The JSON shape is the one of ``POST /api/v1/cases`` in ``docs/api.md``. Marshmallow checks
 each field; :func:`check_age` and :func:`risk_level` apply the pathway's rules, which come
 from the pathway's BPMN properties when it sets them (``age_min``, ``age_max``,
-``risk_high_categories``, ``risk_medium_categories``) and from ``PROTOCOL.md`` otherwise.
+``risk_high_categories``, ``risk_medium_categories``) and from the defaults below otherwise.
 """
 from __future__ import annotations
 
@@ -152,7 +152,8 @@ def _category_list(properties: dict[str, str], name: str, default: tuple[str, ..
 
 
 def risk_level(categories: list[str], emergency: dict[str, bool], properties: dict[str, str]) -> str:
-    """PROTOCOL.md's rule: high on any emergency or a violence category, medium, else low."""
+    """The protocol's rule: high on any emergency or a violence category, medium on a category
+    of ``DEFAULT_MEDIUM_CATEGORIES`` (or the pathway's lists), else low."""
     if emergency.get("medical") or emergency.get("immediate_danger"):
         return "high"
     chosen = set(categories)
