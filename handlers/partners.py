@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.vocabulary import JUSTICE, PARTNER, Lane
-
 from .registry import ServiceCall, register
 
 PARTNER_CHANNEL = "partner"
+# Handlers import nothing of the engine (the engine calls them): these are engine.vocabulary's
+# PARTNER role and JUSTICE sector, and a partner lane's recipients (tests/test_vocabulary.py).
+PARTNER, JUSTICE = "partner", "justice"
+
+
+def _partners_of(province: str, sector: str) -> dict[str, Any]:
+    """The recipient group of a sector's partners in the province (their lane)."""
+    return {"role": PARTNER, "province": province, "sector": sector}
 
 
 def _case_link(call: ServiceCall) -> str:
@@ -24,7 +30,7 @@ def notify_prosecutor(call: ServiceCall) -> dict[str, Any]:
     call.send(
         topic="prosecutor_notification",
         channel=PARTNER_CHANNEL,
-        recipient=Lane(PARTNER, call.province, sector=JUSTICE).recipients(),
+        recipient=_partners_of(call.province, JUSTICE),
         payload={"case_reference": call.case_reference, "case_id": call.case_id, "link": _case_link(call),
                  "risk_level": call.risk_level, "step": call.step},
     )
@@ -40,7 +46,7 @@ def refer_to_partner(call: ServiceCall) -> dict[str, Any]:
     call.send(
         topic="partner_referral",
         channel=PARTNER_CHANNEL,
-        recipient=Lane(PARTNER, call.province, sector=sector).recipients(),
+        recipient=_partners_of(call.province, sector),
         payload={"case_reference": call.case_reference, "case_id": call.case_id, "link": _case_link(call),
                  "risk_level": call.risk_level, "step": call.step, "sector": sector},
     )

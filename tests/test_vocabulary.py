@@ -99,6 +99,13 @@ def test_every_list_of_roles_and_risk_levels_is_the_vocabulary() -> None:
         build_parser().parse_args(["user", "add", "someone", "--role", "cppe"])
 
 
+def test_the_partner_handlers_address_the_partner_lane() -> None:
+    from handlers import partners
+
+    assert (partners.PARTNER, partners.JUSTICE) == (vocabulary.PARTNER, vocabulary.JUSTICE)
+    assert partners._partners_of("p", "health") == Lane(PARTNER, "p", sector="health").recipients()
+
+
 def test_every_code_shown_on_a_page_has_a_label() -> None:
     assert set(labels.ROLE_LABELS) == set(vocabulary.ROLES)
     assert set(labels.RISK_LABELS) == set(vocabulary.RISK_LEVELS)
