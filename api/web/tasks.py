@@ -33,13 +33,21 @@ def _gone() -> ResponseReturnValue:
     return render_template("task_gone.html"), 409
 
 
+def _open_task(task_id: str) -> tasks.FoundTask | None:
+    """The open task the page is about (404 unseen); None when it has ended meanwhile."""
+    try:
+        return tasks.visible_task(reader(), str(task_id), ended_is_conflict=True)
+    except Conflict:
+        return None
+
+
 @login_required
 def task(task_id: str) -> ResponseReturnValue:
-    context = reader()
-    try:
-        row, reference, version_id = tasks.visible_task(context, str(task_id), ended_is_conflict=True)
-    except Conflict:
+    found = _open_task(task_id)
+    if found is None:
         return _gone()
+    row, reference, version_id = found
+    context = reader()
     view = tasks.present_task(context, row, reference, version_id, with_form=True)
     can_act = policy.can_act(g.principal, row)
     values: dict[str, Any] = {}
@@ -77,11 +85,10 @@ def subject_url(subject: tuple[str, int] | None) -> str | None:
 
 @login_required
 def claim(task_id: str) -> ResponseReturnValue:
-    context = reader()
-    try:
-        found, reference, version_id = tasks.visible_task(context, str(task_id), ended_is_conflict=True)
-    except Conflict:
+    opened = _open_task(task_id)
+    if opened is None:
         return _gone()
+    found, reference, version_id = opened
     if not policy.can_act(g.principal, found):
         abort(403)
     try:
