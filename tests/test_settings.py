@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.jobs import Jobs
-from engine.db import Database
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.models import CaseWorkflow, OpenTask
 from engine.settings import Settings, SettingsError
@@ -29,9 +28,10 @@ LADDER = {"HIMAYA_ESCALATION_COORDINATOR_FRACTION": "1.0", "HIMAYA_ESCALATION_CO
 
 
 @pytest.fixture
-def started(database: Database, monkeypatch: pytest.MonkeyPatch):
-    """The application started from an environment that sets every ladder variable."""
-    monkeypatch.setenv("HIMAYA_DATABASE_URL", database.url)
+def started(engine, monkeypatch: pytest.MonkeyPatch):
+    """The application started from an environment that sets every ladder variable (on the
+    database the ``engine`` fixture prepared, pathways deployed)."""
+    monkeypatch.setenv("HIMAYA_DATABASE_URL", engine.db.url)
     monkeypatch.setenv("HIMAYA_SECRET_KEY", "settings-test")
     for name, value in LADDER.items():
         monkeypatch.setenv(name, value)
