@@ -22,6 +22,7 @@ from engine.runtime import Engine
 from engine.settings import Settings
 
 from .i18n import init_i18n, translate_errors, translate_message
+from .json_input import BoundedJSONProvider
 from .plan_export import ExportUnavailable
 
 log = logging.getLogger("himaya.api")
@@ -76,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     them when not given."""
     settings = settings or Settings.from_environment()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None)
+    app.json = BoundedJSONProvider(app)  # request bodies: bounded nesting and integers (400, not 500)
     app.config.update(
         MAX_CONTENT_LENGTH=1024 * 1024,
         API_TITLE="Himaya", API_VERSION="v1", OPENAPI_VERSION="3.0.3",

@@ -3,29 +3,66 @@
 - Passwords are hashed with argon2id.
 - A token is ``itsdangerous``-signed text carrying a random token id; the ``auth_tokens`` row of
   that id says when it expires and whether it was revoked, and the user must still be active:
-  every request checks all three.
-- Six failed logins for one user name within 15 minutes lock that name for the rest of the
-  window, whether or not the user exists (so the lock reveals nothing).
+  every request checks all three. There are two kinds, signed apart (:data:`KINDS`): API bearer
+  tokens (one hour) and web-session tokens, which only the pages accept, expire after 30 idle
+  minutes on the server too (each page view moves the expiry on, at most once a minute) and
+  after 12 hours whatever happens.
+- Failed logins slow the next ones down, with delays that double after a free allowance
+  (:data:`THROTTLES`): for one client guessing one name (6 free), for one client trying many
+  names (10 free), and for one name tried from anywhere (20 free, at most a minute's wait, so
+  that nobody can lock a real user out). The same holds whether or not the user exists (so a
+  refusal reveals nothing); a refused attempt costs one read and is not recorded.
+- The password is checked **outside any write transaction** (argon2 takes ~0.2 s; on SQLite a
+  write transaction holds the whole database): read, verify, then a short write of the attempt
+  and the token.
 """
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import vocabulary
+from engine.db import Database
 from engine.models import AuthToken, LoginAttempt, User
 
-TOKEN_LIFETIME = timedelta(hours=1)
-LOCK_WINDOW = timedelta(minutes=15)
-LOCK_AFTER_FAILURES = 6
+TOKEN_LIFETIME = timedelta(hours=1)  # an API bearer token
+WEB_IDLE = timedelta(minutes=30)  # a web session without a page view
+WEB_LONGEST = timedelta(hours=12)  # a web session, however active
+WEB_REFRESH = timedelta(minutes=1)  # a web session's expiry moves on at most this often
+API, WEB = "api", "web"
+KINDS = {API: "himaya-token", WEB: "himaya-web-session"}  # kind → signing salt
+LOCK_WINDOW = timedelta(minutes=15)  # failures older than this are forgotten
 ROLES = vocabulary.ROLES
+UNKNOWN_SOURCE = "unknown"  # the client address of a request that has none
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """After ``free`` failures in the window, each attempt waits 1 s, 2 s, 4 s… after the last
+    failure, up to ``longest``."""
+
+    free: int
+    longest: timedelta
+
+    def wait(self, failures: int, last_failure: datetime | None, now: datetime) -> timedelta:
+        if failures < self.free or last_failure is None:
+            return timedelta(0)
+        delay = min(timedelta(seconds=2 ** min(failures - self.free, 20)), self.longest)
+        return max(last_failure + delay - now, timedelta(0))
+
+
+THROTTLES = {
+    "name and client": Throttle(free=6, longest=LOCK_WINDOW),  # one client guessing one name's password
+    "client": Throttle(free=10, longest=LOCK_WINDOW),  # one client spraying many names
+    "name": Throttle(free=20, longest=timedelta(minutes=1)),  # one name from everywhere: slowed, never locked
+}
 
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so both paths cost the same.
@@ -55,56 +92,117 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 class LoginLocked(Exception):
-    pass
+    """Too many recent failures: try again after ``retry_after`` (nothing was checked or recorded)."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        super().__init__(f"retry after {retry_after}")
+        self.retry_after = retry_after
+
+    @property
+    def seconds(self) -> int:
+        """Whole seconds to wait (at least one), for ``Retry-After``."""
+        return max(1, int(-(-self.retry_after.total_seconds() // 1)))
 
 
 def _principal(user: User) -> Principal:
     return Principal(user.id, user.username, user.role, user.province, user.unit, user.sector, user.language)
 
 
-def login(session: Session, secret: str, username: str, password: str, *, now: datetime,
-          source: str | None) -> tuple[str, int] | None:
-    """Check credentials and issue a token (None when they are wrong; the attempt is recorded
-    either way, so commit in both cases). Raises LoginLocked, recording nothing."""
-    failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, LoginAttempt.success.is_(False),
-        LoginAttempt.at > now - LOCK_WINDOW)) or 0
-    if failures >= LOCK_AFTER_FAILURES:
-        raise LoginLocked()
-    user = session.scalar(select(User).where(User.username == username))
+def throttle_wait(session: Session, username: str, source: str, now: datetime) -> timedelta:
+    """How long this client must wait before trying this name again (zero: it may try now)."""
+    failed = and_(LoginAttempt.success.is_(False), LoginAttempt.at > now - LOCK_WINDOW)
+    scopes: dict[str, ColumnElement[bool]] = {
+        "name and client": and_(LoginAttempt.username == username, LoginAttempt.source == source),
+        "client": LoginAttempt.source == source,
+        "name": LoginAttempt.username == username,
+    }
+    columns = [column for scope in scopes.values()
+               for column in (func.count().filter(scope), func.max(LoginAttempt.at).filter(scope))]
+    row = tuple(session.execute(select(*columns).where(
+        failed, (LoginAttempt.username == username) | (LoginAttempt.source == source))).one())
+    counts: list[int] = [number or 0 for number in row[0::2]]
+    lasts: list[datetime | None] = [_aware(moment) for moment in row[1::2]]
+    return max(THROTTLES[name].wait(counts[i], lasts[i], now) for i, name in enumerate(scopes))
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time read back from the database, with its UTC zone (SQLite returns aggregates naive)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def login(database: Database, secret: str, username: str, password: str, *, now: datetime,
+          source: str | None, kind: str = API) -> tuple[str, int] | None:
+    """Check credentials and issue a token; None when they are wrong. Raises LoginLocked, checking
+    and recording nothing, when this client or name must wait.
+
+    Three steps, so that the slow password check holds no lock: a read (the throttle, the user),
+    the check itself, then one short write (the attempt, and the token on success)."""
+    client = (source or UNKNOWN_SOURCE)[:64]
+    username = username[:100]
+    with database.reading() as session:
+        wait = throttle_wait(session, username, client, now)
+        if wait > timedelta(0):
+            raise LoginLocked(wait)
+        user = session.scalar(select(User).where(User.username == username))
     valid = verify_password(user.password_hash if user else _DUMMY_HASH, password)
-    success = bool(user and valid and user.active)
-    session.add(LoginAttempt(username=username[:100], at=now, success=success, source=source))
-    if user is None or not success:
-        return None
-    token_id = secrets.token_urlsafe(32)
-    session.add(AuthToken(id=token_id, user_id=user.id, issued_at=now, expires_at=now + TOKEN_LIFETIME,
-                          revoked_at=None))
-    return URLSafeSerializer(secret, salt="himaya-token").dumps(token_id), int(TOKEN_LIFETIME.total_seconds())
+    success = user is not None and valid and user.active
+    identifier = secrets.token_urlsafe(32)
+    lifetime = WEB_IDLE if kind == WEB else TOKEN_LIFETIME
+    with database.transaction() as session:
+        session.add(LoginAttempt(username=username, at=now, success=success, source=client))
+        if user is None or not success:
+            return None
+        session.add(AuthToken(id=identifier, user_id=user.id, kind=kind, issued_at=now, expires_at=now + lifetime,
+                              revoked_at=None))
+    return _signer(secret, kind).dumps(identifier), int(lifetime.total_seconds())
 
 
-def token_id(secret: str, token: str) -> str | None:
+def _signer(secret: str, kind: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=KINDS[kind])
+
+
+def token_id(secret: str, token: str, kind: str = API) -> str | None:
     try:
-        value = URLSafeSerializer(secret, salt="himaya-token").loads(token)
+        value = _signer(secret, kind).loads(token)
     except BadSignature:
         return None
     return value if isinstance(value, str) else None
 
 
-def authenticate(session: Session, secret: str, token: str, *, now: datetime) -> Principal | None:
-    """The principal of a valid, unexpired, unrevoked token of an active user, or None."""
-    identifier = token_id(secret, token)
+def authenticate(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> Principal | None:
+    """The principal of a valid, unexpired, unrevoked token of this kind of an active user, or None."""
+    identifier = token_id(secret, token, kind)
     if identifier is None:
         return None
     row = session.execute(
         select(User).join(AuthToken, AuthToken.user_id == User.id).where(
-            AuthToken.id == identifier, AuthToken.revoked_at.is_(None), AuthToken.expires_at > now,
-            User.active.is_(True))).scalar_one_or_none()
+            AuthToken.id == identifier, AuthToken.kind == kind, AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > now, User.active.is_(True))).scalar_one_or_none()
     return _principal(row) if row is not None else None
 
 
-def revoke(session: Session, secret: str, token: str, *, now: datetime) -> bool:
-    identifier = token_id(secret, token)
+def keep_alive(database: Database, secret: str, token: str, *, now: datetime) -> None:
+    """A page was viewed: move the web session's expiry to 30 minutes from now (at most once a
+    minute, never past 12 hours after login)."""
+    identifier = token_id(secret, token, WEB)
+    if identifier is None:
+        return
+    with database.reading() as session:
+        row = session.get(AuthToken, identifier)
+        if row is None or row.kind != WEB or row.revoked_at is not None:
+            return
+        expires_at = min(now + WEB_IDLE, row.issued_at + WEB_LONGEST)
+    if expires_at - row.expires_at < WEB_REFRESH:
+        return
+    with database.transaction() as session:
+        session.execute(update(AuthToken).where(AuthToken.id == identifier, AuthToken.revoked_at.is_(None))
+                        .values(expires_at=expires_at))
+
+
+def revoke(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> bool:
+    identifier = token_id(secret, token, kind)
     row = session.get(AuthToken, identifier) if identifier else None
     if row is None or row.revoked_at is not None:
         return False

@@ -6,6 +6,11 @@ find them.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .auth import LoginLocked
+
 
 def N_(message: str) -> str:  # noqa: N802  (gettext_noop)
     return message
@@ -60,3 +65,12 @@ HTTP_MESSAGES = [
     N_("Unprocessable request."), N_("Too many requests."), N_("Internal error."), N_("Service unavailable."),
     N_("The request has invalid fields."),
 ]
+
+
+def wait_message(locked: LoginLocked) -> str:
+    """"Too many failed logins", with how long to wait, in the request's language."""
+    from flask_babel import gettext
+
+    if locked.seconds < 90:
+        return gettext("Too many failed logins: try again in %(seconds)s seconds.", seconds=locked.seconds)
+    return gettext("Too many failed logins: try again in %(minutes)s minutes.", minutes=-(-locked.seconds // 60))

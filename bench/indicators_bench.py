@@ -77,9 +77,8 @@ def measure(cases: int, folder: Path) -> Measured:
             session.add(User(username="bench.national", password_hash=hash_password("bench"), full_name="national",
                              role="national", province=None, unit=None, sector=None, language="fr", active=True,
                              created_at=now, password_changed_at=now))
-        with database.transaction() as session:
-            national = _token(login(session, "ind", "bench.national", "bench", now=now, source=None))
-            coordinator = _token(login(session, "ind", loaded.coordinator, "bench", now=now, source=None))
+        national = _token(login(database, "ind", "bench.national", "bench", now=now, source=None))
+        coordinator = _token(login(database, "ind", loaded.coordinator, "bench", now=now, source=None))
         app = create_app({"TESTING": True, "SECRET_KEY": "ind"}, engine=engine)
         year_ago = now.date().replace(year=now.year - 1).isoformat()
         period = f"from={year_ago}&to={now.date().isoformat()}"

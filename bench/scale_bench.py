@@ -139,9 +139,8 @@ def measure(size: int, folder: Path) -> dict[str, Any]:
         # request latency, in process
         app = create_app({"TESTING": True, "SECRET_KEY": "scale"}, engine=engine)
         province = result.provinces[0]
-        with database.transaction() as session:
-            coordinator = _token(login(session, "scale", result.coordinator, "bench", now=engine.now(), source=None))
-            worker = _token(login(session, "scale", f"bench.{province}", "bench", now=engine.now(), source=None))
+        coordinator = _token(login(database, "scale", result.coordinator, "bench", now=engine.now(), source=None))
+        worker = _token(login(database, "scale", f"bench.{province}", "bench", now=engine.now(), source=None))
         latency = {
             "task list": _requests(app, worker, "/api/v1/tasks?scope=available&per_page=20"),
             "overdue list": _requests(app, coordinator, "/api/v1/supervision/overdue?per_page=50"),

@@ -7,6 +7,7 @@ from flask import g, request
 from flask_babel import gettext as _
 
 from .. import auth
+from ..messages import wait_message
 from ..schemas import MeResponse, TokenRequest, TokenResponse
 from .common import Blueprint, abort, client_address, engine, load_principal, secret
 
@@ -22,11 +23,10 @@ def issue_token(credentials: dict[str, str]) -> dict[str, Any]:
     """Exchange a user name and password for a bearer token."""
     himaya = engine()
     try:
-        with himaya.db.transaction() as session:
-            issued = auth.login(session, secret(), credentials["username"], credentials["password"],
-                                now=himaya.now(), source=client_address())
-    except auth.LoginLocked:
-        abort(429, message=_("Too many failed logins: try again in 15 minutes."))
+        issued = auth.login(himaya.db, secret(), credentials["username"], credentials["password"],
+                            now=himaya.now(), source=client_address())
+    except auth.LoginLocked as locked:
+        abort(429, message=wait_message(locked), headers={"Retry-After": str(locked.seconds)})
     if issued is None:
         abort(401, message=_("Wrong user name or password."))
     token, lifetime = issued

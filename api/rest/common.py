@@ -6,13 +6,15 @@ from functools import wraps
 from typing import Any, NoReturn
 
 import flask_smorest
-from flask import current_app, g, request
+from flask import Request, current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import abort as smorest_abort
-from webargs.flaskparser import FlaskParser
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from ..auth import Principal, authenticate
 from ..context import actor, client_address, engine, reader
+from ..json_input import JSONNumberTooLong, JSONTooDeep, loads_bounded
 from ..readers.paging import page_of
 
 __all__ = ["Blueprint", "abort", "actor", "client_address", "engine", "load_principal", "page_of", "principal",
@@ -27,6 +29,20 @@ def abort(status: int, **details: Any) -> NoReturn:
 
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # the contract: 400 for bad fields, 422 for bad BPMN
+
+    def _raw_load_json(self, req: Request) -> Any:
+        """The JSON body, parsed within bounds (see :mod:`api.json_input`): too deep or too long a
+        number is a 400 with its reason, never a RecursionError."""
+        if not is_json_request(req):
+            return missing
+        try:
+            return loads_bounded(req.get_data(cache=True))
+        except JSONTooDeep:
+            abort(400, message=_("The request has invalid fields."),
+                  errors={"json": [_("The JSON body is nested too deeply.")]})
+        except JSONNumberTooLong:
+            abort(400, message=_("The request has invalid fields."),
+                  errors={"json": [_("A number in the JSON body is too long.")]})
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from .. import auth, policy
 from ..context import client_address, engine
+from ..messages import wait_message
 from .session import login_required, safe_next
 
 FIRST_PAGES = {"supervision": "web.supervision", "pathways": "admin.pathways", "tasks": "web.tasks",
@@ -22,11 +23,10 @@ def login() -> ResponseReturnValue:
         password = request.form.get("password") or ""
         himaya = engine()
         try:
-            with himaya.db.transaction() as db_session:
-                issued = auth.login(db_session, current_app.config["SECRET_KEY"], username, password,
-                                    now=himaya.now(), source=client_address())
-        except auth.LoginLocked:
-            issued, error = None, _("Too many failed logins: try again in 15 minutes.")
+            issued = auth.login(himaya.db, current_app.config["SECRET_KEY"], username, password,
+                                now=himaya.now(), source=client_address(), kind=auth.WEB)
+        except auth.LoginLocked as locked:
+            issued, error = None, wait_message(locked)
         if issued is not None:
             language = session.get("lang")
             session.clear()  # a new session at login: no fixation
@@ -43,7 +43,7 @@ def logout() -> ResponseReturnValue:
     if token:
         himaya = engine()
         with himaya.db.transaction() as db_session:
-            auth.revoke(db_session, current_app.config["SECRET_KEY"], token, now=himaya.now())
+            auth.revoke(db_session, current_app.config["SECRET_KEY"], token, now=himaya.now(), kind=auth.WEB)
     language = session.get("lang")
     session.clear()
     if language:

@@ -1,24 +1,26 @@
 """Web sessions: login with a session cookie, 30-minute idle timeout, CSRF on every form.
 
-The session cookie (signed by Flask, HttpOnly, SameSite=Lax, Secure behind HTTPS) holds an API
-token issued at login, so pages and API share one identity check (``api.auth.authenticate``):
-revoking the token, disabling the user or changing the password ends the session too.
+The session cookie (signed by Flask, HttpOnly, SameSite=Lax, Secure behind HTTPS) holds a
+web-session token issued at login: the API refuses it as a bearer token (it is signed apart and
+filed as ``web``), and its row expires on the server after 30 idle minutes too, so a copied
+cookie is worth no more than the session it came from. Pages and API share one identity check
+(``api.auth.authenticate``): revoking the token, disabling the user or changing the password
+ends the session. An idle session found on a request is revoked, and logging out revokes it.
 """
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from ..auth import Principal, authenticate
+from ..auth import WEB, WEB_IDLE, Principal, authenticate, keep_alive, revoke
 from ..context import engine as himaya_engine
 
-IDLE_TIMEOUT = timedelta(minutes=30)
+IDLE_TIMEOUT = WEB_IDLE
 
 
 def current_principal() -> Principal | None:
@@ -30,17 +32,21 @@ def current_principal() -> Principal | None:
         return None
     engine = himaya_engine()
     now = engine.now()
+    secret = current_app.config["SECRET_KEY"]
     seen = session.get("seen")
     if seen is not None and now.timestamp() - float(seen) > IDLE_TIMEOUT.total_seconds():
+        with engine.db.transaction() as db_session:  # idle: the token dies with the session
+            revoke(db_session, secret, token, now=now, kind=WEB)
         session.clear()
         session["expired"] = True
         return None
     with engine.db.reading() as db_session:
-        principal = authenticate(db_session, current_app.config["SECRET_KEY"], token, now=now)
+        principal = authenticate(db_session, secret, token, now=now, kind=WEB)
     if principal is None:
         session.clear()
         session["expired"] = True
         return None
+    keep_alive(engine.db, secret, token, now=now)
     session["seen"] = now.timestamp()
     g.principal = principal
     return principal
