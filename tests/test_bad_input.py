@@ -1,10 +1,15 @@
 """Bad input: each is refused with a clear message, and nothing is deployed or changed."""
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,8 +17,9 @@ from sqlalchemy import func, select
 from api.setup import BPMN_FOLDER
 from engine.definitions.storage import read_forms_folder
 from engine.errors import Conflict, DefinitionInvalid, DefinitionTooLarge, NotFound, ValidationFailed
+from engine.forms import CompiledForm
 from engine.models import Case, CaseEvent, OpenTask, PathwayVersion, TaskRecord
-from engine.runtime import Actor, Engine
+from engine.runtime import Actor, Engine, _ValidatedData
 from tests.helpers import ANSWERS, UPE, do, open_steps, report, task_id
 
 XML = (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8")
@@ -264,3 +270,62 @@ def test_sub_processes_are_refused_with_the_element(engine: Engine):
                 '</bpmn:subProcess>\n    <bpmn:userTask id="follow_up"')
     errors = _deploy_refused(engine, xml)
     assert any(e["element"] == "follow_up_group" and "not supported" in e["message"] for e in errors)
+
+
+def test_a_form_pattern_the_linear_engine_cannot_run_is_refused_at_deploy(engine: Engine):
+    forms = copy.deepcopy(FORMS)
+    summary = next(c for c in forms["reception_listening"]["components"] if c.get("key") == "listening_summary")
+    summary["validate"]["pattern"] = r"^(\w+)\s\1$"  # a back-reference: backtracking only
+    errors = _deploy_refused(engine, XML, forms)
+    assert errors[0]["element"] == "reception_listening"
+    assert errors[0]["message"].startswith("form 'reception_listening', component 'Field_listening_summary': "
+                                           "validate.pattern of field 'listening_summary'")
+
+
+def test_form_data_are_validated_before_the_case_is_locked(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    open_writes: list[object] = []
+    write_open_at_validation: list[bool] = []
+    write_connection, validate = engine.db.write_connection, CompiledForm.validate
+
+    @contextmanager
+    def recorded_write_connection() -> Iterator[Any]:
+        with write_connection() as connection:
+            open_writes.append(connection)
+            try:
+                yield connection
+            finally:
+                open_writes.remove(connection)
+
+    def recorded_validate(form: CompiledForm, data: Any) -> dict[str, Any]:
+        write_open_at_validation.append(bool(open_writes))
+        return validate(form, data)
+
+    monkeypatch.setattr(engine.db, "write_connection", recorded_write_connection)
+    monkeypatch.setattr(CompiledForm, "validate", recorded_validate)
+    before = _snapshot(engine)
+    with pytest.raises(ValidationFailed) as caught:
+        engine.complete(tid, {**ANSWERS["reception_listening"], "listening_date": "yesterday"}, UPE)
+    assert set(caught.value.errors) == {"listening_date"}
+    assert _snapshot(engine) == before, "400 with field errors: nothing changes"
+    engine.complete(tid, ANSWERS["reception_listening"], UPE)
+    assert write_open_at_validation == [False, False], "no form check inside the write transaction"
+    assert "reception_listening" not in open_steps(engine, case_id)
+
+
+def test_data_validated_for_another_form_are_never_used(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    validate_before_lock = Engine._validate_before_lock
+
+    def validated_for_another_step(self: Engine, *args: Any) -> _ValidatedData | None:
+        validated = validate_before_lock(self, *args)
+        assert validated is not None
+        return replace(validated, step="follow_up")  # as if the task's form changed before the lock
+
+    monkeypatch.setattr(Engine, "_validate_before_lock", validated_for_another_step)
+    before = _snapshot(engine)
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        engine.complete(tid, ANSWERS["reception_listening"], UPE)
+    assert _snapshot(engine) == before
