@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
@@ -44,6 +44,7 @@ from .db import Database
 from .definitions import storage
 from .definitions.cache import DefinitionCache
 from .definitions.model import CheckedDefinition
+from .durations import DEFAULT_TIMER_MINIMUM
 from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .intake import check_age, load_intake
@@ -249,15 +250,18 @@ class Engine:
     """Commands on cases; build one with :func:`engine.assembly.assemble_engine`, which gives it its hooks.
 
     ``subject_hooks`` follow the pathways whose subject is not a child, by subject kind (see
-    :mod:`engine.subjects`): a case of a kind without a hook cannot move.
+    :mod:`engine.subjects`): a case of a kind without a hook cannot move. ``timer_minimum`` is
+    the shortest BPMN timer a deploy accepts (``HIMAYA_TIMER_MINIMUM``).
     """
 
     def __init__(self, database: Database, *, subject_hooks: Mapping[str, subjects.Hook],
                  clock: Clock | None = None, definitions: DefinitionCache | None = None,
-                 workflow_cache_size: int = 1024, escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
+                 workflow_cache_size: int = 1024, escalation: EscalationPolicy = DEFAULT_POLICY,
+                 timer_minimum: timedelta = DEFAULT_TIMER_MINIMUM) -> None:
         self.db = database
         self.subject_hooks = subject_hooks
         self.escalation = escalation
+        self.timer_minimum = timer_minimum
         self.clock: Clock = clock or SystemClock()
         self.definitions = definitions or DefinitionCache()
         self._hash_of_version: dict[int, str] = {}  # pathway versions never change once stored
@@ -271,11 +275,13 @@ class Engine:
     def deploy(self, xml: bytes | str, forms: dict[str, Any], actor: Actor = SYSTEM,
                activate: bool = True) -> storage.DeployResult:
         with self.db.transaction() as session:
-            return storage.deploy(session, xml, forms, actor=actor.username, now=self.now(), activate=activate)
+            return storage.deploy(session, xml, forms, actor=actor.username, now=self.now(),
+                                  timer_minimum=self.timer_minimum, activate=activate)
 
     def deploy_folder(self, folder: Path, actor: Actor = SYSTEM) -> list[storage.DeployResult]:
         with self.db.transaction() as session:
-            return storage.deploy_folder(session, folder, actor=actor.username, now=self.now())
+            return storage.deploy_folder(session, folder, actor=actor.username, now=self.now(),
+                                         timer_minimum=self.timer_minimum)
 
     def definition(self, pathway_version_id: int) -> CheckedDefinition:
         """The compiled definition of a pathway version, opening a session only the first time."""

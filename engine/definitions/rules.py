@@ -1,25 +1,30 @@
 """Himaya's rules: what a definition must hold beyond valid BPMN before it may run.
 
 Every user task has a role, an existing form and a due rule; service tasks name a
-registered handler; no scripts; every expression passes the sandbox; every
-exclusive/inclusive gateway has a default flow or conditions that provably cover every
-case. Call activities and sub-processes are refused for now.
+registered handler; no scripts; every expression passes the sandbox; every timer duration
+and cycle is one of the ISO 8601 values its expression shows, each no shorter than the
+deploy's minimum, and every cycle has a count; every exclusive/inclusive gateway has a
+default flow or conditions that provably cover every case. Call activities and
+sub-processes are refused for now.
 
 There is one function per kind of element; each adds what it finds to :class:`Findings`,
 every problem naming the element id and line.
 """
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .. import sandbox
-from ..durations import DueRule, parse_due_rule
+from ..durations import DueRule, format_duration, parse_due_rule
 from ..errors import DefinitionInvalid
 from ..forms import CompiledForm, FormDefinitionError, compile_form
 from ..intake import INTAKE_VARIABLE_DOMAINS
@@ -188,6 +193,117 @@ def check_expression(text: str, owner: etree._Element, findings: Findings) -> No
         sandbox.check(text.strip())
     except sandbox.SandboxError as exc:
         findings.problem(f"expression '{text.strip()[:80]}' refused: {exc}", owner)
+
+
+def check_timers(process: etree._Element, forms: dict[str, CompiledForm], minimum: timedelta,
+                 findings: Findings) -> None:
+    """Every timer duration and cycle interval is at least ``minimum``, and every cycle has a count.
+
+    A timer expression is evaluated when the timer starts; what it can give is read from it here:
+    the texts written in it (``"P1M"``, ``{"high": "P1M", "low": "P3M"}[risk_level]``,
+    ``"P1D" if c else "P7D"``) or a form field's choices. An expression whose values cannot be
+    seen is refused, since its interval could not be checked.
+    """
+    domains = _field_domains(forms)
+    for definition in process.xpath(".//bpmn:timerEventDefinition", namespaces=NS):
+        event = definition.getparent()
+        for expression in definition.xpath("./bpmn:timeDuration | ./bpmn:timeCycle", namespaces=NS):
+            kind = etree.QName(expression).localname
+            _check_timer(kind, (expression.text or "").strip(), domains, minimum, event, findings)
+
+
+def _check_timer(kind: str, text: str, domains: dict[str, list[Any] | None], minimum: timedelta,
+                 event: etree._Element, findings: Findings) -> None:
+    try:
+        tree = sandbox.check(text)
+    except sandbox.SandboxError:
+        return  # reported by the expression check
+    values = _timer_values(tree.body, domains)
+    if values is None:
+        findings.problem(f"timer expression '{text[:80]}' must choose among ISO 8601 values written in it "
+                         "(e.g. {\"high\": \"P1M\", \"low\": \"P3M\"}[risk_level]) or a form field's choices, "
+                         "so that its interval can be checked", event)
+        return
+    check_value = _cycle_problem if kind == "timeCycle" else _duration_problem
+    for value in dict.fromkeys(values):  # each once, in order
+        problem = check_value(value, minimum)
+        if problem:
+            findings.problem(f"timer {value!r}: {problem}", event)
+
+
+def _timer_values(node: ast.AST, domains: dict[str, list[Any] | None]) -> list[Any] | None:
+    """Every value a timer expression can give, or None when some cannot be seen."""
+    if isinstance(node, ast.Constant):
+        return [node.value]
+    if isinstance(node, ast.Name):
+        choices = domains.get(node.id)
+        return list(choices) if choices is not None else None
+    branches: list[ast.AST]
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+        branches = list(node.value.values)  # {…}[key] gives one of the values
+    elif isinstance(node, ast.IfExp):
+        branches = [node.body, node.orelse]
+    elif isinstance(node, ast.BoolOp):
+        branches = list(node.values)  # `a or b` gives one of its operands
+    else:
+        return None
+    values: list[Any] = []
+    for branch in branches:
+        found = _timer_values(branch, domains)
+        if found is None:
+            return None
+        values.extend(found)
+    return values
+
+
+def _duration_problem(value: Any, minimum: timedelta) -> str | None:
+    """What is wrong with a timer duration (``PT4H``, ``P1M``), if anything."""
+    length = _shortest_length(value)
+    if length is None:
+        return "not an ISO 8601 duration such as PT4H, P3D or P1M"
+    if length < minimum:
+        return f"shorter than the minimum timer of {format_duration(minimum)} (HIMAYA_TIMER_MINIMUM)"
+    return None
+
+
+def _cycle_problem(value: Any, minimum: timedelta) -> str | None:
+    """What is wrong with a timer cycle (``R12/P1M``, ``R4/2027-01-01T09:00:00Z/P1W``), if anything."""
+    if not isinstance(value, str) or not value.strip().upper().startswith("R"):
+        return "not an ISO 8601 repeating interval such as R12/P1M"
+    parts = value.strip().upper().replace("--", "/").removeprefix("R").split("/")
+    count = parts[0]
+    if count in ("", "-1"):
+        return "repeats without end: give the number of repetitions, e.g. R12/P1M"
+    if not count.isdigit() or int(count) < 1:
+        return "the number of repetitions must be a whole number from 1, e.g. R12/P1M"
+    intervals = [part for part in parts[1:] if part.startswith("P")]
+    if len(parts) not in (2, 3) or len(intervals) != 1:
+        return "a repeating interval needs one duration, e.g. R12/P1M or R4/2027-01-01T09:00:00Z/P1W"
+    try:
+        TimerEventDefinition.parse_iso_recurring_interval(value.strip())
+    except Exception:  # SpiffWorkflow raises plain exceptions on a malformed interval
+        return "not an ISO 8601 repeating interval such as R12/P1M"
+    return _duration_problem(intervals[0], minimum)
+
+
+# The shortest length a calendar unit can have: a year of 365 days, a month of 28.
+_SHORTEST_UNIT = {"years": timedelta(days=365), "months": timedelta(days=28), "weeks": timedelta(weeks=1),
+                  "days": timedelta(days=1), "hours": timedelta(hours=1), "minutes": timedelta(minutes=1),
+                  "seconds": timedelta(seconds=1)}
+
+
+def _shortest_length(value: Any) -> timedelta | None:
+    """The shortest time an ISO 8601 duration can last, as SpiffWorkflow reads it (None if it cannot)."""
+    if not isinstance(value, str) or not value.strip().upper().startswith("P"):
+        return None
+    try:
+        parts = TimerEventDefinition.parse_iso_duration(value.strip())
+    except Exception:  # SpiffWorkflow raises a plain Exception('Invalid duration')
+        return None
+    if not parts:
+        return None
+    return sum((_SHORTEST_UNIT[unit] * amount for unit, amount in parts.items() if unit in _SHORTEST_UNIT),
+               timedelta(0))
 
 
 def check_subject(process: etree._Element, findings: Findings) -> None:
