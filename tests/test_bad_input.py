@@ -329,3 +329,64 @@ def test_data_validated_for_another_form_are_never_used(engine: Engine, monkeypa
     with pytest.raises(Conflict, match="changed meanwhile"):
         engine.complete(tid, ANSWERS["reception_listening"], UPE)
     assert _snapshot(engine) == before
+
+
+FLAGS = [f"flag_{i}" for i in range(12)]  # 12 checkboxes: 4 096 combinations, the most one gateway may enumerate
+FLAGS_FORM = {"type": "default", "components": [
+    {"type": "checkbox", "id": f"Field_{flag}", "key": flag, "label": flag} for flag in FLAGS]}
+
+
+def _gateways_to_prove(count: int) -> str:
+    """A process whose ``count`` gateways have no default flow and read the 12 flags: proving that
+    each one's two conditions cover every case takes 2 × 4 096 evaluations."""
+    always = "(" + " or ".join([f"{FLAGS[0]} or not {FLAGS[0]}", *FLAGS[1:]]) + ")"
+
+    def flow(flow_id: str, source: str, target: str, condition: str | None) -> str:
+        expression = (f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
+                      '</bpmn:conditionExpression>') if condition else ""
+        ends = f'sourceRef="{source}" targetRef="{target}"'
+        return f'<bpmn:sequenceFlow id="{flow_id}" {ends}>{expression}</bpmn:sequenceFlow>'
+
+    gateways, flows, previous = [], [flow("to_flags", "start", "flags", None)], "flags"
+    for number in range(1, count + 1):
+        gateways.append(f'<bpmn:exclusiveGateway id="gw_{number}" />')
+        flows.append(flow(f"to_gw_{number}", previous, f"gw_{number}", None if previous == "flags" else always))
+        flows.append(flow(f"gw_{number}_never", f"gw_{number}", "done", "False"))
+        previous = f"gw_{number}"
+    flows.append(flow("to_done", previous, "done", always))
+    return f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://himaya.ma/bpmn">
+  <bpmn:process id="gateway_budget" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="flags" name="Drapeaux"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="role" value="case_worker" /><spiffworkflow:property name="form" value="flags" />
+      <spiffworkflow:property name="due" value="P1D" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    {"".join(gateways)}
+    <bpmn:endEvent id="done" />
+    {"".join(flows)}
+  </bpmn:process>
+</bpmn:definitions>'''
+
+
+def test_gateway_proofs_share_one_budget_per_deploy(engine: Engine):
+    assert engine.deploy(_gateways_to_prove(2), {"flags": FLAGS_FORM}).created  # 16 384 evaluations: within
+    with pytest.raises(DefinitionInvalid) as caught:
+        engine.deploy(_gateways_to_prove(40), {"flags": FLAGS_FORM})  # 327 680 evaluations: refused at once
+    refused = [e for e in caught.value.errors if "a deploy may spend on its gateways" in e["message"]]
+    assert refused and refused[0]["element"] in {"gw_2", "gw_3"} and refused[-1]["element"] == "gw_40"
+    assert refused[0]["message"].endswith("add a default flow")
+    assert "20000 condition evaluations or 2 seconds" in refused[0]["message"]
+    with engine.db.reading() as session:
+        assert session.scalar(select(func.max(PathwayVersion.version))
+                              .where(PathwayVersion.key == "gateway_budget")) == 1, "nothing more deployed"
+
+
+def test_the_gateway_budget_also_counts_seconds():
+    from engine.definitions.rules import GatewayBudget
+
+    ticks = iter(range(100))
+    budget = GatewayBudget(evaluations=1_000, seconds=3, clock=lambda: float(next(ticks)))
+    assert [budget.spend() for _ in range(5)] == [True, True, True, False, False]
+    assert budget.limits == "1000 condition evaluations or 3 seconds"

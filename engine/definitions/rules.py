@@ -15,7 +15,8 @@ from __future__ import annotations
 import ast
 import itertools
 import re
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,11 +35,38 @@ from .model import Problem, UserTaskInfo
 from .parsing import NS, lanes_by_step, properties_of
 
 FORM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
-MAX_ENUMERATED_CASES = 4096
+MAX_ENUMERATED_CASES = 4096  # combinations of one gateway's variables
+# What one deploy may spend proving its gateways' conditions cover every case, all gateways together.
+MAX_GATEWAY_EVALUATIONS = 20_000
+MAX_GATEWAY_SECONDS = 2.0
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 _SCRIPTS = ("scriptTask", "script", "preScript", "postScript")
 _SUB_PROCESSES = ("callActivity", "subProcess", "transaction", "adHocSubProcess")
+
+
+@dataclass
+class GatewayBudget:
+    """What a deploy may still spend proving its gateways' coverage: condition evaluations and seconds."""
+
+    evaluations: int = MAX_GATEWAY_EVALUATIONS
+    seconds: float = MAX_GATEWAY_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    limits: str = field(init=False)
+    _deadline: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = f"{self.evaluations} condition evaluations or {self.seconds:g} seconds"
+
+    def spend(self) -> bool:
+        """Take one evaluation; False once none, or no time, is left."""
+        if self._deadline is None:
+            self._deadline = self.clock() + self.seconds
+        if self.evaluations <= 0 or self.clock() > self._deadline:
+            self.evaluations = 0
+            return False
+        self.evaluations -= 1
+        return True
 
 
 @dataclass
@@ -313,11 +341,17 @@ def check_subject(process: etree._Element, findings: Findings) -> None:
         findings.problem(f"process property 'subject' must be one of {', '.join(SUBJECT_KINDS)}", process)
 
 
-def check_gateways(process: etree._Element, forms: dict[str, CompiledForm], findings: Findings) -> None:
-    """Every exclusive/inclusive gateway has a default flow or conditions proven to cover every case."""
+def check_gateways(process: etree._Element, forms: dict[str, CompiledForm], findings: Findings,
+                   budget: GatewayBudget | None = None) -> None:
+    """Every exclusive/inclusive gateway has a default flow or conditions proven to cover every case.
+
+    The proofs of all gateways share one ``budget`` per deploy; a gateway whose proof would go
+    past it is refused (add a default flow).
+    """
     domains = _field_domains(forms)
+    budget = budget or GatewayBudget()
     for gateway in process.xpath(".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NS):
-        _check_gateway(process, gateway, domains, findings)
+        _check_gateway(process, gateway, domains, budget, findings)
 
 
 def _field_domains(forms: dict[str, CompiledForm]) -> dict[str, list[Any] | None]:
@@ -334,7 +368,7 @@ def _field_domains(forms: dict[str, CompiledForm]) -> dict[str, list[Any] | None
 
 
 def _check_gateway(process: etree._Element, gateway: etree._Element, domains: dict[str, list[Any] | None],
-                   findings: Findings) -> None:
+                   budget: GatewayBudget, findings: Findings) -> None:
     gateway_id = gateway.get("id")
     outgoing = process.xpath(f"./bpmn:sequenceFlow[@sourceRef='{gateway_id}']", namespaces=NS)
     if len(outgoing) < 2:
@@ -350,11 +384,11 @@ def _check_gateway(process: etree._Element, gateway: etree._Element, domains: di
             return
         conditions.append(expr[0].text.strip())
     if not default:
-        _prove_coverage(gateway, conditions, domains, findings)
+        _prove_coverage(gateway, conditions, domains, budget, findings)
 
 
 def _prove_coverage(gateway: etree._Element, conditions: list[str], domains: dict[str, list[Any] | None],
-                    findings: Findings) -> None:
+                    budget: GatewayBudget, findings: Findings) -> None:
     """Enumerate the values of the variables the conditions read; name a combination none of them holds for."""
     try:
         variables = sorted(set().union(*(sandbox.names_used(c) for c in conditions)))
@@ -375,7 +409,17 @@ def _prove_coverage(gateway: etree._Element, conditions: list[str], domains: dic
         return
     for combination in itertools.product(*value_sets):
         data = dict(zip(variables, combination))
-        if not any(_truthy(condition, data) for condition in conditions):
+        holds = False
+        for condition in conditions:
+            if not budget.spend():
+                findings.problem("gateway has no default flow and proving that its conditions cover every case "
+                                 f"would take more than a deploy may spend on its gateways ({budget.limits}): "
+                                 "add a default flow", gateway)
+                return
+            if _truthy(condition, data):
+                holds = True
+                break
+        if not holds:
             shown = ", ".join(f"{k}={v!r}" for k, v in data.items())
             findings.problem(f"gateway has no default flow and no condition holds when {shown}: add a default flow",
                              gateway)
