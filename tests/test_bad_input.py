@@ -1,6 +1,7 @@
 """Bad input: each is refused with a clear message, and nothing is deployed or changed."""
 from __future__ import annotations
 
+import codecs
 import copy
 import json
 import subprocess
@@ -20,7 +21,7 @@ from engine.errors import Conflict, DefinitionInvalid, DefinitionTooLarge, NotFo
 from engine.forms import CompiledForm
 from engine.models import Case, CaseEvent, OpenTask, PathwayVersion, TaskRecord
 from engine.runtime import Actor, Engine, _ValidatedData
-from tests.helpers import ANSWERS, UPE, do, open_steps, report, task_id
+from tests.helpers import ANSWERS, UPE, WIDE_ENCODINGS, do, encoded, open_steps, report, task_id, with_entities
 
 XML = (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8")
 FORMS = read_forms_folder(BPMN_FOLDER / "forms")
@@ -390,3 +391,49 @@ def test_the_gateway_budget_also_counts_seconds():
     budget = GatewayBudget(evaluations=1_000, seconds=3, clock=lambda: float(next(ticks)))
     assert [budget.spend() for _ in range(5)] == [True, True, True, False, False]
     assert budget.limits == "1000 condition evaluations or 3 seconds"
+
+
+@pytest.mark.parametrize("codec, declared, mark", WIDE_ENCODINGS[::2])
+def test_cli_deploy_refuses_a_dtd_in_any_encoding(tmp_path: Path, codec: str, declared: str, mark: bytes):
+    (tmp_path / "forms").mkdir()
+    for name, form in FORMS.items():
+        (tmp_path / "forms" / f"{name}.json").write_text(json.dumps(form), encoding="utf-8")
+    hostile, shipped = tmp_path / "hostile.bpmn", tmp_path / "child_protection.bpmn"
+    hostile.write_bytes(encoded(with_entities(XML), codec, declared, mark))
+    shipped.write_bytes(encoded(XML, codec, declared, mark))
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+
+    def deploy(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "api.cli", "deploy", str(path)], capture_output=True, text=True,
+                              env=env, cwd=Path(__file__).parent.parent, timeout=120)
+
+    refused = deploy(hostile)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "DTDs and entity declarations are not allowed in BPMN files" in refused.stderr
+    accepted = deploy(shipped)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "child_protection version 1: deployed" in accepted.stdout
+
+
+def test_the_parsed_tree_is_checked_for_a_document_type_too():
+    from lxml import etree
+
+    from engine.definitions.parsing import _refuse_dtd_in_tree
+
+    tree = etree.fromstring(b'<!DOCTYPE d [<!ENTITY a "b">]><d/>', etree.XMLParser(resolve_entities=False))
+    with pytest.raises(DefinitionInvalid) as caught:
+        _refuse_dtd_in_tree(tree)
+    assert caught.value.errors[0]["message"] == "DTDs and entity declarations are not allowed in BPMN files"
+
+
+@pytest.mark.parametrize("document, message", [
+    (b'<?xml version="1.0" encoding="EBCDIC-CP-US"?><d/>', "encoding 'EBCDIC-CP-US' is not supported"),
+    (b'<?xml version="1.0" encoding="x-unknown"?><d/>', "encoding 'x-unknown' is not supported"),
+    (b'<?xml version="1.0" encoding="UTF-16"?><d/>', "says UTF-16 but the file is not written in it"),
+    (codecs.BOM_UTF16_LE + b"<\x00d", "not valid UTF-16-LE text"),
+    ("<d/>".encode("utf-16-le"), "NUL characters"),
+    (b'<?xml version="1.0" encoding="ascii"?><d>\xe9</d>', "not valid ASCII text"),
+])
+def test_an_encoding_that_cannot_be_read_is_refused_clearly(engine: Engine, document: bytes, message: str):
+    errors = _deploy_refused(engine, document)
+    assert message in errors[0]["message"]

@@ -2,7 +2,8 @@
 
 A BPMN file goes through four gates before it can run:
 
-1. a hardened lxml parse: no DTD, no entities, no network, a size and depth cap;
+1. a hardened lxml parse of the file decoded per its BOM or XML declaration: no DTD, no
+   entities, no network, a size and depth cap;
 2. the BPMN 2.0 XSD (with SpiffWorkflow's extension schema);
 3. Himaya's rules: every user task has a role, an existing form and a due rule; service
    tasks name a registered handler; no scripts; every expression passes the sandbox;

@@ -20,6 +20,7 @@ from ..errors import Conflict, DefinitionInvalid, NotFound
 from ..models import CaseEvent, PathwayVersion
 from .checking import check_definition
 from .model import Problem
+from .parsing import document_text
 
 MAX_FORM_BYTES = 512 * 1024
 
@@ -47,7 +48,7 @@ def deploy(session: Session, xml: bytes | str, forms: dict[str, Any], *, actor: 
     """
     checked = check_definition(xml, forms, timer_minimum=timer_minimum)
     used_forms = {name: forms[name] for name in sorted(checked.forms)}
-    xml_text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
+    xml_text = document_text(xml)  # UTF-16 and UTF-32 files are stored as the text they hold
     digest = content_hash(xml_text, used_forms)
     existing = session.scalar(select(PathwayVersion).where(
         PathwayVersion.key == checked.key, PathwayVersion.content_hash == digest))
