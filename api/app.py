@@ -91,7 +91,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(settings.secret_key, app.instance_path)
     if engine is None:
-        engine = assemble_engine(Database(settings.database), escalation=settings.escalation)
+        engine = assemble_engine(Database(settings.database), settings=settings)
     app.extensions["himaya"] = engine
     app.extensions["himaya_settings"] = settings
     init_i18n(app)

@@ -20,7 +20,7 @@ from engine.vocabulary import ROLES
 
 def _engine(args: argparse.Namespace, clock: ManualClock | None = None) -> Engine:
     settings: Settings = args.settings
-    return assemble_engine(Database(settings.database), clock=clock, escalation=settings.escalation)
+    return assemble_engine(Database(settings.database), clock=clock, settings=settings)
 
 
 def _print_problems(error: EngineError) -> None:

@@ -13,8 +13,8 @@ from . import action_plans, statistical_reports
 from .clock import Clock
 from .db import Database
 from .definitions.cache import DefinitionCache
-from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .runtime import Engine
+from .settings import Settings
 from .subjects import Hook
 
 SUBJECT_HOOKS: Mapping[str, Hook] = MappingProxyType({
@@ -24,7 +24,10 @@ SUBJECT_HOOKS: Mapping[str, Hook] = MappingProxyType({
 
 
 def assemble_engine(database: Database, *, clock: Clock | None = None, definitions: DefinitionCache | None = None,
-                    escalation: EscalationPolicy = DEFAULT_POLICY, workflow_cache_size: int = 1024) -> Engine:
-    """An engine on ``database`` that follows every subject's pathway with its hook."""
+                    settings: Settings | None = None, workflow_cache_size: int = 1024) -> Engine:
+    """An engine on ``database`` that follows every subject's pathway with its hook; ``settings``
+    give it the escalation ladder and the shortest timer a deploy accepts (defaults without)."""
+    settings = settings or Settings()
     return Engine(database, subject_hooks=SUBJECT_HOOKS, clock=clock, definitions=definitions,
-                  escalation=escalation, workflow_cache_size=workflow_cache_size)
+                  escalation=settings.escalation, timer_minimum=settings.timer_minimum,
+                  workflow_cache_size=workflow_cache_size)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 RISK_LEVELS = ("high", "medium", "low")
+DEFAULT_TIMER_MINIMUM = timedelta(hours=1)  # the shortest timer a pathway may deploy (HIMAYA_TIMER_MINIMUM)
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 _DURATION = re.compile(
@@ -43,6 +44,26 @@ class Duration:
         return moved + timedelta(
             weeks=self.weeks, days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds
         )
+
+
+    def exact(self) -> timedelta:
+        """The duration as a fixed length; raises ValueError when it counts years or months."""
+        if self.years or self.months:
+            raise ValueError("years and months have no fixed length")
+        return timedelta(weeks=self.weeks, days=self.days, hours=self.hours, minutes=self.minutes,
+                         seconds=self.seconds)
+
+
+def format_duration(length: timedelta) -> str:
+    """A fixed length as an ISO 8601 duration (``PT1H``, ``P1DT30M``)."""
+    seconds = int(length.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    if not days and not time:
+        return "PT0S"
+    return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
 
 
 def parse_duration(text: str) -> Duration:

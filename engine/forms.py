@@ -6,6 +6,11 @@ the top-level ``i18n`` object maps a language to ``{French string: translation}`
 every label, description, text and choice label. The server validates submitted data
 with a marshmallow schema built from the components (types, required, choices, min/max,
 length, pattern), so changing a form needs no code.
+
+A ``pattern`` is compiled and matched by RE2 (the ``re2`` module), whose matching time is
+linear in the text: a pattern such as ``^(a+)+$`` cannot hold a request, or the case's write
+lock, for seconds. RE2 has no back-references or look-arounds; a pattern it cannot compile is
+refused when the form is compiled (at deploy), naming the form and the field.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+import re2
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 LANGUAGES = ("fr", "ar", "en")
@@ -24,7 +30,10 @@ TRANSLATABLE_KEYS = ("label", "dateLabel", "timeLabel", "description", "text", "
 STATIC_TYPES = {"text", "html", "image", "separator", "spacer", "button"}
 INPUT_TYPES = {"textfield", "textarea", "number", "checkbox", "checklist", "taglist", "radio", "select", "datetime"}
 MAX_PATTERN_LENGTH = 200
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the administrator, not logged by RE2
 DEFAULT_MAX_TEXT = 10_000
+PATTERN_MISMATCH = "Does not match the expected format."
 
 
 class FormDefinitionError(ValueError):
@@ -128,7 +137,7 @@ def compile_form(name: str, definition: Any) -> CompiledForm:
             problems.append(f"{where}: key '{key}' used twice")
             continue
         seen.add(key)
-        problems.extend(_check_component(where, component))
+        problems.extend(_check_component(where, component, key))
         if component.get("conditional"):
             warnings.append(f"{where}: conditional visibility is not evaluated by the server; "
                             "the field is treated as optional")
@@ -141,7 +150,7 @@ def compile_form(name: str, definition: Any) -> CompiledForm:
     return compiled
 
 
-def _check_component(where: str, component: dict[str, Any]) -> list[str]:
+def _check_component(where: str, component: dict[str, Any], key: str) -> list[str]:
     problems: list[str] = []
     ctype = component["type"]
     rules = component.get("validate") or {}
@@ -163,13 +172,38 @@ def _check_component(where: str, component: dict[str, Any]) -> list[str]:
         if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN_LENGTH:
             problems.append(f"{where}: validate.pattern must be text of at most {MAX_PATTERN_LENGTH} characters")
         else:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                problems.append(f"{where}: validate.pattern is not a valid regular expression ({exc})")
+            problems.extend(_pattern_problems(where, key, pattern))
     if ctype == "datetime" and component.get("subtype", "date") not in ("date", "time", "datetime"):
         problems.append(f"{where}: datetime subtype must be date, time or datetime")
     return problems
+
+
+def compile_pattern(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (linear-time matching); raises ``re2.error``."""
+    return re2.compile(pattern, options=_RE2_OPTIONS)
+
+
+def _pattern_problems(where: str, key: str, pattern: str) -> list[str]:
+    try:
+        compile_pattern(pattern)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        return [f"{where}: validate.pattern of field '{key}' is not a regular expression Himaya can run "
+                f"({reason}); back-references and look-arounds are not supported"]
+    return []
+
+
+class _Pattern(validate.Validator):
+    """Like marshmallow's ``Regexp`` (the text must match from its start), matched by RE2."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = compile_pattern(pattern)
+        self.error = PATTERN_MISMATCH
+
+    def __call__(self, value: str) -> str:
+        if self.regex.match(value) is None:
+            raise ValidationError(PATTERN_MISMATCH)
+        return value
 
 
 def _strings(definition: dict[str, Any]) -> Iterator[str]:
@@ -230,7 +264,7 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         max_length = rules.get("maxLength") or DEFAULT_MAX_TEXT
         validators.append(validate.Length(min=rules.get("minLength") or (1 if required else 0), max=max_length))
         if rules.get("pattern"):
-            validators.append(validate.Regexp(rules["pattern"], error="Does not match the expected format."))
+            validators.append(_Pattern(rules["pattern"]))
         if rules.get("validationType") == "email":
             validators.append(validate.Email())
         return fields.String(required=required, allow_none=not required, validate=validators)

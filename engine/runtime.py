@@ -10,7 +10,8 @@
 6. append history events, task history and outbox messages; commit.
 
 The command path uses SQLAlchemy Core statements, built once, on the transaction's connection:
-a completion costs six statements and a commit.
+a completion costs six statements and a commit, after one short read that validates its form
+data before the lock (no slow check ever runs inside the write transaction).
 Nothing here knows of HTTP; callers map :mod:`engine.errors` to responses.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
@@ -43,6 +44,7 @@ from .db import Database
 from .definitions import storage
 from .definitions.cache import DefinitionCache
 from .definitions.model import CheckedDefinition
+from .durations import DEFAULT_TIMER_MINIMUM
 from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
 from .intake import check_age, load_intake
@@ -84,6 +86,11 @@ _BY_TASK = _CASE_AND_RUNTIME.where(CASES.c.id == _TASK_OWNER)
 _CASE_BY_ID = {False: _BY_ID, True: _BY_ID.with_for_update(of=STATES)}
 _CASE_BY_TASK = {False: _BY_TASK, True: _BY_TASK.with_for_update(of=STATES)}
 _OPEN_ROWS = select(OPEN_TASKS).where(OPEN_TASKS.c.case_id == bindparam("case_id"))
+_TASK_TO_COMPLETE = (select(OPEN_TASKS.c.step, OPEN_TASKS.c.state, OPEN_TASKS.c.assignee,
+                            CASES.c.pathway_version_id, STATES.c.version)
+                     .select_from(OPEN_TASKS.join(CASES, CASES.c.id == OPEN_TASKS.c.case_id)
+                                  .join(STATES, STATES.c.case_id == CASES.c.id))
+                     .where(OPEN_TASKS.c.id == bindparam("task_id")))
 _ENDED_TASK = select(TASK_HISTORY.c.id).where(TASK_HISTORY.c.id == bindparam("task_id"))
 _DELETE_OPEN = delete(OPEN_TASKS).where(OPEN_TASKS.c.id == bindparam("task_id"))
 _SET_ASSIGNEE = (update(OPEN_TASKS).where(OPEN_TASKS.c.id == bindparam("task_id"))
@@ -187,6 +194,19 @@ class CommandResult:
     pathway_version_id: int = 0
 
 
+@dataclass(frozen=True)
+class _ValidatedData:
+    """Form data validated before the lock, for one step of one pathway version."""
+
+    pathway_version_id: int
+    step: str
+    values: dict[str, Any]
+
+    def holds_for(self, case: CaseState, row: TaskRow) -> bool:
+        """Still the task's form under the lock (versions never change, so neither do their forms)."""
+        return (self.pathway_version_id, self.step) == (case.pathway_version_id, row.step)
+
+
 class _Unit:
     """One command's transaction: its connection and the rows it appends at the end."""
 
@@ -230,15 +250,18 @@ class Engine:
     """Commands on cases; build one with :func:`engine.assembly.assemble_engine`, which gives it its hooks.
 
     ``subject_hooks`` follow the pathways whose subject is not a child, by subject kind (see
-    :mod:`engine.subjects`): a case of a kind without a hook cannot move.
+    :mod:`engine.subjects`): a case of a kind without a hook cannot move. ``timer_minimum`` is
+    the shortest BPMN timer a deploy accepts (``HIMAYA_TIMER_MINIMUM``).
     """
 
     def __init__(self, database: Database, *, subject_hooks: Mapping[str, subjects.Hook],
                  clock: Clock | None = None, definitions: DefinitionCache | None = None,
-                 workflow_cache_size: int = 1024, escalation: EscalationPolicy = DEFAULT_POLICY) -> None:
+                 workflow_cache_size: int = 1024, escalation: EscalationPolicy = DEFAULT_POLICY,
+                 timer_minimum: timedelta = DEFAULT_TIMER_MINIMUM) -> None:
         self.db = database
         self.subject_hooks = subject_hooks
         self.escalation = escalation
+        self.timer_minimum = timer_minimum
         self.clock: Clock = clock or SystemClock()
         self.definitions = definitions or DefinitionCache()
         self._hash_of_version: dict[int, str] = {}  # pathway versions never change once stored
@@ -252,11 +275,13 @@ class Engine:
     def deploy(self, xml: bytes | str, forms: dict[str, Any], actor: Actor = SYSTEM,
                activate: bool = True) -> storage.DeployResult:
         with self.db.transaction() as session:
-            return storage.deploy(session, xml, forms, actor=actor.username, now=self.now(), activate=activate)
+            return storage.deploy(session, xml, forms, actor=actor.username, now=self.now(),
+                                  timer_minimum=self.timer_minimum, activate=activate)
 
     def deploy_folder(self, folder: Path, actor: Actor = SYSTEM) -> list[storage.DeployResult]:
         with self.db.transaction() as session:
-            return storage.deploy_folder(session, folder, actor=actor.username, now=self.now())
+            return storage.deploy_folder(session, folder, actor=actor.username, now=self.now(),
+                                         timer_minimum=self.timer_minimum)
 
     def definition(self, pathway_version_id: int) -> CheckedDefinition:
         """The compiled definition of a pathway version, opening a session only the first time."""
@@ -410,15 +435,18 @@ class Engine:
             return row
 
     def complete(self, task_id: str, data: Any, actor: Actor, *, expected_version: int | None = None) -> CommandResult:
-        """Complete an open user task with form data validated against its form."""
+        """Complete an open user task with form data validated against its form.
+
+        The data are validated before the case is locked (:meth:`_validate_before_lock`): no
+        form check, however slow, runs inside the write transaction.
+        """
+        validated = self._validate_before_lock(task_id, data, actor, expected_version)
         with self._locked_task(task_id, expected_version) as (unit, case, row):
-            if row.state == "claimed" and row.assignee != actor.username:
-                raise Conflict("The task is claimed by someone else.")
+            self._refuse_completion_by(row, actor)
+            if validated is None or not validated.holds_for(case, row):
+                raise Conflict("The case changed meanwhile: reload it and try again.")
+            values = validated.values
             compiled = self.compiled(unit, case.pathway_version_id)
-            try:
-                values = compiled.form_for(row.step).validate(data if data is not None else {})
-            except ValidationError as exc:
-                raise ValidationFailed("The form has invalid fields.", exc.messages) from None
             workflow = self._load_workflow(unit, case, compiled)
             spiff_task = workflow.tasks.get(UUID(row.id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
@@ -434,6 +462,35 @@ class Engine:
                 "data": values, "overdue": bool(row.due_at and row.due_at < unit.now)})
             case.set(last_progress_at=unit.now, stalled_since=None)
             return self._advance(unit, case, compiled, workflow, actor)
+
+    def _validate_before_lock(self, task_id: str, data: Any, actor: Actor,
+                              expected_version: int | None) -> _ValidatedData | None:
+        """The data checked against the task's form, in a short read before any write transaction.
+
+        Refuses as the locked path would, in the same order (a case changed since it was read, a
+        task claimed by someone else, then the form's field errors). None when the task is not
+        open: the locked read then says whether it ended (409) or never existed (404).
+        """
+        _check_task_id(task_id)
+        with self.db.reading() as session:
+            task = session.execute(_TASK_TO_COMPLETE, {"task_id": task_id}).first()
+            if task is None:
+                return None
+            compiled = self.compiled(session, task.pathway_version_id)
+        if expected_version is not None and task.version != expected_version:
+            raise Conflict("The case changed since you read it: reload it.")
+        self._refuse_completion_by(task, actor)
+        try:
+            values = compiled.form_for(task.step).validate(data if data is not None else {})
+        except ValidationError as exc:
+            raise ValidationFailed("The form has invalid fields.", exc.messages) from None
+        return _ValidatedData(task.pathway_version_id, task.step, values)
+
+    @staticmethod
+    def _refuse_completion_by(task: Any, actor: Actor) -> None:
+        """A task claimed by someone else is theirs to complete."""
+        if task.state == "claimed" and task.assignee != actor.username:
+            raise Conflict("The task is claimed by someone else.")
 
     def fire_due_timers(self, *, limit: int = 500) -> int:
         """Fire every BPMN timer due by the clock's now; returns how many cases moved."""
@@ -562,10 +619,7 @@ class Engine:
     @contextmanager
     def _locked_task(self, task_id: str, expected_version: int | None = None
                      ) -> Iterator[tuple[_Unit, CaseState, TaskRow]]:
-        try:
-            UUID(str(task_id))
-        except ValueError:
-            raise NotFound("No such task.") from None
+        _check_task_id(task_id)
         with self._unit() as unit:
             case = self._lock_case(unit, task_id, missing=None, by_task=True)
             if case is None:
@@ -732,6 +786,14 @@ class Engine:
             conn.execute(_INSERT["case_events"], [
                 {"case_id": case_id, "at": now, "actor": actor.username, "kind": kind, "step": None,
                  "task_id": payload.get("task_id"), "detail": payload} for case_id in case_ids])
+
+
+def _check_task_id(task_id: str) -> None:
+    """A task id is a UUID: anything else names no task."""
+    try:
+        UUID(str(task_id))
+    except ValueError:
+        raise NotFound("No such task.") from None
 
 
 def _listed(value: str | None) -> set[str]:

@@ -5,7 +5,13 @@ RestrictedPython's globals, ``().__class__.__base__.__subclasses__()`` reaches `
 Himaya never hands an expression to ``eval``: it parses it with :mod:`ast`, accepts only an
 allow-list of node types, and interprets the tree itself. There is no attribute access at
 all, no calls except the helpers of :data:`HELPERS`, no names except task data and those
-helpers, and the size of every value a step can build is bounded.
+helpers, and every operation that could build a large value is checked *before* it runs: a
+repetition (``s * n``) or concatenation (``a + b``) whose result would hold more than
+:data:`MAX_SEQUENCE_LENGTH` elements or characters (nested ones counted), a product of
+integers past :data:`MAX_INT_DIGITS` digits, and ``%`` on text (printf-style formatting,
+whose width and precision allocate before anything could bound the result) are refused;
+``**``, f-strings and ``str.format`` are not in the language. ``str()`` takes text, a number,
+a boolean or None; ``int()`` a number or a short text.
 
 The language: literals (str, int, float, True/False/None, lists, tuples, sets, dicts),
 variable names (task data), ``and``/``or``/``not``, ``+ - * / // %``, unary ``-``/``+``,
@@ -23,6 +29,8 @@ MAX_EXPRESSION_LENGTH = 2000
 MAX_NODES = 400
 MAX_SEQUENCE_LENGTH = 10_000
 MAX_INT_DIGITS = 60
+_MAX_INT_BITS = (10**MAX_INT_DIGITS).bit_length()
+_TEXT_FORMATTING = "text formatting with % is not allowed"
 
 
 class SandboxError(Exception):
@@ -57,6 +65,20 @@ def _safe_len(value: Any) -> int:
     raise SandboxError("len() expects a string, list or mapping")
 
 
+def _safe_str(value: Any) -> str:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return str(value)  # bounded: text and integers already are, a float's text is short
+    raise SandboxError("str() takes text, a number, a boolean or None")
+
+
+def _safe_int(value: Any, *base: Any) -> int:
+    if isinstance(value, str) and len(value.strip()) > MAX_INT_DIGITS + 1:
+        raise SandboxError("number too large")
+    if isinstance(value, float) and abs(value) >= 10.0**MAX_INT_DIGITS:
+        raise SandboxError("number too large")
+    return int(value, *base)
+
+
 HELPERS: dict[str, Callable[..., Any]] = {
     "has_any": _has_any,
     "has_all": _has_all,
@@ -65,9 +87,9 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
     "bool": bool,
-    "int": int,
+    "int": _safe_int,
     "float": float,
-    "str": str,
+    "str": _safe_str,
 }
 
 _BIN_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -135,6 +157,9 @@ def check(expression: str) -> ast.Expression:
             raise SandboxError(f"name '{node.id}' is not allowed (leading underscore)")
         if isinstance(node, ast.Constant) and not isinstance(node.value, (str, int, float, bool, type(None))):
             raise SandboxError("only text, number, boolean and None constants are allowed")
+        if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant)
+                and isinstance(node.left.value, str)):
+            raise SandboxError(_TEXT_FORMATTING)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in HELPERS:
                 allowed = ", ".join(sorted(HELPERS))
@@ -212,11 +237,7 @@ class _Interpreter:
 
     def _BinOp(self, node: ast.BinOp) -> Any:
         left, right = self.run(node.left), self.run(node.right)
-        if isinstance(node.op, ast.Mult):
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                    if len(seq) * max(times, 0) > MAX_SEQUENCE_LENGTH:
-                        raise SandboxError("result too large")
+        _check_operation(node.op, left, right)
         return _BIN_OPS[type(node.op)](left, right)
 
     def _Compare(self, node: ast.Compare) -> Any:
@@ -244,6 +265,46 @@ class _Interpreter:
     def _Call(self, node: ast.Call) -> Any:
         assert isinstance(node.func, ast.Name)
         return HELPERS[node.func.id](*[self.run(a) for a in node.args])
+
+
+_SEQUENCES = (str, list, tuple)
+
+
+def _check_operation(op: ast.operator, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would be too large, before it runs."""
+    if isinstance(op, ast.Mod) and isinstance(left, (str, bytes)):
+        raise SandboxError(_TEXT_FORMATTING)
+    if isinstance(op, ast.Mult):
+        for sequence, times in ((left, right), (right, left)):
+            if isinstance(sequence, _SEQUENCES) and isinstance(times, int):
+                if times > 0 and size_of(sequence) * times > MAX_SEQUENCE_LENGTH:
+                    raise SandboxError("result too large")
+        if _is_integer(left) and _is_integer(right) and left.bit_length() + right.bit_length() > _MAX_INT_BITS + 1:
+            raise SandboxError("number too large")
+    if isinstance(op, ast.Add) and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+        if size_of(left) + size_of(right) > MAX_SEQUENCE_LENGTH:
+            raise SandboxError("result too large")
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def size_of(value: Any, limit: int = MAX_SEQUENCE_LENGTH) -> int:
+    """The elements and characters of a value, nested ones counted (each time a value is
+    referenced); counting stops past ``limit``, so it costs at most ``limit`` steps."""
+    total, pending = 0, [value]
+    while pending and total <= limit:
+        item = pending.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, (list, tuple, set, frozenset, dict)):
+            total += len(item)
+            if total <= limit:
+                pending.extend(item.values() if isinstance(item, dict) else item)
+                if isinstance(item, dict):
+                    pending.extend(item.keys())
+    return total
 
 
 def _bounded(value: Any) -> Any:

@@ -2,9 +2,10 @@
 
 :meth:`Settings.from_environment` reads and checks them all; a bad value stops the start with a
 :class:`SettingsError` that names the variable and says what it expects. The settings are then
-handed to what needs them: the database, the engine (escalation ladder, stalled delay), the
-scheduled jobs and the outbox deliverer, the web application and the server. Nothing else in
-the code reads the environment. The table of variables is in ``docs/configuration.md``.
+handed to what needs them: the database, the engine (escalation ladder, stalled delay, the
+shortest timer a deploy accepts), the scheduled jobs and the outbox deliverer, the web
+application and the server. Nothing else in the code reads the environment. The table of
+variables is in ``docs/configuration.md``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .durations import DEFAULT_TIMER_MINIMUM, parse_duration
 from .escalation import EscalationPolicy
 
 DEFAULT_SQLITE_NAME = "himaya.sqlite"
@@ -43,6 +45,7 @@ class Settings:
     pdf_font: Path | None = None
     timezone: str = "Africa/Casablanca"
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    timer_minimum: timedelta = DEFAULT_TIMER_MINIMUM  # the shortest BPMN timer duration or cycle a deploy accepts
 
     @property
     def database(self) -> str:
@@ -92,6 +95,9 @@ class Settings:
                     "HIMAYA_STALLED_DAYS", policy.stalled_after.days, "a whole number of days from 1 to 3650",
                     1, 3650)),
             ),
+            timer_minimum=read.duration(
+                "HIMAYA_TIMER_MINIMUM", defaults.timer_minimum,
+                "an ISO 8601 duration of weeks, days, hours, minutes or seconds, such as PT1H, PT30M or P1D"),
         )
 
 
@@ -149,6 +155,15 @@ class _Reader:
         if amount <= timedelta(0):
             raise SettingsError(name, expected, value)
         return amount
+
+    def duration(self, name: str, default: timedelta, expected: str) -> timedelta:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            return parse_duration(value).exact()
+        except ValueError:  # not a duration, zero, or counted in years or months
+            raise SettingsError(name, expected, value) from None
 
     def zone(self, name: str, default: str) -> str:
         value = self.text(name)

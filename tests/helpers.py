@@ -1,6 +1,7 @@
 """Helpers to drive cases through the pathway in tests."""
 from __future__ import annotations
 
+import codecs
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -125,3 +126,27 @@ def complete_by_api(api: ApiClient, user: str, task: str, data: dict[str, Any]) 
     """``POST /api/v1/tasks/{task}/complete`` as ``user``, logged in at the test clock's now."""
     api.forget_tokens()
     return api.post(f"/api/v1/tasks/{task}/complete", user, json={"data": data})
+
+
+# A DTD whose entities grow 1 000-fold, and the shipped pathway naming its process with them.
+ENTITY_DTD = ('<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+              '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>')
+# (Python codec, what the XML declaration says, byte order mark written first)
+WIDE_ENCODINGS = [("utf-16-le", "UTF-16", codecs.BOM_UTF16_LE), ("utf-16-be", "UTF-16", codecs.BOM_UTF16_BE),
+                  ("utf-16-le", "UTF-16LE", b""), ("utf-16-be", "UTF-16BE", b""),
+                  ("utf-32-le", "UTF-32", codecs.BOM_UTF32_LE), ("utf-32-be", "UTF-32BE", b"")]
+
+
+def with_entities(xml: str) -> str:
+    """``xml`` (the shipped pathway) with a DTD, its process named by 120 000 characters of entities."""
+    declaration = '<?xml version="1.0" encoding="UTF-8"?>'
+    assert xml.startswith(declaration), "fixture drift: the pathway's XML declaration changed"
+    named = xml.replace('name="Parcours territorial de protection de l\'enfant" isExecutable',
+                        'name="' + "&c;" * 120 + '" isExecutable', 1)
+    assert named != xml, "fixture drift: the process name changed"
+    return named.replace(declaration, declaration + "\n" + ENTITY_DTD, 1)
+
+
+def encoded(xml: str, codec: str, declared: str, mark: bytes) -> bytes:
+    """``xml`` (declared UTF-8) written in another encoding, its declaration saying so."""
+    return mark + xml.replace('encoding="UTF-8"', f'encoding="{declared}"', 1).encode(codec)

@@ -13,7 +13,7 @@ from api.setup import BPMN_FOLDER
 from engine.definitions.storage import read_forms_folder
 from tests.api_data import intake
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS
+from tests.helpers import ANSWERS, WIDE_ENCODINGS, encoded, with_entities
 
 XML = (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8")
 FORMS = read_forms_folder(BPMN_FOLDER / "forms")
@@ -280,3 +280,35 @@ def test_aftercare_is_deployed_from_its_file_and_runs_a_young_person_to_exit(api
                                      "ready_for_exit": ready})
     closed = complete("exit", {"exit_outcome": "autonomous", "exit_summary": "Autonome"}, "cape.tanger")
     assert closed["status"] == "closed"
+
+
+@pytest.mark.parametrize("codec, declared, mark", WIDE_ENCODINGS)
+@pytest.mark.parametrize("upload", ["multipart", "xml body"])
+def test_a_dtd_in_any_encoding_is_refused_with_a_422(api: ApiClient, codec: str, declared: str, mark: bytes,
+                                                      upload: str):
+    body = encoded(with_entities(XML), codec, declared, mark)
+    if upload == "multipart":
+        response = api.post("/api/v1/pathways", "admin", data={"file": (io.BytesIO(body), "child_protection.bpmn")},
+                            content_type="multipart/form-data")
+    else:
+        response = api.post("/api/v1/pathways", "admin", data=body, headers={"Content-Type": "application/xml"})
+    assert response.status_code == 422, (response.status_code, response.get_data(as_text=True)[:300])
+    problem = response.get_json()["errors"][0]["message"]
+    assert problem == "DTDs and entity declarations are not allowed in BPMN files"
+    assert len(response.get_data()) < 5000, "no entity was expanded"
+    listing = {p["key"]: p for p in api.get("/api/v1/pathways", "admin").get_json()}
+    assert [v["version"] for v in listing["child_protection"]["versions"]] == [1], "nothing deployed"
+
+
+@pytest.mark.parametrize("codec, declared, mark", WIDE_ENCODINGS[::2])
+def test_a_pathway_in_utf_16_or_utf_32_deploys_as_the_text_it_holds(api: ApiClient, codec: str, declared: str,
+                                                                     mark: bytes):
+    same = api.post("/api/v1/pathways", "admin", data=encoded(XML, codec, declared, mark),
+                    headers={"Content-Type": "application/xml"})
+    assert same.status_code == 200 and same.get_json()["created"] is False, "the text of version 1, re-encoded"
+    changed = XML.replace("Signalement reçu", "Signalement reçu (v2)")
+    deployed = api.post("/api/v1/pathways", "admin", data=encoded(changed, codec, declared, mark),
+                        headers={"Content-Type": "application/xml"})
+    assert deployed.status_code == 201, deployed.get_json()
+    stored = api.get("/api/v1/pathways/child_protection/versions/2/bpmn", "admin").get_data(as_text=True)
+    assert stored.startswith('<?xml version="1.0" encoding="UTF-8"?>') and "Signalement reçu (v2)" in stored

@@ -1,10 +1,16 @@
 """Bad input: each is refused with a clear message, and nothing is deployed or changed."""
 from __future__ import annotations
 
+import codecs
+import copy
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -12,9 +18,10 @@ from sqlalchemy import func, select
 from api.setup import BPMN_FOLDER
 from engine.definitions.storage import read_forms_folder
 from engine.errors import Conflict, DefinitionInvalid, DefinitionTooLarge, NotFound, ValidationFailed
+from engine.forms import CompiledForm
 from engine.models import Case, CaseEvent, OpenTask, PathwayVersion, TaskRecord
-from engine.runtime import Actor, Engine
-from tests.helpers import ANSWERS, UPE, do, open_steps, report, task_id
+from engine.runtime import Actor, Engine, _ValidatedData
+from tests.helpers import ANSWERS, UPE, WIDE_ENCODINGS, do, encoded, open_steps, report, task_id, with_entities
 
 XML = (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8")
 FORMS = read_forms_folder(BPMN_FOLDER / "forms")
@@ -264,3 +271,169 @@ def test_sub_processes_are_refused_with_the_element(engine: Engine):
                 '</bpmn:subProcess>\n    <bpmn:userTask id="follow_up"')
     errors = _deploy_refused(engine, xml)
     assert any(e["element"] == "follow_up_group" and "not supported" in e["message"] for e in errors)
+
+
+def test_a_form_pattern_the_linear_engine_cannot_run_is_refused_at_deploy(engine: Engine):
+    forms = copy.deepcopy(FORMS)
+    summary = next(c for c in forms["reception_listening"]["components"] if c.get("key") == "listening_summary")
+    summary["validate"]["pattern"] = r"^(\w+)\s\1$"  # a back-reference: backtracking only
+    errors = _deploy_refused(engine, XML, forms)
+    assert errors[0]["element"] == "reception_listening"
+    assert errors[0]["message"].startswith("form 'reception_listening', component 'Field_listening_summary': "
+                                           "validate.pattern of field 'listening_summary'")
+
+
+def test_form_data_are_validated_before_the_case_is_locked(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    open_writes: list[object] = []
+    write_open_at_validation: list[bool] = []
+    write_connection, validate = engine.db.write_connection, CompiledForm.validate
+
+    @contextmanager
+    def recorded_write_connection() -> Iterator[Any]:
+        with write_connection() as connection:
+            open_writes.append(connection)
+            try:
+                yield connection
+            finally:
+                open_writes.remove(connection)
+
+    def recorded_validate(form: CompiledForm, data: Any) -> dict[str, Any]:
+        write_open_at_validation.append(bool(open_writes))
+        return validate(form, data)
+
+    monkeypatch.setattr(engine.db, "write_connection", recorded_write_connection)
+    monkeypatch.setattr(CompiledForm, "validate", recorded_validate)
+    before = _snapshot(engine)
+    with pytest.raises(ValidationFailed) as caught:
+        engine.complete(tid, {**ANSWERS["reception_listening"], "listening_date": "yesterday"}, UPE)
+    assert set(caught.value.errors) == {"listening_date"}
+    assert _snapshot(engine) == before, "400 with field errors: nothing changes"
+    engine.complete(tid, ANSWERS["reception_listening"], UPE)
+    assert write_open_at_validation == [False, False], "no form check inside the write transaction"
+    assert "reception_listening" not in open_steps(engine, case_id)
+
+
+def test_data_validated_for_another_form_are_never_used(engine: Engine, monkeypatch: pytest.MonkeyPatch):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    tid = task_id(engine, case_id, "reception_listening")
+    validate_before_lock = Engine._validate_before_lock
+
+    def validated_for_another_step(self: Engine, *args: Any) -> _ValidatedData | None:
+        validated = validate_before_lock(self, *args)
+        assert validated is not None
+        return replace(validated, step="follow_up")  # as if the task's form changed before the lock
+
+    monkeypatch.setattr(Engine, "_validate_before_lock", validated_for_another_step)
+    before = _snapshot(engine)
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        engine.complete(tid, ANSWERS["reception_listening"], UPE)
+    assert _snapshot(engine) == before
+
+
+FLAGS = [f"flag_{i}" for i in range(12)]  # 12 checkboxes: 4 096 combinations, the most one gateway may enumerate
+FLAGS_FORM = {"type": "default", "components": [
+    {"type": "checkbox", "id": f"Field_{flag}", "key": flag, "label": flag} for flag in FLAGS]}
+
+
+def _gateways_to_prove(count: int) -> str:
+    """A process whose ``count`` gateways have no default flow and read the 12 flags: proving that
+    each one's two conditions cover every case takes 2 × 4 096 evaluations."""
+    always = "(" + " or ".join([f"{FLAGS[0]} or not {FLAGS[0]}", *FLAGS[1:]]) + ")"
+
+    def flow(flow_id: str, source: str, target: str, condition: str | None) -> str:
+        expression = (f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}'
+                      '</bpmn:conditionExpression>') if condition else ""
+        ends = f'sourceRef="{source}" targetRef="{target}"'
+        return f'<bpmn:sequenceFlow id="{flow_id}" {ends}>{expression}</bpmn:sequenceFlow>'
+
+    gateways, flows, previous = [], [flow("to_flags", "start", "flags", None)], "flags"
+    for number in range(1, count + 1):
+        gateways.append(f'<bpmn:exclusiveGateway id="gw_{number}" />')
+        flows.append(flow(f"to_gw_{number}", previous, f"gw_{number}", None if previous == "flags" else always))
+        flows.append(flow(f"gw_{number}_never", f"gw_{number}", "done", "False"))
+        previous = f"gw_{number}"
+    flows.append(flow("to_done", previous, "done", always))
+    return f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="http://himaya.ma/bpmn">
+  <bpmn:process id="gateway_budget" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="flags" name="Drapeaux"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="role" value="case_worker" /><spiffworkflow:property name="form" value="flags" />
+      <spiffworkflow:property name="due" value="P1D" /></spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>
+    {"".join(gateways)}
+    <bpmn:endEvent id="done" />
+    {"".join(flows)}
+  </bpmn:process>
+</bpmn:definitions>'''
+
+
+def test_gateway_proofs_share_one_budget_per_deploy(engine: Engine):
+    assert engine.deploy(_gateways_to_prove(2), {"flags": FLAGS_FORM}).created  # 16 384 evaluations: within
+    with pytest.raises(DefinitionInvalid) as caught:
+        engine.deploy(_gateways_to_prove(40), {"flags": FLAGS_FORM})  # 327 680 evaluations: refused at once
+    refused = [e for e in caught.value.errors if "a deploy may spend on its gateways" in e["message"]]
+    assert refused and refused[0]["element"] in {"gw_2", "gw_3"} and refused[-1]["element"] == "gw_40"
+    assert refused[0]["message"].endswith("add a default flow")
+    assert "20000 condition evaluations or 2 seconds" in refused[0]["message"]
+    with engine.db.reading() as session:
+        assert session.scalar(select(func.max(PathwayVersion.version))
+                              .where(PathwayVersion.key == "gateway_budget")) == 1, "nothing more deployed"
+
+
+def test_the_gateway_budget_also_counts_seconds():
+    from engine.definitions.rules import GatewayBudget
+
+    ticks = iter(range(100))
+    budget = GatewayBudget(evaluations=1_000, seconds=3, clock=lambda: float(next(ticks)))
+    assert [budget.spend() for _ in range(5)] == [True, True, True, False, False]
+    assert budget.limits == "1000 condition evaluations or 3 seconds"
+
+
+@pytest.mark.parametrize("codec, declared, mark", WIDE_ENCODINGS[::2])
+def test_cli_deploy_refuses_a_dtd_in_any_encoding(tmp_path: Path, codec: str, declared: str, mark: bytes):
+    (tmp_path / "forms").mkdir()
+    for name, form in FORMS.items():
+        (tmp_path / "forms" / f"{name}.json").write_text(json.dumps(form), encoding="utf-8")
+    hostile, shipped = tmp_path / "hostile.bpmn", tmp_path / "child_protection.bpmn"
+    hostile.write_bytes(encoded(with_entities(XML), codec, declared, mark))
+    shipped.write_bytes(encoded(XML, codec, declared, mark))
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+
+    def deploy(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "api.cli", "deploy", str(path)], capture_output=True, text=True,
+                              env=env, cwd=Path(__file__).parent.parent, timeout=120)
+
+    refused = deploy(hostile)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "DTDs and entity declarations are not allowed in BPMN files" in refused.stderr
+    accepted = deploy(shipped)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "child_protection version 1: deployed" in accepted.stdout
+
+
+def test_the_parsed_tree_is_checked_for_a_document_type_too():
+    from lxml import etree
+
+    from engine.definitions.parsing import _refuse_dtd_in_tree
+
+    tree = etree.fromstring(b'<!DOCTYPE d [<!ENTITY a "b">]><d/>', etree.XMLParser(resolve_entities=False))
+    with pytest.raises(DefinitionInvalid) as caught:
+        _refuse_dtd_in_tree(tree)
+    assert caught.value.errors[0]["message"] == "DTDs and entity declarations are not allowed in BPMN files"
+
+
+@pytest.mark.parametrize("document, message", [
+    (b'<?xml version="1.0" encoding="EBCDIC-CP-US"?><d/>', "encoding 'EBCDIC-CP-US' is not supported"),
+    (b'<?xml version="1.0" encoding="x-unknown"?><d/>', "encoding 'x-unknown' is not supported"),
+    (b'<?xml version="1.0" encoding="UTF-16"?><d/>', "says UTF-16 but the file is not written in it"),
+    (codecs.BOM_UTF16_LE + b"<\x00d", "not valid UTF-16-LE text"),
+    ("<d/>".encode("utf-16-le"), "NUL characters"),
+    (b'<?xml version="1.0" encoding="ascii"?><d>\xe9</d>', "not valid ASCII text"),
+])
+def test_an_encoding_that_cannot_be_read_is_refused_clearly(engine: Engine, document: bytes, message: str):
+    errors = _deploy_refused(engine, document)
+    assert message in errors[0]["message"]

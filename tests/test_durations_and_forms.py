@@ -1,4 +1,5 @@
 """Due rules (ISO 8601 durations by risk level) and form-js → marshmallow validation."""
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -104,3 +105,37 @@ def test_bad_forms_are_refused(components, message):
     with pytest.raises(FormDefinitionError) as caught:
         compile_form("bad", {"type": "default", "components": components})
     assert message in str(caught.value)
+
+
+def _form_with_pattern(pattern: str) -> dict:
+    return {"type": "default", "components": [
+        {"type": "textfield", "id": "Field_code", "key": "code", "label": "Code", "validate": {"pattern": pattern}}]}
+
+
+def test_a_catastrophic_pattern_is_matched_in_linear_time():
+    # Python's backtracking engine takes seconds on 26 × "a" + "!" with this pattern; RE2 takes microseconds.
+    form = compile_form("nested", _form_with_pattern("^(a+)+$"))
+    started = time.perf_counter()
+    with pytest.raises(ValidationError) as caught:
+        form.validate({"code": "a" * 26 + "!"})
+    assert time.perf_counter() - started < 0.5
+    assert caught.value.messages == {"code": ["Does not match the expected format."]}
+    assert form.validate({"code": "a" * 5000}) == {"code": "a" * 5000}
+
+
+@pytest.mark.parametrize("pattern", [r"^(a)\1$", r"^(?=a)a$", r"(?<!x)a", "a{1001}"])
+def test_a_pattern_the_linear_engine_cannot_run_is_refused_naming_form_and_field(pattern):
+    with pytest.raises(FormDefinitionError) as caught:
+        compile_form("visit_code", _form_with_pattern(pattern))
+    [problem] = caught.value.problems
+    assert problem.startswith("form 'visit_code', component 'Field_code': validate.pattern of field 'code'")
+    assert "not a regular expression Himaya can run" in problem
+
+
+def test_patterns_still_match_from_the_start_of_the_text():
+    form = compile_form("visit", FORM)
+    answers = {"visit_date": "2026-12-01", "summary": "ok", "kind": "family"}
+    assert form.validate({**answers, "code": "ABC"})["code"] == "ABC"
+    with pytest.raises(ValidationError) as caught:
+        form.validate({**answers, "code": "xABC"})
+    assert caught.value.messages == {"code": ["Does not match the expected format."]}

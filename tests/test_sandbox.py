@@ -1,4 +1,6 @@
 """The expression sandbox: what pathways may evaluate, and the escapes it refuses."""
+import tracemalloc
+
 import pytest
 
 from engine import sandbox
@@ -86,3 +88,68 @@ def test_a_refused_expression_is_never_run():
     with pytest.raises(SandboxError):
         sandbox.evaluate("x.__class__", {"x": Spy()})
     assert calls == []
+
+
+@pytest.mark.parametrize("expression", [
+    "'%.99999999f' % 1.0",
+    "'%0999999999d' % 0",
+    "'%*d' % (1000000000, 0)",
+    "'%s' % x",
+    "f'{x:>999999999}'",
+    "f'{x:.99999999f}'",
+    "'{:>999999999}'.format(x)",
+    "9 ** 9 ** 9",
+    "x ** 2",
+])
+def test_formatting_and_powers_are_refused_at_check_time(expression):
+    with pytest.raises(SandboxError):
+        sandbox.check(expression)
+
+
+def _peak_allocation(expression: str, data: dict) -> int:
+    """The most memory evaluating ``expression`` held at once, in bytes (refused or not)."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(SandboxError):
+            sandbox.evaluate(expression, data)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("expression, data", [
+    ("x % 1.0", {"x": "%.99999999f"}),  # ~200 MB built before any bound could look at it
+    ("x % 0", {"x": "%0999999999d"}),
+    ("x % (n, 0)", {"x": "%*d", "n": 10**9}),
+    ("'a' * n", {"n": 10**9}),
+    ("n * [x]", {"n": 10**9, "x": 1}),
+    ("[[0] * 10000] * 10000", {}),  # 10 000 elements at the top, 100 000 000 counted through them
+    ("[x] * 10000", {"x": "a" * 5000}),
+    ("x + x", {"x": "a" * 6000}),
+    ("x + x", {"x": [[0] * 3000] * 2}),
+    ("str(x)", {"x": [[0] * 100] * 100}),
+    ("int(x)", {"x": 1e300}),
+    ("int(x)", {"x": "9" * 4000}),
+    ("x * x", {"x": 10**59}),
+])
+def test_large_results_are_refused_before_they_are_built(expression, data):
+    assert _peak_allocation(expression, data) < 1_000_000
+
+
+@pytest.mark.parametrize("expression, data, expected", [
+    ("x % 7", {"x": 23}, 2),
+    ("x % 2.5", {"x": 6.0}, 1.0),
+    ("'ab' * 3", {}, "ababab"),
+    ("[0] * 10000 == [0] * 10000", {}, True),
+    ("x + ['c']", {"x": ["a", "b"]}, ["a", "b", "c"]),
+    ("'P' + str(n) + 'D'", {"n": 3}, "P3D"),
+    ("int('42') + int(2.9)", {}, 44),
+])
+def test_small_operations_still_evaluate(expression, data, expected):
+    assert sandbox.evaluate(expression, data) == expected
+
+
+def test_size_of_counts_nested_elements_and_stops_past_its_limit():
+    assert sandbox.size_of("abc") == 3 and sandbox.size_of([1, "ab", {"k": "v"}]) == 3 + 2 + 1 + 2
+    shared = [[0] * 10_000] * 10_000
+    assert 10_000 < sandbox.size_of(shared) <= 2 * 10_000 + 1

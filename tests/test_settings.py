@@ -89,6 +89,7 @@ def test_jobs_take_the_outbox_lease_and_interval_from_the_settings(engine) -> No
     ("HIMAYA_ESCALATION_COORDINATOR_MIN_HOURS", "-1"), ("HIMAYA_ESCALATION_SUPERVISOR_FRACTION", "half"),
     ("HIMAYA_PORT", "70000"), ("HIMAYA_THREADS", "many"), ("HIMAYA_SCHEDULER", "yes"), ("HIMAYA_HTTPS", "true"),
     ("HIMAYA_JOB_INTERVAL_SECONDS", "0"), ("HIMAYA_OUTBOX_LEASE_SECONDS", "inf"), ("HIMAYA_TIMEZONE", "Mars/Olympus"),
+    ("HIMAYA_TIMER_MINIMUM", "60"), ("HIMAYA_TIMER_MINIMUM", "PT0S"), ("HIMAYA_TIMER_MINIMUM", "P1M"),
 ])
 def test_a_bad_value_is_refused_with_the_variable_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as refused:
@@ -115,3 +116,18 @@ def test_a_bad_value_stops_the_web_application(monkeypatch: pytest.MonkeyPatch) 
 def test_unset_and_empty_variables_keep_the_defaults() -> None:
     assert Settings.from_environment({}) == Settings.from_environment({"HIMAYA_STALLED_DAYS": " ", "HIMAYA_PORT": ""})
     assert Settings.from_environment({}).escalation == EscalationPolicy()
+
+
+@pytest.mark.parametrize("value, minimum", [("PT30M", timedelta(minutes=30)), ("P1D", timedelta(days=1)),
+                                            ("P1W", timedelta(weeks=1)), ("PT90S", timedelta(seconds=90))])
+def test_the_timer_minimum_is_an_iso_duration(value: str, minimum: timedelta) -> None:
+    assert Settings.from_environment({"HIMAYA_TIMER_MINIMUM": value}).timer_minimum == minimum
+    assert Settings.from_environment({}).timer_minimum == timedelta(hours=1)
+
+
+def test_the_application_takes_the_timer_minimum_from_the_environment(database: Database,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HIMAYA_DATABASE_URL", database.url)
+    monkeypatch.setenv("HIMAYA_SECRET_KEY", "settings-test")
+    monkeypatch.setenv("HIMAYA_TIMER_MINIMUM", "PT5M")
+    assert create_app({"TESTING": True}).extensions["himaya"].timer_minimum == timedelta(minutes=5)

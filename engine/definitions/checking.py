@@ -2,10 +2,12 @@
 
 A BPMN file goes through four gates before it can run:
 
-1. a hardened lxml parse: no DTD, no entities, no network, a size and depth cap;
+1. a hardened lxml parse of the file decoded per its BOM or XML declaration: no DTD, no
+   entities, no network, a size and depth cap;
 2. the BPMN 2.0 XSD (with SpiffWorkflow's extension schema);
 3. Himaya's rules: every user task has a role, an existing form and a due rule; service
    tasks name a registered handler; no scripts; every expression passes the sandbox;
+   timers last at least the deploy's minimum and cycles repeat a given number of times;
    every exclusive/inclusive gateway has a default flow or conditions that provably cover
    every case;
 4. SpiffWorkflow's own parser.
@@ -15,12 +17,14 @@ The first two are in :mod:`.parsing`, the rules in :mod:`.rules`.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from ..durations import DEFAULT_TIMER_MINIMUM
 from ..errors import DefinitionInvalid
 from . import rules
 from .model import CheckedDefinition, Problem
@@ -32,8 +36,13 @@ def check_definition(
     forms: dict[str, Any],
     *,
     handler_names: Collection[str] | None = None,
+    timer_minimum: timedelta | None = DEFAULT_TIMER_MINIMUM,
 ) -> CheckedDefinition:
-    """Run every gate; raises :class:`DefinitionInvalid` listing all problems."""
+    """Run every gate; raises :class:`DefinitionInvalid` listing all problems.
+
+    ``timer_minimum`` is the shortest timer a deploy accepts; None skips the timer rules, for a
+    version stored before them (it runs, and its missed cycles coalesce: :mod:`engine.clock`).
+    """
     if handler_names is None:
         handler_names = registered_handler_names()
     root = parse_xml(data)
@@ -45,6 +54,8 @@ def check_definition(
     user_tasks, compiled_forms = rules.check_user_tasks(process, forms, findings)
     rules.check_service_tasks(process, handler_names, findings)
     rules.check_expressions(process, findings)
+    if timer_minimum is not None:
+        rules.check_timers(process, compiled_forms, timer_minimum, findings)
     rules.check_subject(process, findings)
     rules.check_gateways(process, compiled_forms, findings)
     _refuse(findings.problems, "BPMN rejected by Himaya's rules")

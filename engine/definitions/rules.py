@@ -1,25 +1,31 @@
 """Himaya's rules: what a definition must hold beyond valid BPMN before it may run.
 
 Every user task has a role, an existing form and a due rule; service tasks name a
-registered handler; no scripts; every expression passes the sandbox; every
-exclusive/inclusive gateway has a default flow or conditions that provably cover every
-case. Call activities and sub-processes are refused for now.
+registered handler; no scripts; every expression passes the sandbox; every timer duration
+and cycle is one of the ISO 8601 values its expression shows, each no shorter than the
+deploy's minimum, and every cycle has a count; every exclusive/inclusive gateway has a
+default flow or conditions that provably cover every case. Call activities and
+sub-processes are refused for now.
 
 There is one function per kind of element; each adds what it finds to :class:`Findings`,
 every problem naming the element id and line.
 """
 from __future__ import annotations
 
+import ast
 import itertools
 import re
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .. import sandbox
-from ..durations import DueRule, parse_due_rule
+from ..durations import DueRule, format_duration, parse_due_rule
 from ..errors import DefinitionInvalid
 from ..forms import CompiledForm, FormDefinitionError, compile_form
 from ..intake import INTAKE_VARIABLE_DOMAINS
@@ -29,11 +35,38 @@ from .model import Problem, UserTaskInfo
 from .parsing import NS, lanes_by_step, properties_of
 
 FORM_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
-MAX_ENUMERATED_CASES = 4096
+MAX_ENUMERATED_CASES = 4096  # combinations of one gateway's variables
+# What one deploy may spend proving its gateways' conditions cover every case, all gateways together.
+MAX_GATEWAY_EVALUATIONS = 20_000
+MAX_GATEWAY_SECONDS = 2.0
 
 _KEY_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 _SCRIPTS = ("scriptTask", "script", "preScript", "postScript")
 _SUB_PROCESSES = ("callActivity", "subProcess", "transaction", "adHocSubProcess")
+
+
+@dataclass
+class GatewayBudget:
+    """What a deploy may still spend proving its gateways' coverage: condition evaluations and seconds."""
+
+    evaluations: int = MAX_GATEWAY_EVALUATIONS
+    seconds: float = MAX_GATEWAY_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    limits: str = field(init=False)
+    _deadline: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = f"{self.evaluations} condition evaluations or {self.seconds:g} seconds"
+
+    def spend(self) -> bool:
+        """Take one evaluation; False once none, or no time, is left."""
+        if self._deadline is None:
+            self._deadline = self.clock() + self.seconds
+        if self.evaluations <= 0 or self.clock() > self._deadline:
+            self.evaluations = 0
+            return False
+        self.evaluations -= 1
+        return True
 
 
 @dataclass
@@ -190,6 +223,117 @@ def check_expression(text: str, owner: etree._Element, findings: Findings) -> No
         findings.problem(f"expression '{text.strip()[:80]}' refused: {exc}", owner)
 
 
+def check_timers(process: etree._Element, forms: dict[str, CompiledForm], minimum: timedelta,
+                 findings: Findings) -> None:
+    """Every timer duration and cycle interval is at least ``minimum``, and every cycle has a count.
+
+    A timer expression is evaluated when the timer starts; what it can give is read from it here:
+    the texts written in it (``"P1M"``, ``{"high": "P1M", "low": "P3M"}[risk_level]``,
+    ``"P1D" if c else "P7D"``) or a form field's choices. An expression whose values cannot be
+    seen is refused, since its interval could not be checked.
+    """
+    domains = _field_domains(forms)
+    for definition in process.xpath(".//bpmn:timerEventDefinition", namespaces=NS):
+        event = definition.getparent()
+        for expression in definition.xpath("./bpmn:timeDuration | ./bpmn:timeCycle", namespaces=NS):
+            kind = etree.QName(expression).localname
+            _check_timer(kind, (expression.text or "").strip(), domains, minimum, event, findings)
+
+
+def _check_timer(kind: str, text: str, domains: dict[str, list[Any] | None], minimum: timedelta,
+                 event: etree._Element, findings: Findings) -> None:
+    try:
+        tree = sandbox.check(text)
+    except sandbox.SandboxError:
+        return  # reported by the expression check
+    values = _timer_values(tree.body, domains)
+    if values is None:
+        findings.problem(f"timer expression '{text[:80]}' must choose among ISO 8601 values written in it "
+                         "(e.g. {\"high\": \"P1M\", \"low\": \"P3M\"}[risk_level]) or a form field's choices, "
+                         "so that its interval can be checked", event)
+        return
+    check_value = _cycle_problem if kind == "timeCycle" else _duration_problem
+    for value in dict.fromkeys(values):  # each once, in order
+        problem = check_value(value, minimum)
+        if problem:
+            findings.problem(f"timer {value!r}: {problem}", event)
+
+
+def _timer_values(node: ast.AST, domains: dict[str, list[Any] | None]) -> list[Any] | None:
+    """Every value a timer expression can give, or None when some cannot be seen."""
+    if isinstance(node, ast.Constant):
+        return [node.value]
+    if isinstance(node, ast.Name):
+        choices = domains.get(node.id)
+        return list(choices) if choices is not None else None
+    branches: list[ast.AST]
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+        branches = list(node.value.values)  # {…}[key] gives one of the values
+    elif isinstance(node, ast.IfExp):
+        branches = [node.body, node.orelse]
+    elif isinstance(node, ast.BoolOp):
+        branches = list(node.values)  # `a or b` gives one of its operands
+    else:
+        return None
+    values: list[Any] = []
+    for branch in branches:
+        found = _timer_values(branch, domains)
+        if found is None:
+            return None
+        values.extend(found)
+    return values
+
+
+def _duration_problem(value: Any, minimum: timedelta) -> str | None:
+    """What is wrong with a timer duration (``PT4H``, ``P1M``), if anything."""
+    length = _shortest_length(value)
+    if length is None:
+        return "not an ISO 8601 duration such as PT4H, P3D or P1M"
+    if length < minimum:
+        return f"shorter than the minimum timer of {format_duration(minimum)} (HIMAYA_TIMER_MINIMUM)"
+    return None
+
+
+def _cycle_problem(value: Any, minimum: timedelta) -> str | None:
+    """What is wrong with a timer cycle (``R12/P1M``, ``R4/2027-01-01T09:00:00Z/P1W``), if anything."""
+    if not isinstance(value, str) or not value.strip().upper().startswith("R"):
+        return "not an ISO 8601 repeating interval such as R12/P1M"
+    parts = value.strip().upper().replace("--", "/").removeprefix("R").split("/")
+    count = parts[0]
+    if count in ("", "-1"):
+        return "repeats without end: give the number of repetitions, e.g. R12/P1M"
+    if not count.isdigit() or int(count) < 1:
+        return "the number of repetitions must be a whole number from 1, e.g. R12/P1M"
+    intervals = [part for part in parts[1:] if part.startswith("P")]
+    if len(parts) not in (2, 3) or len(intervals) != 1:
+        return "a repeating interval needs one duration, e.g. R12/P1M or R4/2027-01-01T09:00:00Z/P1W"
+    try:
+        TimerEventDefinition.parse_iso_recurring_interval(value.strip())
+    except Exception:  # SpiffWorkflow raises plain exceptions on a malformed interval
+        return "not an ISO 8601 repeating interval such as R12/P1M"
+    return _duration_problem(intervals[0], minimum)
+
+
+# The shortest length a calendar unit can have: a year of 365 days, a month of 28.
+_SHORTEST_UNIT = {"years": timedelta(days=365), "months": timedelta(days=28), "weeks": timedelta(weeks=1),
+                  "days": timedelta(days=1), "hours": timedelta(hours=1), "minutes": timedelta(minutes=1),
+                  "seconds": timedelta(seconds=1)}
+
+
+def _shortest_length(value: Any) -> timedelta | None:
+    """The shortest time an ISO 8601 duration can last, as SpiffWorkflow reads it (None if it cannot)."""
+    if not isinstance(value, str) or not value.strip().upper().startswith("P"):
+        return None
+    try:
+        parts = TimerEventDefinition.parse_iso_duration(value.strip())
+    except Exception:  # SpiffWorkflow raises a plain Exception('Invalid duration')
+        return None
+    if not parts:
+        return None
+    return sum((_SHORTEST_UNIT[unit] * amount for unit, amount in parts.items() if unit in _SHORTEST_UNIT),
+               timedelta(0))
+
+
 def check_subject(process: etree._Element, findings: Findings) -> None:
     """The process property ``subject`` (a child by default) is a known subject."""
     subject = properties_of(process).get("subject", CHILD)
@@ -197,11 +341,17 @@ def check_subject(process: etree._Element, findings: Findings) -> None:
         findings.problem(f"process property 'subject' must be one of {', '.join(SUBJECT_KINDS)}", process)
 
 
-def check_gateways(process: etree._Element, forms: dict[str, CompiledForm], findings: Findings) -> None:
-    """Every exclusive/inclusive gateway has a default flow or conditions proven to cover every case."""
+def check_gateways(process: etree._Element, forms: dict[str, CompiledForm], findings: Findings,
+                   budget: GatewayBudget | None = None) -> None:
+    """Every exclusive/inclusive gateway has a default flow or conditions proven to cover every case.
+
+    The proofs of all gateways share one ``budget`` per deploy; a gateway whose proof would go
+    past it is refused (add a default flow).
+    """
     domains = _field_domains(forms)
+    budget = budget or GatewayBudget()
     for gateway in process.xpath(".//bpmn:exclusiveGateway | .//bpmn:inclusiveGateway", namespaces=NS):
-        _check_gateway(process, gateway, domains, findings)
+        _check_gateway(process, gateway, domains, budget, findings)
 
 
 def _field_domains(forms: dict[str, CompiledForm]) -> dict[str, list[Any] | None]:
@@ -218,7 +368,7 @@ def _field_domains(forms: dict[str, CompiledForm]) -> dict[str, list[Any] | None
 
 
 def _check_gateway(process: etree._Element, gateway: etree._Element, domains: dict[str, list[Any] | None],
-                   findings: Findings) -> None:
+                   budget: GatewayBudget, findings: Findings) -> None:
     gateway_id = gateway.get("id")
     outgoing = process.xpath(f"./bpmn:sequenceFlow[@sourceRef='{gateway_id}']", namespaces=NS)
     if len(outgoing) < 2:
@@ -234,11 +384,11 @@ def _check_gateway(process: etree._Element, gateway: etree._Element, domains: di
             return
         conditions.append(expr[0].text.strip())
     if not default:
-        _prove_coverage(gateway, conditions, domains, findings)
+        _prove_coverage(gateway, conditions, domains, budget, findings)
 
 
 def _prove_coverage(gateway: etree._Element, conditions: list[str], domains: dict[str, list[Any] | None],
-                    findings: Findings) -> None:
+                    budget: GatewayBudget, findings: Findings) -> None:
     """Enumerate the values of the variables the conditions read; name a combination none of them holds for."""
     try:
         variables = sorted(set().union(*(sandbox.names_used(c) for c in conditions)))
@@ -259,7 +409,17 @@ def _prove_coverage(gateway: etree._Element, conditions: list[str], domains: dic
         return
     for combination in itertools.product(*value_sets):
         data = dict(zip(variables, combination))
-        if not any(_truthy(condition, data) for condition in conditions):
+        holds = False
+        for condition in conditions:
+            if not budget.spend():
+                findings.problem("gateway has no default flow and proving that its conditions cover every case "
+                                 f"would take more than a deploy may spend on its gateways ({budget.limits}): "
+                                 "add a default flow", gateway)
+                return
+            if _truthy(condition, data):
+                holds = True
+                break
+        if not holds:
             shown = ", ".join(f"{k}={v!r}" for k, v in data.items())
             findings.problem(f"gateway has no default flow and no condition holds when {shown}: add a default flow",
                              gateway)

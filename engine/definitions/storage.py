@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..errors import Conflict, DefinitionInvalid, NotFound
 from ..models import CaseEvent, PathwayVersion
 from .checking import check_definition
 from .model import Problem
+from .parsing import document_text
 
 MAX_FORM_BYTES = 512 * 1024
 
@@ -40,11 +41,14 @@ class DeployResult:
 
 
 def deploy(session: Session, xml: bytes | str, forms: dict[str, Any], *, actor: str, now: datetime,
-           activate: bool = True) -> DeployResult:
-    """Validate and store a definition as a new version of its key (or return the same one)."""
-    checked = check_definition(xml, forms)
+           timer_minimum: timedelta | None, activate: bool = True) -> DeployResult:
+    """Validate and store a definition as a new version of its key (or return the same one).
+
+    ``timer_minimum``: the shortest timer accepted (the setting ``HIMAYA_TIMER_MINIMUM``).
+    """
+    checked = check_definition(xml, forms, timer_minimum=timer_minimum)
     used_forms = {name: forms[name] for name in sorted(checked.forms)}
-    xml_text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
+    xml_text = document_text(xml)  # UTF-16 and UTF-32 files are stored as the text they hold
     digest = content_hash(xml_text, used_forms)
     existing = session.scalar(select(PathwayVersion).where(
         PathwayVersion.key == checked.key, PathwayVersion.content_hash == digest))
@@ -97,7 +101,9 @@ def read_forms_folder(folder: Path) -> dict[str, Any]:
     return forms
 
 
-def deploy_folder(session: Session, folder: Path, *, actor: str, now: datetime) -> list[DeployResult]:
+def deploy_folder(session: Session, folder: Path, *, actor: str, now: datetime,
+                  timer_minimum: timedelta | None) -> list[DeployResult]:
     """Deploy every ``*.bpmn`` of a folder with the forms of its ``forms/`` sub-folder."""
     forms = read_forms_folder(folder / "forms")
-    return [deploy(session, path.read_bytes(), forms, actor=actor, now=now) for path in sorted(folder.glob("*.bpmn"))]
+    return [deploy(session, path.read_bytes(), forms, actor=actor, now=now, timer_minimum=timer_minimum)
+            for path in sorted(folder.glob("*.bpmn"))]
