@@ -4,10 +4,12 @@ The JSON shape is the one of ``POST /api/v1/cases`` in ``docs/api.md``. Marshmal
 each field; :func:`check_age` and :func:`risk_level` apply the pathway's rules, which come
 from the pathway's BPMN properties when it sets them (``age_min``, ``age_max``,
 ``risk_high_categories``, ``risk_medium_categories``) and from the defaults below otherwise.
+The report's date lies from :data:`EARLIEST_REPORT` to now (give or take :data:`CLOCK_SKEW`) and
+not before the birth date; booleans are JSON ``true``/``false`` only (:class:`StrictBoolean`).
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -43,6 +45,24 @@ INTAKE_VARIABLE_DOMAINS: dict[str, list[Any] | None] = {
 }
 
 
+# The report's date: from 2000 on (an earlier one is a typing slip: 0001, 1900…), and not in the
+# future, give or take a few minutes of difference between the caller's clock and the server's.
+EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only: ``"yes"``, ``"true"``, ``1`` or ``0`` are refused (marshmallow's
+    Boolean takes them, and ``1 in {True}`` holds in Python)."""
+
+    default_error_messages = {"invalid": "Answer true or false (not text or a number)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -55,7 +75,7 @@ class ChildSchema(_Strict):
     birth_date = fields.Date(load_default=None, allow_none=True)
     age_estimate = fields.Integer(load_default=None, allow_none=True, strict=True,
                                   validate=validate.Range(min=0, max=30))
-    civil_status_registered = fields.Boolean(load_default=None, allow_none=True)
+    civil_status_registered = StrictBoolean(load_default=None, allow_none=True)
     nationality = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^[A-Z]{2}$", error="Use a two-letter ISO 3166 country code, e.g. MA."))
 
@@ -67,19 +87,20 @@ class ChildSchema(_Strict):
 
 class ReportSchema(_Strict):
     source = fields.String(required=True, validate=validate.OneOf(REPORT_SOURCES))
-    received_at = fields.AwareDateTime(required=True)
+    received_at = fields.AwareDateTime(required=True, validate=validate.Range(
+        min=EARLIEST_REPORT, error="The report date must be in 2000 or later."))
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
 
 
 class EmergencySchema(_Strict):
-    medical = fields.Boolean(load_default=False)
-    immediate_danger = fields.Boolean(load_default=False)
+    medical = StrictBoolean(load_default=False)
+    immediate_danger = StrictBoolean(load_default=False)
 
 
 class ConsentSchema(_Strict):
     legal_basis = fields.String(load_default="protection_mandate", validate=validate.OneOf(LEGAL_BASES))
-    child_informed = fields.Boolean(load_default=False)
-    guardian_informed = fields.Boolean(load_default=False)
+    child_informed = StrictBoolean(load_default=False)
+    guardian_informed = StrictBoolean(load_default=False)
     given_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -126,9 +147,10 @@ def _int_property(properties: dict[str, str], name: str, default: int) -> int:
 
 
 def check_age(intake: dict[str, Any], properties: dict[str, str], now: datetime) -> int:
-    """The person's age at the report date; raises ValidationError outside the pathway's bounds."""
+    """The person's age at the report date; raises ValidationError outside the pathway's bounds
+    (and for a report date in the future, beyond :data:`CLOCK_SKEW`)."""
     child, received_at = intake["child"], intake["report"]["received_at"]
-    if received_at > now:
+    if received_at > now + CLOCK_SKEW:
         raise ValidationError({"report": {"received_at": ["The report date is in the future."]}})
     if child.get("birth_date") is not None:
         if child["birth_date"] > received_at.date():
