@@ -5,10 +5,12 @@ each field; :func:`check_age` and :func:`risk_level` apply the pathway's rules, 
 from the pathway's BPMN properties when it sets them (``age_min``, ``age_max``,
 ``risk_high_categories``, ``risk_medium_categories``) and from the defaults below otherwise.
 The report's date lies from :data:`EARLIEST_REPORT` to now (give or take :data:`CLOCK_SKEW`) and
-not before the birth date; booleans are JSON ``true``/``false`` only (:class:`StrictBoolean`).
+not before the birth date; booleans are JSON ``true``/``false`` only (:class:`StrictBoolean`);
+names and short texts hold no direction control or control character (:func:`plain_line`).
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -51,6 +53,23 @@ EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+# Characters that reorder the text around them (embeddings, overrides, isolates, direction marks,
+# the Arabic letter mark) or that are invisible controls: a name must not turn a page's header around.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+
+
+def plain_line(value: str) -> None:
+    """A name or a short text: no direction control, no control character (tab, line break…)."""
+    if any(c in BIDI_CONTROLS or c in LINE_SEPARATORS or unicodedata.category(c) == "Cc" for c in value):
+        raise ValidationError("This text contains invisible control characters (such as direction marks or line "
+                              "breaks): type it again without them.")
+
+
+def _line(low: int, high: int) -> list[Any]:
+    return [validate.Length(min=low, max=high), plain_line]
+
+
 class StrictBoolean(fields.Boolean):
     """JSON ``true`` or ``false`` only: ``"yes"``, ``"true"``, ``1`` or ``0`` are refused (marshmallow's
     Boolean takes them, and ``1 in {True}`` holds in Python)."""
@@ -69,8 +88,8 @@ class _Strict(Schema):
 
 
 class ChildSchema(_Strict):
-    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    first_name = fields.String(required=True, validate=_line(1, 100))
+    last_name = fields.String(required=True, validate=_line(1, 100))
     sex = fields.String(required=True, validate=validate.OneOf(["F", "M"]))
     birth_date = fields.Date(load_default=None, allow_none=True)
     age_estimate = fields.Integer(load_default=None, allow_none=True, strict=True,
@@ -101,7 +120,7 @@ class ConsentSchema(_Strict):
     legal_basis = fields.String(load_default="protection_mandate", validate=validate.OneOf(LEGAL_BASES))
     child_informed = StrictBoolean(load_default=False)
     guardian_informed = StrictBoolean(load_default=False)
-    given_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    given_by = fields.String(load_default=None, allow_none=True, validate=_line(1, 200))
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
     @validates_schema
@@ -111,10 +130,10 @@ class ConsentSchema(_Strict):
 
 
 class CaseIntakeSchema(_Strict):
-    pathway = fields.String(load_default="child_protection", validate=validate.Length(min=1, max=100))
+    pathway = fields.String(load_default="child_protection", validate=_line(1, 100))
     child = fields.Nested(ChildSchema, required=True)
-    province = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    province = fields.String(required=True, validate=_line(1, 64))
+    unit = fields.String(required=True, validate=_line(1, 100))
     categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), required=True,
                              validate=validate.Length(min=1, max=len(CATEGORIES)))
     report = fields.Nested(ReportSchema, required=True)
