@@ -314,3 +314,20 @@ def test_a_coordinator_builds_an_action_plan_and_the_cppe_reads_it_in_arabic(bro
     assert "مسودة" in arabic.locator("#plan-status").inner_text()
     assert arabic.locator("form[action$='/edit']").count() == 0, "the CPPE reads the plan, it does not edit it"
     _shot(arabic, "09-action-plan-arabic-360px")
+
+
+def test_the_api_docs_run_under_the_content_security_policy(browser, site):
+    page = _page(browser)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", lambda answer: problems.append(f"{answer.status} {answer.url}")
+            if answer.status >= 400 and not answer.url.endswith("/favicon.ico") else None)
+    response = page.goto(site["url"] + "/api/v1/docs")
+    assert response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_selector("#swagger-ui-container[data-ready=true] .opblock", timeout=20000)
+    assert page.locator(".opblock").count() >= 20
+    assert not problems, problems
+    _shot(page, "10-api-docs")
+
