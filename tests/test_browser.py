@@ -331,3 +331,24 @@ def test_the_api_docs_run_under_the_content_security_policy(browser, site):
     assert not problems, problems
     _shot(page, "10-api-docs")
 
+
+def test_a_stored_name_with_a_right_to_left_override_keeps_the_case_header_in_order(browser, site):
+    from sqlalchemy import update
+
+    from engine.models import Case
+
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine), UPE).case_id
+    with engine.db.transaction() as session:
+        session.execute(update(Case).where(Case.id == case_id).values(child_first_name="\u202eanimA"))
+    page = _page(browser)
+    _login(page, site, "upe.tanger")
+    page.goto(f"{site['url']}/cases/{case_id}")
+    edges = page.evaluate("""() => {
+        const name = document.querySelector('bdi.child-name');
+        const rest = document.createRange();
+        rest.selectNodeContents(name.nextSibling);
+        return {name: name.getBoundingClientRect().right, rest: rest.getBoundingClientRect().left};
+    }""")
+    assert edges["rest"] >= edges["name"] - 1, f"the sex and birth date still follow the name: {edges}"
+    _shot(page, "11-case-with-override-in-name")
