@@ -59,9 +59,18 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 LINE_SEPARATORS = frozenset("\u2028\u2029")
 
 
+def _control(character: str) -> bool:
+    return character in BIDI_CONTROLS or character in LINE_SEPARATORS or unicodedata.category(character) == "Cc"
+
+
+def without_controls(value: str) -> str:
+    """``value`` without the characters :func:`plain_line` refuses (a page offers it back cleaned)."""
+    return "".join(c for c in value if not _control(c))
+
+
 def plain_line(value: str) -> None:
     """A name or a short text: no direction control, no control character (tab, line break…)."""
-    if any(c in BIDI_CONTROLS or c in LINE_SEPARATORS or unicodedata.category(c) == "Cc" for c in value):
+    if any(_control(c) for c in value):
         raise ValidationError("This text contains invisible control characters (such as direction marks or line "
                               "breaks): type it again without them.")
 

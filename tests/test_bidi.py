@@ -78,6 +78,8 @@ def test_the_report_page_shows_the_refusal_next_to_the_name(web: FlaskClient):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="first_name-error"' in html and "caractères de contrôle invisibles" in html
+    assert 'id="first_name" name="first_name" value="Amina"' in html, "the box gives the name back without them"
+    assert "Les caractères invisibles ont été retirés du champ" in html
 
 
 class _Islands(HTMLParser):

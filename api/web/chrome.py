@@ -40,8 +40,10 @@ def check_page_csrf() -> None:
 
 def template_globals() -> dict[str, Any]:
     language = current_language()
-    return {"csrf_token": csrf_token, "language": language, "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
-            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels}
+    rtl = language in RTL_LANGUAGES
+    # "from → to" reads the wrong way in a right-to-left page: there the arrow points left
+    return {"csrf_token": csrf_token, "language": language, "direction": "rtl" if rtl else "ltr",
+            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels, "arrow": "←" if rtl else "→"}
 
 
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
