@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_smorest import Api, abort
@@ -27,7 +29,8 @@ from .plan_export import ExportUnavailable
 
 log = logging.getLogger("himaya.api")
 
-# No inline script anywhere; bpmn-js styles SVG elements, hence style attributes are allowed.
+# No inline script anywhere (the interactive API docs too: api/templates/swagger_ui.html starts
+# Swagger UI from a static file); bpmn-js and Swagger UI style elements, hence style attributes.
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -40,11 +43,30 @@ _DEFAULT_MESSAGES = {
 }
 
 
+class HimayaJSONProvider(BoundedJSONProvider):
+    """Flask's JSON: request bodies parsed within bounds (:mod:`api.json_input`), and answers with
+    dates and times in ISO 8601 (``2013-05-02``) as the contract says, not as HTTP dates ("Thu, 02
+    May 2013 00:00:00 GMT"), wherever a value reaches a response without a schema field (a case's
+    ``child``, free dictionaries)."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, (date, datetime, time)):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+def _exception_headers(error: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error carries itself (``Allow`` of a 405), its HTML content type aside."""
+    return {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+
+
 class HimayaApi(Api):
     """flask-smorest's API with every error in the contract's shape, translated."""
 
     def handle_http_exception(self, error: HTTPException) -> tuple[dict[str, Any], int, Any]:
         payload, code, headers = super().handle_http_exception(error)
+        headers = {**_exception_headers(error), **(headers or {})}
         message = payload.get("message") or _DEFAULT_MESSAGES.get(code, error.name)
         payload["message"] = translate_message(message)
         if "errors" in payload:
@@ -77,7 +99,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     them when not given."""
     settings = settings or Settings.from_environment()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None)
-    app.json = BoundedJSONProvider(app)  # request bodies: bounded nesting and integers (400, not 500)
+    app.json = HimayaJSONProvider(app)  # bounded request bodies (400, not 500), ISO 8601 dates in answers
     app.config.update(
         MAX_CONTENT_LENGTH=1024 * 1024,
         API_TITLE="Himaya", API_VERSION="v1", OPENAPI_VERSION="3.0.3",
@@ -102,6 +124,9 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
+    from .schemas import decimal_bounds_as_numbers
+
+    api.ma_plugin.converter.add_attribute_function(decimal_bounds_as_numbers)
     from .rest import action_plans, auth, cases, indicators, notifications, pathways, reports, supervision, tasks
 
     for module in (auth, cases, tasks, supervision, pathways, notifications, indicators, reports, action_plans):
@@ -158,8 +183,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cache-Control", "no-store")
-        if not request.path.startswith("/api/v1/docs"):
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if request.is_secure or app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

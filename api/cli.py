@@ -86,6 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.scheduler is None:  # `himaya serve` runs the jobs unless HIMAYA_SCHEDULER=off
         settings = replace(settings, scheduler=True)
     port = args.port or settings.port
+    _warn_of_insecure_cookies(args.host, settings)
     if args.dev:
         create_app(settings=settings).run(host=args.host, port=port, debug=False, use_reloader=False)
         return 0
@@ -93,6 +94,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     run_gunicorn(settings, host=args.host, port=port, workers=args.workers)
     return 0
+
+
+def _warn_of_insecure_cookies(host: str, settings: Settings) -> None:
+    """Say it loudly on stderr when other machines reach cookies that are not Secure (gunicorn's
+    log says it again once the server is up: :func:`api.server.run_gunicorn`)."""
+    from .server import insecure_cookies_warning
+
+    warning = insecure_cookies_warning(host, settings)
+    if warning:
+        print(f"\nWARNING: {warning}\n", file=sys.stderr, flush=True)
 
 
 def _jobs(args: argparse.Namespace, clock: ManualClock | None = None) -> Any:

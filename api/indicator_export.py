@@ -1,5 +1,6 @@
 """Indicator exports (CSV and XLSX), shared by the API and the pages: flat rows of
-(indicator, breakdown, value), with ``<5`` where the national level hides a small cell."""
+(indicator, breakdown, value), with ``<5`` where the national level hides a small cell. Text is
+never a formula (``api/spreadsheet.py``): a breakdown such as a unit's code comes from data."""
 from __future__ import annotations
 
 import csv
@@ -9,6 +10,8 @@ from typing import Any
 from flask import Response
 
 from engine.indicators import rows
+
+from .spreadsheet import append_row, csv_row
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -26,7 +29,7 @@ def as_csv(result: dict[str, Any]) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["indicator", "breakdown", "value"])
-    writer.writerows(_cells(result))
+    writer.writerows(csv_row(cells) for cells in _cells(result))
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{_filename(result, "csv")}"'})
 
@@ -37,11 +40,11 @@ def as_xlsx(result: dict[str, Any]) -> Response:
     book = Workbook()
     sheet = book.active
     sheet.title = "Indicators"
-    sheet.append(["Himaya", f"{result['period']['from']} → {result['period']['to']}",
-                  ", ".join(result["provinces"] or ["all provinces"])])
-    sheet.append(["indicator", "breakdown", "value"])
+    append_row(sheet, ["Himaya", f"{result['period']['from']} → {result['period']['to']}",
+                       ", ".join(result["provinces"] or ["all provinces"])])
+    append_row(sheet, ["indicator", "breakdown", "value"])
     for cells in _cells(result):
-        sheet.append(cells)
+        append_row(sheet, cells)
     output = io.BytesIO()
     book.save(output)
     return Response(output.getvalue(), mimetype=XLSX_TYPE,

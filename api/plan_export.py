@@ -3,8 +3,8 @@ d'action"): a title block (province, period), then for each priority and general
 table — specific objectives, means/actions, expected results, pilot(s), partners, human /
 material resources, deadline, budget, indicators, follow-up/revision — and the version date.
 
-XLSX with openpyxl; PDF with fpdf2 and a Unicode TrueType font (Arabic is shaped by HarfBuzz
-and laid out right to left).
+XLSX with openpyxl, every text a text cell (never a formula: ``api/spreadsheet.py``); PDF with
+fpdf2 and a Unicode TrueType font (Arabic is shaped by HarfBuzz and laid out right to left).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from .i18n import current_language
+from .spreadsheet import append_row
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FONT_CANDIDATES = (
@@ -120,30 +121,30 @@ def xlsx(plan: dict[str, Any]) -> bytes:
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="top")
     for title in _titles(plan):
-        sheet.append([title])
+        append_row(sheet, [title])
         sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=10)
         sheet.cell(sheet.max_row, 1).font = Font(bold=True, size=13)
     last_priority = None
     for block in blocks(plan.get("content") or {}):
         sheet.append([])
         if block.priority != last_priority:
-            sheet.append([block.priority])
+            append_row(sheet, [block.priority])
             sheet.cell(sheet.max_row, 1).font = Font(bold=True, size=12)
             last_priority = block.priority
-        sheet.append([block.objective])
+        append_row(sheet, [block.objective])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
-        sheet.append(columns())
+        append_row(sheet, columns())
         for cell in sheet[sheet.max_row]:
             cell.font, cell.border, cell.alignment = Font(bold=True), box, wrap
             cell.fill = PatternFill("solid", fgColor="DDE7F0")
         first = sheet.max_row + 1
         for row in block.rows:
-            sheet.append(row)
+            append_row(sheet, row)
             for cell in sheet[sheet.max_row]:
                 cell.border, cell.alignment = box, wrap
         _merge_repeated(sheet, first, sheet.max_row)
     sheet.append([])
-    sheet.append([_footer(plan)])
+    append_row(sheet, [_footer(plan)])
     for index, width in enumerate((28, 34, 28, 18, 22, 26, 14, 14, 26, 22), start=1):
         sheet.column_dimensions[chr(64 + index)].width = width
     output = io.BytesIO()

@@ -1,9 +1,20 @@
 """Marshmallow schemas of the REST API (requests are strict: unknown fields are errors)."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
 
 from engine.intake import CATEGORIES, RISK_LEVELS, CaseIntakeSchema  # noqa: F401  (re-exported)
+
+
+def decimal_bounds_as_numbers(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """An OpenAPI attribute function: the bounds of a Decimal field are Decimals, which JSON writes
+    as strings (``"minimum": "0.00"``), but JSON Schema wants numbers there (a plan's ``budget_mad``)."""
+    if not isinstance(field, fields.Decimal):
+        return {}
+    return {key: float(ret[key]) for key in ("minimum", "maximum") if isinstance(ret.get(key), (str, Decimal))}
 
 
 class Strict(Schema):

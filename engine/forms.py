@@ -18,7 +18,7 @@ import copy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import re2
@@ -34,6 +34,9 @@ _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the administrator, not logged by RE2
 DEFAULT_MAX_TEXT = 10_000
 PATTERN_MISMATCH = "Does not match the expected format."
+# Dates answered in a step lie from 1900 to 2100 (0001 or 9999 is a typing slip); times have no window.
+DATE_WINDOW = (date(1900, 1, 1), date(2100, 12, 31))
+DATE_WINDOW_MESSAGE = "Choose a date between 1900 and 2100."
 
 
 class FormDefinitionError(ValueError):
@@ -298,5 +301,15 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         kinds: dict[str, type[fields.Field]] = {"date": fields.Date, "time": fields.Time,
                                                 "datetime": fields.AwareDateTime}
         kind = kinds[subtype]
-        return kind(required=required, allow_none=not required)
+        return kind(required=required, allow_none=not required, validate=_date_window(subtype))
     raise FormDefinitionError([f"unsupported component type '{ctype}'"])  # pragma: no cover
+
+
+def _date_window(subtype: str) -> list[Any]:
+    first, last = DATE_WINDOW
+    if subtype == "date":
+        return [validate.Range(min=first, max=last, error=DATE_WINDOW_MESSAGE)]
+    if subtype == "datetime":
+        return [validate.Range(min=datetime.combine(first, time.min, UTC), max=datetime.combine(last, time.max, UTC),
+                               error=DATE_WINDOW_MESSAGE)]
+    return []

@@ -4,10 +4,14 @@ The JSON shape is the one of ``POST /api/v1/cases`` in ``docs/api.md``. Marshmal
 each field; :func:`check_age` and :func:`risk_level` apply the pathway's rules, which come
 from the pathway's BPMN properties when it sets them (``age_min``, ``age_max``,
 ``risk_high_categories``, ``risk_medium_categories``) and from the defaults below otherwise.
+The report's date lies from :data:`EARLIEST_REPORT` to now (give or take :data:`CLOCK_SKEW`) and
+not before the birth date; booleans are JSON ``true``/``false`` only (:class:`StrictBoolean`);
+names and short texts hold no direction control or control character (:func:`plain_line`).
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -43,19 +47,63 @@ INTAKE_VARIABLE_DOMAINS: dict[str, list[Any] | None] = {
 }
 
 
+# The report's date: from 2000 on (an earlier one is a typing slip: 0001, 1900…), and not in the
+# future, give or take a few minutes of difference between the caller's clock and the server's.
+EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+# Characters that reorder the text around them (embeddings, overrides, isolates, direction marks,
+# the Arabic letter mark) or that are invisible controls: a name must not turn a page's header around.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+
+
+def _control(character: str) -> bool:
+    return character in BIDI_CONTROLS or character in LINE_SEPARATORS or unicodedata.category(character) == "Cc"
+
+
+def without_controls(value: str) -> str:
+    """``value`` without the characters :func:`plain_line` refuses (a page offers it back cleaned)."""
+    return "".join(c for c in value if not _control(c))
+
+
+def plain_line(value: str) -> None:
+    """A name or a short text: no direction control, no control character (tab, line break…)."""
+    if any(_control(c) for c in value):
+        raise ValidationError("This text contains invisible control characters (such as direction marks or line "
+                              "breaks): type it again without them.")
+
+
+def _line(low: int, high: int) -> list[Any]:
+    return [validate.Length(min=low, max=high), plain_line]
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` only: ``"yes"``, ``"true"``, ``1`` or ``0`` are refused (marshmallow's
+    Boolean takes them, and ``1 in {True}`` holds in Python)."""
+
+    default_error_messages = {"invalid": "Answer true or false (not text or a number)."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
 
 
 class ChildSchema(_Strict):
-    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    first_name = fields.String(required=True, validate=_line(1, 100))
+    last_name = fields.String(required=True, validate=_line(1, 100))
     sex = fields.String(required=True, validate=validate.OneOf(["F", "M"]))
     birth_date = fields.Date(load_default=None, allow_none=True)
     age_estimate = fields.Integer(load_default=None, allow_none=True, strict=True,
                                   validate=validate.Range(min=0, max=30))
-    civil_status_registered = fields.Boolean(load_default=None, allow_none=True)
+    civil_status_registered = StrictBoolean(load_default=None, allow_none=True)
     nationality = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^[A-Z]{2}$", error="Use a two-letter ISO 3166 country code, e.g. MA."))
 
@@ -67,20 +115,21 @@ class ChildSchema(_Strict):
 
 class ReportSchema(_Strict):
     source = fields.String(required=True, validate=validate.OneOf(REPORT_SOURCES))
-    received_at = fields.AwareDateTime(required=True)
+    received_at = fields.AwareDateTime(required=True, validate=validate.Range(
+        min=EARLIEST_REPORT, error="The report date must be in 2000 or later."))
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
 
 
 class EmergencySchema(_Strict):
-    medical = fields.Boolean(load_default=False)
-    immediate_danger = fields.Boolean(load_default=False)
+    medical = StrictBoolean(load_default=False)
+    immediate_danger = StrictBoolean(load_default=False)
 
 
 class ConsentSchema(_Strict):
     legal_basis = fields.String(load_default="protection_mandate", validate=validate.OneOf(LEGAL_BASES))
-    child_informed = fields.Boolean(load_default=False)
-    guardian_informed = fields.Boolean(load_default=False)
-    given_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    child_informed = StrictBoolean(load_default=False)
+    guardian_informed = StrictBoolean(load_default=False)
+    given_by = fields.String(load_default=None, allow_none=True, validate=_line(1, 200))
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
 
     @validates_schema
@@ -90,10 +139,10 @@ class ConsentSchema(_Strict):
 
 
 class CaseIntakeSchema(_Strict):
-    pathway = fields.String(load_default="child_protection", validate=validate.Length(min=1, max=100))
+    pathway = fields.String(load_default="child_protection", validate=_line(1, 100))
     child = fields.Nested(ChildSchema, required=True)
-    province = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    province = fields.String(required=True, validate=_line(1, 64))
+    unit = fields.String(required=True, validate=_line(1, 100))
     categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), required=True,
                              validate=validate.Length(min=1, max=len(CATEGORIES)))
     report = fields.Nested(ReportSchema, required=True)
@@ -126,9 +175,10 @@ def _int_property(properties: dict[str, str], name: str, default: int) -> int:
 
 
 def check_age(intake: dict[str, Any], properties: dict[str, str], now: datetime) -> int:
-    """The person's age at the report date; raises ValidationError outside the pathway's bounds."""
+    """The person's age at the report date; raises ValidationError outside the pathway's bounds
+    (and for a report date in the future, beyond :data:`CLOCK_SKEW`)."""
     child, received_at = intake["child"], intake["report"]["received_at"]
-    if received_at > now:
+    if received_at > now + CLOCK_SKEW:
         raise ValidationError({"report": {"received_at": ["The report date is in the future."]}})
     if child.get("birth_date") is not None:
         if child["birth_date"] > received_at.date():

@@ -248,3 +248,23 @@ def test_a_pdf_export_without_a_unicode_font_is_a_clear_503(api: ApiClient, monk
     assert response.status_code == 503 and "font" in response.get_json()["message"].lower() or \
         "police" in response.get_json()["message"].lower()
     assert api.get(f"/api/v1/action-plans/{plan['id']}/export?format=xlsx", "cppe.tanger").status_code == 200
+
+
+def test_xlsx_export_writes_formula_like_text_as_text(api: ApiClient):
+    from openpyxl import load_workbook
+
+    content = copy.deepcopy(CONTENT)
+    specific = content["priorities"][0]["general_objectives"][0]["specific_objectives"][0]
+    specific["title"] = "=1+2"
+    specific["actions"][0].update(title="=cmd|' /C calc'!A0", pilot="@SUM(A1:A2)", expected_results="-2+3",
+                                  partners=["+33 6 12 34 56 78"])
+    plan = _create(api, title="=HYPERLINK(\"http://example.org\")", content=content)
+    response = api.get(f"/api/v1/action-plans/{plan['id']}/export?format=xlsx", "cppe.tanger")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"], "no cell may be a formula"
+    values = {cell.value for cell in cells}
+    assert {"=1+2", "=cmd|' /C calc'!A0", "@SUM(A1:A2)", "-2+3", "+33 6 12 34 56 78"} <= values, \
+        "the text is written as typed"
+    assert all(cell.quotePrefix for cell in cells if str(cell.value).startswith(("=", "+", "-", "@")))

@@ -1,9 +1,13 @@
 """Contract tests: every endpoint of docs/api.md, its success and each documented error."""
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from flask import Flask, Response, request, request_finished
 from sqlalchemy import func, select
 
 from engine.models import AuthToken, Case, CaseEvent, OpenTask, User
@@ -12,6 +16,36 @@ from tests.conftest import ApiClient
 from tests.helpers import ANSWERS
 
 ERROR_KEYS = {"code", "status", "message"}
+HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT")
+
+
+def _http_dates(value: Any, where: str = "") -> Iterator[str]:
+    if isinstance(value, str) and HTTP_DATE.search(value):
+        yield f"{where}: {value}"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _http_dates(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _http_dates(item, f"{where}[{index}]")
+
+
+@pytest.fixture(autouse=True)
+def no_http_dates_in_responses() -> Iterator[None]:
+    """Every JSON answer of these tests has its dates in ISO 8601 (2013-05-02), never as an HTTP
+    date (Thu, 02 May 2013 00:00:00 GMT)."""
+    found: list[str] = []
+
+    def check(sender: Flask, response: Response, **_: Any) -> None:
+        if response.is_json and not response.direct_passthrough:
+            found.extend(f"{request.method} {request.path}{where}" for where in _http_dates(response.get_json()))
+
+    request_finished.connect(check)
+    try:
+        yield
+    finally:
+        request_finished.disconnect(check)
+    assert not found, f"HTTP dates in JSON answers: {found[:5]}"
 
 
 def _error(response, code: int) -> dict:

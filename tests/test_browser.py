@@ -314,3 +314,41 @@ def test_a_coordinator_builds_an_action_plan_and_the_cppe_reads_it_in_arabic(bro
     assert "مسودة" in arabic.locator("#plan-status").inner_text()
     assert arabic.locator("form[action$='/edit']").count() == 0, "the CPPE reads the plan, it does not edit it"
     _shot(arabic, "09-action-plan-arabic-360px")
+
+
+def test_the_api_docs_run_under_the_content_security_policy(browser, site):
+    page = _page(browser)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", lambda answer: problems.append(f"{answer.status} {answer.url}")
+            if answer.status >= 400 and not answer.url.endswith("/favicon.ico") else None)
+    response = page.goto(site["url"] + "/api/v1/docs")
+    assert response is not None and "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_selector("#swagger-ui-container[data-ready=true] .opblock", timeout=20000)
+    assert page.locator(".opblock").count() >= 20
+    assert not problems, problems
+    _shot(page, "10-api-docs")
+
+
+def test_a_stored_name_with_a_right_to_left_override_keeps_the_case_header_in_order(browser, site):
+    from sqlalchemy import update
+
+    from engine.models import Case
+
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine), UPE).case_id
+    with engine.db.transaction() as session:
+        session.execute(update(Case).where(Case.id == case_id).values(child_first_name="\u202eanimA"))
+    page = _page(browser)
+    _login(page, site, "upe.tanger")
+    page.goto(f"{site['url']}/cases/{case_id}")
+    edges = page.evaluate("""() => {
+        const name = document.querySelector('bdi.child-name');
+        const rest = document.createRange();
+        rest.selectNodeContents(name.nextSibling);
+        return {name: name.getBoundingClientRect().right, rest: rest.getBoundingClientRect().left};
+    }""")
+    assert edges["rest"] >= edges["name"] - 1, f"the sex and birth date still follow the name: {edges}"
+    _shot(page, "11-case-with-override-in-name")

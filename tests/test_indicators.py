@@ -218,3 +218,27 @@ def test_median_days_per_step_and_late_share(api: ApiClient, clock):
     assert (steps["completed"], steps["late"], steps["late_share"]) == (4, 1, 0.25)
     national = _get(api, "national").get_json()["steps"]
     assert national["median_days"]["reception_listening"] == {"median": None, "count": None}, "fewer than 5 steps"
+
+
+def test_exports_write_formula_like_text_as_text(api: ApiClient):
+    """A breakdown comes from data (a unit's or a province's code): the CSV neutralises what a
+    spreadsheet would run, the XLSX writes it as a text cell."""
+    from openpyxl import load_workbook
+
+    from api.indicator_export import as_csv, as_xlsx
+
+    engine = api.app.extensions["himaya"]
+    engine.start_case(report(engine), Actor("upe.tanger", "case_worker"))
+    result = _get(api, "cape.tanger").get_json()
+    hostile = ["=cmd|' /C calc'!A0", "=1+2", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"]
+    result["children_served"]["by_unit"] = {code: 1 for code in hostile}
+    result["provinces"] = ["=1+2"]
+    table = list(csv.reader(io.StringIO(as_csv(result).get_data(as_text=True))))
+    breakdowns = [row[1] for row in table if row[0] == "children_served_by_unit"]
+    assert breakdowns == [f"'{code}" for code in hostile]
+    assert ["children_served", "total", "1"] in table, "numbers stay numbers"
+    book = load_workbook(io.BytesIO(as_xlsx(result).get_data()))
+    cells = [cell for row in book.active.iter_rows() for cell in row if cell.value is not None]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"], "no cell may be a formula"
+    assert set(hostile) <= {cell.value for cell in cells}
+    assert ("children_served", "total", 1) in [tuple(c.value for c in row) for row in book.active.iter_rows()]

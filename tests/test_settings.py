@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.jobs import Jobs
+from engine.db import Database
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.models import CaseWorkflow, OpenTask
 from engine.settings import Settings, SettingsError

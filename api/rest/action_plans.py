@@ -27,6 +27,20 @@ blp = Blueprint("action_plans", __name__, url_prefix="/api/v1/action-plans",
 blp.before_request(load_principal)
 
 
+class PlanContent(action_plans.ContentSchema):
+    """The guide's structure (documentation of the bodies: ``engine.action_plans`` validates them,
+    with field errors by path)."""
+
+
+# The body of ``POST /api/v1/action-plans`` as documented: NewPlanSchema, with the content's structure.
+PlanRequest = Schema.from_dict({**action_plans.NewPlanSchema._declared_fields,
+                                "content": fields.Nested(PlanContent, load_default=None)}, name="PlanRequest")
+
+
+def _json_body(schema: type[Schema]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 class PlanListArgs(PageArgs):
     province = fields.String(validate=validate.Length(min=1, max=64))
 
@@ -71,6 +85,7 @@ class PlanPage(Schema):
 
 
 @blp.route("", methods=["POST"])
+@blp.doc(requestBody=_json_body(PlanRequest))
 @blp.response(201, PlanSchema)
 @blp.alt_response(400, description="Invalid fields (e.g. an action without pilot, a negative budget)")
 @blp.alt_response(403, description="Only the province's coordinators open its plan")
@@ -109,6 +124,7 @@ def get_plan(args: dict[str, Any], plan_id: int) -> dict[str, Any]:
 
 
 @blp.route("/<int(max=2147483647):plan_id>/content", methods=["PUT"])
+@blp.doc(requestBody=_json_body(PlanContent))
 @blp.response(200, PlanSchema)
 @blp.alt_response(400, description="Field errors, by path (priorities.0.general_objectives.0…)")
 @blp.alt_response(403, description="Only the province's coordinators edit the plan")
@@ -127,7 +143,9 @@ def put_content(plan_id: int) -> dict[str, Any]:
 
 @blp.route("/<int(max=2147483647):plan_id>/export", methods=["GET"])
 @blp.arguments(ExportArgs, location="query")
-@blp.response(200)
+@blp.doc(responses={200: {"content": {plan_export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                                      "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.response(200, description="The plan as XLSX or PDF")
 @blp.alt_response(404, description="No such plan (or version)")
 def export_plan(args: dict[str, Any], plan_id: int) -> Response:
     """The plan in the guide's canvas: ``format=xlsx`` or ``format=pdf``."""

@@ -12,7 +12,7 @@ from engine import trainings
 from engine.indicators import Period
 
 from .. import policy
-from ..indicator_export import as_csv, as_xlsx
+from ..indicator_export import XLSX_TYPE, as_csv, as_xlsx
 from ..readers import territory
 from ..schemas import PageArgs
 from .common import Blueprint, abort, engine, load_principal, page_of, principal, reader
@@ -72,8 +72,14 @@ def _scope(province: str | None) -> list[str] | None:
     return [p.province] if p.province else []
 
 
+# The exports of the same figures (``format=csv|xlsx``, or ``Accept: text/csv``), beside the JSON.
+EXPORTS = {"text/csv": {"schema": {"type": "string", "description": "indicator,breakdown,value rows"}},
+           XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}}}
+
+
 @blp.route("/indicators", methods=["GET"])
 @blp.arguments(IndicatorArgs, location="query")
+@blp.doc(responses={200: {"content": EXPORTS}})
 @blp.response(200, IndicatorResponse)
 @blp.alt_response(400, description="An inverted or absurd period")
 @blp.alt_response(403, description="Another province, or a role without indicators")

@@ -57,12 +57,24 @@ def _uploaded() -> tuple[bytes, dict[str, Any]]:
     abort(415, message=_("Send BPMN XML (application/xml) or a multipart form with a 'file'."))
 
 
+# The deploy body, documented here and read by _uploaded (XML, or multipart with forms).
+DEPLOY_BODY = {"required": True, "content": {
+    "application/xml": {"schema": {"type": "string", "description": "The BPMN 2.0 XML of the pathway"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "The BPMN 2.0 XML file"},
+        "forms": {"type": "array", "items": {"type": "string", "format": "binary"},
+                  "description": "form-js forms named <form>.json, added to the shipped and stored ones"}}}},
+}}
+
+
 @blp.route("", methods=["POST"])
+@blp.doc(requestBody=DEPLOY_BODY)
 @blp.arguments(ActivateArgs, location="query")
 @blp.response(201, DeployResponse)
 @blp.alt_response(200, schema=DeployResponse, description="Identical to an existing version: that version")
 @blp.alt_response(403, description="Administrators only")
 @blp.alt_response(413, description="Too large")
+@blp.alt_response(415, description="Neither BPMN XML nor a multipart form")
 @blp.alt_response(422, description="Invalid BPMN: each error with its element and line")
 @requires(policy.is_admin)
 def deploy(args: dict[str, Any]) -> tuple[dict[str, Any], int]:

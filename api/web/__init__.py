@@ -13,7 +13,7 @@ map of every page is below; each page family has its module:
 | :mod:`.planning` | statistical reports and action plans |
 | :mod:`.statistics` | indicators (with exports) and trainings |
 | :mod:`.admin` | pathways, modeler, form editor, migrations (blueprint ``admin``) |
-| :mod:`.chrome` | CSRF, template globals, front-end files, language, error pages |
+| :mod:`.chrome` | CSRF, template globals and filters (`bdi`, `isolate`), front-end files, language, error pages |
 """
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ for _rule, _endpoint, _view, _methods in PAGES:
 
 bp.before_app_request(chrome.check_page_csrf)
 bp.app_context_processor(chrome.template_globals)
+for _name, _filter in chrome.TEMPLATE_FILTERS.items():
+    bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)
 bp.app_errorhandler(403)(chrome.forbidden)
 bp.app_errorhandler(400)(chrome.bad_request)

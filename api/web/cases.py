@@ -8,12 +8,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import NotFound, ValidationFailed
+from engine.intake import without_controls
 
 from .. import policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors
 from ..readers import cases, reports, territory
-from .forms import REPORT_ERROR_FIELDS, flat_errors, report_payload
+from .forms import REPORT_ERROR_FIELDS, REPORT_LINE_FIELDS, flat_errors, report_payload
 from .session import login_required
 from .tasks import subject_url
 
@@ -44,7 +45,19 @@ def report() -> ResponseReturnValue:
             else:
                 flash(_("Case %(reference)s opened.", reference=result.case_reference), "success")
                 return redirect(url_for("web.case", case_id=result.case_id))
+        _offer_without_controls(values, errors)
     return render_template("report.html", values=values, errors=errors, units=units), 400 if errors else 200
+
+
+def _offer_without_controls(values: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """A name pasted with invisible direction marks is refused; the form gives it back without
+    them (the person sees the letters in the order they are stored) to check and send again."""
+    for key in REPORT_LINE_FIELDS:
+        typed = values.get(key)
+        if key in errors and isinstance(typed, str) and without_controls(typed) != typed:
+            values[key] = without_controls(typed)
+            errors[key].append(_("The invisible characters have been taken out of the box: check the text "
+                                 "and send the form again."))
 
 
 @login_required

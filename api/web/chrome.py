@@ -1,4 +1,5 @@
-"""What every page shares: CSRF on every form, the template globals, the front-end files
+"""What every page shares: CSRF on every form, the template globals, the direction islands of
+user-written text (the `bdi` and `isolate` filters), the front-end files
 served from npm, the language switch and the error pages."""
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from flask import Response, abort, current_app, g, redirect, render_template, request, send_from_directory, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ..i18n import LANGUAGES, RTL_LANGUAGES, current_language
 from . import labels
@@ -38,8 +40,30 @@ def check_page_csrf() -> None:
 
 def template_globals() -> dict[str, Any]:
     language = current_language()
-    return {"csrf_token": csrf_token, "language": language, "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
-            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels}
+    rtl = language in RTL_LANGUAGES
+    # "from → to" reads the wrong way in a right-to-left page: there the arrow points left
+    return {"csrf_token": csrf_token, "language": language, "direction": "rtl" if rtl else "ltr",
+            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels, "arrow": "←" if rtl else "→"}
+
+
+FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+
+
+def bdi(value: Any) -> Markup:
+    """Text a person wrote (a name, a title, a note), in its own direction island: whatever it
+    holds (Arabic in a French page, a stray U+202E) cannot reorder the page around it."""
+    if value is None or value == "":
+        return Markup("")
+    return Markup("<bdi>%s</bdi>") % value
+
+
+def isolate(value: Any) -> str:
+    """The same for plain text, where no element may go (a page title, an option, a flash
+    message): the text between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE."""
+    return f"{FIRST_STRONG_ISOLATE}{'' if value is None else value}{POP_DIRECTIONAL_ISOLATE}"
+
+
+TEMPLATE_FILTERS = {"bdi": bdi, "isolate": isolate}
 
 
 def vendor(name: str) -> Response:

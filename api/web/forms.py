@@ -65,6 +65,7 @@ def flat_errors(errors: Any) -> dict[str, list[str]]:
 
 REPORT_FIELDS = ("first_name", "last_name", "sex", "birth_date", "age_estimate", "nationality", "unit",
                  "source", "received_at", "description", "legal_basis", "given_by", "notes")
+REPORT_LINE_FIELDS = ("first_name", "last_name", "given_by")  # one line: no control characters
 
 
 def report_payload(posted: MultiDict, province: str, timezone: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from .. import policy
 from ..context import actor, engine, reader
 from ..i18n import translate_errors
 from ..readers import reports, tasks
+from .chrome import isolate
 from .forms import flat_errors, form_data
 from .session import login_required
 
@@ -63,7 +64,7 @@ def task(task_id: str) -> ResponseReturnValue:
         except Conflict:
             return _gone()
         else:
-            flash(_("Step completed: %(title)s", title=view["title"]), "success")
+            flash(_("Step completed: %(title)s", title=isolate(view["title"])), "success")
             return redirect(url_for("web.case", case_id=row.case_id))
     else:
         engine().record_access(actor(), "task_viewed", [row.case_id], {"task_id": row.id, "step": row.step})
