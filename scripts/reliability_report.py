@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = ["tests/test_reliability.py", "tests/test_concurrency.py", "tests/test_multinode.py",
          "tests/test_escalation.py", "tests/test_api_authz.py", "tests/test_api_fuzz.py",
          "tests/test_administration.py", "tests/test_bad_input.py", "tests/test_backup.py",
-         "tests/test_consistency.py", "tests/test_web.py", "tests/test_sandbox.py", "tests/test_properties.py"]
+         "tests/test_consistency.py", "tests/test_web.py", "tests/test_sandbox.py", "tests/test_properties.py",
+         "tests/test_hostile_requests.py", "tests/test_login_hardening.py", "tests/test_timers.py",
+         "tests/test_intake_ranges.py", "tests/test_bidi.py", "tests/test_http_surface.py"]
 
 
 def docstrings(path: Path) -> dict[str, str]:
