@@ -178,3 +178,16 @@ def test_skip_missed_cycles_moves_past_now_and_spends_what_it_skips():
     assert skip_missed_cycles(endless, now)["cycles"] == -1
     assert skip_missed_cycles({**due, "cycles": 2}, now)["cycles"] == 0
     assert skip_missed_cycles({**due, "duration": 0.0}, now)["cycles"] == 0, "a cycle of no length is over"
+
+
+def test_the_modelers_check_holds_timers_to_the_same_minimum_as_a_deploy(engine: Engine) -> None:
+    from api.app import create_app
+    from tests.helpers import page_csrf, page_login
+
+    lenient = assemble_engine(engine.db, clock=engine.clock, definitions=SHARED_DEFINITIONS,
+                              settings=Settings.from_environment({"HIMAYA_TIMER_MINIMUM": "PT1S"}))
+    web = create_app({"TESTING": True, "SECRET_KEY": "check"}, engine=lenient).test_client()
+    page_login(web, "admin")
+    checked = web.post("/admin/pathways/check", data=_with_reminder('"R5/PT1M"'), content_type="application/xml",
+                       headers={"X-CSRF-Token": page_csrf(web, "/admin/pathways")})
+    assert checked.status_code == 200 and checked.get_json()["ok"], checked.get_json()  # a deploy would accept it

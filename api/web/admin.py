@@ -72,7 +72,8 @@ def _problems(error: EngineError) -> list[dict[str, Any]]:
 def check() -> ResponseReturnValue:
     """Validate a diagram from the modeler; errors name their element."""
     try:
-        checked = check_definition(request.get_data(), pathway_readers.forms(reader()))
+        checked = check_definition(request.get_data(), pathway_readers.forms(reader()),
+                                   timer_minimum=engine().timer_minimum)  # as a deploy would judge it
     except (DefinitionInvalid, DefinitionTooLarge) as error:
         return jsonify({"ok": False, "errors": _problems(error)}), 422
     return jsonify({"ok": True, "key": checked.key, "warnings": [w.as_dict() for w in checked.warnings]})
