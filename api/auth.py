@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import vocabulary
@@ -171,34 +171,39 @@ def token_id(secret: str, token: str, kind: str = API) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _valid_token(identifier: str, kind: str, now: datetime) -> Select[User, AuthToken]:
+    """The user and token row of an unexpired, unrevoked token of this kind of an active user."""
+    return select(User, AuthToken).join(AuthToken, AuthToken.user_id == User.id).where(
+        AuthToken.id == identifier, AuthToken.kind == kind, AuthToken.revoked_at.is_(None),
+        AuthToken.expires_at > now, User.active.is_(True))
+
+
 def authenticate(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> Principal | None:
     """The principal of a valid, unexpired, unrevoked token of this kind of an active user, or None."""
     identifier = token_id(secret, token, kind)
     if identifier is None:
         return None
-    row = session.execute(
-        select(User).join(AuthToken, AuthToken.user_id == User.id).where(
-            AuthToken.id == identifier, AuthToken.kind == kind, AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > now, User.active.is_(True))).scalar_one_or_none()
-    return _principal(row) if row is not None else None
+    found = session.execute(_valid_token(identifier, kind, now)).first()
+    return _principal(found[0]) if found is not None else None
 
 
-def keep_alive(database: Database, secret: str, token: str, *, now: datetime) -> None:
-    """A page was viewed: move the web session's expiry to 30 minutes from now (at most once a
-    minute, never past 12 hours after login)."""
+def authenticate_page(database: Database, secret: str, token: str, *, now: datetime) -> Principal | None:
+    """The principal of a web-session token, whose expiry a page view moves to 30 minutes from now
+    (at most once a minute, never past 12 hours after login): one read, and a write only then."""
     identifier = token_id(secret, token, WEB)
     if identifier is None:
-        return
+        return None
     with database.reading() as session:
-        row = session.get(AuthToken, identifier)
-        if row is None or row.kind != WEB or row.revoked_at is not None:
-            return
-        expires_at = min(now + WEB_IDLE, row.issued_at + WEB_LONGEST)
-    if expires_at - row.expires_at < WEB_REFRESH:
-        return
-    with database.transaction() as session:
-        session.execute(update(AuthToken).where(AuthToken.id == identifier, AuthToken.revoked_at.is_(None))
-                        .values(expires_at=expires_at))
+        found = session.execute(_valid_token(identifier, WEB, now)).first()
+    if found is None:
+        return None
+    user, row = found
+    expires_at = min(now + WEB_IDLE, row.issued_at + WEB_LONGEST)
+    if expires_at - row.expires_at >= WEB_REFRESH:
+        with database.transaction() as session:
+            session.execute(update(AuthToken).where(AuthToken.id == identifier, AuthToken.revoked_at.is_(None))
+                            .values(expires_at=expires_at))
+    return _principal(user)
 
 
 def revoke(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> bool:

@@ -4,7 +4,7 @@ The session cookie (signed by Flask, HttpOnly, SameSite=Lax, Secure behind HTTPS
 web-session token issued at login: the API refuses it as a bearer token (it is signed apart and
 filed as ``web``), and its row expires on the server after 30 idle minutes too, so a copied
 cookie is worth no more than the session it came from. Pages and API share one identity check
-(``api.auth.authenticate``): revoking the token, disabling the user or changing the password
+(``api.auth.authenticate_page``): revoking the token, disabling the user or changing the password
 ends the session. An idle session found on a request is revoked, and logging out revokes it.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from ..auth import WEB, WEB_IDLE, Principal, authenticate, keep_alive, revoke
+from ..auth import WEB, WEB_IDLE, Principal, authenticate_page, revoke
 from ..context import engine as himaya_engine
 
 IDLE_TIMEOUT = WEB_IDLE
@@ -40,13 +40,11 @@ def current_principal() -> Principal | None:
         session.clear()
         session["expired"] = True
         return None
-    with engine.db.reading() as db_session:
-        principal = authenticate(db_session, secret, token, now=now, kind=WEB)
+    principal = authenticate_page(engine.db, secret, token, now=now)
     if principal is None:
         session.clear()
         session["expired"] = True
         return None
-    keep_alive(engine.db, secret, token, now=now)
     session["seen"] = now.timestamp()
     g.principal = principal
     return principal
