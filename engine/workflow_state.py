@@ -9,8 +9,9 @@ Himaya stores instead:
 
 - only the workflow's *live* part. :func:`compact` keeps, of the finished tasks, only those
   SpiffWorkflow still reads: the parent and grandparent of every unfinished task (joins read a
-  waiting task's parent; a boundary event's join finds its split two levels up) and the
-  branch points where the paths to two unfinished tasks part. Every other finished task is
+  waiting task's parent; a boundary event's join finds its split two levels up), the tasks of
+  a join gathering threads (it counts those that reached it, finished or not) and the
+  branch points where the paths to two of these part. Every other finished task is
   spliced out, its kept descendants hung under its nearest kept ancestor, so the order of
   ancestors is kept and a branch that runs for the whole life of a case alongside care (the
   judicial branch waiting for a new fact) does not pin every step ever run below it. What was
@@ -26,6 +27,8 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import _EndJoin
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -75,6 +78,13 @@ def compact(workflow: BpmnWorkflow) -> int:
     live = [t for t in tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not live:
         return 0
+    # A join gathering threads counts those that reached it by its tasks' parents, finished ones
+    # included: while a join waits, its finished tasks are kept like open ones. (Once it fired,
+    # they are its past: a later round of a loop must not count them. The process end's join
+    # counts only unfinished tasks.)
+    pending_joins = {t.task_spec for t in live if isinstance(t.task_spec, UnstructuredJoin)
+                     and not isinstance(t.task_spec, _EndJoin) and t.has_state(TaskState.READY | TaskState.WAITING)}
+    live += [t for t in tasks.values() if t.task_spec in pending_joins and t.has_state(TaskState.FINISHED_MASK)]
     keep: set[UUID] = {root.id}
     reaches_live: dict[UUID, int] = {}  # task → how many of its children lead to unfinished tasks
     for task in live:

@@ -3,6 +3,7 @@ exploitation or danger, at the report or at any later step, once per fact; care 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -244,3 +245,68 @@ def test_the_check_refuses_a_signal_nobody_catches_and_an_unsafe_payload():
         check_definition(unsafe, forms)
     assert any(e["element"] == "signal_concern_reception_listening" and "refused" in e["message"]
                for e in refused.value.errors)
+
+
+# --- open cases of the version before move with a dry run first ---------------------------------
+BEFORE = Path(__file__).parent / "fixtures" / "child_protection_before_judicial_branch.bpmn"
+
+
+def test_open_cases_of_the_version_with_the_join_migrate_after_a_dry_run(engine: Engine, clock: ManualClock):
+    from engine.migration import migrate
+    from engine.runtime import SYSTEM
+    _xml, forms = _pathway()
+    old = engine.deploy(BEFORE.read_text(encoding="utf-8"), forms)
+    at_decision = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
+    at_orientation = engine.start_case(report(engine), UPE).case_id
+    do(engine, at_orientation, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
+    do(engine, at_orientation, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    at_join = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
+    do(engine, at_join, "judicial_decision", **ANSWERS["judicial_decision"])  # waits at the join for care
+    assert open_steps(engine, at_orientation) == ["orientation"]
+    new = engine.deploy(_xml, forms)
+    old_version, new_version = old.pathway.version, new.pathway.version  # the current one is stored already
+
+    dry = {c.case_id: c for c in migrate(engine, "child_protection", old_version, new_version, actor=SYSTEM).cases}
+    assert dry[at_decision].can_migrate and dry[at_decision].started == ["wait_concern"]
+    assert dry[at_orientation].can_migrate and dry[at_orientation].open_steps == ["orientation"]
+    assert dry[at_orientation].started == ["wait_concern"]
+    assert not dry[at_join].can_migrate
+    assert dry[at_join].reason == "steps not in the target version: join_assessment, merge_judicial"
+    assert not any(c.migrated for c in dry.values())
+
+    applied = migrate(engine, "child_protection", old_version, new_version, actor=SYSTEM, dry_run=False)
+    assert (applied.migrated, applied.left) == (2, 1)
+    # after the move, violence found at a later step reaches the prosecutor
+    do(engine, at_orientation, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
+    do(engine, at_orientation, "reintegration", **ANSWERS["reintegration"])
+    clock.advance(timedelta(days=95))
+    engine.fire_due_timers()
+    do(engine, at_orientation, "follow_up", **{**ANSWERS["follow_up"], "situation_stable": False, **VIOLENCE_FOUND})
+    assert [m["recorded_at"] for m in _prosecutor_messages(engine, at_orientation)] == ["follow_up"]
+    assert "judicial_decision" in open_steps(engine, at_orientation)
+    # the case moved at its judicial decision completes it on the new version and care goes on
+    do(engine, at_decision, "judicial_decision", **ANSWERS["judicial_decision"])
+    assert open_steps(engine, at_decision) == ["reception_listening"]
+    do(engine, at_decision, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
+    do(engine, at_decision, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    assert open_steps(engine, at_decision) == ["orientation"], "no join waits for the decision any more"
+    [moved] = events(engine, at_decision, "case_migrated")
+    assert moved.detail["started"] == ["wait_concern"]
+
+
+def test_a_reopened_diagnosis_waits_for_each_new_assessment(engine: Engine, clock: ManualClock):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["medical", "social"]})
+    do(engine, case_id, "diagnosis_medical", **ANSWERS["diagnosis_medical"])
+    do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    do(engine, case_id, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
+    do(engine, case_id, "reintegration", **ANSWERS["reintegration"])
+    clock.advance(timedelta(days=95))
+    engine.fire_due_timers()
+    do(engine, case_id, "follow_up", **{**ANSWERS["follow_up"], "situation_stable": False,
+                                        "reopen_diagnosis": True, "diagnoses": ["medical", "social"]})
+    assert open_steps(engine, case_id) == ["diagnosis_medical", "diagnosis_social"]
+    do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    assert open_steps(engine, case_id) == ["diagnosis_medical"], "the first round's assessments count no more"
+    do(engine, case_id, "diagnosis_medical", **ANSWERS["diagnosis_medical"])
+    assert open_steps(engine, case_id) == ["orientation"]
