@@ -310,3 +310,37 @@ def test_a_reopened_diagnosis_waits_for_each_new_assessment(engine: Engine, cloc
     assert open_steps(engine, case_id) == ["diagnosis_medical"], "the first round's assessments count no more"
     do(engine, case_id, "diagnosis_medical", **ANSWERS["diagnosis_medical"])
     assert open_steps(engine, case_id) == ["orientation"]
+
+
+# --- the coordinator reads the judicial branch on the case and at the orientation ---------------
+def test_the_coordinator_sees_what_the_prosecutor_was_told_and_decided(api, engine: Engine):
+    case_id = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
+    response = api.get(f"/api/v1/cases/{case_id}", "cape.tanger")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()["judicial"]
+    assert body["pending"] == 1 and body["decisions"] == []
+    [sent] = body["notifications"]
+    assert sent["recorded_at"] == "report" and sent["concerns"] == ["Violence physique ou psychologique"]
+    do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["medical"]})
+    assert api.get(f"/api/v1/cases/{case_id}", "sante.tanger").get_json()["judicial"] is None, \
+        "a health partner reads what its tasks need, not the judicial branch"
+    do(engine, case_id, "judicial_decision", judicial_measure="protective_placement", decision_date="2026-11-21",
+       court_reference="PR-2026-77")
+    body = api.get(f"/api/v1/cases/{case_id}", "parquet.tanger").get_json()["judicial"]
+    assert body["pending"] == 0 and body["decisions"][0]["court_reference"] == "PR-2026-77"
+
+
+def test_the_orientation_page_shows_the_prosecutors_decision(web, engine: Engine):
+    from tests.helpers import page_login, task_id
+    case_id = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
+    do(engine, case_id, "judicial_decision", judicial_measure="protective_placement", decision_date="2026-11-21",
+       court_reference="PR-2026-77")
+    do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
+    do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    page_login(web, "cape.tanger")
+    page = web.get(f"/tasks/{task_id(engine, case_id, 'orientation')}").get_data(as_text=True)
+    assert 'id="judicial"' in page and "PR-2026-77" in page
+    assert "Placement de protection" in page, "the measure in words, from the decision's form"
+    web.get("/language/ar")
+    page = web.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "الحماية القضائية" in page and "PR-2026-77" in page

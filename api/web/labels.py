@@ -31,6 +31,8 @@ RISK_LABELS = {HIGH: _l("High"), MEDIUM: _l("Medium"), LOW: _l("Low")}
 STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
 ROLE_LABELS = {CASE_WORKER: _l("Case worker"), COORDINATOR: _l("Coordinator"), PARTNER: _l("Partner"),
                SUPERVISOR: _l("Supervisor"), NATIONAL: _l("National"), ADMIN: _l("Administrator")}
+OUTBOX_STATUS_LABELS = {"pending": _l("waiting to be sent"), "sent": _l("sent"), "dead": _l("not sent after retries"),
+                        "undeliverable": _l("no one to receive it")}
 EVENT_LABELS = {
     "case_opened": _l("Case opened"), "step_started": _l("Step started"), "step_completed": _l("Step completed"),
     "step_cancelled": _l("Step cancelled"), "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
