@@ -14,13 +14,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
 from .errors import NotFound, ValidationFailed
 from .models import Case, OpenTask, PathwayVersion
-from .runtime import Actor, Engine, _waiting_timers
-from .workflow_state import load_state
+from .runtime import Actor, Engine, _waiting_timers, share
+from .workflow_state import dump_state, load_state
 
 CASES, OPEN_TASKS = Case.__table__, OpenTask.__table__
 # Not reached yet: predictions, and the definite next steps of an open task (FUTURE), which the
@@ -37,6 +38,7 @@ class CaseMigration:
     reason: str | None = None
     migrated: bool = False
     started: list[str] = field(default_factory=list)  # listening events the move starts (``listens_at``)
+    ended: list[str] = field(default_factory=list)  # removed joins whose waiting thread the move ends
 
 
 @dataclass
@@ -70,36 +72,65 @@ def _versions(engine: Engine, key: str, from_version: int, to_version: int) -> t
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
-def _splice_finished_ancestors(tasks: dict[str, Any], target_specs: dict[str, Any]) -> None:
+def _end_threads_at_removed_joins(workflow: Any, target_specs: dict[str, Any]) -> list[str]:
+    """End the threads waiting at a join the target no longer has, when the case goes on elsewhere.
+
+    The thread has done its part (the judicial branch waiting at the join before orientation,
+    which the target removed so that care no longer waits on justice); in the target nothing
+    waits for it. A case whose only open thread is there cannot move."""
+    tasks = workflow.tasks
+    ended = []
+    for task in list(tasks.values()):
+        if (task.id not in tasks or task.state != TaskState.WAITING or task.task_spec.name in target_specs
+                or not isinstance(task.task_spec, UnstructuredJoin)):
+            continue
+        if not any(other is not task and other.has_state(LIVE) and other.task_spec.name in target_specs
+                   for other in tasks.values()):
+            continue
+        doomed, frontier = [], [task]
+        while frontier:
+            node = frontier.pop()
+            doomed.append(node.id)
+            frontier.extend(node.children)
+        parent = task.parent
+        if parent is not None:
+            parent._children = [c for c in parent._children if c != task.id]
+        for task_id in doomed:
+            del tasks[task_id]
+        ended.append(task.task_spec.name)
+    return sorted(ended)
+
+
+def _splice_finished_ancestors(workflow: Any, target_specs: dict[str, Any]) -> None:
     """Splice out the finished steps the target no longer has, unless an open step hangs right
     under one (a join reads its waiting task's parent): the state keeps such steps only as
-    ancestors (see :func:`engine.workflow_state.compact`), and what they did is in the history."""
-    for task_id, t in list(tasks.items()):
-        if t["task_spec"] in target_specs or not t["state"] & TaskState.FINISHED_MASK or not t.get("parent"):
+    ancestors (see :func:`engine.workflow_state.compact`), and what they did is in the history.
+    Done on the loaded workflow, whose tasks hold their whole data: the stored state keeps each
+    task's data as a change from its parent's."""
+    tasks = workflow.tasks
+    for task in list(tasks.values()):
+        parent = task.parent
+        if task.task_spec.name in target_specs or not task.has_state(TaskState.FINISHED_MASK) or parent is None:
             continue
-        if any(tasks[c]["state"] & LIVE for c in t["children"] if c in tasks):
+        if any(child.has_state(LIVE) for child in task.children):
             continue
-        parent = tasks[t["parent"]]
-        index = parent["children"].index(task_id)
-        parent["children"][index:index + 1] = t["children"]
-        for child in t["children"]:
-            if child in tasks:
-                tasks[child]["parent"] = t["parent"]
-        del tasks[task_id]
+        index = parent._children.index(task.id)
+        parent._children[index:index + 1] = task._children
+        for child in task.children:
+            child._parent = parent.id
+        del tasks[task.id]
+        if workflow.last_task is task:
+            workflow.last_task = None
 
 
-def _adapt(state_text: str, target_specs: dict[str, Any]) -> tuple[str | None, list[str], str | None]:
-    """(adapted state, steps the case is at, reason it cannot move) for a target spec."""
+def _adapt(state_text: str, target_specs: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(adapted state, reason it cannot move) for a target spec."""
     state = json.loads(state_text)
     tasks: dict[str, Any] = state["tasks"]
-    at = sorted({t["task_spec"] for t in tasks.values()
-                 if t["state"] in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
-                 and not t["task_spec"].startswith(("Start", "End", "Root"))})
-    _splice_finished_ancestors(tasks, target_specs)
     missing = sorted({t["task_spec"] for t in tasks.values()
                       if not t["state"] & PREDICTED and t["task_spec"] not in target_specs})
     if missing:
-        return None, at, "steps not in the target version: " + ", ".join(missing)
+        return None, "steps not in the target version: " + ", ".join(missing)
 
     def follows_in_target(t: dict[str, Any]) -> bool:
         """A future step the target still has, right after its parent's step as the target draws it."""
@@ -120,7 +151,16 @@ def _adapt(state_text: str, target_specs: dict[str, Any]) -> tuple[str | None, l
         tasks.pop(task_id, None)
     for t in tasks.values():
         t["children"] = [c for c in t["children"] if c not in dropped]
-    return json.dumps(state, separators=(",", ":"), ensure_ascii=False), at, None
+    return json.dumps(state, separators=(",", ":"), ensure_ascii=False), None
+
+
+def _case_values(workflow: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The case-wide values (the target's ``shared_data``) a step of the case has set: a version
+    without them kept each on its branch (the prosecutor's measure)."""
+    values: dict[str, Any] = {name: None for name in names}
+    for task in workflow.tasks.values():
+        values.update({k: task.data[k] for k in names if task.data.get(k) is not None})
+    return values
 
 
 def _graft_listeners(workflow: Any, compiled: Any) -> list[str]:
@@ -168,7 +208,17 @@ def _migrate_case(engine: Engine, case_id: str, source: PathwayVersion, target: 
         if case.pathway_version_id != source.id:
             outcome.reason = "the case moved meanwhile"
             return outcome
-        adapted, outcome.open_steps, outcome.reason = _adapt(case.state or "", compiled.spec.task_specs)
+        if not case.state:
+            outcome.reason = "the case has no running workflow"
+            return outcome
+        origin = engine.definitions.get(source)
+        current = load_state(case.state, origin.spec, origin.subprocess_specs)
+        outcome.open_steps = sorted({t.task_spec.name for t in current.get_tasks(state=LIVE)
+                                     if not t.task_spec.name.startswith(("Start", "End", "Root"))})
+        values = _case_values(current, compiled.shared_data)
+        ended = _end_threads_at_removed_joins(current, compiled.spec.task_specs)
+        _splice_finished_ancestors(current, compiled.spec.task_specs)
+        adapted, outcome.reason = _adapt(dump_state(current), compiled.spec.task_specs)
         if adapted is None:
             return outcome
         try:
@@ -184,7 +234,8 @@ def _migrate_case(engine: Engine, case_id: str, source: PathwayVersion, target: 
             outcome.reason = "open steps without role, form or due rule in the target: " + ", ".join(missing_forms)
             return outcome
         outcome.can_migrate = True
-        outcome.started = grafted
+        outcome.started, outcome.ended = grafted, ended
+        share(workflow, values)
         if dry_run:
             return outcome
         engine.workflows.take(case.id, case.version)  # the cached workflow belongs to the old version
@@ -196,7 +247,8 @@ def _migrate_case(engine: Engine, case_id: str, source: PathwayVersion, target: 
         case.pathway_version_id = target.id
         case.set(pathway_version_id=target.id)
         unit.event(case, actor, "case_migrated", detail={"from": source.version, "to": target.version,
-                                                          "open_steps": outcome.open_steps, "started": grafted})
+                                                          "open_steps": outcome.open_steps, "started": grafted,
+                                                          "ended": ended})
         unit.timers_before[case.id] = _waiting_timers(workflow)  # same timers, same ids: nothing to rewrite
         engine._advance(unit, case, compiled, workflow, actor)
         outcome.migrated = True

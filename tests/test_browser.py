@@ -19,7 +19,7 @@ import pytest
 from engine.assembly import assemble_engine
 from engine.db import Database
 from tests.conftest import SHARED_DEFINITIONS
-from tests.helpers import UPE, report, task_id
+from tests.helpers import ANSWERS, UPE, do, report, task_id
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -352,3 +352,41 @@ def test_a_stored_name_with_a_right_to_left_override_keeps_the_case_header_in_or
     }""")
     assert edges["rest"] >= edges["name"] - 1, f"the sex and birth date still follow the name: {edges}"
     _shot(page, "11-case-with-override-in-name")
+
+
+def test_violence_found_at_the_listening_reaches_the_coordinators_view_of_the_judicial_branch(browser, site):
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine), UPE).case_id
+    page = _page(browser, width=360)  # the listening is often written in the field
+    _login(page, site, "upe.tanger")
+    page.goto(site["url"] + f"/tasks/{task_id(engine, case_id, 'reception_listening')}")
+    page.fill("#f-listening_date", "2026-11-20")
+    page.fill("#f-listening_summary", "L'enfant raconte des coups répétés.")
+    page.check("#f-concerns_found-1")  # physical or psychological violence
+    page.check("#f-diagnoses-4")  # social
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#concerns_detail-error").is_visible(), "the facts are required with the violence ticked"
+    assert page.is_checked("#f-concerns_found-1"), "the answers are kept"
+    _shot(page, "07-listening-violence-needs-facts-360px")
+    page.fill("#f-concerns_detail", "Coups de ceinture, selon l'enfant, par l'oncle.")
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "/cases/" in page.url
+    card = page.locator("#judicial")
+    assert "Décisions attendues du parquet : 1" in card.inner_text()
+    assert "Accueil et écoute" in card.inner_text() and "Violence physique ou psychologique" in card.inner_text()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    do(engine, case_id, "judicial_decision", judicial_measure="investigation_opened", decision_date="2026-11-22",
+       court_reference="PR-2026-101")
+    do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    coordinator = _page(browser)
+    _login(coordinator, site, "cape.tanger")
+    coordinator.goto(site["url"] + f"/tasks/{task_id(engine, case_id, 'orientation')}")
+    assert "PR-2026-101" in coordinator.locator("#judicial").inner_text()
+    _shot(coordinator, "08-orientation-with-judicial-decision")
+    coordinator.click("a[lang=ar]")
+    coordinator.wait_for_load_state()
+    assert "الحماية القضائية" in coordinator.locator("#judicial").inner_text()
+    _shot(coordinator, "09-orientation-with-judicial-decision-arabic")

@@ -261,7 +261,8 @@ def test_open_cases_of_the_version_with_the_join_migrate_after_a_dry_run(engine:
     do(engine, at_orientation, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
     do(engine, at_orientation, "diagnosis_social", **ANSWERS["diagnosis_social"])
     at_join = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
-    do(engine, at_join, "judicial_decision", **ANSWERS["judicial_decision"])  # waits at the join for care
+    do(engine, at_join, "judicial_decision", judicial_measure="protective_placement", decision_date="2026-11-21",
+       court_reference="PR-2026-9")  # its thread waits at the join for care
     assert open_steps(engine, at_orientation) == ["orientation"]
     new = engine.deploy(_xml, forms)
     old_version, new_version = old.pathway.version, new.pathway.version  # the current one is stored already
@@ -270,12 +271,19 @@ def test_open_cases_of_the_version_with_the_join_migrate_after_a_dry_run(engine:
     assert dry[at_decision].can_migrate and dry[at_decision].started == ["wait_concern"]
     assert dry[at_orientation].can_migrate and dry[at_orientation].open_steps == ["orientation"]
     assert dry[at_orientation].started == ["wait_concern"]
-    assert not dry[at_join].can_migrate
-    assert dry[at_join].reason == "steps not in the target version: join_assessment, merge_judicial"
+    # the decision is recorded and its thread waits at the join the new version removed: it ends there
+    assert dry[at_join].can_migrate and dry[at_join].ended == ["join_assessment"]
+    assert dry[at_join].open_steps == ["join_assessment", "reception_listening"]
     assert not any(c.migrated for c in dry.values())
 
     applied = migrate(engine, "child_protection", old_version, new_version, actor=SYSTEM, dry_run=False)
-    assert (applied.migrated, applied.left) == (2, 1)
+    assert (applied.migrated, applied.left) == (3, 0)
+    do(engine, at_join, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
+    do(engine, at_join, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    assert open_steps(engine, at_join) == ["orientation"]
+    do(engine, at_join, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
+    do(engine, at_join, "reintegration", **{**ANSWERS["reintegration"], "reintegration_type": "placement"})
+    assert open_steps(engine, at_join) == [], "the placement the prosecutor ordered before the move is known"
     # after the move, violence found at a later step reaches the prosecutor
     do(engine, at_orientation, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
     do(engine, at_orientation, "reintegration", **ANSWERS["reintegration"])
@@ -344,3 +352,18 @@ def test_the_orientation_page_shows_the_prosecutors_decision(web, engine: Engine
     web.get("/language/ar")
     page = web.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "الحماية القضائية" in page and "PR-2026-77" in page
+
+
+def test_the_move_cases_command_reports_a_dry_run_and_refuses_a_bad_version(tmp_path, capsys, monkeypatch):
+    from api.cli import main
+    monkeypatch.setenv("HIMAYA_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    assert main(["migrate"]) == 0
+    capsys.readouterr()
+    assert main(["move-cases", "child_protection", "--from", "1", "--to", "1"]) == 1
+    assert "Nothing to migrate" in capsys.readouterr().err
+    assert main(["move-cases", "child_protection", "--from", "1", "--to", "7"]) == 1
+    assert "No such pathway version" in capsys.readouterr().err
+    assert main(["deploy", str(BEFORE), "--forms", str(BPMN_FOLDER / "forms")]) == 0
+    capsys.readouterr()
+    assert main(["move-cases", "child_protection", "--from", "2", "--to", "1"]) == 0
+    assert "dry run: 0 open case(s)" in capsys.readouterr().out
