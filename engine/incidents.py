@@ -77,9 +77,9 @@ def raise_incident(conn: Connection, row: Any, now: datetime) -> int | None:
     ).scalar_one()
     if row.case_id:
         conn.execute(insert(EVENTS).values(
-            case_id=row.case_id, at=now, actor="system", kind=UNDELIVERABLE_EVENT, step=(row.payload or {}).get("step"),
-            task_id=None, detail={"incident_id": incident_id, "outbox_id": row.id, "topic": row.topic,
-                                  "missing": NO_ACTIVE_RECIPIENT, "recipient": group}))
+            case_id=row.case_id, at=now, actor="system", kind=UNDELIVERABLE_EVENT, step=None, task_id=None,
+            detail={"incident_id": incident_id, "outbox_id": row.id, "topic": row.topic, "missing": NO_ACTIVE_RECIPIENT,
+                    "recipient": group, "step": (row.payload or {}).get("step")}))
     if province:
         reference = case.reference if case is not None else (row.payload or {}).get("case_reference")
         names = conn.execute(select(PROVINCES.c.name_fr, PROVINCES.c.name_ar)
@@ -103,9 +103,11 @@ class ResolveIncident(Schema):
     class Meta:
         unknown = RAISE
 
-    informed_via = fields.String(required=True, validate=validate.OneOf(INFORMED_VIA))
+    informed_via = fields.String(required=True, validate=validate.OneOf(INFORMED_VIA),
+                                 error_messages={"required": "Choose how the recipient was informed."})
     informed_at = fields.AwareDateTime(required=True, validate=validate.Range(
-        min=EARLIEST_REPORT, error="The date must be in 2000 or later."))
+        min=EARLIEST_REPORT, error="The date must be in 2000 or later."),
+        error_messages={"required": "Give the date and time the recipient was informed."})
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
     acknowledgment_reference = fields.String(allow_none=True, validate=[validate.Length(max=100), plain_line])
 
