@@ -390,3 +390,79 @@ def test_violence_found_at_the_listening_reaches_the_coordinators_view_of_the_ju
     coordinator.wait_for_load_state()
     assert "الحماية القضائية" in coordinator.locator("#judicial").inner_text()
     _shot(coordinator, "09-orientation-with-judicial-decision-arabic")
+
+
+def test_a_prosecutor_notification_nobody_received_is_shown_to_the_coordinator_and_resolved(browser, site):
+    """No active justice partner in Tanger-Assilah: the coordinator sees it on the task list,
+    opens the incident and records how the prosecutor's office was informed, in French then Arabic."""
+    from sqlalchemy import update
+
+    from engine.models import User
+    from notifications.delivery import Deliverer
+
+    engine = site["engine"]
+    with engine.db.transaction() as session:
+        session.execute(update(User).where(User.username == "parquet.tanger").values(active=False))
+    first = engine.start_case(report(engine, categories=["victim_violence"]), UPE)
+    second = engine.start_case(report(engine, categories=["victim_violence"], first_name="Hiba"), UPE)
+    assert Deliverer(engine).run().undeliverable == 2
+    page = _page(browser)
+    _login(page, site, "cape.tanger")
+    line = page.locator("#incidents-line")
+    assert "Notifications au parquet non remises : 2." in line.inner_text()
+    _shot(page, "20-tasks-incident-line-fr")
+    line.locator("a").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/incidents")
+    rows = page.locator("#open-incidents tbody tr")
+    assert rows.count() == 2
+    assert "Aucun partenaire justice actif (parquet) dans la province de Tanger-Assilah." in rows.first.inner_text()
+    _shot(page, "21-incidents-fr")
+    page.locator("#open-incidents tbody tr", has_text=first.case_reference).locator("text=Enregistrer").click()
+    page.wait_for_load_state()
+    page.fill("#note", "Substitut joint")
+    page.click("#resolve-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#form-errors").is_visible() and page.locator("#informed_via-error").is_visible()
+    assert page.input_value("#note") == "Substitut joint", "what was typed stays"
+    _shot(page, "22-resolve-form-errors-fr")
+    page.check("#via-phone")
+    page.fill("#acknowledgment_reference", "PV-118")
+    page.click("#resolve-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith("/incidents") and page.locator("#open-incidents tbody tr").count() == 1
+    assert first.case_reference in page.locator("#resolved-incidents").inner_text()
+    _shot(page, "23-incidents-after-resolve-fr")
+    page.goto(site["url"] + f"/cases/{first.case_id}")
+    timeline = page.locator("ol.timeline").inner_text()
+    assert "Parquet informé par un autre moyen (Téléphone)" in timeline
+    assert "La notification au parquet n'a pas pu être remise" in timeline
+
+    arabic = _page(browser, width=360)
+    _login(arabic, site, "cape.tanger")
+    arabic.goto(site["url"] + "/language/ar?next=/tasks")
+    assert arabic.locator("html").get_attribute("dir") == "rtl"
+    assert "إخبارات النيابة العامة التي لم يتم إيصالها: 1." in arabic.locator("#incidents-line").inner_text()
+    arabic.goto(site["url"] + f"/cases/{second.case_id}")
+    assert "تعذر إيصال إخبار النيابة العامة" in arabic.locator(".case-incident").inner_text()
+    _shot(arabic, "24-case-incident-ar-360px")
+    arabic.goto(site["url"] + "/incidents")
+    assert "لا يوجد أي شريك نشط من قطاع العدل" in arabic.locator("#open-incidents").inner_text()
+    width = arabic.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    _shot(arabic, "25-incidents-ar-360px")
+    arabic.locator("#open-incidents a", has_text="تسجيل").click()
+    arabic.wait_for_load_state()
+    arabic.check("#via-letter")
+    arabic.fill("#informed_at", "2099-01-01T10:00")
+    arabic.click("#resolve-form button[type=submit]")
+    arabic.wait_for_load_state()
+    assert "هذا التاريخ في المستقبل." in arabic.locator("#informed_at-error").inner_text()
+    _shot(arabic, "26-resolve-form-errors-ar-360px")
+    wide = _page(browser)
+    _login(wide, site, "cape.tanger")
+    wide.goto(site["url"] + "/language/ar?next=/incidents")
+    _shot(wide, "27-incidents-ar")
+    wide.locator("#open-incidents a", has_text="تسجيل").click()
+    wide.wait_for_load_state()
+    _shot(wide, "28-resolve-form-ar")

@@ -13,7 +13,7 @@ from engine.vocabulary import COORDINATOR
 from .. import policy
 from ..context import actor, engine, reader
 from ..i18n import translate_errors
-from ..readers import judicial, reports, tasks
+from ..readers import incidents, judicial, reports, tasks
 from .chrome import isolate
 from .forms import flat_errors, form_data
 from .session import login_required
@@ -28,7 +28,8 @@ def task_list() -> ResponseReturnValue:
              for scope in ("mine", "available")}
     engine().record_access(actor(), "tasks_listed",
                            sorted({t["case_id"] for rows in shown.values() for t in rows}))
-    return render_template("tasks.html", mine=shown["mine"], available=shown["available"])
+    return render_template("tasks.html", mine=shown["mine"], available=shown["available"],
+                           incident_counts=incidents.open_counts(context))
 
 
 def _gone() -> ResponseReturnValue:
