@@ -157,6 +157,8 @@ class JudicialNotification(Schema):
     recorded_at = fields.String(metadata={"description": "'report', or the title of the step that recorded the facts"})
     concerns = fields.List(fields.String(), metadata={"description": "what the office was told of (labels)"})
     status = fields.String(metadata={"description": "delivery status of the message"})
+    incident = fields.Dict(allow_none=True, metadata={
+        "description": "when nobody could receive it: {id, status, informed_via, informed_at}"})
 
 
 class JudicialDecision(Schema):
