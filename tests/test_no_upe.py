@@ -201,7 +201,11 @@ def test_the_report_page_of_a_sas_worker_offers_the_upe_and_the_cape(web: FlaskC
     assert 'value="upe-tanger-assilah"' in html and 'value="cape-tanger-assilah"' in html
     assert 'value="sas-tanger-assilah"' not in html, "a mobile team receives no child"
     assert 'id="unit-hint"' in html and '<option value="mobile_team" selected>' in html
+    assert '<option value="">—</option>' in html and "-assilah\" selected" not in html, "the team chooses"
     token = page_csrf(web, "/cases/new")
+    unchosen = web.post("/cases/new", data={"csrf_token": token, **_form(engine, "")})
+    assert unchosen.status_code == 400 and "Choisissez l&#39;unité qui reçoit l&#39;enfant." in \
+        unchosen.get_data(as_text=True)
     refused = web.post("/cases/new", data={"csrf_token": token, **_form(engine, "sas-tanger-assilah")})
     assert refused.status_code == 400 and 'id="unit-error"' in refused.get_data(as_text=True)
     done = web.post("/cases/new", data={"csrf_token": token, **_form(engine, "cape-tanger-assilah")})

@@ -33,14 +33,17 @@ def report() -> ResponseReturnValue:
     units = territory.report_units(context, own_kind)
     codes = [u.code for u in units]
     outreach = own_kind == SAS_MOBILE  # a street team reports to the UPE or CAPE that receives the child
-    values: dict[str, Any] = {"unit": p.unit if p.unit in codes else (codes[0] if codes else ""),
+    # A street team chooses where the child goes (nothing preselected); the others file at their unit.
+    values: dict[str, Any] = {"unit": p.unit if p.unit in codes else ("" if outreach or not codes else codes[0]),
                               "legal_basis": "protection_mandate", "source": "mobile_team" if outreach else "",
                               "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M")}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         values = {**request.form.to_dict(), "categories": request.form.getlist("categories")}
         payload = report_payload(request.form, p.province or "", settings().timezone)
-        if not policy.can_report(p, payload["province"], payload["unit"], own_unit_kind=own_kind):
+        if not payload["unit"]:
+            errors = {"unit": [_("Choose the unit that receives the child.")]}
+        elif not policy.can_report(p, payload["province"], payload["unit"], own_unit_kind=own_kind):
             errors = {"unit": [_("You may only report children in your own territory.")]}
         else:
             try:
