@@ -30,7 +30,7 @@ ENGINE_MESSAGES = [
     N_("This box must be checked."),
     N_("Does not match the expected format."), N_("Use a two-letter ISO 3166 country code, e.g. MA."),
     N_("BPMN rejected"), N_("BPMN rejected by the BPMN 2.0 schema"), N_("BPMN rejected by Himaya's rules"),
-    N_("BPMN rejected by the workflow parser"), N_("form rejected"),
+    N_("BPMN rejected by the workflow parser"), N_("form rejected"), N_("Required with your answer above."),
     # statistical reports and action plans
     N_("This pathway is not a child's pathway."), N_("No such province."),
     N_("Say what to correct when returning the report."), N_("Say what to change when returning the plan."),

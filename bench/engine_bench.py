@@ -60,7 +60,8 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "accompaniment_legal": {"legal_accompaniment_summary": "Avocat."},
     "reintegration": {"reintegration_type": "school", "reintegration_details": "École."},
     "follow_up": {"visit_date": "2027-01-05", "visit_summary": "Visite.", "situation_stable": True},
-    "closure_approval": {"closure_decision": "approve", "closure_comments": "Stable."},
+    "closure_approval": {"closure_decision": "approve", "closure_comments": "Stable.",
+                         "closure_reason": "stable_reintegration", "closure_outcome": "living_with_family"},
 }
 # What the form validator adds for unchecked boxes and empty lists (raw Spiff gets them too).
 DEFAULTS = {"child_heard": False, "medical_care_needed": False, "psychological_objectives_met": False,

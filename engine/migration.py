@@ -1,13 +1,15 @@
 """Moving open cases from one version of a pathway to another.
 
-A case can move when every step it is at (its open and waiting tasks) exists in the target
-version; predicted future steps that the target no longer has are dropped and predicted
-again from the target's flow. The dry run reports, for each open case, whether it can move
+A case can move when every step it is at (its open and waiting tasks) and every step it has
+run that the stored state still holds exists in the target version; future steps (predicted,
+or next after an open task) that the target no longer has are dropped and predicted again
+from the target's flow. The dry run reports, for each open case, whether it can move
 and why not; applying migrates each movable case in its own transaction (recorded in its
 history as ``case_migrated``) and leaves the others on their version with the reason.
 """
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +23,9 @@ from .runtime import Actor, Engine, _waiting_timers
 from .workflow_state import load_state
 
 CASES, OPEN_TASKS = Case.__table__, OpenTask.__table__
-PREDICTED = TaskState.PREDICTED_MASK
+# Not reached yet: predictions, and the definite next steps of an open task (FUTURE), which the
+# target's own flow predicts again when the open task ends.
+PREDICTED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 
 
 @dataclass
@@ -32,6 +36,7 @@ class CaseMigration:
     can_migrate: bool
     reason: str | None = None
     migrated: bool = False
+    started: list[str] = field(default_factory=list)  # listening events the move starts (``listens_at``)
 
 
 @dataclass
@@ -62,6 +67,27 @@ def _versions(engine: Engine, key: str, from_version: int, to_version: int) -> t
     return rows[from_version], rows[to_version]
 
 
+LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def _splice_finished_ancestors(tasks: dict[str, Any], target_specs: dict[str, Any]) -> None:
+    """Splice out the finished steps the target no longer has, unless an open step hangs right
+    under one (a join reads its waiting task's parent): the state keeps such steps only as
+    ancestors (see :func:`engine.workflow_state.compact`), and what they did is in the history."""
+    for task_id, t in list(tasks.items()):
+        if t["task_spec"] in target_specs or not t["state"] & TaskState.FINISHED_MASK or not t.get("parent"):
+            continue
+        if any(tasks[c]["state"] & LIVE for c in t["children"] if c in tasks):
+            continue
+        parent = tasks[t["parent"]]
+        index = parent["children"].index(task_id)
+        parent["children"][index:index + 1] = t["children"]
+        for child in t["children"]:
+            if child in tasks:
+                tasks[child]["parent"] = t["parent"]
+        del tasks[task_id]
+
+
 def _adapt(state_text: str, target_specs: dict[str, Any]) -> tuple[str | None, list[str], str | None]:
     """(adapted state, steps the case is at, reason it cannot move) for a target spec."""
     state = json.loads(state_text)
@@ -69,11 +95,20 @@ def _adapt(state_text: str, target_specs: dict[str, Any]) -> tuple[str | None, l
     at = sorted({t["task_spec"] for t in tasks.values()
                  if t["state"] in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
                  and not t["task_spec"].startswith(("Start", "End", "Root"))})
+    _splice_finished_ancestors(tasks, target_specs)
     missing = sorted({t["task_spec"] for t in tasks.values()
                       if not t["state"] & PREDICTED and t["task_spec"] not in target_specs})
     if missing:
         return None, at, "steps not in the target version: " + ", ".join(missing)
-    dropped = {task_id for task_id, t in tasks.items() if t["state"] & PREDICTED and t["task_spec"] not in target_specs}
+
+    def follows_in_target(t: dict[str, Any]) -> bool:
+        """A future step the target still has, right after its parent's step as the target draws it."""
+        parent = tasks.get(t["parent"]) if t.get("parent") else None
+        if t["task_spec"] not in target_specs or parent is None or parent["task_spec"] not in target_specs:
+            return t["task_spec"] in target_specs
+        return t["task_spec"] in {o.name for o in target_specs[parent["task_spec"]].outputs}
+
+    dropped = {task_id for task_id, t in tasks.items() if t["state"] & PREDICTED and not follows_in_target(t)}
     # A dropped prediction takes its predicted subtree with it.
     frontier = list(dropped)
     while frontier:
@@ -86,6 +121,30 @@ def _adapt(state_text: str, target_specs: dict[str, Any]) -> tuple[str | None, l
     for t in tasks.values():
         t["children"] = [c for c in t["children"] if c not in dropped]
     return json.dumps(state, separators=(",", ":"), ensure_ascii=False), at, None
+
+
+def _graft_listeners(workflow: Any, compiled: Any) -> list[str]:
+    """Start the target's listening events the case is not waiting at (process property ``listens_at``).
+
+    A branch that runs alongside care for the whole case, such as the judicial branch waiting for
+    a new fact of violence, starts at the report: a case that moves to the version bringing it
+    never passed there. Its catch event is started under the root, with the data of the case's
+    latest step, so that a fact recorded after the move still reaches the prosecutor.
+    """
+    started = []
+    listening = [name.strip() for name in compiled.properties.get("listens_at", "").split(",") if name.strip()]
+    for name in listening:
+        spec = compiled.spec.task_specs.get(name)
+        if spec is None or any(t.task_spec is spec for t in workflow.get_tasks(state=TaskState.WAITING)):
+            continue
+        live = [t for t in workflow.tasks.values() if t.has_state(TaskState.READY | TaskState.WAITING)]
+        task = workflow.task_tree._add_child(spec, TaskState.FUTURE)
+        if live:
+            task.data = copy.deepcopy(max(live, key=lambda t: t.last_state_change).data)
+        spec._update(task)  # now waiting for its event
+        spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)  # and its next steps drawn, as for any waiting task
+        started.append(name)
+    return started
 
 
 def migrate(engine: Engine, key: str, from_version: int, to_version: int, *, actor: Actor,
@@ -118,12 +177,14 @@ def _migrate_case(engine: Engine, case_id: str, source: PathwayVersion, target: 
         except Exception as error:  # the state does not fit the target's structure
             outcome.reason = f"the workflow does not fit version {target.version}: {type(error).__name__}"
             return outcome
+        grafted = _graft_listeners(workflow, compiled)
         missing_forms = sorted({t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
                                - set(compiled.user_tasks))
         if missing_forms:
             outcome.reason = "open steps without role, form or due rule in the target: " + ", ".join(missing_forms)
             return outcome
         outcome.can_migrate = True
+        outcome.started = grafted
         if dry_run:
             return outcome
         engine.workflows.take(case.id, case.version)  # the cached workflow belongs to the old version
@@ -135,7 +196,7 @@ def _migrate_case(engine: Engine, case_id: str, source: PathwayVersion, target: 
         case.pathway_version_id = target.id
         case.set(pathway_version_id=target.id)
         unit.event(case, actor, "case_migrated", detail={"from": source.version, "to": target.version,
-                                                          "open_steps": outcome.open_steps})
+                                                          "open_steps": outcome.open_steps, "started": grafted})
         unit.timers_before[case.id] = _waiting_timers(workflow)  # same timers, same ids: nothing to rewrite
         engine._advance(unit, case, compiled, workflow, actor)
         outcome.migrated = True

@@ -135,6 +135,8 @@ class CaseMigrationSchema(Schema):
     can_migrate = fields.Boolean()
     reason = fields.String(allow_none=True)
     migrated = fields.Boolean()
+    started = fields.List(fields.String(), metadata={
+        "description": "listening events the move starts (the target's listens_at property)"})
 
 
 class MigrationResponse(Schema):

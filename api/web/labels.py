@@ -46,6 +46,8 @@ UNIT_KIND_LABELS = {UPE: _l("Child-protection units (UPE)"), CAPE: _l("Child-pro
                     SAS_MOBILE: _l("Mobile social units (SAS)")}
 ROLE_LABELS = {CASE_WORKER: _l("Case worker"), COORDINATOR: _l("Coordinator"), PARTNER: _l("Partner"),
                SUPERVISOR: _l("Supervisor"), NATIONAL: _l("National"), ADMIN: _l("Administrator")}
+OUTBOX_STATUS_LABELS = {"pending": _l("waiting to be sent"), "sent": _l("sent"), "dead": _l("not sent after retries"),
+                        "undeliverable": _l("no one to receive it")}
 EVENT_LABELS = {
     "case_opened": _l("Case opened"), "step_started": _l("Step started"), "step_completed": _l("Step completed"),
     "step_cancelled": _l("Step cancelled"), "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
