@@ -64,7 +64,7 @@ from .models import (
     new_id,
 )
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
-from .vocabulary import RISK_LEVELS, Lane
+from .vocabulary import RISK_LEVELS, Lane, receives_children
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
 log = logging.getLogger("himaya.engine")
@@ -336,6 +336,9 @@ class Engine:
             known_unit = unit.session.get(Unit, intake["unit"])
             if known_unit is None or known_unit.province != province.code or not known_unit.active:
                 raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
+            if not receives_children(known_unit.kind):  # a SAS mobile team reports to the UPE or the CAPE
+                raise ValidationFailed("The report has invalid fields.", {"unit": [
+                    "This unit does not receive children: choose a UPE or the CAPE of the province."]})
             emergency, child = intake["emergency"], intake["child"]
             risk = compute_risk(intake["categories"], emergency, compiled.properties)
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
