@@ -14,7 +14,18 @@ from sqlalchemy.orm import Session
 from engine.models import Case, User
 from engine.reference_data import ensure_unit
 from engine.runtime import Actor, Engine
-from engine.vocabulary import ADMIN, CAPE, CASE_WORKER, COORDINATOR, JUSTICE, NATIONAL, PARTNER, SUPERVISOR, UPE
+from engine.vocabulary import (
+    ADMIN,
+    CAPE,
+    CARE_INSTITUTION,
+    CASE_WORKER,
+    COORDINATOR,
+    JUSTICE,
+    NATIONAL,
+    PARTNER,
+    SUPERVISOR,
+    UPE,
+)
 
 from .auth import hash_password
 
@@ -27,6 +38,10 @@ DEMO_STAFF = {
     "sante": (PARTNER, "health"),
     "cppe": (SUPERVISOR, None),
 }
+# A care institution of Tanger-Assilah and its social mediator (a case worker of the institution),
+# who accompanies its young people of 16 to 22 on the aftercare pathway.
+DEMO_INSTITUTION = ("eps-tanger-assilah", "tanger-assilah", "Établissement de protection sociale Dar Al Atfal")
+DEMO_MEDIATOR = "mediateur.tanger"
 
 
 def demo_users() -> list[dict[str, Any]]:
@@ -35,6 +50,8 @@ def demo_users() -> list[dict[str, Any]]:
         for prefix, (role, sector) in DEMO_STAFF.items():
             users.append({"username": f"{prefix}.{short}", "role": role, "sector": sector, "province": province,
                           "unit": f"upe-{province}" if role == CASE_WORKER else None})
+    users.append({"username": DEMO_MEDIATOR, "role": CASE_WORKER, "sector": None, "province": DEMO_INSTITUTION[1],
+                  "unit": DEMO_INSTITUTION[0]})
     users.append({"username": "national", "role": NATIONAL, "sector": None, "province": None, "unit": None})
     users.append({"username": "admin", "role": ADMIN, "sector": None, "province": None, "unit": None})
     return users
@@ -45,6 +62,7 @@ def create_demo_users(session: Session, now: datetime) -> int:
     for province in DEMO_PROVINCES:
         ensure_unit(session, f"upe-{province}", province, UPE, f"UPE {province}")
         ensure_unit(session, f"cape-{province}", province, CAPE, f"CAPE {province}")
+    ensure_unit(session, DEMO_INSTITUTION[0], DEMO_INSTITUTION[1], CARE_INSTITUTION, DEMO_INSTITUTION[2])
     created = 0
     for spec in demo_users():
         if session.scalar(select(User.id).where(User.username == spec["username"])) is not None:
@@ -93,8 +111,27 @@ def load_demo(engine: Engine) -> int:
         for report in reports:
             engine.start_case(report, actor)
             created += 1
+    engine.start_case(_aftercare(engine), Actor(DEMO_MEDIATOR, CASE_WORKER))
+    created += 1
     _demo_planning(engine)
     return created
+
+
+def _aftercare(engine: Engine) -> dict[str, Any]:
+    """A young person of 17 about to leave the demo institution, who agreed to be accompanied."""
+    today = engine.now().date()
+    return {
+        "pathway": "aftercare",
+        "child": {"first_name": "Karim", "last_name": "Démo", "sex": "M",
+                  "birth_date": today.replace(year=today.year - 17, day=1).isoformat(),
+                  "civil_status_registered": True, "nationality": "MA"},
+        "province": DEMO_INSTITUTION[1], "unit": DEMO_INSTITUTION[0], "categories": ["in_institution"],
+        "report": {"source": "self_referral", "received_at": engine.now().isoformat(),
+                   "description": "Sortie de l'établissement prévue dans six mois."},
+        "consent": {"legal_basis": "consent", "given_by": "Karim Démo", "child_informed": True,
+                    "guardian_informed": True,
+                    "young_person": {"given": True, "given_on": today.isoformat(), "method": "signed_form"}},
+    }
 
 
 def _demo_planning(engine: Engine) -> None:

@@ -47,7 +47,7 @@ from .definitions.model import CheckedDefinition
 from .durations import DEFAULT_TIMER_MINIMUM
 from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
-from .intake import check_age, load_intake
+from .intake import check_age, check_consent, load_intake
 from .intake import risk_level as compute_risk
 from .models import (
     Case,
@@ -64,7 +64,7 @@ from .models import (
     new_id,
 )
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
-from .vocabulary import RISK_LEVELS, Lane
+from .vocabulary import DEFAULT_CASE_UNIT_KINDS, RISK_LEVELS, Lane
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
 log = logging.getLogger("himaya.engine")
@@ -338,6 +338,14 @@ class Engine:
             known_unit = unit.session.get(Unit, intake["unit"])
             if known_unit is None or known_unit.province != province.code or not known_unit.active:
                 raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
+            unit_kinds = _listed(compiled.properties.get("unit_kinds")) or set(DEFAULT_CASE_UNIT_KINDS)
+            if known_unit.kind not in unit_kinds:
+                raise ValidationFailed("The report has invalid fields.", {"unit": [
+                    f"This pathway's cases are filed to units of kind: {', '.join(sorted(unit_kinds))}."]})
+            try:
+                young_person = check_consent(intake, compiled.properties, unit.now)
+            except ValidationError as exc:
+                raise ValidationFailed("The report has invalid fields.", exc.messages) from None
             emergency, child = intake["emergency"], intake["child"]
             risk = compute_risk(intake["categories"], emergency, compiled.properties)
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
@@ -355,7 +363,8 @@ class Engine:
                         "description": intake["report"]["description"]},
                 emergency_medical=bool(emergency.get("medical")),
                 immediate_danger=bool(emergency.get("immediate_danger")),
-                consent=dict(intake["consent"]), opened_at=unit.now, closed_at=None, updated_at=unit.now,
+                consent=_stored_consent(intake["consent"], young_person, actor, unit.now),
+                opened_at=unit.now, closed_at=None, updated_at=unit.now,
                 created_by=actor.username,
             ))
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
@@ -819,6 +828,18 @@ def _check_task_id(task_id: str) -> None:
 def _listed(value: str | None) -> set[str]:
     """A comma-separated pathway property as a set."""
     return {item.strip() for item in (value or "").split(",") if item.strip()}
+
+
+def _stored_consent(consent: dict[str, Any], young_person: dict[str, Any] | None, actor: Actor,
+                    now: datetime) -> dict[str, Any]:
+    """The intake's consent as the case keeps it (JSON), the young person's with who recorded it and when."""
+    stored = dict(consent)
+    if young_person is not None:
+        stored["young_person"] = {**young_person, "given_on": young_person["given_on"].isoformat(),
+                                  "recorded_by": actor.username, "recorded_at": now.isoformat()}
+    else:
+        stored.pop("young_person", None)
+    return stored
 
 
 def _waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:

@@ -40,7 +40,13 @@ SUBJECT_KINDS = (CHILD, STATISTICAL_REPORT, ACTION_PLAN)
 UPE = "upe"  # unité de protection de l'enfance (an association's unit)
 SAS_MOBILE = "sas_mobile"  # street outreach
 CAPE = "cape"  # the province's coordination centre
-UNIT_KINDS = (UPE, SAS_MOBILE, CAPE)
+# A care institution (établissement de protection sociale, مؤسسة الرعاية الاجتماعية): its staff hold the
+# case-worker role as the institution's social mediators, and work the aftercare pathway of its young people.
+CARE_INSTITUTION = "care_institution"
+UNIT_KINDS = (UPE, SAS_MOBILE, CAPE, CARE_INSTITUTION)
+# The units a pathway's cases may be filed to, unless it says otherwise (process property
+# ``unit_kinds``): a child is reported to the protection units, not to a care institution.
+DEFAULT_CASE_UNIT_KINDS = (UPE, SAS_MOBILE, CAPE)
 
 
 class _InLane(Protocol):

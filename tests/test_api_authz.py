@@ -38,9 +38,14 @@ def _targets(api: ApiClient) -> dict[str, Target]:
 
 # --- the oracle ----------------------------------------------------------------------
 
+def in_unit(user: dict, target: Target) -> bool:
+    """A case worker of the target's unit (the UPE): a care institution's social mediator is not."""
+    return user["role"] == "case_worker" and user["unit"] == SAME_PROVINCE_UNITS[target.province]
+
+
 def sees_case(user: dict, target: Target) -> bool:
     same = user["province"] == target.province
-    return same and (user["role"] in ("case_worker", "coordinator", "supervisor")
+    return same and (in_unit(user, target) or user["role"] in ("coordinator", "supervisor")
                      or (user["role"] == "partner" and user["sector"] == "justice"))
 
 
@@ -50,7 +55,7 @@ def sees_task(user: dict, target: Target, kind: str) -> bool:
     if user["role"] in ("coordinator", "supervisor"):
         return True
     if kind == "immediate":
-        return user["role"] == "case_worker"
+        return in_unit(user, target)
     return user["role"] == "partner" and user["sector"] == "justice"
 
 
@@ -92,7 +97,10 @@ def expected_risk(user: dict, target: Target) -> int:
 
 
 def expected_report(user: dict, province: str) -> int:
-    return 201 if user["role"] in ("case_worker", "coordinator") and user["province"] == province else 403
+    if user["role"] in ("case_worker", "coordinator") and user["province"] == province:
+        # a child is not filed to a care institution (its mediator's unit): a field error
+        return 400 if (user["unit"] or "").startswith("eps-") else 201
+    return 403
 
 
 def expected_supervision(user: dict) -> int:
@@ -187,10 +195,14 @@ def _expected_other(user: dict, endpoint: str) -> int:
         "outbox": 200 if role == "admin" else 403,
         "migrations": 404 if role == "admin" else 403,
         "notifications": 200,
-        "page report": 200 if role in ("case_worker", "coordinator") else 403,
+        # a care institution's mediator files no child-protection report: the page is not theirs
+        "page report": 200 if role in ("case_worker", "coordinator") and not (user["unit"] or "").startswith("eps-")
+        else 403,
         "page supervision": 200 if role in ("coordinator", "supervisor") else 403,
         "page indicators": 200 if role in ("coordinator", "supervisor", "national") else 403,
         "page admin": 200 if role == "admin" else 403,
+        # aftercare: a care institution's mediator, or the coordinator of a province that has one (Tanger)
+        "page aftercare": 200 if own and (role == "coordinator" or (user["unit"] or "").startswith("eps-")) else 403,
     }[endpoint]
 
 
@@ -217,6 +229,7 @@ def test_authorization_of_the_other_endpoints_and_the_pages(api: ApiClient):
         calls.update({
             "page report": pages.get("/cases/new"), "page supervision": pages.get("/supervision"),
             "page indicators": pages.get("/indicators"), "page admin": pages.get("/admin/pathways"),
+            "page aftercare": pages.get("/aftercare/new"),
         })
         for endpoint, response in calls.items():
             cells += 1
@@ -230,5 +243,5 @@ def test_authorization_of_the_other_endpoints_and_the_pages(api: ApiClient):
         case_page = pages.get(f"/cases/{tanger.case_id}").status_code
         if case_page != (200 if sees_case(user, tanger) else 404):
             failures.append(f"case page by {username}: got {case_page}")
-    assert cells == 12 * 12
+    assert cells == len(USERS) * 13
     assert not failures, "\n".join(failures)

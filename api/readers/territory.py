@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine.errors import NotFound
 from engine.indicators import Period, compute, suppress
 from engine.models import Province, Training, Unit
-from engine.vocabulary import CAPE
+from engine.vocabulary import CAPE, DEFAULT_CASE_UNIT_KINDS
 
 from .. import policy
 from ..messages import N_
@@ -36,6 +36,7 @@ def units(ctx: ReadContext, province: str | None, *, reporting_only: bool = Fals
     query = select(Unit).where(Unit.province == province, Unit.active.is_(True))
     if reporting_only:
         query = query.where(Unit.kind != CAPE)
+        query = query.where(Unit.kind.in_(DEFAULT_CASE_UNIT_KINDS))  # not a care institution (aftercare's)
     with ctx.engine.db.reading() as session:
         return list(session.scalars(query.order_by(Unit.code)))
 

@@ -21,13 +21,24 @@ from .tasks import subject_url
 TIMELINE = 200  # newest events shown on the case page
 
 
+def report_units() -> list[Any]:
+    """The units the signed-in user may report a child to (none: the menu hides the report page,
+    as for a care institution's social mediator); read once per request."""
+    if "report_units" not in g:
+        p = g.get("principal")
+        g.report_units = [u for u in territory.units(reader(), p.province, reporting_only=True)
+                          if policy.can_report(p, p.province or "", u.code)] \
+            if p is not None and policy.reports_children(p) else []
+    units: list[Any] = g.report_units
+    return units
+
+
 @login_required
 def report() -> ResponseReturnValue:
     p = g.principal
-    if not policy.reports_children(p):
+    units = report_units()
+    if not policy.reports_children(p) or not units:
         abort(403)
-    units = [u for u in territory.units(reader(), p.province, reporting_only=True)
-             if policy.can_report(p, p.province or "", u.code)]
     values: dict[str, Any] = {"unit": p.unit or (units[0].code if units else ""), "legal_basis": "protection_mandate",
                               "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M")}
     errors: dict[str, list[str]] = {}
