@@ -127,9 +127,21 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     from .schemas import decimal_bounds_as_numbers
 
     api.ma_plugin.converter.add_attribute_function(decimal_bounds_as_numbers)
-    from .rest import action_plans, auth, cases, indicators, notifications, pathways, reports, supervision, tasks
+    from .rest import (
+        action_plans,
+        auth,
+        cases,
+        incidents,
+        indicators,
+        notifications,
+        pathways,
+        reports,
+        supervision,
+        tasks,
+    )
 
-    for module in (auth, cases, tasks, supervision, pathways, notifications, indicators, reports, action_plans):
+    for module in (auth, cases, tasks, supervision, pathways, notifications, incidents, indicators, reports,
+                   action_plans):
         api.register_blueprint(module.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)

@@ -65,6 +65,34 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_move_cases(args: argparse.Namespace) -> int:
+    """Move the open cases of one pathway version to another: a dry run unless --apply."""
+    from engine.migration import migrate
+
+    try:
+        report = migrate(_engine(args), args.key, args.from_version, args.to_version, actor=SYSTEM,
+                         dry_run=not args.apply)
+    except EngineError as error:
+        _print_problems(error)
+        return 1
+    for case in report.cases:
+        if case.migrated:
+            outcome = "migrated"
+        elif case.can_migrate:
+            outcome = "can move"
+        else:
+            outcome = f"stays: {case.reason}"
+        notes = [f"starts: {', '.join(case.started)}"] * bool(case.started) + \
+            [f"ends the thread waiting at: {', '.join(case.ended)}"] * bool(case.ended)
+        shown = f" ({'; '.join(notes)})" if notes else ""
+        print(f"{case.reference}  at {', '.join(case.open_steps) or '-'}  → {outcome}{shown}")
+    kind = "dry run" if report.dry_run else "migration"
+    print(f"{args.key} {args.from_version} → {args.to_version}, {kind}: {len(report.cases)} open case(s), "
+          f"{sum(c.can_migrate for c in report.cases)} can move, {report.migrated} migrated, "
+          f"{sum(not c.can_migrate for c in report.cases)} stay")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import load_demo
     from .setup import prepare
@@ -271,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.set_defaults(func=cmd_deploy)
 
     commands.add_parser("demo", help="prepare the database and load demo data").set_defaults(func=cmd_demo)
+
+    move = commands.add_parser("move-cases", help="move the open cases of a pathway version to another "
+                               "(a dry run unless --apply)")
+    move.add_argument("key", help="the pathway, e.g. child_protection")
+    move.add_argument("--from", dest="from_version", type=int, required=True, help="the version the cases run")
+    move.add_argument("--to", dest="to_version", type=int, required=True, help="the version to move them to")
+    move.add_argument("--apply", action="store_true", help="migrate (without it: report what would happen)")
+    move.set_defaults(func=cmd_move_cases)
 
     serve = commands.add_parser("serve", help="serve the web application and API")
     serve.add_argument("--host", default="127.0.0.1")

@@ -28,7 +28,10 @@ ENGINE_MESSAGES = [
     N_("Unknown province."), N_("Unknown unit for this province."), N_("This box must be checked."),
     N_("Does not match the expected format."), N_("Use a two-letter ISO 3166 country code, e.g. MA."),
     N_("BPMN rejected"), N_("BPMN rejected by the BPMN 2.0 schema"), N_("BPMN rejected by Himaya's rules"),
-    N_("BPMN rejected by the workflow parser"), N_("form rejected"),
+    N_("BPMN rejected by the workflow parser"), N_("form rejected"), N_("Required with your answer above."),
+    # delivery incidents (engine/incidents.py)
+    N_("Choose how the recipient was informed."), N_("Give the date and time the recipient was informed."),
+    N_("The date must be in 2000 or later."),
     # statistical reports and action plans
     N_("This pathway is not a child's pathway."), N_("No such province."),
     N_("Say what to correct when returning the report."), N_("Say what to change when returning the plan."),
@@ -51,7 +54,8 @@ MARSHMALLOW_MESSAGES = [
     N_("Invalid input type."), N_("Invalid value."), N_("Not a valid string."), N_("Not a valid integer."),
     N_("Not a valid number."), N_("Not a valid boolean."), N_("Not a valid date."), N_("Not a valid datetime."),
     N_("Not a valid time."), N_("Not a valid list."), N_("Not a valid mapping type."), N_("Not a valid UUID."),
-    N_("Not a valid email address."), N_("Not a timezone-aware datetime."), N_("Invalid JSON body."),
+    N_("Not a valid email address."), N_("Not a timezone-aware datetime."), N_("Not a valid aware datetime."),
+    N_("Invalid JSON body."),
     N_("Must be one of: %(choices)s."), N_("Longer than maximum length %(max)s."),
     N_("Shorter than minimum length %(min)s."), N_("Length must be between %(min)s and %(max)s."),
     N_("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),

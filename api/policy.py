@@ -13,6 +13,11 @@ allowed).
 | supervisor | its province (read-only) | all tasks of its province | CPPE tasks (action plan) of its province |
 | national, admin | none (national: indicators only; admin: pathways and users) | none | none |
 
+Delivery incidents (a message nobody could receive, :mod:`engine.incidents`): coordinators and
+supervisors see their province's, administrators every province's without the file's content
+(case reference, topic, province, what was missing); only the province's coordinators resolve
+them; partners, case workers and the national level see none (:func:`incident_scope`).
+
 Cases are children's files: :func:`case_scope` never selects the instances of the report and
 action-plan pathways (``subject_kind``); their tasks are in task lists as any other, and the
 reports and plans themselves have their own scopes (:func:`report_scope`, :func:`plan_scope`).
@@ -21,10 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from engine.models import ActionPlan, Case, OpenTask, StatisticalReport, TaskRecord
+from engine.models import ActionPlan, Case, DeliveryIncident, OpenTask, StatisticalReport, TaskRecord
 from engine.vocabulary import (
     ADMIN,
     CASE_WORKER,
@@ -149,6 +154,32 @@ def can_record_training(principal: Principal, province: str | None) -> bool:
 def can_draft_plan(principal: Principal, province: str) -> bool:
     """The CAPE technical committee (the province's coordinators) drafts the plan."""
     return principal.role == COORDINATOR and principal.province == province
+
+
+def incident_scope(principal: Principal) -> Any:
+    """SQL condition on ``DeliveryIncident``: the province's for coordinators and supervisors,
+    all of them for administrators, none for anyone else."""
+    if principal.role in PROVINCE_ROLES:
+        return DeliveryIncident.province == principal.province
+    if principal.role == ADMIN:
+        return true()
+    return false()
+
+
+def can_read_incidents(principal: Principal) -> bool:
+    """May list delivery incidents (which ones: :func:`incident_scope`)."""
+    return principal.role in (*PROVINCE_ROLES, ADMIN)
+
+
+def sees_incident_details(principal: Principal) -> bool:
+    """Coordinators and supervisors read how the recipient was informed, the note and the case's
+    link; administrators only the reference, topic, province and what was missing."""
+    return principal.role in PROVINCE_ROLES
+
+
+def can_resolve_incident(principal: Principal, incident: Any) -> bool:
+    """The province's CAPE coordinators record how the recipient was informed instead."""
+    return principal.role == COORDINATOR and incident.province == principal.province
 
 
 def can_assign(principal: Principal, task: Any) -> bool:

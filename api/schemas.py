@@ -152,7 +152,31 @@ class CaseSummary(Schema):
     version = fields.Integer(metadata={"description": "case version: changes at every command"})
 
 
+class JudicialNotification(Schema):
+    at = fields.DateTime()
+    recorded_at = fields.String(metadata={"description": "'report', or the title of the step that recorded the facts"})
+    concerns = fields.List(fields.String(), metadata={"description": "what the office was told of (labels)"})
+    status = fields.String(metadata={"description": "delivery status of the message"})
+
+
+class JudicialDecision(Schema):
+    at = fields.DateTime()
+    by = fields.String(allow_none=True)
+    measure = fields.String(allow_none=True)
+    decision_date = fields.String(allow_none=True)
+    court_reference = fields.String(allow_none=True)
+
+
+class JudicialSchema(Schema):
+    notifications = fields.List(fields.Nested(JudicialNotification))
+    decisions = fields.List(fields.Nested(JudicialDecision))
+    pending = fields.Integer(metadata={"description": "decisions asked for and not recorded yet"})
+    pending_due = fields.DateTime(allow_none=True)
+
+
 class CaseSchema(CaseSummary):
+    judicial = fields.Nested(JudicialSchema, allow_none=True, metadata={
+        "description": "the judicial branch: null for partners other than justice"})
     child = fields.Dict()
     report = fields.Dict()
     emergency = fields.Dict()

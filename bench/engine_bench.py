@@ -60,12 +60,14 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "accompaniment_legal": {"legal_accompaniment_summary": "Avocat."},
     "reintegration": {"reintegration_type": "school", "reintegration_details": "École."},
     "follow_up": {"visit_date": "2027-01-05", "visit_summary": "Visite.", "situation_stable": True},
-    "closure_approval": {"closure_decision": "approve", "closure_comments": "Stable."},
+    "closure_approval": {"closure_decision": "approve", "closure_comments": "Stable.",
+                         "closure_reason": "stable_reintegration", "closure_outcome": "living_with_family"},
 }
 # What the form validator adds for unchecked boxes and empty lists (raw Spiff gets them too).
 DEFAULTS = {"child_heard": False, "medical_care_needed": False, "psychological_objectives_met": False,
             "legal_objectives_met": False, "accompaniments": [], "situation_stable": False, "hospitalised": False,
-            "assistance_provided": [], "interpreter_needed": False, "trauma_signs": False}
+            "assistance_provided": [], "interpreter_needed": False, "trauma_signs": False, "concerns_found": [],
+            "referrals": [], "reopen_diagnosis": False}
 NOT_STABLE = {**ANSWERS["follow_up"], "situation_stable": False}
 
 
@@ -83,7 +85,7 @@ def intake(now: datetime) -> dict[str, Any]:
 
 class RawEngine(PythonScriptEngine):
     def call_service(self, task: SpiffTask, **kwargs: Any) -> str:
-        return "{}"
+        return '{"sent": true, "informed_of": ["violence", "danger"]}'  # what notify_prosecutor answers
 
 
 class RawRunner:
@@ -101,7 +103,8 @@ class RawRunner:
     def start(self) -> BpmnWorkflow:
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update({"categories": ["victim_violence"], "risk_level": "high",
-                                        "emergency_medical": False, "immediate_danger": True})
+                                        "emergency_medical": False, "immediate_danger": True,
+                                        "judicial_measure": None, "decision_date": None, "court_reference": None})
         with using_clock(self.clock):
             workflow.do_engine_steps()
         return workflow

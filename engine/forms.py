@@ -19,10 +19,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, ClassVar, cast
 
 import re2
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 LANGUAGES = ("fr", "ar", "en")
 SOURCE_LANGUAGE = "fr"
@@ -145,6 +145,7 @@ def compile_form(name: str, definition: Any) -> CompiledForm:
             warnings.append(f"{where}: conditional visibility is not evaluated by the server; "
                             "the field is treated as optional")
         form_fields.append(FormField(key, ctype, component))
+    problems.extend(_required_when_problems(name, form_fields))
     warnings.extend(_missing_translations(name, definition))
     if problems:
         raise FormDefinitionError(problems)
@@ -247,13 +248,67 @@ def localize(definition: dict[str, Any], language: str) -> dict[str, Any]:
     return result
 
 
+REQUIRED_WITH_ANSWER = "Required with your answer above."
+
+
+def required_when(component: dict[str, Any]) -> tuple[str, str | None] | None:
+    """When this field is required (Himaya's custom property ``requiredWhen`` of a form-js
+    component): ``"other"`` once the field ``other`` is answered (the facts observed, once a kind
+    of violence is ticked), ``"other=value"`` once it holds that value; None when not set."""
+    properties = component.get("properties")
+    value = properties.get("requiredWhen") if isinstance(properties, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    key, _, expected = value.strip().partition("=")
+    return key.strip(), (expected.strip() if _ else None)
+
+
+def _required_when_problems(name: str, form_fields: list[FormField]) -> list[str]:
+    keys = {f.key for f in form_fields}
+    problems = []
+    for f in form_fields:
+        condition = required_when(f.component)
+        if condition is not None and (condition[0] not in keys or condition[0] == f.key):
+            problems.append(f"form '{name}', field '{f.key}': requiredWhen names '{condition[0]}', "
+                            "which is not another field of this form")
+    return problems
+
+
+def _answered(value: Any) -> bool:
+    """An answer that counts: a ticked box, a choice, a non-empty text or list."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (list, tuple, dict)):
+        return len(value) > 0
+    return value is not None and value is not False
+
+
+def _condition_holds(data: dict[str, Any], condition: tuple[str, str | None]) -> bool:
+    key, expected = condition
+    value = data.get(key)
+    return _answered(value) if expected is None else str(value) == expected
+
+
 class _FormSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    conditions: ClassVar[dict[str, tuple[str, str | None]]] = {}  # field key → what makes it required
+
+    @validates_schema
+    def _required_with_answer(self, data: dict[str, Any], **_: Any) -> None:
+        errors = {key: [REQUIRED_WITH_ANSWER] for key, condition in self.conditions.items()
+                  if _condition_holds(data, condition) and not _answered(data.get(key))}
+        if errors:
+            raise ValidationError(errors)
+
 
 def _build_schema(form_fields: list[FormField]) -> type[Schema]:
-    return _FormSchema.from_dict({f.key: _marshmallow_field(f) for f in form_fields})
+    # from_dict builds a subclass of _FormSchema, whose conditions are this form's
+    schema = cast(type[_FormSchema], _FormSchema.from_dict({f.key: _marshmallow_field(f) for f in form_fields}))
+    schema.conditions = {f.key: condition for f in form_fields
+                         if (condition := required_when(f.component)) is not None}
+    return schema
 
 
 def _marshmallow_field(form_field: FormField) -> fields.Field:

@@ -19,6 +19,8 @@ runtime projections, and the history grows without slowing them.
 - ``case_events``: the append-only audit trail of the case.
 - ``outbox``: messages to deliver after commit (notifications, partner referrals).
 - ``notifications``: in-app notifications, one per recipient.
+- ``delivery_incidents``: an outbox message whose recipients were nobody (no active justice
+  partner in the province…), open until a coordinator records how they were informed instead.
 - identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
   ``provinces``; administration: ``form_drafts``; indicators: ``trainings``.
 """
@@ -258,7 +260,8 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(20))
     recipient: Mapped[dict[str, Any]]
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    # pending | sending | sent | dead | undeliverable (a group that expanded to no active user)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -347,6 +350,36 @@ class Notification(Base):
     case_id: Mapped[str | None] = mapped_column(String(36))
     outbox_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     payload: Mapped[dict[str, Any]]
+
+
+class DeliveryIncident(Base):
+    """A message nobody could receive (its recipient group had no active user): an incident for the
+    province's CAPE coordinators until one records how the recipient was informed instead."""
+
+    __tablename__ = "delivery_incidents"
+    __table_args__ = (UniqueConstraint("outbox_id", name="uq_delivery_incidents_outbox"),
+                      Index("ix_delivery_incidents_province_status", "province", "status", "raised_at"),
+                      Index("ix_delivery_incidents_case_status", "case_id", "status"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # One incident per outbox message: raising it twice (a retried expansion) finds the first.
+    outbox_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    case_id: Mapped[str | None] = mapped_column(String(36))
+    province: Mapped[str | None] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(60))
+    channel: Mapped[str] = mapped_column(String(20))
+    # What was missing: the recipient group that had no active user (role, province, sector, unit…).
+    recipient: Mapped[dict[str, Any]]
+    missing: Mapped[str] = mapped_column(String(40))  # no_active_recipient
+    raised_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[datetime | None]
+    # How the recipient was informed instead: phone | fax | letter | in_person | other, and when.
+    informed_via: Mapped[str | None] = mapped_column(String(16))
+    informed_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    acknowledgment_reference: Mapped[str | None] = mapped_column(String(100))
 
 
 class FormDraft(Base):

@@ -226,6 +226,7 @@ class _Unit:
         self.timers_before: dict[str, dict[str, tuple[str, datetime]]] = {}
         self.saved: list[tuple[CaseState, BpmnWorkflow]] = []
         self.retagged: list[tuple[str, int, int]] = []
+        self.shared: dict[str, Any] = {}  # case-wide values set by this command's steps
 
     @property
     def session(self) -> Session:
@@ -374,6 +375,7 @@ class Engine:
                 "emergency_medical": bool(emergency.get("medical")),
                 "immediate_danger": bool(emergency.get("immediate_danger")),
                 "child_sex": child["sex"], "child_age": age,
+                **{name: None for name in compiled.shared_data},
             })
             unit.event(case, actor, "case_opened", detail={
                 "pathway": pathway.key, "version": pathway.version, "risk_level": risk,
@@ -408,7 +410,8 @@ class Engine:
             create(unit.conn, case, unit.now)
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
             workflow.task_tree.data.update({"case_reference": case.reference, "province": province,
-                                            "unit": unit_code, "risk_level": "low", **data})
+                                            "unit": unit_code, "risk_level": "low",
+                                            **{name: None for name in compiled.shared_data}, **data})
             unit.event(case, actor, "case_opened", detail={
                 "pathway": pathway.key, "version": pathway.version, "subject": kind})
             unit.timers_before[case.id] = {}
@@ -469,6 +472,7 @@ class Engine:
                     spiff_task.run()
                 except SpiffWorkflowException as exc:
                     raise PathwayFailure(f"The pathway could not proceed: {exc}") from None
+            unit.shared.update({k: spiff_task.data[k] for k in compiled.shared_data if k in values})
             self._end_task(unit, row, "completed", actor.username, values)
             unit.event(case, actor, "step_completed", row.step, row.id, {
                 "data": values, "overdue": bool(row.due_at and row.due_at < unit.now)})
@@ -548,9 +552,7 @@ class Engine:
                 return self._result(case, self._open_rows(unit, case.id))
             compiled = self.compiled(unit, case.pathway_version_id)
             workflow = self._load_workflow(unit, case, compiled)
-            for task in workflow.tasks.values():
-                if not task.has_state(TaskState.FINISHED_MASK):
-                    task.data["risk_level"] = level
+            share(workflow, {"risk_level": level})
             case.set(risk_level=level)
             for row in self._open_rows(unit, case.id):
                 rule = compiled.user_tasks[row.step].due_rule
@@ -693,14 +695,22 @@ class Engine:
             calls.append(call)
             return result
 
+        shared = compiled.shared_data
+
+        def collect(task: Any) -> None:
+            unit.shared.update({k: task.data[k] for k in shared if k in task.data and task.data[k] is not None})
+
         token = service_dispatcher.set(dispatch)
         try:
             with using_clock(self.clock):
-                workflow.do_engine_steps()
+                workflow.do_engine_steps(did_complete_task=collect if shared else None)
         except (SpiffWorkflowException, LookupError, ValueError) as exc:
             raise PathwayFailure(f"The pathway could not proceed: {exc}") from None
         finally:
             service_dispatcher.reset(token)
+        if unit.shared:
+            share(workflow, unit.shared)
+            unit.shared = {}
 
         for call in calls:
             unit.event(case, actor, "service_task_run", call.step,
@@ -815,6 +825,19 @@ class Engine:
             conn.execute(_INSERT["case_events"], [
                 {"case_id": case_id, "at": now, "actor": actor.username, "kind": kind, "step": None,
                  "task_id": payload.get("task_id"), "detail": payload} for case_id in case_ids])
+
+
+def share(workflow: BpmnWorkflow, values: Mapping[str, Any]) -> None:
+    """Give case-wide values to every unfinished task, whatever branch it is on.
+
+    SpiffWorkflow's task data flows along one path: a value set on the judicial branch (the
+    prosecutor's measure) or by a command (the risk level) would never reach a step of care
+    running alongside. The process property ``shared_data`` names the values that are the
+    case's, not a branch's; they start as None and follow every step that sets them.
+    """
+    for task in workflow.tasks.values():
+        if not task.has_state(TaskState.FINISHED_MASK):
+            task.data.update(values)
 
 
 def _check_task_id(task_id: str) -> None:

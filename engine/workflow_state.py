@@ -7,9 +7,14 @@ visit 200 costs 12× a step at visit 1.
 
 Himaya stores instead:
 
-- only the workflow's *live* part. :func:`compact` removes the finished tasks above the
-  lowest common ancestor of every unfinished task and hangs that ancestor under the root.
-  Nothing below it changes, so joins, boundary events and timers behave as before; what was
+- only the workflow's *live* part. :func:`compact` keeps, of the finished tasks, only those
+  SpiffWorkflow still reads: the parent and grandparent of every unfinished task (joins read a
+  waiting task's parent; a boundary event's join finds its split two levels up), the tasks of
+  a join gathering threads (it counts those that reached it, finished or not) and the
+  branch points where the paths to two of these part. Every other finished task is
+  spliced out, its kept descendants hung under its nearest kept ancestor, so the order of
+  ancestors is kept and a branch that runs for the whole life of a case alongside care (the
+  judicial branch waiting for a new fact) does not pin every step ever run below it. What was
   removed is already recorded in ``task_history`` and ``case_events``.
 - no spec: the compiled spec is cached per pathway version (:class:`DefinitionCache`) and
   handed to :func:`load_state`.
@@ -22,6 +27,8 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.control import _EndJoin
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -65,43 +72,68 @@ def load_state(text: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWo
 
 
 def compact(workflow: BpmnWorkflow) -> int:
-    """Drop the finished part of the task tree above the live tasks; returns tasks removed."""
+    """Splice the finished tasks SpiffWorkflow no longer reads out of the task tree; returns tasks removed."""
     root = workflow.task_tree
-    live = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    tasks = workflow.tasks
+    live = [t for t in tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not live:
         return 0
-    paths = []
+    # A join gathering threads counts those that reached it by its tasks' parents, finished ones
+    # included: while a join waits, its finished tasks are kept like open ones. (Once it fired,
+    # they are its past: a later round of a loop must not count them. The process end's join
+    # counts only unfinished tasks.)
+    pending_joins = {t.task_spec for t in live if isinstance(t.task_spec, UnstructuredJoin)
+                     and not isinstance(t.task_spec, _EndJoin) and t.has_state(TaskState.READY | TaskState.WAITING)}
+    live += [t for t in tasks.values() if t.task_spec in pending_joins and t.has_state(TaskState.FINISHED_MASK)]
+    keep: set[UUID] = {root.id}
+    reaches_live: dict[UUID, int] = {}  # task → how many of its children lead to unfinished tasks
     for task in live:
-        path = []
-        node = task
-        while node is not None:
-            path.append(node)
-            node = node.parent
-        paths.append(path[::-1])  # root … task
-    ancestor = root
-    for depth in range(min(len(p) for p in paths)):
-        candidate = paths[0][depth]
-        if all(p[depth] is candidate for p in paths):
-            ancestor = candidate
-        else:
-            break
-    if ancestor is root or ancestor.parent is root:
+        keep.add(task.id)
+        parent = task.parent
+        if parent is not None:
+            keep.add(parent.id)
+            if parent.parent is not None:
+                keep.add(parent.parent.id)
+    counted: set[UUID] = set()  # tasks whose path up to the root has been walked
+    for task in live:
+        child, node = task, task.parent
+        while node is not None and child.id not in counted:
+            counted.add(child.id)
+            reaches_live[node.id] = reaches_live.get(node.id, 0) + 1
+            child, node = node, node.parent
+    keep.update(task_id for task_id, branches in reaches_live.items() if branches >= 2)
+    removed = [task_id for task_id in tasks if task_id not in keep]
+    if not removed:
         return 0
-    keep = {root.id}
-    stack = [ancestor]
-    while stack:
-        node = stack.pop()
-        keep.add(node.id)
-        stack.extend(node.children)
-    removed = [task_id for task_id in workflow.tasks if task_id not in keep]
+    # Hang every kept task under its nearest kept ancestor, children in their former order.
+    new_children: dict[UUID, list[UUID]] = {task_id: [] for task_id in keep}
+    for task_id in _depth_first(root):
+        if task_id == root.id or task_id not in keep:
+            continue
+        ancestor = tasks[task_id].parent
+        while ancestor is not None and ancestor.id not in keep:
+            ancestor = ancestor.parent
+        parent_id = ancestor.id if ancestor is not None else root.id
+        tasks[task_id]._parent = parent_id
+        new_children[parent_id].append(task_id)
+    for task_id, children in new_children.items():
+        tasks[task_id]._children = children
     for task_id in removed:
-        del workflow.tasks[task_id]
+        del tasks[task_id]
         workflow.subprocesses.pop(task_id, None)
-    root._children = [ancestor.id]
-    ancestor._parent = root.id
     if workflow.last_task is not None and workflow.last_task.id not in keep:
         workflow.last_task = None
     return len(removed)
+
+
+def _depth_first(root: Any) -> list[UUID]:
+    """Task ids from the root down, parents before children, children in order."""
+    order, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        order.append(node.id)
+        stack.extend(reversed(node.children))
+    return order
 
 
 class WorkflowCache:

@@ -5,6 +5,7 @@ the file in Himaya, where access is checked and recorded.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .registry import ServiceCall, register
@@ -24,17 +25,58 @@ def _case_link(call: ServiceCall) -> str:
     return f"/cases/{call.case_id}"
 
 
+# What the prosecutor's office is told of: the kinds of violence, exploitation or danger a step
+# records (the ``concerns_found`` checklist of the listening, the diagnoses and the follow-up
+# visit) and the intake's categories and flags that mean the same (PROTOCOL.md, judicial branch).
+CONCERNS = ("violence", "sexual_abuse", "exploitation", "begging", "harmful_practice", "neglect", "danger")
+CONCERN_OF_CATEGORY = {
+    "victim_violence": "violence", "victim_sexual_abuse": "sexual_abuse", "victim_exploitation": "exploitation",
+    "begging": "begging", "victim_harmful_practice": "harmful_practice",
+}
+
+
+def concerns_at_intake(data: Mapping[str, Any]) -> set[str]:
+    """The concerns the report itself carries (categories and the immediate-danger flag)."""
+    found = {CONCERN_OF_CATEGORY[c] for c in data.get("categories") or () if c in CONCERN_OF_CATEGORY}
+    if data.get("immediate_danger"):
+        found.add("danger")
+    return found
+
+
+def _listed(value: Any) -> set[str]:
+    return {item for item in value if isinstance(item, str) and item in CONCERNS} if isinstance(value, list) else set()
+
+
 @register("himaya.notify_prosecutor")
 def notify_prosecutor(call: ServiceCall) -> dict[str, Any]:
-    """The public prosecutor's office of the province is informed (violence, exploitation, danger)."""
+    """Inform the public prosecutor's office of the province of what it does not know yet.
+
+    Called at the report when it carries violence, exploitation (begging included) or danger,
+    and again each time a later step records such a concern (its signal carries ``concern``:
+    the step, the kinds found, and whether it is a new incident). The prosecutor is told once
+    per case of each kind of concern, and again of any new incident a follow-up visit records;
+    the result (``sent``, ``informed_of``) stays on the judicial branch for the next call, and
+    ``sent`` says whether a decision is asked for. The message carries no identity.
+    """
+    previous = call.data.get("prosecutor_informed")
+    informed = _listed(previous.get("informed_of")) if isinstance(previous, Mapping) else set()
+    concern = call.data.get("concern")
+    recorded = dict(concern) if isinstance(concern, Mapping) else {}
+    found = _listed(recorded.get("found"))
+    new = (found if recorded.get("new_incident") else found - informed) | (concerns_at_intake(call.data) - informed)
+    if not new:
+        return {"sent": False, "informed_of": sorted(informed)}
+    step = recorded.get("step") if isinstance(recorded.get("step"), str) else "report"
     call.send(
         topic="prosecutor_notification",
         channel=PARTNER_CHANNEL,
         recipient=_partners_of(call.province, JUSTICE),
         payload={"case_reference": call.case_reference, "case_id": call.case_id, "link": _case_link(call),
-                 "risk_level": call.risk_level, "step": call.step},
+                 "risk_level": call.risk_level, "step": call.step, "recorded_at": step,
+                 "concerns": sorted(new), "new_incident": bool(recorded.get("new_incident"))},
     )
-    return {"notified": JUSTICE}
+    return {"sent": True, "notified": JUSTICE, "informed_of": sorted(informed | new), "recorded_at": step,
+            "concerns": sorted(new)}
 
 
 @register("himaya.refer_to_partner")

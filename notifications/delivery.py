@@ -5,7 +5,10 @@
    SQLite; the rows become ``sending`` with a lease, so each row has one deliverer.
 2. **Group rows** (``notify``, ``partner``) are expanded into the recipients' in-app
    notifications and one ``email`` / ``sms`` row per recipient, in one transaction that also
-   marks the group row sent.
+   marks the group row sent. A group with **no active user** (no active justice partner in the
+   province…) is never "sent": the row becomes ``undeliverable`` and, in the same transaction,
+   an incident is raised for the province's CAPE coordinators, with a case event and an alert
+   to them (:mod:`engine.incidents`), which this same run delivers.
 3. **Email / SMS rows** are sent (no transaction open); success marks them sent, failure puts
    them back with exponential backoff, and after the last attempt they become ``dead`` letters
    that an administrator can list and retry. Just before each send the deliverer renews its
@@ -28,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 
+from engine.incidents import raise_incident
 from engine.models import Case, Notification, OutboxMessage, User
 from engine.runtime import Engine
 
@@ -52,6 +56,7 @@ class _LostClaim(Exception):
 @dataclass
 class DeliveryReport:
     expanded: int = 0
+    undeliverable: int = 0  # group rows that had no active recipient (each an incident)
     sent: int = 0
     retried: int = 0
     dead: int = 0
@@ -146,16 +151,24 @@ class Deliverer:
             recipients = self._expand_in_transaction(row, now)
         except _LostClaim:
             return
+        if not recipients:
+            report.undeliverable += 1
+            log.warning("outbox row %s (%s) has no active recipient: undeliverable", row.id, row.topic)
+            return
         report.expanded += 1
         report.notifications += len(recipients)
 
     def _expand_in_transaction(self, row: Any, now: datetime) -> list[Any]:
         with self.engine.db.write_connection() as conn:
             recipients = self._recipients(conn, row.recipient or {})
-            if recipients:
-                conn.execute(insert(NOTIFICATIONS), [{
-                    "username": r.username, "created_at": now, "read_at": None, "topic": row.topic,
-                    "case_id": row.case_id, "outbox_id": row.id, "payload": row.payload} for r in recipients])
+            if not recipients:  # nobody can receive it: an incident, never a silent "sent"
+                if not self._finish(conn, row, status="undeliverable", last_error="no active recipient"):
+                    raise _LostClaim()
+                raise_incident(conn, row, now)
+                return recipients
+            conn.execute(insert(NOTIFICATIONS), [{
+                "username": r.username, "created_at": now, "read_at": None, "topic": row.topic,
+                "case_id": row.case_id, "outbox_id": row.id, "payload": row.payload} for r in recipients])
             personal = []
             for r in recipients:
                 target = {"username": r.username, "language": r.language}
@@ -178,7 +191,7 @@ class Deliverer:
         payload = row.payload or {}
         title = self._step_title(row.case_id, payload["step"], language) if payload.get("step") and row.case_id \
             else None
-        return payload_values(payload, title)
+        return payload_values(payload, title, language)
 
     def _step_title(self, case_id: str, step: str, language: str) -> str:
         with self.engine.db.reading() as session:

@@ -29,12 +29,16 @@ def _template(topic: str, language: str) -> tuple[str, str]:
     return first.removeprefix("Subject:").strip(), body.strip()
 
 
-def payload_values(payload: dict[str, Any] | None, step_title: str | None = None) -> dict[str, Any]:
-    """The template fields of an outbox or notification payload."""
+def payload_values(payload: dict[str, Any] | None, step_title: str | None = None,
+                   language: str = "fr") -> dict[str, Any]:
+    """The template fields of an outbox or notification payload (the province's name in
+    ``language`` when the payload carries it: Arabic, else French)."""
     payload = payload or {}
+    names = payload.get("province_names") or {}
     return {"reference": payload.get("case_reference", ""), "link": payload.get("link", ""),
             "due": (payload.get("due_at") or "")[:16].replace("T", " "), "since": (payload.get("since") or "")[:10],
-            "step_title": step_title or payload.get("step", "")}
+            "step_title": step_title or payload.get("step", ""),
+            "province": names.get(language) or names.get("fr") or payload.get("province", "")}
 
 
 def render(topic: str, language: str, values: dict[str, Any]) -> tuple[str, str]:

@@ -100,7 +100,8 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "reintegration": {"reintegration_type": "school", "reintegration_details": "Retour à l'école."},
     "placement_order": {"placement_institution": "Centre", "order_reference": "ORD-1", "order_date": "2026-12-01"},
     "follow_up": {"visit_date": "2027-01-05", "visit_summary": "Visite.", "situation_stable": True},
-    "closure_approval": {"closure_decision": "approve", "closure_comments": "Situation stable."},
+    "closure_approval": {"closure_decision": "approve", "closure_comments": "Situation stable.",
+                         "closure_reason": "stable_reintegration", "closure_outcome": "living_with_family"},
 }
 
 

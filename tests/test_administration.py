@@ -129,7 +129,8 @@ def test_add_a_step_new_cases_get_it_running_ones_after_migration(api: ApiClient
                    json={"from_version": 1, "to_version": 2}).get_json()
     assert dry["dry_run"] and dry["migrated"] == 0
     plans = {c["case_id"]: c for c in dry["cases"]}
-    assert plans[old["id"]]["can_migrate"] and plans[old["id"]]["open_steps"] == ["orientation"]
+    # at orientation, and the judicial branch waiting alongside for a new fact
+    assert plans[old["id"]]["can_migrate"] and plans[old["id"]]["open_steps"] == ["orientation", "wait_concern"]
     applied = api.post("/api/v1/pathways/child_protection/migrations", "admin",
                        json={"from_version": 1, "to_version": 2, "dry_run": False}).get_json()
     assert applied["migrated"] >= 1

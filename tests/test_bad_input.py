@@ -87,8 +87,8 @@ def test_deeply_nested_xml_is_refused(engine: Engine):
 
 def test_schema_violation_names_the_line(engine: Engine):
     errors = _deploy_refused(engine, _swap('<bpmn:userTask id="orientation"', '<bpmn:userTusk id="orientation"')
-                             .replace("</bpmn:userTask>\n    <bpmn:inclusiveGateway id=\"split_accompaniment\"",
-                                      "</bpmn:userTusk>\n    <bpmn:inclusiveGateway id=\"split_accompaniment\"", 1))
+                             .replace("</bpmn:userTask>\n    <bpmn:parallelGateway id=\"fork_plan\"",
+                                      "</bpmn:userTusk>\n    <bpmn:parallelGateway id=\"fork_plan\"", 1))
     assert errors[0]["line"] and "schema" in errors[0]["message"]
 
 
@@ -146,9 +146,9 @@ def test_condition_escaping_the_sandbox_is_refused(engine: Engine, condition: st
 
 def test_script_task_is_refused(engine: Engine):
     xml = _swap('<bpmn:userTask id="follow_up"', '<bpmn:scriptTask id="follow_up"')
-    xml = xml.replace("</bpmn:userTask>\n    <bpmn:exclusiveGateway id=\"gw_stable\"",
+    xml = xml.replace("</bpmn:userTask>\n    <bpmn:intermediateThrowEvent id=\"signal_follow_up\"",
                       "<bpmn:script>import os</bpmn:script></bpmn:scriptTask>\n"
-                      "    <bpmn:exclusiveGateway id=\"gw_stable\"", 1)
+                      "    <bpmn:intermediateThrowEvent id=\"signal_follow_up\"", 1)
     errors = _deploy_refused(engine, xml)
     assert any("scripts are not allowed" in e["message"] for e in errors)
 

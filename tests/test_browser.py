@@ -19,7 +19,7 @@ import pytest
 from engine.assembly import assemble_engine
 from engine.db import Database
 from tests.conftest import SHARED_DEFINITIONS
-from tests.helpers import UPE, report, task_id
+from tests.helpers import ANSWERS, UPE, do, report, task_id
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -412,3 +412,117 @@ def test_the_social_mediator_enrols_a_young_person_with_consent(browser, site):
     narrow.wait_for_load_state()
     assert narrow.evaluate("document.documentElement.scrollWidth") <= 370
     shot(narrow, "aftercare-start-ar-360px")
+
+
+def test_violence_found_at_the_listening_reaches_the_coordinators_view_of_the_judicial_branch(browser, site):
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine), UPE).case_id
+    page = _page(browser, width=360)  # the listening is often written in the field
+    _login(page, site, "upe.tanger")
+    page.goto(site["url"] + f"/tasks/{task_id(engine, case_id, 'reception_listening')}")
+    page.fill("#f-listening_date", "2026-11-20")
+    page.fill("#f-listening_summary", "L'enfant raconte des coups répétés.")
+    page.check("#f-concerns_found-1")  # physical or psychological violence
+    page.check("#f-diagnoses-4")  # social
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#concerns_detail-error").is_visible(), "the facts are required with the violence ticked"
+    assert page.is_checked("#f-concerns_found-1"), "the answers are kept"
+    _shot(page, "07-listening-violence-needs-facts-360px")
+    page.fill("#f-concerns_detail", "Coups de ceinture, selon l'enfant, par l'oncle.")
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "/cases/" in page.url
+    card = page.locator("#judicial")
+    assert "Décisions attendues du parquet : 1" in card.inner_text()
+    assert "Accueil et écoute" in card.inner_text() and "Violence physique ou psychologique" in card.inner_text()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    do(engine, case_id, "judicial_decision", judicial_measure="investigation_opened", decision_date="2026-11-22",
+       court_reference="PR-2026-101")
+    do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    coordinator = _page(browser)
+    _login(coordinator, site, "cape.tanger")
+    coordinator.goto(site["url"] + f"/tasks/{task_id(engine, case_id, 'orientation')}")
+    assert "PR-2026-101" in coordinator.locator("#judicial").inner_text()
+    _shot(coordinator, "08-orientation-with-judicial-decision")
+    coordinator.click("a[lang=ar]")
+    coordinator.wait_for_load_state()
+    assert "الحماية القضائية" in coordinator.locator("#judicial").inner_text()
+    _shot(coordinator, "09-orientation-with-judicial-decision-arabic")
+
+
+def test_a_prosecutor_notification_nobody_received_is_shown_to_the_coordinator_and_resolved(browser, site):
+    """No active justice partner in Tanger-Assilah: the coordinator sees it on the task list,
+    opens the incident and records how the prosecutor's office was informed, in French then Arabic."""
+    from sqlalchemy import update
+
+    from engine.models import User
+    from notifications.delivery import Deliverer
+
+    engine = site["engine"]
+    with engine.db.transaction() as session:
+        session.execute(update(User).where(User.username == "parquet.tanger").values(active=False))
+    first = engine.start_case(report(engine, categories=["victim_violence"]), UPE)
+    second = engine.start_case(report(engine, categories=["victim_violence"], first_name="Hiba"), UPE)
+    assert Deliverer(engine).run().undeliverable == 2
+    page = _page(browser)
+    _login(page, site, "cape.tanger")
+    line = page.locator("#incidents-line")
+    assert "Notifications au parquet non remises : 2." in line.inner_text()
+    _shot(page, "20-tasks-incident-line-fr")
+    line.locator("a").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/incidents")
+    rows = page.locator("#open-incidents tbody tr")
+    assert rows.count() == 2
+    assert "Aucun partenaire justice actif (parquet) dans la province de Tanger-Assilah." in rows.first.inner_text()
+    _shot(page, "21-incidents-fr")
+    page.locator("#open-incidents tbody tr", has_text=first.case_reference).locator("text=Enregistrer").click()
+    page.wait_for_load_state()
+    page.fill("#note", "Substitut joint")
+    page.click("#resolve-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#form-errors").is_visible() and page.locator("#informed_via-error").is_visible()
+    assert page.input_value("#note") == "Substitut joint", "what was typed stays"
+    _shot(page, "22-resolve-form-errors-fr")
+    page.check("#via-phone")
+    page.fill("#acknowledgment_reference", "PV-118")
+    page.click("#resolve-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith("/incidents") and page.locator("#open-incidents tbody tr").count() == 1
+    assert first.case_reference in page.locator("#resolved-incidents").inner_text()
+    _shot(page, "23-incidents-after-resolve-fr")
+    page.goto(site["url"] + f"/cases/{first.case_id}")
+    timeline = page.locator("ol.timeline").inner_text()
+    assert "Parquet informé par un autre moyen (Téléphone)" in timeline
+    assert "La notification au parquet n'a pas pu être remise" in timeline
+
+    arabic = _page(browser, width=360)
+    _login(arabic, site, "cape.tanger")
+    arabic.goto(site["url"] + "/language/ar?next=/tasks")
+    assert arabic.locator("html").get_attribute("dir") == "rtl"
+    assert "إخبارات النيابة العامة التي لم يتم إيصالها: 1." in arabic.locator("#incidents-line").inner_text()
+    arabic.goto(site["url"] + f"/cases/{second.case_id}")
+    assert "تعذر إيصال إخبار النيابة العامة" in arabic.locator(".case-incident").inner_text()
+    _shot(arabic, "24-case-incident-ar-360px")
+    arabic.goto(site["url"] + "/incidents")
+    assert "لا يوجد أي شريك نشط من قطاع العدل" in arabic.locator("#open-incidents").inner_text()
+    width = arabic.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    _shot(arabic, "25-incidents-ar-360px")
+    arabic.locator("#open-incidents a", has_text="تسجيل").click()
+    arabic.wait_for_load_state()
+    arabic.check("#via-letter")
+    arabic.fill("#informed_at", "2099-01-01T10:00")
+    arabic.click("#resolve-form button[type=submit]")
+    arabic.wait_for_load_state()
+    assert "هذا التاريخ في المستقبل." in arabic.locator("#informed_at-error").inner_text()
+    _shot(arabic, "26-resolve-form-errors-ar-360px")
+    wide = _page(browser)
+    _login(wide, site, "cape.tanger")
+    wide.goto(site["url"] + "/language/ar?next=/incidents")
+    _shot(wide, "27-incidents-ar")
+    wide.locator("#open-incidents a", has_text="تسجيل").click()
+    wide.wait_for_load_state()
+    _shot(wide, "28-resolve-form-ar")

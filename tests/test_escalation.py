@@ -495,6 +495,7 @@ def test_stall_clock_partner_tasks_alongside_a_waiting_timer_keep_the_case_on_tr
 
 def test_migration_0012_winds_the_stall_clock_of_running_cases(engine: Engine, clock):
     from alembic import command
+    from alembic.script import ScriptDirectory
 
     from engine.db import alembic_config
     from engine.models import CaseWorkflow
@@ -515,10 +516,34 @@ def test_migration_0012_winds_the_stall_clock_of_running_cases(engine: Engine, c
         with connection.begin():
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.downgrade(config, "0009")
+            before = ScriptDirectory.from_config(config).get_revision("0012").down_revision
+            command.downgrade(config, str(before))  # just before the stall clock
     engine.db.upgrade()  # back to the head, through 0012
     with engine.db.reading() as session:
         clocks = {row.case_id: (row.idle_since, row.visit_due_at) for row in session.scalars(select(CaseWorkflow))}
     assert clocks[waiting] == (None, None), "waiting on its next visit"
     assert clocks[visiting] == (fired_at, fired_at + timedelta(days=14)), "in the visit its timer opened"
     assert clocks[fresh] == (engine.now(), None)
+
+
+def test_the_prosecutors_pending_decision_alongside_a_waiting_visit_keeps_the_case_on_track(api: ApiClient, clock):
+    """v2 of child_protection: the judicial branch (a partner task, and a signal catch that waits for
+    ever) runs alongside care; care waiting on its follow-up timer is on track all the same."""
+    engine = api.app.extensions["himaya"]
+    case_id = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
+    do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
+    do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    do(engine, case_id, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
+    do(engine, case_id, "reintegration", **ANSWERS["reintegration"])
+    with engine.db.reading() as session:
+        assert list(session.scalars(select(OpenTask.step).where(OpenTask.case_id == case_id))) == \
+            ["judicial_decision"], "only the partner's task is open while care waits for its visit"
+    jobs = _jobs(engine)
+    start = engine.now()
+    for days in (15, 25):  # a high-risk case waits a month for its visit: beyond the 14 days, on track
+        clock.advance(start + timedelta(days=days) - engine.now())
+        assert case_id not in _stalled(api) and jobs.flag_stalled() == 0
+    clock.advance(start + timedelta(days=32) - engine.now())
+    assert jobs.fire_timers() == 1
+    clock.advance(timedelta(days=8))  # the visit (due in 7 days for a high risk) is overdue
+    assert _stalled(api)[case_id]["reason"] == "visit_overdue"

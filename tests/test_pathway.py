@@ -137,7 +137,8 @@ def test_e_only_the_chosen_accompaniments_open(engine: Engine):
     assert open_steps(engine, case_id) == ["accompaniment_medical", "accompaniment_social"]
     with engine.db.reading() as session:
         rows = {r.step: r for r in session.scalars(select(OpenTask).where(OpenTask.case_id == case_id))}
-    assert (rows["accompaniment_medical"].role, rows["accompaniment_medical"].sector) == ("partner", "health")
+    # Accompaniments are the case worker's (PROTOCOL.md: who accompanies); partners act on referrals.
+    assert (rows["accompaniment_medical"].role, rows["accompaniment_medical"].sector) == ("case_worker", None)
     assert rows["accompaniment_social"].role == "case_worker"
     do(engine, case_id, "accompaniment_social", **ANSWERS["accompaniment_social"])
     assert open_steps(engine, case_id) == ["accompaniment_medical"], "the join waits for the other branch"

@@ -40,8 +40,10 @@ def _with_reminder(timer: str, kind: str = "timeCycle") -> str:
     </bpmn:boundaryEvent>
     <bpmn:serviceTask id="remind_prosecutor" name="Rappel au parquet">
       <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="himaya.notify_prosecutor" resultVariable="reminder_result">
-          <spiffworkflow:parameters />
+        <spiffworkflow:serviceTaskOperator id="himaya.refer_to_partner" resultVariable="reminder_result">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="sector" type="str" value="&quot;justice&quot;" />
+          </spiffworkflow:parameters>
         </spiffworkflow:serviceTaskOperator>
       </bpmn:extensionElements>
       <bpmn:incoming>flow_reminder_to_notify</bpmn:incoming>
@@ -120,9 +122,10 @@ def test_the_minimum_is_a_setting(engine: Engine):
 
 
 def _prosecutor_messages(engine: Engine, case_id: str) -> int:
+    """The reminders sent to the prosecutor's office (a referral to justice each time the timer fires)."""
     with engine.db.reading() as session:
         return session.execute(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.case_id == case_id, OutboxMessage.topic == "prosecutor_notification")).scalar_one()
+            OutboxMessage.case_id == case_id, OutboxMessage.topic == "partner_referral")).scalar_one()
 
 
 def _timers(engine: Engine, case_id: str) -> list[datetime]:

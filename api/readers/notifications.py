@@ -21,7 +21,7 @@ def present_notification(ctx: ReadContext, row: Notification, versions: dict[str
     if payload.get("step") and version_id:
         info = ctx.definition(version_id).user_tasks.get(payload["step"])
         title = info.title(ctx.language) if info else None
-    subject, body = render(row.topic, ctx.language, payload_values(payload, title))
+    subject, body = render(row.topic, ctx.language, payload_values(payload, title, ctx.language))
     return {"id": row.id, "topic": row.topic, "case_id": row.case_id, "case_reference": payload.get("case_reference"),
             "created_at": row.created_at, "read_at": row.read_at, "subject": subject, "body": body}
 

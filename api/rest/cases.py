@@ -10,6 +10,7 @@ from engine.errors import ValidationFailed
 
 from .. import policy
 from ..readers import cases as case_readers
+from ..readers import judicial
 from ..readers.tasks import present_command
 from ..schemas import (
     CaseIntakeSchema,
@@ -57,9 +58,11 @@ def list_cases(args: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(404, description="Unknown or not visible")
 def get_case(case_id: str) -> dict[str, Any]:
     """The case with its open tasks and completed steps (partners: what their tasks need)."""
-    file = case_readers.case_file(reader(), case_id)
+    context = reader()
+    file = case_readers.case_file(context, case_id)
+    status = judicial.judicial_status(context, file.case.id)
     engine().record_access(actor(), "case_viewed", [file.case.id])
-    return file.body()
+    return {**file.body(), "judicial": status.body() if status is not None else None}
 
 
 @blp.route("/<uuid:case_id>/history", methods=["GET"])

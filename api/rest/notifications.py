@@ -42,7 +42,8 @@ class NotificationPage(Schema):
 
 
 class OutboxArgs(PageArgs):
-    status = fields.String(load_default="dead", validate=validate.OneOf(["pending", "sending", "sent", "dead"]))
+    status = fields.String(load_default="dead", validate=validate.OneOf(
+        ["pending", "sending", "sent", "dead", "undeliverable"]))
 
 
 class OutboxSchema(Schema):

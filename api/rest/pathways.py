@@ -135,6 +135,10 @@ class CaseMigrationSchema(Schema):
     can_migrate = fields.Boolean()
     reason = fields.String(allow_none=True)
     migrated = fields.Boolean()
+    started = fields.List(fields.String(), metadata={
+        "description": "listening events the move starts (the target's listens_at property)"})
+    ended = fields.List(fields.String(), metadata={
+        "description": "removed joins whose waiting thread the move ends (the case goes on without it)"})
 
 
 class MigrationResponse(Schema):

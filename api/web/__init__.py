@@ -11,6 +11,7 @@ map of every page is below; each page family has its module:
 | :mod:`.cases` | reporting a child, a child's file, its diagram |
 | :mod:`.aftercare` | enrolling a young person leaving a care institution (aftercare, with their consent) |
 | :mod:`.supervision` | the supervision dashboard |
+| :mod:`.incidents` | messages nobody could receive, and recording how the recipient was informed |
 | :mod:`.planning` | statistical reports and action plans |
 | :mod:`.statistics` | indicators (with exports) and trainings |
 | :mod:`.admin` | pathways, modeler, form editor, migrations (blueprint ``admin``) |
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from . import aftercare, cases, chrome, login, planning, statistics, supervision, tasks
+from . import aftercare, cases, chrome, incidents, login, planning, statistics, supervision, tasks
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
 
@@ -45,6 +46,8 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>", "case", cases.case, GET),
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
     ("/supervision", "supervision", supervision.supervision, GET),
+    ("/incidents", "incidents_page", incidents.incidents_page, GET),
+    ("/incidents/<int(max=9223372036854775807):incident_id>", "incident", incidents.incident_page, BOTH),
     ("/reports", "statistical_reports", planning.statistical_reports, GET),
     ("/reports/<int(max=2147483647):report_id>", "statistical_report", planning.statistical_report, GET),
     ("/plans", "action_plans_page", planning.action_plans_page, GET),

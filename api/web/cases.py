@@ -13,7 +13,7 @@ from engine.intake import without_controls
 from .. import policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors
-from ..readers import cases, reports, territory
+from ..readers import cases, incidents, judicial, reports, territory
 from .forms import REPORT_ERROR_FIELDS, REPORT_LINE_FIELDS, flat_errors, report_payload
 from .session import login_required
 from .tasks import subject_url
@@ -83,10 +83,12 @@ def case(case_id: str) -> ResponseReturnValue:
         return redirect(target)
     events = cases.history(context, file.case.id, newest_first=True, limit=TIMELINE)[1] \
         if policy.can_read_history(context.principal) else []
+    status = judicial.judicial_status(context, file.case.id)
     engine().record_access(actor(), "case_viewed", [file.case.id])
     return render_template("case.html", case=file.case, pathway=file.pathway, open_tasks=file.open_tasks,
                            completed=file.completed_steps, events=events, markers=file.markers(), full=file.full,
-                           step_titles=file.step_titles)
+                           step_titles=file.step_titles, judicial=status,
+                           open_incidents=incidents.case_open_incidents(context, file.case.id))
 
 
 @login_required

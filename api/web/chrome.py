@@ -63,7 +63,15 @@ def isolate(value: Any) -> str:
     return f"{FIRST_STRONG_ISOLATE}{'' if value is None else value}{POP_DIRECTIONAL_ISOLATE}"
 
 
-TEMPLATE_FILTERS = {"bdi": bdi, "isolate": isolate}
+def local_time(value: Any) -> str:
+    """A moment in the installation's time zone (``HIMAYA_TIMEZONE``), as a form's date and time
+    fields take it: ``2026-11-20 09:30``."""
+    if value is None:
+        return ""
+    return str(value.astimezone(current_app.extensions["himaya_settings"].zone).strftime("%Y-%m-%d %H:%M"))
+
+
+TEMPLATE_FILTERS = {"bdi": bdi, "isolate": isolate, "local": local_time}
 
 
 def vendor(name: str) -> Response:

@@ -113,3 +113,28 @@ REPORT_ERROR_FIELDS = {
     "report.description": "description", "consent.given_by": "given_by", "consent.legal_basis": "legal_basis",
     "consent.notes": "notes",
 }
+
+
+def local_moment(value: str | None, timezone: str) -> str | None:
+    """A form's ``datetime-local`` value as ISO 8601 in the installation's time zone (None when
+    empty; given back as typed when it does not parse, for the schema to say so)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment.isoformat()
+
+
+def resolution_payload(posted: MultiDict, timezone: str) -> dict[str, Any]:
+    """The body of ``POST /api/v1/incidents/{id}/resolve`` from the incident's form."""
+    def text(name: str) -> str | None:
+        value = (posted.get(name) or "").strip()
+        return value or None
+
+    payload = {"informed_via": text("informed_via"), "informed_at": local_moment(text("informed_at"), timezone),
+               "note": text("note"), "acknowledgment_reference": text("acknowledgment_reference")}
+    return {key: value for key, value in payload.items() if value is not None}  # empty: "required" where it is

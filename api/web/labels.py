@@ -34,6 +34,8 @@ RISK_LABELS = {HIGH: _l("High"), MEDIUM: _l("Medium"), LOW: _l("Low")}
 STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
 ROLE_LABELS = {CASE_WORKER: _l("Case worker"), COORDINATOR: _l("Coordinator"), PARTNER: _l("Partner"),
                SUPERVISOR: _l("Supervisor"), NATIONAL: _l("National"), ADMIN: _l("Administrator")}
+OUTBOX_STATUS_LABELS = {"pending": _l("waiting to be sent"), "sent": _l("sent"), "dead": _l("not sent after retries"),
+                        "undeliverable": _l("no one to receive it")}
 EVENT_LABELS = {
     "case_opened": _l("Case opened"), "step_started": _l("Step started"), "step_completed": _l("Step completed"),
     "step_cancelled": _l("Step cancelled"), "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
@@ -41,7 +43,40 @@ EVENT_LABELS = {
     "case_closed": _l("Case closed"), "risk_changed": _l("Risk level changed"), "escalated": _l("Escalation"),
     "case_stalled": _l("Case stalled"), "case_viewed": _l("File viewed"), "case_listed": _l("Listed"),
     "task_viewed": _l("Task viewed"), "tasks_listed": _l("Tasks listed"), "history_viewed": _l("History viewed"),
+    "notification_undeliverable": _l("A notification could not be delivered"),
+    "incident_resolved": _l("Recipient informed by other means"), "incident_viewed": _l("Incident viewed"),
+    "incidents_listed": _l("Incidents listed"),
 }
+# The messages of the outbox, by topic (a delivery incident names the one that reached nobody).
+TOPIC_LABELS = {
+    "prosecutor_notification": _l("Prosecutor notification"), "partner_referral": _l("Partner referral"),
+    "reminder": _l("Reminder of a late step"), "coordinator_alert": _l("Alert to the CAPE coordinators"),
+    "supervisor_alert": _l("Alert to the CPPE supervisors"), "case_stalled": _l("Stalled case alert"),
+}
+INFORMED_VIA_LABELS = {"phone": _l("Phone"), "fax": _l("Fax"), "letter": _l("Letter"),
+                       "in_person": _l("In person"), "other": _l("Other means")}
+INCIDENT_STATUS_LABELS = {"open": _l("Open"), "resolved": _l("Resolved")}
+UNDELIVERED_TITLES = {"prosecutor_notification": _l("Prosecutor notification could not be delivered"),
+                      "partner_referral": _l("Partner referral could not be delivered")}
+INFORMED_TITLES = {"prosecutor_notification": _l("Prosecutor informed by other means"),
+                   "partner_referral": _l("Partner informed by other means")}
+
+
+def undelivered_title(topic: str) -> str:
+    """The title of an incident: "Prosecutor notification could not be delivered"…"""
+    return str(UNDELIVERED_TITLES.get(topic) or EVENT_LABELS["notification_undeliverable"])
+
+
+def event_label(kind: str, detail: dict | None) -> str:
+    """A line of a case's timeline: an undelivered message and its resolution say which message."""
+    topic = (detail or {}).get("topic") or ""
+    if kind == "notification_undeliverable":
+        return undelivered_title(topic)
+    if kind == "incident_resolved":
+        how = INFORMED_VIA_LABELS.get((detail or {}).get("informed_via") or "")
+        title = str(INFORMED_TITLES.get(topic) or EVENT_LABELS[kind])
+        return f"{title} ({how})" if how else title
+    return str(EVENT_LABELS.get(kind, kind))
 INDICATOR_LABELS = {
     "children_served": _l("Children served"), "children_served_by_unit": _l("Children served, by unit"),
     "children_served_by_province": _l("Children served, by province"),

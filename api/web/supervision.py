@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from .. import policy
 from ..context import actor, engine, reader
+from ..readers.incidents import open_counts
 from ..readers.supervision import dashboard
 from . import labels
 from .session import login_required
@@ -39,4 +40,4 @@ def supervision() -> ResponseReturnValue:
                        for c in counts["by_risk_level"]]),
         months=board.months,
         month_top=max([m["opened"] for m in board.months] + [m["closed"] for m in board.months] + [1]),
-        step_days=_largest_first(board.median_days))
+        step_days=_largest_first(board.median_days), incident_counts=open_counts(reader()))

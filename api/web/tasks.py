@@ -8,11 +8,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, ValidationFailed
+from engine.vocabulary import COORDINATOR
 
 from .. import policy
 from ..context import actor, engine, reader
 from ..i18n import translate_errors
-from ..readers import reports, tasks
+from ..readers import incidents, judicial, reports, tasks
 from .chrome import isolate
 from .forms import flat_errors, form_data
 from .session import login_required
@@ -27,7 +28,8 @@ def task_list() -> ResponseReturnValue:
              for scope in ("mine", "available")}
     engine().record_access(actor(), "tasks_listed",
                            sorted({t["case_id"] for rows in shown.values() for t in rows}))
-    return render_template("tasks.html", mine=shown["mine"], available=shown["available"])
+    return render_template("tasks.html", mine=shown["mine"], available=shown["available"],
+                           incident_counts=incidents.open_counts(context))
 
 
 def _gone() -> ResponseReturnValue:
@@ -69,9 +71,11 @@ def task(task_id: str) -> ResponseReturnValue:
     else:
         engine().record_access(actor(), "task_viewed", [row.case_id], {"task_id": row.id, "step": row.step})
     subject = reports.subject_of(context, row.case_id)
+    # The coordinator decides the plan knowing what the prosecutor's office was told and decided.
+    status = judicial.judicial_status(context, row.case_id) if row.role == COORDINATOR and subject is None else None
     return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors,
                            figures=reports.report_figures(context, row.case_id),
-                           subject=subject_url(subject)), 400 if errors else 200
+                           subject=subject_url(subject), judicial=status), 400 if errors else 200
 
 
 def subject_url(subject: tuple[str, int] | None) -> str | None:

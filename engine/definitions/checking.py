@@ -9,7 +9,8 @@ A BPMN file goes through four gates before it can run:
    tasks name a registered handler; no scripts; every expression passes the sandbox;
    timers last at least the deploy's minimum and cycles repeat a given number of times;
    every exclusive/inclusive gateway has a default flow or conditions that provably cover
-   every case;
+   every case; a thrown signal is caught, and (a warning) a step recording violence reaches a
+   prosecutor notification;
 4. SpiffWorkflow's own parser.
 
 The first two are in :mod:`.parsing`, the rules in :mod:`.rules`.
@@ -58,6 +59,7 @@ def check_definition(
         rules.check_timers(process, compiled_forms, timer_minimum, findings)
     rules.check_subject(process, findings)
     rules.check_gateways(process, compiled_forms, findings)
+    rules.check_signals(root, process, compiled_forms, findings)
     _refuse(findings.problems, "BPMN rejected by Himaya's rules")
 
     key = process.get("id", "")

@@ -51,5 +51,11 @@ class CheckedDefinition:
     # pathway version id → version number, for every stored version with this content
     versions: dict[int, int] = field(default_factory=dict)
 
+    @property
+    def shared_data(self) -> tuple[str, ...]:
+        """The process property ``shared_data``: values that are the case's, not one branch's
+        (see :func:`engine.runtime.share`)."""
+        return tuple(name.strip() for name in self.properties.get("shared_data", "").split(",") if name.strip())
+
     def form_for(self, step: str) -> CompiledForm:
         return self.forms[self.user_tasks[step].form]

@@ -431,3 +431,86 @@ def _truthy(condition: str, data: dict[str, Any]) -> bool:
         return bool(sandbox.evaluate(condition, data))
     except sandbox.SandboxError:
         return False
+
+
+# --- signals and judicial safety -------------------------------------------------------------
+CONCERNS_FIELD = "concerns_found"  # a step's form field that records violence, exploitation or danger
+PROSECUTOR_HANDLER = "himaya.notify_prosecutor"
+_SIGNAL_DEFINITION = "bpmn:signalEventDefinition"
+
+
+def check_signals(root: etree._Element, process: etree._Element, forms: dict[str, CompiledForm],
+                  findings: Findings) -> None:
+    """Signals: their payload expressions pass the sandbox, each names a declared signal, and a
+    signal thrown is caught by some event of the process (else it would vanish). Judicial
+    safety, as a warning: a step whose form records violence (``concerns_found``) is followed,
+    through engine steps only, by a signal caught on the way to a prosecutor notification."""
+    signals = {s.get("id"): s for s in root.xpath("./bpmn:signal", namespaces=NS)}
+    for signal in signals.values():
+        for expr in signal.xpath("./bpmn:extensionElements/spiffworkflow:payloadExpression", namespaces=NS):
+            check_expression(expr.text or "", signal, findings)
+
+    def signal_name(event: etree._Element) -> str | None:
+        definition = event.find(_SIGNAL_DEFINITION.replace("bpmn:", f"{{{NS['bpmn']}}}"))
+        if definition is None:
+            return None
+        signal = signals.get(definition.get("signalRef"))
+        if signal is None:
+            findings.problem(f"the signal event names no declared signal ('{definition.get('signalRef')}')", event)
+            return None
+        return signal.get("name") or signal.get("id")
+
+    throws = process.xpath(f".//bpmn:intermediateThrowEvent[{_SIGNAL_DEFINITION}] | .//bpmn:endEvent"
+                           f"[{_SIGNAL_DEFINITION}]", namespaces=NS)
+    catches = process.xpath(f".//bpmn:intermediateCatchEvent[{_SIGNAL_DEFINITION}] | .//bpmn:boundaryEvent"
+                            f"[{_SIGNAL_DEFINITION}] | .//bpmn:startEvent[{_SIGNAL_DEFINITION}]", namespaces=NS)
+    caught: dict[str, list[etree._Element]] = {}
+    for catch in catches:
+        name = signal_name(catch)
+        if name is not None:
+            caught.setdefault(name, []).append(catch)
+    thrown: dict[str, str | None] = {}
+    for throw in throws:
+        name = signal_name(throw)
+        thrown[throw.get("id", "")] = name
+        if name is not None and name not in caught:
+            findings.problem(f"signal '{name}' is thrown here but no event of the process catches it", throw)
+
+    by_id = {e.get("id"): e for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
+    successors: dict[str, list[str]] = {}
+    for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NS):
+        successors.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
+
+    def engine_steps_after(start: str) -> list[etree._Element]:
+        """The nodes reached from ``start`` before any user task (which may never run)."""
+        seen, queue, reached = {start}, list(successors.get(start, [])), []
+        while queue:
+            node_id = queue.pop()
+            if node_id in seen or node_id not in by_id:
+                continue
+            seen.add(node_id)
+            node = by_id[node_id]
+            reached.append(node)
+            if etree.QName(node).localname != "userTask":
+                queue.extend(successors.get(node_id, []))
+        return reached
+
+    def notifies(node: etree._Element) -> bool:
+        return etree.QName(node).localname == "serviceTask" and any(
+            op.get("id") == PROSECUTOR_HANDLER
+            for op in node.xpath("./bpmn:extensionElements/spiffworkflow:serviceTaskOperator", namespaces=NS))
+
+    for task in process.xpath(".//bpmn:userTask", namespaces=NS):
+        form = forms.get(properties_of(task).get("form", ""))
+        if form is None or CONCERNS_FIELD not in form.keys:
+            continue
+        after = engine_steps_after(task.get("id", ""))
+        informs = any(notifies(node) for node in after) or any(
+            notifies(node)
+            for throw in after if thrown.get(throw.get("id", "")) is not None
+            for catch in caught.get(thrown[throw.get("id", "")] or "", [])
+            for node in engine_steps_after(catch.get("id", "")))
+        if not informs:
+            findings.warning(f"this step records violence, exploitation or danger ('{CONCERNS_FIELD}') but no path "
+                             "from it informs the prosecutor: follow it with a signal caught before a "
+                             f"'{PROSECUTOR_HANDLER}' service task", task)

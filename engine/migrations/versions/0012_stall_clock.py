@@ -1,7 +1,7 @@
 """stall clock: a case waiting on a scheduled visit is not stalled
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02 05:40:00
 
 ``case_workflows.idle_since`` (NULL while the case waits on a BPMN timer with no open task of
@@ -17,7 +17,7 @@ from alembic import op
 import engine.models
 
 revision = '0012'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
