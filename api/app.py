@@ -138,10 +138,11 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         reports,
         supervision,
         tasks,
+        units,
     )
 
     for module in (auth, cases, tasks, supervision, pathways, notifications, incidents, indicators, reports,
-                   action_plans):
+                   action_plans, units):
         api.register_blueprint(module.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)

@@ -1,17 +1,18 @@
-"""Demo data (``himaya demo``): the two provinces of docs/api.md, their units, users and cases.
+"""Demo data (``himaya demo``): the provinces of docs/api.md, their units, users and cases.
 
 Users have the password ``demo-<username>``; they exist only when demo data was asked for.
 Cases are fictitious and created only when the database holds none.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.models import Case, User
+from engine.models import Case, Province, User
 from engine.reference_data import ensure_unit
 from engine.runtime import Actor, Engine
 from engine.vocabulary import (
@@ -23,33 +24,60 @@ from engine.vocabulary import (
     JUSTICE,
     NATIONAL,
     PARTNER,
+    SAS_MOBILE,
     SUPERVISOR,
     UPE,
 )
 
 from .auth import hash_password
 
-DEMO_PROVINCES = {"tanger-assilah": "tanger", "casablanca": "casa"}
-# username suffix → (role, sector)
-DEMO_STAFF = {
-    "upe": (CASE_WORKER, None),
-    "cape": (COORDINATOR, None),
-    "parquet": (PARTNER, JUSTICE),
-    "sante": (PARTNER, "health"),
-    "cppe": (SUPERVISOR, None),
+
+@dataclass(frozen=True)
+class DemoProvince:
+    """A demo province: its users' suffix and which units and partners it has."""
+
+    short: str
+    upe: bool = True  # without a UPE, the CAPE's social worker (``social.<short>``) takes the UPE's steps
+    justice: bool = True  # without a justice partner, a prosecutor notification has no recipient
+    sas: bool = False  # a SAS mobile team (``sas.<short>``), which reports children to the UPE or CAPE
+
+
+DEMO_PROVINCES = {
+    "tanger-assilah": DemoProvince("tanger", sas=True),
+    "casablanca": DemoProvince("casa"),
+    # A province with a CAPE and no UPE, and no justice partner on purpose (a prosecutor
+    # notification there reaches nobody: the incident the coordinator must see).
+    "chefchaouen": DemoProvince("chaouen", upe=False, justice=False),
 }
+# username prefix → (role, sector, the kind of unit a case worker belongs to)
+DEMO_STAFF: dict[str, tuple[str, str | None, str | None]] = {
+    "upe": (CASE_WORKER, None, UPE),
+    "social": (CASE_WORKER, None, CAPE),  # the CAPE's social worker, where the province has no UPE
+    "sas": (CASE_WORKER, None, SAS_MOBILE),
+    "cape": (COORDINATOR, None, None),
+    "parquet": (PARTNER, JUSTICE, None),
+    "sante": (PARTNER, "health", None),
+    "cppe": (SUPERVISOR, None, None),
+}
+
+
 # A care institution of Tanger-Assilah and its social mediator (a case worker of the institution),
 # who accompanies its young people of 16 to 22 on the aftercare pathway.
 DEMO_INSTITUTION = ("eps-tanger-assilah", "tanger-assilah", "Établissement de protection sociale Dar Al Atfal")
 DEMO_MEDIATOR = "mediateur.tanger"
 
 
+def _staffed(prefix: str, demo: DemoProvince) -> bool:
+    return {"upe": demo.upe, "social": not demo.upe, "sas": demo.sas, "parquet": demo.justice}.get(prefix, True)
+
+
 def demo_users() -> list[dict[str, Any]]:
     users = []
-    for province, short in DEMO_PROVINCES.items():
-        for prefix, (role, sector) in DEMO_STAFF.items():
-            users.append({"username": f"{prefix}.{short}", "role": role, "sector": sector, "province": province,
-                          "unit": f"upe-{province}" if role == CASE_WORKER else None})
+    for province, demo in DEMO_PROVINCES.items():
+        for prefix, (role, sector, unit_kind) in DEMO_STAFF.items():
+            if _staffed(prefix, demo):
+                users.append({"username": f"{prefix}.{demo.short}", "role": role, "sector": sector,
+                              "province": province, "unit": unit_code(unit_kind, province) if unit_kind else None})
     users.append({"username": DEMO_MEDIATOR, "role": CASE_WORKER, "sector": None, "province": DEMO_INSTITUTION[1],
                   "unit": DEMO_INSTITUTION[0]})
     users.append({"username": "national", "role": NATIONAL, "sector": None, "province": None, "unit": None})
@@ -57,11 +85,29 @@ def demo_users() -> list[dict[str, Any]]:
     return users
 
 
+UNIT_PREFIXES = {UPE: "upe", CAPE: "cape", SAS_MOBILE: "sas"}
+UNIT_TITLES = {UPE: "UPE", CAPE: "CAPE", SAS_MOBILE: "SAS mobile"}
+
+
+def unit_code(kind: str, province: str) -> str:
+    """``upe-<province>``, ``cape-<province>``, ``sas-<province>``."""
+    return f"{UNIT_PREFIXES[kind]}-{province}"
+
+
+def receiving_unit(province: str) -> str:
+    """The unit a demo province's children are reported to: its UPE, or its CAPE where it has none."""
+    return unit_code(UPE if DEMO_PROVINCES[province].upe else CAPE, province)
+
+
 def create_demo_users(session: Session, now: datetime) -> int:
-    """Units ``upe-<province>`` and ``cape-<province>`` and the demo users (idempotent)."""
-    for province in DEMO_PROVINCES:
-        ensure_unit(session, f"upe-{province}", province, UPE, f"UPE {province}")
-        ensure_unit(session, f"cape-{province}", province, CAPE, f"CAPE {province}")
+    """Units ``upe-<province>`` (where the province has one), ``cape-<province>`` and
+    ``sas-<province>`` (Tanger-Assilah), and the demo users (idempotent)."""
+    for province, demo in DEMO_PROVINCES.items():
+        row = session.get(Province, province)
+        name = row.name_fr if row is not None else province
+        for kind, present in ((UPE, demo.upe), (CAPE, True), (SAS_MOBILE, demo.sas)):
+            if present:
+                ensure_unit(session, unit_code(kind, province), province, kind, f"{UNIT_TITLES[kind]} {name}")
     ensure_unit(session, DEMO_INSTITUTION[0], DEMO_INSTITUTION[1], CARE_INSTITUTION, DEMO_INSTITUTION[2])
     created = 0
     for spec in demo_users():
@@ -78,13 +124,14 @@ def create_demo_users(session: Session, now: datetime) -> int:
 
 
 def _report(engine: Engine, province: str, first_name: str, sex: str, birth_date: str,
-            categories: list[str], emergency: dict[str, bool], days_ago: int) -> dict[str, Any]:
+            categories: list[str], emergency: dict[str, bool], days_ago: int,
+            source: str = "phone_line") -> dict[str, Any]:
     received = (engine.now() - timedelta(days=days_ago)).isoformat()
     return {
         "child": {"first_name": first_name, "last_name": "Démo", "sex": sex, "birth_date": birth_date,
                   "civil_status_registered": True, "nationality": "MA"},
-        "province": province, "unit": f"upe-{province}", "categories": categories,
-        "report": {"source": "phone_line", "received_at": received, "description": "Cas de démonstration."},
+        "province": province, "unit": receiving_unit(province), "categories": categories,
+        "report": {"source": source, "received_at": received, "description": "Cas de démonstration."},
         "emergency": emergency,
         "consent": {"legal_basis": "protection_mandate", "child_informed": True, "guardian_informed": False},
     }
@@ -98,18 +145,20 @@ def load_demo(engine: Engine) -> int:
         if session.scalar(select(func.count()).select_from(Case)):
             return 0
     created = 0
-    for province, short in DEMO_PROVINCES.items():
-        actor = Actor(f"upe.{short}", CASE_WORKER)
+    for province, demo in DEMO_PROVINCES.items():
+        actor = Actor(f"{'upe' if demo.upe else 'social'}.{demo.short}", CASE_WORKER)
+        street = Actor(f"sas.{demo.short}", CASE_WORKER) if demo.sas else actor  # the mobile team found her
         reports = [
-            _report(engine, province, "Salma", "F", "2013-05-02", ["victim_violence"],
-                    {"medical": False, "immediate_danger": True}, 1),
-            _report(engine, province, "Youssef", "M", "2011-09-17", ["out_of_school", "poor_family"],
-                    {"medical": False, "immediate_danger": False}, 5),
-            _report(engine, province, "Imane", "F", "2015-01-23", ["street", "begging"],
-                    {"medical": False, "immediate_danger": False}, 10),
+            (actor, _report(engine, province, "Salma", "F", "2013-05-02", ["victim_violence"],
+                            {"medical": False, "immediate_danger": True}, 1)),
+            (actor, _report(engine, province, "Youssef", "M", "2011-09-17", ["out_of_school", "poor_family"],
+                            {"medical": False, "immediate_danger": False}, 5)),
+            (street, _report(engine, province, "Imane", "F", "2015-01-23", ["street", "begging"],
+                             {"medical": False, "immediate_danger": False}, 10,
+                             source="mobile_team" if demo.sas else "phone_line")),
         ]
-        for report in reports:
-            engine.start_case(report, actor)
+        for reporter, report in reports:
+            engine.start_case(report, reporter)
             created += 1
     engine.start_case(_aftercare(engine), Actor(DEMO_MEDIATOR, CASE_WORKER))
     created += 1

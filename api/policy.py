@@ -7,7 +7,7 @@ allowed).
 
 | role | cases it sees | tasks it sees | tasks it acts on |
 |---|---|---|---|
-| case_worker | its unit | case-worker tasks of its unit | those |
+| case_worker | its unit (a UPE, a CAPE's social workers, a SAS mobile team) | case-worker tasks of its unit | those |
 | coordinator | its province | all tasks of its province | coordinator tasks of its province; assigns any |
 | partner | cases of its province with a task of its sector | partner tasks of its sector and province | those |
 | supervisor | its province (read-only) | all tasks of its province | CPPE tasks (action plan) of its province |
@@ -37,6 +37,7 @@ from engine.vocabulary import (
     COORDINATOR,
     NATIONAL,
     PARTNER,
+    SAS_MOBILE,
     SUPERVISOR,
     TERRITORIAL_ROLES,
     Lane,
@@ -196,10 +197,18 @@ def reports_children(principal: Principal) -> bool:
     return principal.role in (CASE_WORKER, COORDINATOR)
 
 
-def can_report(principal: Principal, province: str, unit: str) -> bool:
-    """May file a case for this territory."""
+def can_report(principal: Principal, province: str, unit: str, *, own_unit_kind: str | None = None) -> bool:
+    """May file a case at this unit of this province (whether the unit exists and receives
+    children, :data:`engine.vocabulary.RECEIVING_UNIT_KINDS`, the engine checks: a 400 on ``unit``).
+
+    A case worker reports to its own unit: a UPE, or a CAPE, whose social workers take the UPE's
+    steps. A SAS mobile team's worker (``own_unit_kind``, the kind of the principal's unit) detects
+    children in the street and reports them to the unit of its province that receives them, a UPE
+    or the CAPE. Coordinators report for their whole province."""
     if principal.role == CASE_WORKER:
-        return province == principal.province and unit == principal.unit
+        if province != principal.province:
+            return False
+        return unit == principal.unit or own_unit_kind == SAS_MOBILE
     return principal.role == COORDINATOR and province == principal.province
 
 

@@ -63,6 +63,11 @@ class TaskListArgs(PageArgs):
     step = fields.String(validate=validate.Length(min=1, max=100))
 
 
+class UnitListArgs(Schema):
+    province = fields.String(validate=validate.Length(min=1, max=64))
+    receives_children = fields.Boolean()
+
+
 class SupervisionArgs(Schema):
     unit = fields.String(validate=validate.Length(min=1, max=100))
     step = fields.String(validate=validate.Length(min=1, max=100))
@@ -87,6 +92,20 @@ class TokenResponse(Schema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True)
     expires_in = fields.Integer(required=True)
+
+
+class UnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String(metadata={"description": "upe | cape | sas_mobile"})
+    province = fields.String()
+    receives_children = fields.Boolean(metadata={"description": "a child is reported to it (UPE, CAPE)"})
+    can_report = fields.Boolean(metadata={"description": "the caller may report a child to it"})
+
+
+class UnitList(Schema):
+    province = fields.String()
+    items = fields.List(fields.Nested(UnitSchema))
 
 
 class MeResponse(Schema):
@@ -157,6 +176,8 @@ class JudicialNotification(Schema):
     recorded_at = fields.String(metadata={"description": "'report', or the title of the step that recorded the facts"})
     concerns = fields.List(fields.String(), metadata={"description": "what the office was told of (labels)"})
     status = fields.String(metadata={"description": "delivery status of the message"})
+    incident = fields.Dict(allow_none=True, metadata={
+        "description": "when nobody could receive it: {id, status, informed_via, informed_at}"})
 
 
 class JudicialDecision(Schema):

@@ -1,4 +1,10 @@
-"""User administration shared by the command line (and, later, the admin pages)."""
+"""User administration shared by the command line (and, later, the admin pages).
+
+A territorial user holds a province; a case worker also a unit of it (:func:`_case_worker_unit`):
+a UPE, the CAPE (whose social workers take the UPE's steps where the province has none, and may
+receive a child directly where it has one) or a SAS mobile team. Coordinators, partners and
+supervisors hold no unit.
+"""
 from __future__ import annotations
 
 import re
@@ -9,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Province, Unit, User
-from engine.vocabulary import CASE_WORKER, PARTNER, SECTORS, TERRITORIAL_ROLES
+from engine.vocabulary import CASE_WORKER, CASE_WORKER_UNIT_KINDS, PARTNER, SECTORS, TERRITORIAL_ROLES
 
 from .auth import ROLES, hash_password, revoke_all
 
@@ -46,9 +52,7 @@ def add_user(session: Session, *, username: str, password: str, role: str, now: 
     elif province or unit or sector:
         errors["role"] = f"a {role} has no province, unit or sector"
     if role == CASE_WORKER:
-        found = session.get(Unit, unit) if unit else None
-        if found is None or found.province != province:
-            errors["unit"] = "an existing unit of the province is required for a case worker"
+        errors.update(_case_worker_unit(session, province, unit))
     elif unit and role in TERRITORIAL_ROLES:
         errors["unit"] = "only case workers belong to a unit"
     if role == PARTNER and sector not in SECTORS:
@@ -67,6 +71,20 @@ def add_user(session: Session, *, username: str, password: str, role: str, now: 
     session.add(user)
     session.flush()
     return user
+
+
+def _case_worker_unit(session: Session, province: str | None, unit: str | None) -> dict[str, str]:
+    """A case worker belongs to an active unit of its province: a UPE, a CAPE (its social workers,
+    who take the UPE's steps, in a province without a UPE or receiving a child directly) or a SAS
+    mobile team (which reports the children it finds to the province's UPE or CAPE)."""
+    found = session.get(Unit, unit) if unit else None
+    if found is None or found.province != province:
+        return {"unit": "an existing unit of the province is required for a case worker"}
+    if not found.active:
+        return {"unit": f"the unit {found.code} is closed (inactive)"}
+    if found.kind not in CASE_WORKER_UNIT_KINDS:
+        return {"unit": f"a case worker's unit is one of {', '.join(CASE_WORKER_UNIT_KINDS)}"}
+    return {}
 
 
 def _user(session: Session, username: str) -> User:

@@ -64,7 +64,7 @@ from .models import (
     new_id,
 )
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
-from .vocabulary import DEFAULT_CASE_UNIT_KINDS, RISK_LEVELS, Lane
+from .vocabulary import RISK_LEVELS, Lane, receives_children
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
 log = logging.getLogger("himaya.engine")
@@ -339,10 +339,13 @@ class Engine:
             known_unit = unit.session.get(Unit, intake["unit"])
             if known_unit is None or known_unit.province != province.code or not known_unit.active:
                 raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
-            unit_kinds = _listed(compiled.properties.get("unit_kinds")) or set(DEFAULT_CASE_UNIT_KINDS)
-            if known_unit.kind not in unit_kinds:
+            unit_kinds = _listed(compiled.properties.get("unit_kinds"))
+            if unit_kinds and known_unit.kind not in unit_kinds:  # a pathway of its own units (aftercare)
                 raise ValidationFailed("The report has invalid fields.", {"unit": [
                     f"This pathway's cases are filed to units of kind: {', '.join(sorted(unit_kinds))}."]})
+            if not unit_kinds and not receives_children(known_unit.kind):  # a SAS team reports to the UPE or CAPE
+                raise ValidationFailed("The report has invalid fields.", {"unit": [
+                    "This unit does not receive children: choose a UPE or the CAPE of the province."]})
             try:
                 young_person = check_consent(intake, compiled.properties, unit.now)
             except ValidationError as exc:

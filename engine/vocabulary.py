@@ -44,9 +44,20 @@ CAPE = "cape"  # the province's coordination centre
 # case-worker role as the institution's social mediators, and work the aftercare pathway of its young people.
 CARE_INSTITUTION = "care_institution"
 UNIT_KINDS = (UPE, SAS_MOBILE, CAPE, CARE_INSTITUTION)
-# The units a pathway's cases may be filed to, unless it says otherwise (process property
-# ``unit_kinds``): a child is reported to the protection units, not to a care institution.
-DEFAULT_CASE_UNIT_KINDS = (UPE, SAS_MOBILE, CAPE)
+
+# The units a child is reported to and its file kept at: the province's UPE units and its CAPE
+# centre. A CAPE's own social workers are case workers of the CAPE unit and take the UPE's steps
+# (in a province without a UPE they are the only ones; where there is a UPE, a CAPE may still
+# receive a child directly). SAS mobile teams detect children in the street and report them to
+# one of these units: they receive none themselves.
+RECEIVING_UNIT_KINDS = (UPE, CAPE)  # also the default of a pathway's ``unit_kinds`` (aftercare: care_institution)
+# Case workers belong to a unit of any kind: a UPE, a CAPE (its social workers), a SAS mobile team.
+CASE_WORKER_UNIT_KINDS = UNIT_KINDS
+
+
+def receives_children(kind: str | None) -> bool:
+    """Whether a unit of this kind receives a reported child (files its case, takes its steps)."""
+    return kind in RECEIVING_UNIT_KINDS
 
 
 class _InLane(Protocol):

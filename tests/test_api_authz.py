@@ -14,7 +14,11 @@ from tests.conftest import ApiClient
 from tests.helpers import page_csrf, report, task_id
 
 USERS = {u["username"]: u for u in demo_users()}
-SAME_PROVINCE_UNITS = {"tanger-assilah": "upe-tanger-assilah", "casablanca": "upe-casablanca"}
+# The unit that receives each province's children, and its case worker: Chefchaouen has no UPE,
+# its CAPE's social worker takes the UPE's steps.
+SAME_PROVINCE_UNITS = {"tanger-assilah": "upe-tanger-assilah", "casablanca": "upe-casablanca",
+                       "chefchaouen": "cape-chefchaouen"}
+WORKERS = {"tanger-assilah": "upe.tanger", "casablanca": "upe.casa", "chefchaouen": "social.chaouen"}
 
 
 @dataclass
@@ -28,9 +32,10 @@ class Target:
 def _targets(api: ApiClient) -> dict[str, Target]:
     engine = api.app.extensions["himaya"]
     targets = {}
-    for province, short in (("tanger-assilah", "tanger"), ("casablanca", "casa")):
-        case_id = engine.start_case(report(engine, categories=["victim_violence"], danger=True, province=province),
-                                    Actor(f"upe.{short}", "case_worker")).case_id
+    for province, worker in WORKERS.items():
+        body = {**report(engine, categories=["victim_violence"], danger=True, province=province),
+                "unit": SAME_PROVINCE_UNITS[province]}
+        case_id = engine.start_case(body, Actor(worker, "case_worker")).case_id
         targets[province] = Target(province, case_id, task_id(engine, case_id, "immediate_assistance"),
                                    task_id(engine, case_id, "judicial_decision"))
     return targets
@@ -39,13 +44,13 @@ def _targets(api: ApiClient) -> dict[str, Target]:
 # --- the oracle ----------------------------------------------------------------------
 
 def in_unit(user: dict, target: Target) -> bool:
-    """A case worker of the target's unit (the UPE): a care institution's social mediator is not."""
+    """A case worker of the target's unit (not a SAS mobile worker, nor a care institution's mediator)."""
     return user["role"] == "case_worker" and user["unit"] == SAME_PROVINCE_UNITS[target.province]
 
 
 def sees_case(user: dict, target: Target) -> bool:
     same = user["province"] == target.province
-    return same and (in_unit(user, target) or user["role"] in ("coordinator", "supervisor")
+    return same and (user["role"] in ("coordinator", "supervisor") or in_unit(user, target)
                      or (user["role"] == "partner" and user["sector"] == "justice"))
 
 
@@ -62,6 +67,13 @@ def sees_task(user: dict, target: Target, kind: str) -> bool:
 def acts_on(user: dict, kind: str) -> bool:
     return (kind == "immediate" and user["role"] == "case_worker") or (
         kind == "judicial" and user["role"] == "partner" and user["sector"] == "justice")
+
+
+def reports_to(user: dict, province: str) -> str:
+    """The unit a user files its report at: a case worker its own, a SAS mobile worker (who
+    receives no child) and anyone else the province's UPE."""
+    own = user["role"] == "case_worker" and user["province"] == province and not user["unit"].startswith("sas-")
+    return user["unit"] if own else SAME_PROVINCE_UNITS[province]
 
 
 def expected_view_case(user: dict, target: Target) -> int:
@@ -149,7 +161,7 @@ def test_authorization_matrix_has_no_leak(api: ApiClient):
                 check(f"complete {kind}", username, label,
                       api.post(f"/api/v1/tasks/{task}/complete", username, json={"data": {"x": 1}}).status_code,
                       400 if expected_claim(user, target, kind) == 200 else expected_claim(user, target, kind))
-            assignee = "upe." + ("tanger" if province == "tanger-assilah" else "casa")
+            assignee = WORKERS[province]
             check("assign", username, label,
                   api.post(f"/api/v1/tasks/{target.immediate}/assign", username,
                            json={"username": assignee}).status_code, expected_assign(user, target))
@@ -176,12 +188,11 @@ def test_authorization_matrix_has_no_leak(api: ApiClient):
     for username, user in USERS.items():
         for province in targets:
             body = intake(engine, province=province)
-            body["unit"] = user["unit"] if user["role"] == "case_worker" and user["province"] == province \
-                else SAME_PROVINCE_UNITS[province]
+            body["unit"] = reports_to(user, province)
             check("report a child", username, province,
                   api.post("/api/v1/cases", username, json=body).status_code, expected_report(user, province))
 
-    assert cells >= 384, cells  # 12 users × (2 territories × 14 checks + 5 lists) + 12 × 2 reports
+    assert cells >= 765, cells  # 17 users × (3 territories × 12 checks + 6 lists) + 17 × 3 reports
     assert not failures, f"{len(failures)} of {cells} cells wrong:\n" + "\n".join(failures)
 
 
@@ -195,9 +206,7 @@ def _expected_other(user: dict, endpoint: str) -> int:
         "outbox": 200 if role == "admin" else 403,
         "migrations": 404 if role == "admin" else 403,
         "notifications": 200,
-        # a care institution's mediator files no child-protection report: the page is not theirs
-        "page report": 200 if role in ("case_worker", "coordinator") and not (user["unit"] or "").startswith("eps-")
-        else 403,
+        "page report": 200 if role in ("case_worker", "coordinator") else 403,
         "page supervision": 200 if role in ("coordinator", "supervisor") else 403,
         "page indicators": 200 if role in ("coordinator", "supervisor", "national") else 403,
         "page admin": 200 if role == "admin" else 403,

@@ -526,3 +526,65 @@ def test_a_prosecutor_notification_nobody_received_is_shown_to_the_coordinator_a
     wide.locator("#open-incidents a", has_text="تسجيل").click()
     wide.wait_for_load_state()
     _shot(wide, "28-resolve-form-ar")
+
+
+def test_a_cape_social_worker_without_a_upe_reports_a_child_in_french_and_arabic(browser, site):
+    """Chefchaouen has no UPE: its CAPE's social worker reports the child to the CAPE and takes the
+    listening; the Arabic report page reads right to left at 360 px."""
+    page = _page(browser)
+    _login(page, site, "social.chaouen")
+    page.goto(site["url"] + "/cases/new")
+    assert page.locator("#unit option").all_inner_texts() == ["\u2068CAPE Chefchaouen\u2069"]
+    assert page.input_value("#unit") == "cape-chefchaouen"
+    page.fill("#first_name", "Hiba")
+    page.fill("#last_name", "Navigateur")
+    page.check("#sex-F")
+    page.fill("#birth_date", "2014-06-12")
+    page.check("#cat-out_of_school")
+    page.select_option("#source", "school")
+    _shot(page, "20-report-cape-fr")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/cases/" in page.url and "CHF-" in page.locator("h1").inner_text(), page.content()[:500]
+    page.click("text=Accueil et écoute")
+    page.wait_for_load_state()
+    assert page.locator("form.step-form").is_visible(), "the CAPE's social worker takes the UPE's step"
+
+    small = _page(browser, width=360)
+    _login(small, site, "social.chaouen")
+    small.click("a[lang=ar]")
+    small.wait_for_load_state()
+    small.goto(site["url"] + "/cases/new")
+    assert small.get_attribute("html", "dir") == "rtl"
+    assert "الوحدة التي تستقبل الطفل" in small.locator("label[for=unit]").inner_text()
+    width = small.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    _shot(small, "21-report-cape-ar-360px")
+
+
+def test_a_sas_mobile_worker_reports_a_child_to_the_provinces_cape(browser, site):
+    page = _page(browser)
+    _login(page, site, "sas.tanger")
+    page.goto(site["url"] + "/cases/new")
+    assert page.input_value("#source") == "mobile_team"
+    assert page.locator("#unit option").evaluate_all("options => options.map(o => o.value)") == [
+        "", "upe-tanger-assilah", "cape-tanger-assilah"], "nothing chosen for the team; the UPE first"
+    assert page.locator("#unit-hint").is_visible()
+    page.fill("#first_name", "Rayan")
+    page.fill("#last_name", "Rue")
+    page.check("#sex-M")
+    page.fill("#age_estimate", "11")
+    page.check("#cat-street")
+    page.select_option("#unit", "cape-tanger-assilah")
+    _shot(page, "22-report-sas-fr")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith("/cases/new")
+    flash = page.locator(".flash").inner_text()
+    assert "TNG-" in flash and "CAPE Tanger-Assilah" in flash, flash
+    _shot(page, "23-report-sas-sent-fr")
+    page.click("a[lang=ar]")
+    page.wait_for_load_state()
+    page.goto(site["url"] + "/cases/new")
+    assert "فريقكم المتنقل" in page.locator("#unit-hint").inner_text()
+    _shot(page, "24-report-sas-ar")

@@ -333,3 +333,15 @@ def test_the_pages_follow_the_scope(web: FlaskClient, engine: Engine):
     detail = web.get(f"/incidents/{incident_id}").get_data(as_text=True)
     assert 'id="resolve-form"' not in detail, "the CPPE reads, the CAPE resolves"
 
+
+
+def test_the_judicial_card_says_a_notification_was_not_delivered_and_how_the_office_was_informed(api, engine):
+    _deactivate(engine, "parquet.tanger")
+    case_id = _report_violence(engine)
+    _deliver(engine)
+    [sent] = api.get(f"/api/v1/cases/{case_id}", "cape.tanger").get_json()["judicial"]["notifications"]
+    assert sent["status"] == "undeliverable" and sent["incident"]["status"] == "open"
+    resolved = api.post(f"/api/v1/incidents/{sent['incident']['id']}/resolve", "cape.tanger", json=GOOD)
+    assert resolved.status_code == 200, resolved.get_json()
+    [sent] = api.get(f"/api/v1/cases/{case_id}", "cape.tanger").get_json()["judicial"]["notifications"]
+    assert sent["incident"]["status"] == "resolved" and sent["incident"]["informed_via"] == "phone"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.forms import CompiledForm, iter_components
-from engine.models import OutboxMessage, TaskRecord
+from engine.models import DeliveryIncident, OutboxMessage, TaskRecord
 from engine.vocabulary import JUSTICE, PARTNER
 
 from .. import policy
@@ -29,7 +29,8 @@ class Notification:
     at: datetime
     recorded_at: str  # "report", or the step that recorded the facts
     concerns: list[str]  # labels in the reader's language
-    status: str  # the outbox status: pending, sent, failed…
+    status: str  # the outbox status: pending, sent, dead, undeliverable
+    incident: dict[str, Any] | None = None  # when nobody could receive it: how the office was informed instead
 
 
 @dataclass
@@ -69,7 +70,8 @@ def judicial_status(ctx: ReadContext, case_id: str) -> JudicialStatus | None:
         return None
     with ctx.engine.db.reading() as session:
         case = visible_case(session, ctx.principal, case_id)
-        messages = session.execute(select(OutboxMessage.created_at, OutboxMessage.payload, OutboxMessage.status)
+        messages = session.execute(select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.payload,
+                                          OutboxMessage.status)
                                    .where(OutboxMessage.case_id == case.id, OutboxMessage.topic == NOTIFICATION_TOPIC)
                                    .order_by(OutboxMessage.created_at, OutboxMessage.id)).all()
         decided = session.execute(select(TaskRecord.ended_at, TaskRecord.completed_by, TaskRecord.data)
@@ -77,6 +79,8 @@ def judicial_status(ctx: ReadContext, case_id: str) -> JudicialStatus | None:
                                          TaskRecord.outcome == "completed")
                                   .order_by(TaskRecord.ended_at, TaskRecord.id)).all()
         waiting = [t for t in case_open_tasks(session, case.id) if t.step == DECISION_STEP]
+        incidents = {row.outbox_id: row for row in session.scalars(select(DeliveryIncident).where(
+            DeliveryIncident.outbox_id.in_([m.id for m in messages])))} if messages else {}
     compiled = ctx.definition(case.pathway_version_id)
     titles = {step: info.title(ctx.language) for step, info in compiled.user_tasks.items()}
     concern_labels = _choice_labels(_form_with(compiled.forms.values(), CONCERNS_FIELD), CONCERNS_FIELD, ctx.language)
@@ -85,11 +89,15 @@ def judicial_status(ctx: ReadContext, case_id: str) -> JudicialStatus | None:
     measure_labels = _choice_labels(decision_form, "judicial_measure", ctx.language)
     due = [t.due_at for t in waiting if t.due_at is not None]
     status = JudicialStatus(pending=len(waiting), pending_due=min(due, default=None))
-    for at, payload, outbox_status in messages:
+    for outbox_id, at, payload, outbox_status in messages:
         step = payload.get("recorded_at") or "report"
+        incident = incidents.get(outbox_id)
         status.notifications.append(Notification(
             at=at, recorded_at=titles.get(step, step) if step != "report" else step,
-            concerns=[concern_labels.get(c, c) for c in payload.get("concerns") or []], status=outbox_status))
+            concerns=[concern_labels.get(c, c) for c in payload.get("concerns") or []], status=outbox_status,
+            incident=None if incident is None else {
+                "id": incident.id, "status": incident.status, "informed_via": incident.informed_via,
+                "informed_at": incident.informed_at.isoformat() if incident.informed_at else None}))
     for at, by, data in decided:
         measure = data.get("judicial_measure")
         status.decisions.append(Decision(

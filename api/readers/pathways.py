@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.models import Case, FormDraft, PathwayVersion, Unit
-from engine.vocabulary import DEFAULT_CASE_UNIT_KINDS
+from engine.vocabulary import RECEIVING_UNIT_KINDS
 
 from .. import policy
 from ..messages import N_
@@ -87,7 +87,7 @@ def start_offer(ctx: ReadContext, key: str) -> StartOffer | None:
             PathwayVersion.key == key, PathwayVersion.is_active.is_(True))).first()
         if found is None or not policy.can_start(principal, listed(found.properties.get("start_roles"))):
             return None
-        kinds = listed(found.properties.get("unit_kinds")) or set(DEFAULT_CASE_UNIT_KINDS)
+        kinds = listed(found.properties.get("unit_kinds")) or set(RECEIVING_UNIT_KINDS)
         units = [unit for unit in session.scalars(
             select(Unit).where(Unit.province == principal.province, Unit.active.is_(True), Unit.kind.in_(kinds))
             .order_by(Unit.name, Unit.code)) if policy.can_report(principal, principal.province or "", unit.code)]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine.errors import NotFound
 from engine.indicators import Period, compute, suppress
 from engine.models import Province, Training, Unit
-from engine.vocabulary import CAPE, DEFAULT_CASE_UNIT_KINDS
+from engine.vocabulary import RECEIVING_UNIT_KINDS, receives_children
 
 from .. import policy
 from ..messages import N_
@@ -30,15 +30,49 @@ def provinces(ctx: ReadContext) -> dict[str, str]:
     return {p.code: (p.name_ar if ctx.language == "ar" else p.name_fr) for p in rows}
 
 
-def units(ctx: ReadContext, province: str | None, *, reporting_only: bool = False) -> list[Unit]:
-    """The active units of a province by code; ``reporting_only``: those a child is reported to
-    (not the CAPE centre)."""
+def units(ctx: ReadContext, province: str | None, *, receiving_only: bool = False) -> list[Unit]:
+    """The active units of a province by code; ``receiving_only``: those a child is reported to
+    (its UPE units and its CAPE centre, not the SAS mobile teams)."""
     query = select(Unit).where(Unit.province == province, Unit.active.is_(True))
-    if reporting_only:
-        query = query.where(Unit.kind != CAPE)
-        query = query.where(Unit.kind.in_(DEFAULT_CASE_UNIT_KINDS))  # not a care institution (aftercare's)
+    if receiving_only:
+        query = query.where(Unit.kind.in_(RECEIVING_UNIT_KINDS))
     with ctx.engine.db.reading() as session:
         return list(session.scalars(query.order_by(Unit.code)))
+
+
+def own_unit_kind(ctx: ReadContext) -> str | None:
+    """The kind of the reader's unit (``upe``, ``cape``, ``sas_mobile``), None without one."""
+    if not ctx.principal.unit:
+        return None
+    with ctx.engine.db.reading() as session:
+        return session.scalar(select(Unit.kind).where(Unit.code == ctx.principal.unit))
+
+
+def may_report(ctx: ReadContext, province: str, unit: str) -> bool:
+    """:func:`api.policy.can_report` for the reader, knowing the kind of its own unit."""
+    return policy.can_report(ctx.principal, province, unit, own_unit_kind=own_unit_kind(ctx))
+
+
+def report_units(ctx: ReadContext, own_kind: str | None) -> list[Unit]:
+    """The units of its province the reader (whose unit is of ``own_kind``) may report a child to:
+    the report form's choice."""
+    province = ctx.principal.province or ""
+    return [u for u in units(ctx, province, receiving_only=True)
+            if policy.can_report(ctx.principal, province, u.code, own_unit_kind=own_kind)]
+
+
+def unit_list(ctx: ReadContext, province: str, *, receiving: bool | None = None) -> list[dict[str, Any]]:
+    """The active units of a province, each saying whether it receives children and whether the
+    reader may report a child to it; ``receiving``: only those that do (True) or do not (False).
+    :class:`NotFound` for an unknown province."""
+    check_province(ctx, province)
+    kind = own_unit_kind(ctx)
+    found = [u for u in units(ctx, province) if receiving is None or receives_children(u.kind) == receiving]
+    return [{"code": u.code, "name": u.name, "kind": u.kind, "province": u.province,
+             "receives_children": receives_children(u.kind),
+             "can_report": receives_children(u.kind) and policy.can_report(ctx.principal, province, u.code,
+                                                                            own_unit_kind=kind)}
+            for u in found]
 
 
 def present_training(row: Training) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from engine.errors import ValidationFailed
 
 from .. import policy
 from ..readers import cases as case_readers
-from ..readers import judicial
+from ..readers import judicial, territory
 from ..readers.tasks import present_command
 from ..schemas import (
     CaseIntakeSchema,
@@ -21,7 +21,7 @@ from ..schemas import (
     HistoryResponse,
     RiskChangeRequest,
 )
-from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, actor, engine, load_principal, page_of, reader
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (children's files)")
 blp.before_request(load_principal)
@@ -34,7 +34,7 @@ blp.before_request(load_principal)
 @blp.alt_response(403, description="Outside the caller's territory, or a role that does not report")
 def report_child(intake: dict[str, Any]) -> dict[str, Any]:
     """Report a child: starts the active pathway (``child_protection`` unless ``pathway`` says)."""
-    if not policy.can_report(principal(), intake["province"], intake["unit"]):
+    if not territory.may_report(reader(), intake["province"], intake["unit"]):
         abort(403, message=_("You may only report children in your own territory."))
     try:
         result = engine().start_case(request.get_json(), actor())

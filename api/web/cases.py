@@ -9,11 +9,13 @@ from flask_babel import gettext as _
 
 from engine.errors import NotFound, ValidationFailed
 from engine.intake import without_controls
+from engine.vocabulary import RECEIVING_UNIT_KINDS, SAS_MOBILE
 
 from .. import policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors
 from ..readers import cases, incidents, judicial, reports, territory
+from .chrome import isolate
 from .forms import REPORT_ERROR_FIELDS, REPORT_LINE_FIELDS, flat_errors, report_payload
 from .session import login_required
 from .tasks import subject_url
@@ -26,9 +28,12 @@ def report_units() -> list[Any]:
     as for a care institution's social mediator); read once per request."""
     if "report_units" not in g:
         p = g.get("principal")
-        g.report_units = [u for u in territory.units(reader(), p.province, reporting_only=True)
-                          if policy.can_report(p, p.province or "", u.code)] \
-            if p is not None and policy.reports_children(p) else []
+        if p is not None and policy.reports_children(p):
+            context = reader()
+            g.own_unit_kind = territory.own_unit_kind(context)
+            g.report_units = territory.report_units(context, g.own_unit_kind)
+        else:
+            g.own_unit_kind, g.report_units = None, []
     units: list[Any] = g.report_units
     return units
 
@@ -37,15 +42,22 @@ def report_units() -> list[Any]:
 def report() -> ResponseReturnValue:
     p = g.principal
     units = report_units()
-    if not policy.reports_children(p) or not units:
+    if not policy.reports_children(p):
         abort(403)
-    values: dict[str, Any] = {"unit": p.unit or (units[0].code if units else ""), "legal_basis": "protection_mandate",
+    own_kind = g.own_unit_kind
+    codes = [u.code for u in units]
+    outreach = own_kind == SAS_MOBILE  # a street team reports to the UPE or CAPE that receives the child
+    # A street team chooses where the child goes (nothing preselected); the others file at their unit.
+    values: dict[str, Any] = {"unit": p.unit if p.unit in codes else ("" if outreach or not codes else codes[0]),
+                              "legal_basis": "protection_mandate", "source": "mobile_team" if outreach else "",
                               "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M")}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         values = {**request.form.to_dict(), "categories": request.form.getlist("categories")}
         payload = report_payload(request.form, p.province or "", settings().timezone)
-        if not policy.can_report(p, payload["province"], payload["unit"]):
+        if not payload["unit"]:
+            errors = {"unit": [_("Choose the unit that receives the child.")]}
+        elif not policy.can_report(p, payload["province"], payload["unit"], own_unit_kind=own_kind):
             errors = {"unit": [_("You may only report children in your own territory.")]}
         else:
             try:
@@ -54,10 +66,25 @@ def report() -> ResponseReturnValue:
                 for key, messages in flat_errors(translate_errors(error.errors)).items():
                     errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
             else:
-                flash(_("Case %(reference)s opened.", reference=result.case_reference), "success")
-                return redirect(url_for("web.case", case_id=result.case_id))
+                names = {u.code: u.name for u in units}
+                return _reported(result.case_id, result.case_reference, names.get(payload["unit"], payload["unit"]))
         _offer_without_controls(values, errors)
-    return render_template("report.html", values=values, errors=errors, units=units), 400 if errors else 200
+    return render_template("report.html", values=values, errors=errors, units=units, outreach=outreach,
+                           unit_kinds=[k for k in RECEIVING_UNIT_KINDS if any(u.kind == k for u in units)]), \
+        400 if errors else 200
+
+
+def _reported(case_id: str, reference: str, unit_name: str) -> ResponseReturnValue:
+    """After a report: the child's file, or, for a reporter who does not follow the case (a SAS
+    mobile team reports to the UPE or CAPE, which takes it on), a new form and where the case went."""
+    try:
+        case = cases.visible(reader(), case_id)
+    except NotFound:
+        flash(_("Case %(reference)s opened and sent to %(unit)s, which receives the child and takes its steps.",
+                reference=reference, unit=isolate(unit_name)), "success")
+        return redirect(url_for("web.report"))
+    flash(_("Case %(reference)s opened.", reference=case.reference), "success")
+    return redirect(url_for("web.case", case_id=case.id))
 
 
 def _offer_without_controls(values: dict[str, Any], errors: dict[str, list[str]]) -> None:

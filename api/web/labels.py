@@ -3,7 +3,20 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from engine.vocabulary import ADMIN, CASE_WORKER, COORDINATOR, HIGH, LOW, MEDIUM, NATIONAL, PARTNER, SUPERVISOR
+from engine.vocabulary import (
+    ADMIN,
+    CAPE,
+    CASE_WORKER,
+    COORDINATOR,
+    HIGH,
+    LOW,
+    MEDIUM,
+    NATIONAL,
+    PARTNER,
+    SAS_MOBILE,
+    SUPERVISOR,
+    UPE,
+)
 
 CATEGORY_LABELS = {
     "victim_violence": _l("Victim of violence"), "victim_sexual_abuse": _l("Victim of sexual abuse"),
@@ -32,6 +45,8 @@ CONSENT_METHOD_LABELS = {
 }
 RISK_LABELS = {HIGH: _l("High"), MEDIUM: _l("Medium"), LOW: _l("Low")}
 STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
+UNIT_KIND_LABELS = {UPE: _l("Child-protection units (UPE)"), CAPE: _l("Child-protection support centre (CAPE)"),
+                    SAS_MOBILE: _l("Mobile social units (SAS)")}
 ROLE_LABELS = {CASE_WORKER: _l("Case worker"), COORDINATOR: _l("Coordinator"), PARTNER: _l("Partner"),
                SUPERVISOR: _l("Supervisor"), NATIONAL: _l("National"), ADMIN: _l("Administrator")}
 OUTBOX_STATUS_LABELS = {"pending": _l("waiting to be sent"), "sent": _l("sent"), "dead": _l("not sent after retries"),
