@@ -18,6 +18,7 @@ from engine.runtime import Actor, Engine
 from engine.vocabulary import (
     ADMIN,
     CAPE,
+    CARE_INSTITUTION,
     CASE_WORKER,
     COORDINATOR,
     JUSTICE,
@@ -60,6 +61,12 @@ DEMO_STAFF: dict[str, tuple[str, str | None, str | None]] = {
 }
 
 
+# A care institution of Tanger-Assilah and its social mediator (a case worker of the institution),
+# who accompanies its young people of 16 to 22 on the aftercare pathway.
+DEMO_INSTITUTION = ("eps-tanger-assilah", "tanger-assilah", "Établissement de protection sociale Dar Al Atfal")
+DEMO_MEDIATOR = "mediateur.tanger"
+
+
 def _staffed(prefix: str, demo: DemoProvince) -> bool:
     return {"upe": demo.upe, "social": not demo.upe, "sas": demo.sas, "parquet": demo.justice}.get(prefix, True)
 
@@ -71,6 +78,8 @@ def demo_users() -> list[dict[str, Any]]:
             if _staffed(prefix, demo):
                 users.append({"username": f"{prefix}.{demo.short}", "role": role, "sector": sector,
                               "province": province, "unit": unit_code(unit_kind, province) if unit_kind else None})
+    users.append({"username": DEMO_MEDIATOR, "role": CASE_WORKER, "sector": None, "province": DEMO_INSTITUTION[1],
+                  "unit": DEMO_INSTITUTION[0]})
     users.append({"username": "national", "role": NATIONAL, "sector": None, "province": None, "unit": None})
     users.append({"username": "admin", "role": ADMIN, "sector": None, "province": None, "unit": None})
     return users
@@ -99,6 +108,7 @@ def create_demo_users(session: Session, now: datetime) -> int:
         for kind, present in ((UPE, demo.upe), (CAPE, True), (SAS_MOBILE, demo.sas)):
             if present:
                 ensure_unit(session, unit_code(kind, province), province, kind, f"{UNIT_TITLES[kind]} {name}")
+    ensure_unit(session, DEMO_INSTITUTION[0], DEMO_INSTITUTION[1], CARE_INSTITUTION, DEMO_INSTITUTION[2])
     created = 0
     for spec in demo_users():
         if session.scalar(select(User.id).where(User.username == spec["username"])) is not None:
@@ -150,8 +160,27 @@ def load_demo(engine: Engine) -> int:
         for reporter, report in reports:
             engine.start_case(report, reporter)
             created += 1
+    engine.start_case(_aftercare(engine), Actor(DEMO_MEDIATOR, CASE_WORKER))
+    created += 1
     _demo_planning(engine)
     return created
+
+
+def _aftercare(engine: Engine) -> dict[str, Any]:
+    """A young person of 17 about to leave the demo institution, who agreed to be accompanied."""
+    today = engine.now().date()
+    return {
+        "pathway": "aftercare",
+        "child": {"first_name": "Karim", "last_name": "Démo", "sex": "M",
+                  "birth_date": today.replace(year=today.year - 17, day=1).isoformat(),
+                  "civil_status_registered": True, "nationality": "MA"},
+        "province": DEMO_INSTITUTION[1], "unit": DEMO_INSTITUTION[0], "categories": ["in_institution"],
+        "report": {"source": "self_referral", "received_at": engine.now().isoformat(),
+                   "description": "Sortie de l'établissement prévue dans six mois."},
+        "consent": {"legal_basis": "consent", "given_by": "Karim Démo", "child_informed": True,
+                    "guardian_informed": True,
+                    "young_person": {"given": True, "given_on": today.isoformat(), "method": "signed_form"}},
+    }
 
 
 def _demo_planning(engine: Engine) -> None:

@@ -82,6 +82,11 @@ _PATTERNS = [
     (re.compile(r"^Must be less than (?P<max>[-\d.]+)\.$"), "Must be less than %(max)s."),
     (re.compile(r"^This pathway serves people under (?P<limit>\d+) at the report date \(age (?P<age>\d+)\)\.$"),
      "This pathway serves people under %(limit)s at the report date (age %(age)s)."),
+    (re.compile(r"^This pathway serves people between (?P<low>\d+) and (?P<high>\d+) at the report date "
+                r"\(age (?P<age>\d+)\)\.$"),
+     "This pathway serves people between %(low)s and %(high)s at the report date (age %(age)s)."),
+    (re.compile(r"^This pathway's cases are filed to units of kind: (?P<kinds>.*)\.$"),
+     "This pathway's cases are filed to units of kind: %(kinds)s."),
 ]
 
 

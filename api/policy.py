@@ -212,6 +212,12 @@ def can_report(principal: Principal, province: str, unit: str, *, own_unit_kind:
     return principal.role == COORDINATOR and province == principal.province
 
 
+def can_start(principal: Principal, start_roles: set[str]) -> bool:
+    """May open the start page of a pathway whose ``start_roles`` property lists these roles (none
+    listed: those who report children); for which unit: :func:`can_report`."""
+    return principal.role in start_roles if start_roles else reports_children(principal)
+
+
 def can_read_history(principal: Principal) -> bool:
     return principal.role in FULL_FILE_ROLES
 

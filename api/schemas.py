@@ -254,6 +254,12 @@ class SummaryResponse(Schema):
 class StalledCase(CaseSummary):
     last_progress_at = fields.DateTime()
     days_without_progress = fields.Integer()
+    idle_since = fields.DateTime(metadata={"description": "When the stall clock started: the last completed "
+                                           "step, or the end of a wait on a scheduled visit"})
+    days_idle = fields.Integer()
+    visit_due_at = fields.DateTime(allow_none=True, metadata={
+        "description": "Due date of the visit a fired timer opened (null once a step is completed)"})
+    reason = fields.String(metadata={"description": "no_progress | visit_overdue"})
 
 
 class StalledPage(Schema):

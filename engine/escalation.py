@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from .db import Database
 from .models import Case, CaseEvent, CaseWorkflow, OpenTask, OutboxMessage
+from .stalling import stalled
 from .vocabulary import COORDINATOR, SUPERVISOR, Lane
 
 RUNGS = {1: "reminder", 2: "coordinator_alert", 3: "supervisor_alert"}
@@ -113,11 +114,11 @@ def escalate_overdue(database: Database, now: datetime, policy: EscalationPolicy
 
 
 def flag_stalled(database: Database, now: datetime, policy: EscalationPolicy = DEFAULT_POLICY) -> int:
-    """Flag open cases with no completed step for ``policy.stalled_after``, once each."""
-    limit = now - policy.stalled_after
+    """Flag open cases stalled for ``policy.stalled_after`` (:func:`engine.stalling.stalled`: no
+    completed step, the wait on a scheduled visit not counted, or that visit overdue), once each."""
     with database.write_connection() as conn:
         flagged = conn.execute(
-            update(STATES).where(STATES.c.stalled_since.is_(None), STATES.c.last_progress_at < limit,
+            update(STATES).where(STATES.c.stalled_since.is_(None), stalled(now, policy.stalled_after),
                                  STATES.c.case_id.in_(select(CASES.c.id).where(CASES.c.status == "open")))
             .values(stalled_since=now).returning(STATES.c.case_id, STATES.c.last_progress_at)).all()
         if not flagged:

@@ -29,6 +29,8 @@ REPORT_SOURCES = (
     "police", "gendarmerie", "prosecutor", "association", "self_referral", "other",
 )
 LEGAL_BASES = ("protection_mandate", "consent", "judicial_order")
+# How a young person's consent to a voluntary pathway (aftercare) was given.
+CONSENT_METHODS = ("signed_form", "oral_witnessed")
 
 DEFAULT_HIGH_CATEGORIES = ("victim_violence", "victim_sexual_abuse", "victim_exploitation", "victim_harmful_practice")
 DEFAULT_MEDIUM_CATEGORIES = ("street", "begging", "child_labour", "addiction", "unaccompanied_migrant",
@@ -125,12 +127,31 @@ class EmergencySchema(_Strict):
     immediate_danger = StrictBoolean(load_default=False)
 
 
+class YoungPersonConsentSchema(_Strict):
+    """The young person's own consent to a voluntary pathway: that they gave it, when, and how
+    (a signed enrolment form, or orally before a named witness)."""
+
+    given = StrictBoolean(required=True)
+    given_on = fields.Date(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(CONSENT_METHODS))
+    witness = fields.String(load_default=None, allow_none=True, validate=_line(1, 200))
+
+    @validates_schema
+    def _what_consent_needs(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("given") is not True:
+            raise ValidationError("Enrolment needs the young person's consent: tick it only once they have "
+                                  "given it.", "given")
+        if data.get("method") == "oral_witnessed" and not data.get("witness"):
+            raise ValidationError("Oral consent is given before a witness: name the witness.", "witness")
+
+
 class ConsentSchema(_Strict):
     legal_basis = fields.String(load_default="protection_mandate", validate=validate.OneOf(LEGAL_BASES))
     child_informed = StrictBoolean(load_default=False)
     guardian_informed = StrictBoolean(load_default=False)
     given_by = fields.String(load_default=None, allow_none=True, validate=_line(1, 200))
     notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    young_person = fields.Nested(YoungPersonConsentSchema, load_default=None, allow_none=True)
 
     @validates_schema
     def _consent_needs_who(self, data: dict[str, Any], **_: Any) -> None:
@@ -192,6 +213,21 @@ def check_age(intake: dict[str, Any], properties: dict[str, str], now: datetime)
         message = f"This pathway serves people {bound} at the report date (age {age})."
         raise ValidationError({"child": {field: [message]}})
     return age
+
+
+def check_consent(intake: dict[str, Any], properties: dict[str, str], now: datetime) -> dict[str, Any] | None:
+    """The young person's recorded consent, when the pathway requires it (process property
+    ``consent_required`` = ``young_person``: voluntary adherence, such as aftercare); raises
+    ValidationError with the field to fill when it is missing, or dated after the enrolment."""
+    if properties.get("consent_required", "").strip() != "young_person":
+        return intake["consent"].get("young_person")
+    consent = intake["consent"].get("young_person")
+    if consent is None:
+        raise ValidationError({"consent": {"young_person": [
+            "Enrolment needs the young person's consent: record when and how they gave it."]}})
+    if consent["given_on"] > now.date() + timedelta(days=1):
+        raise ValidationError({"consent": {"young_person": {"given_on": ["The consent date is in the future."]}}})
+    return consent
 
 
 def _category_list(properties: dict[str, str], name: str, default: tuple[str, ...]) -> set[str]:

@@ -11,7 +11,8 @@ runtime projections, and the history grows without slowing them.
   ``action_plans`` (with ``action_plan_versions``) run as cases too.
 - ``case_workflows``: the runtime row of a case: its serialized SpiffWorkflow state, the
   ``version`` checked on every write (optimistic locking, as Camunda's ``REV_``) and
-  ``last_progress_at`` (last completed step, for "stalled" cases).
+  ``last_progress_at`` (last completed step), and the stall clock ``idle_since`` /
+  ``visit_due_at`` (what "stalled" reads: :mod:`engine.stalling`).
 - ``open_tasks``: projection of the ready user tasks, one row each (runtime).
 - ``case_timers``: projection of the waiting BPMN timers with their due times (runtime).
 - ``task_history``: every user task that ended, with who completed it and the data.
@@ -158,7 +159,9 @@ class Case(Base):
 
 class CaseWorkflow(Base):
     __tablename__ = "case_workflows"
-    __table_args__ = (Index("ix_case_workflows_progress", "last_progress_at"),)
+    __table_args__ = (Index("ix_case_workflows_progress", "last_progress_at"),
+                      Index("ix_case_workflows_idle", "idle_since"),
+                      Index("ix_case_workflows_visit_due", "visit_due_at"))
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -168,6 +171,10 @@ class CaseWorkflow(Base):
     updated_at: Mapped[datetime]
     # Set once by the stalled-case job, cleared by the next completed step.
     stalled_since: Mapped[datetime | None]
+    # The stall clock (engine.stalling): NULL while the case waits on a scheduled BPMN timer.
+    idle_since: Mapped[datetime | None]
+    # Once a wait ended: when the visit it opened is due (NULL after the next completed step).
+    visit_due_at: Mapped[datetime | None]
 
 
 class OpenTask(Base):

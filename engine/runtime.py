@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
-from . import subjects
+from . import stalling, subjects
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
 from .definitions import storage
@@ -47,7 +47,7 @@ from .definitions.model import CheckedDefinition
 from .durations import DEFAULT_TIMER_MINIMUM
 from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
-from .intake import check_age, load_intake
+from .intake import check_age, check_consent, load_intake
 from .intake import risk_level as compute_risk
 from .models import (
     Case,
@@ -78,7 +78,7 @@ EVENTS, TIMERS, STATES, OUTBOX = (CaseEvent.__table__, CaseTimer.__table__, Case
 
 _CASE_AND_RUNTIME = (select(*(CASES.c[name] for name in ("id", "reference", "pathway_version_id", "status",
                                                            "risk_level", "province", "unit", "subject_kind")),
-                            STATES.c.version, STATES.c.state)
+                            STATES.c.version, STATES.c.state, STATES.c.idle_since, STATES.c.visit_due_at)
                      .select_from(CASES.join(STATES, STATES.c.case_id == CASES.c.id)))
 _TASK_OWNER = select(OPEN_TASKS.c.case_id).where(OPEN_TASKS.c.id == bindparam("task_id")).scalar_subquery()
 _BY_ID = _CASE_AND_RUNTIME.where(CASES.c.id == bindparam("case_id"))
@@ -170,11 +170,14 @@ class CaseState:
     version: int
     state: str | None = None
     subject_kind: str = "child"
+    idle_since: datetime | None = None  # the stall clock (engine.stalling)
+    visit_due_at: datetime | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
     CASE_COLUMNS: ClassVar[tuple[str, ...]] = (
         "id", "reference", "pathway_version_id", "status", "risk_level", "province", "unit", "subject_kind")
-    RUNTIME_CHANGES: ClassVar[frozenset[str]] = frozenset({"last_progress_at", "stalled_since"})
+    RUNTIME_CHANGES: ClassVar[frozenset[str]] = frozenset({"last_progress_at", "stalled_since", "idle_since",
+                                                           "visit_due_at"})
 
     def set(self, **values: Any) -> None:
         for name, value in values.items():
@@ -336,9 +339,17 @@ class Engine:
             known_unit = unit.session.get(Unit, intake["unit"])
             if known_unit is None or known_unit.province != province.code or not known_unit.active:
                 raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
-            if not receives_children(known_unit.kind):  # a SAS mobile team reports to the UPE or the CAPE
+            unit_kinds = _listed(compiled.properties.get("unit_kinds"))
+            if unit_kinds and known_unit.kind not in unit_kinds:  # a pathway of its own units (aftercare)
+                raise ValidationFailed("The report has invalid fields.", {"unit": [
+                    f"This pathway's cases are filed to units of kind: {', '.join(sorted(unit_kinds))}."]})
+            if not unit_kinds and not receives_children(known_unit.kind):  # a SAS team reports to the UPE or CAPE
                 raise ValidationFailed("The report has invalid fields.", {"unit": [
                     "This unit does not receive children: choose a UPE or the CAPE of the province."]})
+            try:
+                young_person = check_consent(intake, compiled.properties, unit.now)
+            except ValidationError as exc:
+                raise ValidationFailed("The report has invalid fields.", exc.messages) from None
             emergency, child = intake["emergency"], intake["child"]
             risk = compute_risk(intake["categories"], emergency, compiled.properties)
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
@@ -356,7 +367,8 @@ class Engine:
                         "description": intake["report"]["description"]},
                 emergency_medical=bool(emergency.get("medical")),
                 immediate_danger=bool(emergency.get("immediate_danger")),
-                consent=dict(intake["consent"]), opened_at=unit.now, closed_at=None, updated_at=unit.now,
+                consent=_stored_consent(intake["consent"], young_person, actor, unit.now),
+                opened_at=unit.now, closed_at=None, updated_at=unit.now,
                 created_by=actor.username,
             ))
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
@@ -714,7 +726,8 @@ class Engine:
         compact(workflow)
         state, task_count = dump_state(workflow), len(workflow.tasks)
         open_rows = self._sync_open_tasks(unit, case, compiled, workflow, actor)
-        self._sync_timers(unit, case, workflow)
+        waiting_timers = self._sync_timers(unit, case, workflow)
+        self._wind_stall_clock(unit, case, open_rows, waiting_timers, progressed=new_case)
         if workflow.completed and case.status == "open":
             case.set(status="closed", closed_at=unit.now)
             unit.event(case, actor, "case_closed")
@@ -728,11 +741,12 @@ class Engine:
         if new_case:
             unit.conn.execute(_INSERT["case_workflows"], {
                 "case_id": case.id, "version": case.version, "state": state, "task_count": task_count,
-                "last_progress_at": unit.now, "updated_at": unit.now})
-            if case.changes:
-                changes = {**case.changes, "key_case_id": case.id}
-                unit.conn.execute(_update_case(tuple(sorted(case.changes))), changes)
-                case.changes.clear()
+                "last_progress_at": unit.now, "updated_at": unit.now,
+                "idle_since": case.idle_since, "visit_due_at": case.visit_due_at})
+            business = {k: v for k, v in case.changes.items() if k not in CaseState.RUNTIME_CHANGES}
+            if business:
+                unit.conn.execute(_update_case(tuple(sorted(business))), {**business, "key_case_id": case.id})
+            case.changes.clear()
         else:
             self._save_case(unit, case, state=state, task_count=task_count)
         unit.saved.append((case, workflow))
@@ -771,8 +785,9 @@ class Engine:
             unit.event(case, actor, "step_started", step, task_id, {"due_at": due_at.isoformat()})
         return sorted(current, key=lambda r: (r.created_at, r.step))
 
-    def _sync_timers(self, unit: _Unit, case: CaseState, workflow: BpmnWorkflow) -> None:
-        """Make ``case_timers`` match the workflow's waiting timers (no SQL when unchanged)."""
+    def _sync_timers(self, unit: _Unit, case: CaseState, workflow: BpmnWorkflow) -> int:
+        """Make ``case_timers`` match the workflow's waiting timers (no SQL when unchanged);
+        returns how many timers the workflow waits on."""
         before = unit.timers_before.pop(case.id, {})
         after = _waiting_timers(workflow)
         gone = [task_id for task_id in before if after.get(task_id) != before[task_id]]
@@ -781,6 +796,20 @@ class Engine:
         unit.new_timers.extend(
             {"case_id": case.id, "task_id": task_id, "step": step, "due_at": due_at}
             for task_id, (step, due_at) in after.items() if before.get(task_id) != (step, due_at))
+        return len(after)
+
+    @staticmethod
+    def _wind_stall_clock(unit: _Unit, case: CaseState, open_rows: list[TaskRow], waiting_timers: int, *,
+                          progressed: bool) -> None:
+        """Bring the case's stall clock up to date (:mod:`engine.stalling`); written only when it moved."""
+        previous = stalling.StallClock(case.idle_since, case.visit_due_at)
+        clock = stalling.after_command(previous, now=unit.now, waiting_timers=waiting_timers, open_tasks=open_rows,
+                                       progressed=progressed or "last_progress_at" in case.changes)
+        if clock != previous:
+            case.idle_since, case.visit_due_at = clock.idle_since, clock.visit_due_at
+            case.set(idle_since=clock.idle_since, visit_due_at=clock.visit_due_at)
+            if clock.idle_since is None:  # on track again: the next stall is flagged anew
+                case.set(stalled_since=None)
 
     @staticmethod
     def _result(case: CaseState, open_rows: list[TaskRow]) -> CommandResult:
@@ -825,6 +854,18 @@ def _check_task_id(task_id: str) -> None:
 def _listed(value: str | None) -> set[str]:
     """A comma-separated pathway property as a set."""
     return {item.strip() for item in (value or "").split(",") if item.strip()}
+
+
+def _stored_consent(consent: dict[str, Any], young_person: dict[str, Any] | None, actor: Actor,
+                    now: datetime) -> dict[str, Any]:
+    """The intake's consent as the case keeps it (JSON), the young person's with who recorded it and when."""
+    stored = dict(consent)
+    if young_person is not None:
+        stored["young_person"] = {**young_person, "given_on": young_person["given_on"].isoformat(),
+                                  "recorded_by": actor.username, "recorded_at": now.isoformat()}
+    else:
+        stored.pop("young_person", None)
+    return stored
 
 
 def _waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[str, datetime]]:

@@ -40,14 +40,17 @@ SUBJECT_KINDS = (CHILD, STATISTICAL_REPORT, ACTION_PLAN)
 UPE = "upe"  # unité de protection de l'enfance (an association's unit)
 SAS_MOBILE = "sas_mobile"  # street outreach
 CAPE = "cape"  # the province's coordination centre
-UNIT_KINDS = (UPE, SAS_MOBILE, CAPE)
+# A care institution (établissement de protection sociale, مؤسسة الرعاية الاجتماعية): its staff hold the
+# case-worker role as the institution's social mediators, and work the aftercare pathway of its young people.
+CARE_INSTITUTION = "care_institution"
+UNIT_KINDS = (UPE, SAS_MOBILE, CAPE, CARE_INSTITUTION)
 
 # The units a child is reported to and its file kept at: the province's UPE units and its CAPE
 # centre. A CAPE's own social workers are case workers of the CAPE unit and take the UPE's steps
 # (in a province without a UPE they are the only ones; where there is a UPE, a CAPE may still
 # receive a child directly). SAS mobile teams detect children in the street and report them to
 # one of these units: they receive none themselves.
-RECEIVING_UNIT_KINDS = (UPE, CAPE)
+RECEIVING_UNIT_KINDS = (UPE, CAPE)  # also the default of a pathway's ``unit_kinds`` (aftercare: care_institution)
 # Case workers belong to a unit of any kind: a UPE, a CAPE (its social workers), a SAS mobile team.
 CASE_WORKER_UNIT_KINDS = UNIT_KINDS
 

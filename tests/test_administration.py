@@ -250,19 +250,22 @@ def test_aftercare_is_deployed_from_its_file_and_runs_a_young_person_to_exit(api
                         data={"file": (io.BytesIO(xml), "aftercare.bpmn")}, content_type="multipart/form-data")
     assert deployed.status_code in (200, 201) and deployed.get_json()["key"] == "aftercare"
     engine = api.app.extensions["himaya"]
-    body = intake(engine, pathway="aftercare", categories=["in_institution"],
-                  emergency={"medical": False, "immediate_danger": False})
+    body = intake(engine, pathway="aftercare", categories=["in_institution"], unit="eps-tanger-assilah",
+                  emergency={"medical": False, "immediate_danger": False},
+                  consent={"legal_basis": "consent", "given_by": "Amina Test", "young_person": {
+                      "given": True, "given_on": engine.now().date().isoformat(), "method": "signed_form"}})
     body["child"]["birth_date"] = (engine.now() - timedelta(days=19 * 366)).date().isoformat()
     fifteen = (engine.now() - timedelta(days=15 * 366)).date().isoformat()
     too_young = {**body, "child": {**body["child"], "birth_date": fifteen}}
-    assert api.post("/api/v1/cases", "upe.tanger", json=too_young).status_code == 400
-    assert api.post("/api/v1/cases", "upe.tanger", json={**body, "categories": ["out_of_school"]}).status_code == 400
-    started = api.post("/api/v1/cases", "upe.tanger", json=body)
+    mediator = "mediateur.tanger"
+    assert api.post("/api/v1/cases", mediator, json=too_young).status_code == 400
+    assert api.post("/api/v1/cases", mediator, json={**body, "categories": ["out_of_school"]}).status_code == 400
+    started = api.post("/api/v1/cases", mediator, json=body)
     assert started.status_code == 201, started.get_json()
     case = started.get_json()
     assert case["pathway"]["key"] == "aftercare" and [t["name"] for t in case["open_tasks"]] == ["enrolment"]
 
-    def complete(step: str, data: dict, user: str = "upe.tanger") -> dict:
+    def complete(step: str, data: dict, user: str = mediator) -> dict:
         return _complete(api, case["id"], step, data, user)
 
     complete("enrolment", {"institution_name": "Centre Dar Al Atfal", "exit_date": "2026-11-01",

@@ -44,7 +44,7 @@ def _targets(api: ApiClient) -> dict[str, Target]:
 # --- the oracle ----------------------------------------------------------------------
 
 def in_unit(user: dict, target: Target) -> bool:
-    """A case worker of the target's unit (a SAS mobile worker of the same province is not)."""
+    """A case worker of the target's unit (not a SAS mobile worker, nor a care institution's mediator)."""
     return user["role"] == "case_worker" and user["unit"] == SAME_PROVINCE_UNITS[target.province]
 
 
@@ -109,7 +109,10 @@ def expected_risk(user: dict, target: Target) -> int:
 
 
 def expected_report(user: dict, province: str) -> int:
-    return 201 if user["role"] in ("case_worker", "coordinator") and user["province"] == province else 403
+    if user["role"] in ("case_worker", "coordinator") and user["province"] == province:
+        # a child is not filed to a care institution (its mediator's unit): a field error
+        return 400 if (user["unit"] or "").startswith("eps-") else 201
+    return 403
 
 
 def expected_supervision(user: dict) -> int:
@@ -207,6 +210,8 @@ def _expected_other(user: dict, endpoint: str) -> int:
         "page supervision": 200 if role in ("coordinator", "supervisor") else 403,
         "page indicators": 200 if role in ("coordinator", "supervisor", "national") else 403,
         "page admin": 200 if role == "admin" else 403,
+        # aftercare: a care institution's mediator, or the coordinator of a province that has one (Tanger)
+        "page aftercare": 200 if own and (role == "coordinator" or (user["unit"] or "").startswith("eps-")) else 403,
     }[endpoint]
 
 
@@ -233,6 +238,7 @@ def test_authorization_of_the_other_endpoints_and_the_pages(api: ApiClient):
         calls.update({
             "page report": pages.get("/cases/new"), "page supervision": pages.get("/supervision"),
             "page indicators": pages.get("/indicators"), "page admin": pages.get("/admin/pathways"),
+            "page aftercare": pages.get("/aftercare/new"),
         })
         for endpoint, response in calls.items():
             cells += 1
@@ -246,5 +252,5 @@ def test_authorization_of_the_other_endpoints_and_the_pages(api: ApiClient):
         case_page = pages.get(f"/cases/{tanger.case_id}").status_code
         if case_page != (200 if sees_case(user, tanger) else 404):
             failures.append(f"case page by {username}: got {case_page}")
-    assert cells == len(USERS) * 12
+    assert cells == len(USERS) * 13
     assert not failures, "\n".join(failures)

@@ -354,6 +354,66 @@ def test_a_stored_name_with_a_right_to_left_override_keeps_the_case_header_in_or
     _shot(page, "11-case-with-override-in-name")
 
 
+def test_the_social_mediator_enrols_a_young_person_with_consent(browser, site):
+    """Aftercare from the menu: refused without consent (the error at the box), then enrolled; in
+    French, in Arabic and at 360 px (screenshots also in $HIMAYA_SHOTS, when set)."""
+    from datetime import date
+
+    shots = Path(os.environ["HIMAYA_SHOTS"]) if os.environ.get("HIMAYA_SHOTS") else None
+
+    def shot(page: Page, name: str) -> None:
+        _shot(page, name)
+        if shots:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+    born = date(date.today().year - 17, 1, 1).isoformat()
+    page = _page(browser)
+    _login(page, site, "mediateur.tanger")
+    page.click("nav >> text=Accompagnement 16–22 ans")
+    page.wait_for_load_state()
+    assert page.url.endswith("/aftercare/new")
+    page.fill("#first_name", "Hind")
+    page.fill("#last_name", "Bennani")
+    page.check("#sex-F")
+    page.fill("#birth_date", born)
+    page.fill("#description", "Sortie prévue en juin ; souhaite une formation en cuisine.")
+    shot(page, "aftercare-start-fr")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#consent_given-error").is_visible()
+    assert page.input_value("#first_name") == "Hind"
+    shot(page, "aftercare-start-fr-without-consent")
+    page.check("#consent_given")
+    page.check("#method-oral_witnessed")
+    page.fill("#consent_witness", "Mme Naima, éducatrice")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/cases/" in page.url, page.content()[:500]
+    assert "Mme Naima" in page.locator("#young-consent").inner_text()
+    shot(page, "aftercare-case-fr")
+
+    arabic = _page(browser)
+    _login(arabic, site, "mediateur.tanger")
+    arabic.click("a[lang=ar]")
+    arabic.wait_for_load_state()
+    arabic.goto(site["url"] + "/aftercare/new")
+    assert arabic.get_attribute("html", "dir") == "rtl"
+    assert "موافقة الشاب" in arabic.locator("#consent legend").first.inner_text()
+    shot(arabic, "aftercare-start-ar")
+
+    narrow = _page(browser, width=360)
+    _login(narrow, site, "mediateur.tanger")
+    narrow.goto(site["url"] + "/aftercare/new")
+    width = narrow.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    shot(narrow, "aftercare-start-fr-360px")
+    narrow.click("a[lang=ar]")
+    narrow.wait_for_load_state()
+    assert narrow.evaluate("document.documentElement.scrollWidth") <= 370
+    shot(narrow, "aftercare-start-ar-360px")
+
+
 def test_violence_found_at_the_listening_reaches_the_coordinators_view_of_the_judicial_branch(browser, site):
     engine = site["engine"]
     case_id = engine.start_case(report(engine), UPE).case_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.header import decode_header, make_header
@@ -21,7 +21,7 @@ from engine.models import CaseEvent, Notification, OpenTask, OutboxMessage, User
 from engine.runtime import Engine
 from notifications.channels import EmailSender, LogSmsSender, SmtpUrlError, parse_smtp_url
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS, UPE, do, report
+from tests.helpers import ANSWERS, CAPE, UPE, do, report
 from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,3 +383,167 @@ def test_the_application_refuses_to_start_on_a_bad_smtp_url(engine: Engine, monk
     monkeypatch.setenv("HIMAYA_SMTP_URL", "smtp://host:notaport")
     with pytest.raises(SmtpUrlError, match="HIMAYA_SMTP_URL"):
         create_app({"TESTING": True, "SECRET_KEY": "x"}, engine=engine)
+
+
+# --- stalled: the wait on a scheduled visit does not count (engine/stalling.py) ----------
+
+def _waiting_for_follow_up(engine: Engine) -> str:
+    """A low-risk case taken to its first follow-up wait (quarterly: about 3 months)."""
+    case_id = engine.start_case(report(engine, categories=["out_of_school"]), UPE).case_id
+    for step in ("reception_listening", "diagnosis_medical", "diagnosis_social"):
+        do(engine, case_id, step, **ANSWERS[step])
+    do(engine, case_id, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
+    do(engine, case_id, "reintegration", **ANSWERS["reintegration"])
+    with engine.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(OpenTask).where(OpenTask.case_id == case_id)) == 0
+    return case_id
+
+
+def _stalled(api: ApiClient, days: int | None = None) -> dict[str, dict[str, Any]]:
+    api.forget_tokens()
+    query = f"?days={days}" if days else ""
+    response = api.get(f"/api/v1/supervision/stalled{query}", "cape.tanger")
+    assert response.status_code == 200, response.get_json()
+    return {item["id"]: item for item in response.get_json()["items"]}
+
+
+def test_a_case_waiting_on_its_follow_up_visit_is_on_track_until_the_visit_is_overdue(api: ApiClient, clock):
+    engine = api.app.extensions["himaya"]
+    jobs = _jobs(engine)
+    case_id = _waiting_for_follow_up(engine)
+    start = engine.now()
+    for days in (30, 80):  # waiting 30, then 80 days for the visit due at about 3 months
+        clock.advance(start + timedelta(days=days) - engine.now())
+        assert case_id not in _stalled(api), f"waiting {days} days on its follow-up visit: on track"
+        assert jobs.flag_stalled() == 0
+    clock.advance(start + timedelta(days=93) - engine.now())
+    assert jobs.fire_timers() == 1
+    fired_at = engine.now()
+    with engine.db.reading() as session:
+        visit = session.scalars(select(OpenTask).where(OpenTask.case_id == case_id)).one()
+    assert visit.step == "follow_up" and visit.due_at == fired_at + timedelta(days=14)
+    clock.advance(timedelta(days=13, hours=23))
+    assert case_id not in _stalled(api) and jobs.flag_stalled() == 0, "the visit is not overdue yet"
+    clock.advance(timedelta(hours=2))
+    stalled = _stalled(api)[case_id]
+    assert stalled["reason"] == "visit_overdue" and stalled["days_idle"] == 14
+    assert stalled["days_without_progress"] == 107, "the last completed step stays what it was"
+    assert jobs.flag_stalled() == 1 and jobs.flag_stalled() == 0
+    # the visit done, the case waits for the next one: on track again, and its next stall is flagged anew
+    do(engine, case_id, "follow_up", **{**ANSWERS["follow_up"], "situation_stable": False})
+    clock.advance(timedelta(days=60))
+    assert case_id not in _stalled(api) and jobs.flag_stalled() == 0
+    clock.advance(timedelta(days=33))
+    assert jobs.fire_timers() == 1
+    clock.advance(timedelta(days=15))
+    assert _stalled(api)[case_id]["reason"] == "visit_overdue" and jobs.flag_stalled() == 1
+
+
+def test_a_visit_stalls_at_its_due_date_or_at_the_stalled_delay_whichever_comes_first(api: ApiClient, clock):
+    engine = api.app.extensions["himaya"]
+    case_id = _waiting_for_follow_up(engine)
+    clock.advance(timedelta(days=93))
+    assert engine.fire_due_timers() == 1
+    # a 10-day stalled delay is shorter than the visit's 14 days: the delay, counted from the firing
+    clock.advance(timedelta(days=9))
+    assert case_id not in _stalled(api, days=10)
+    clock.advance(timedelta(days=2))
+    assert _stalled(api, days=10)[case_id]["reason"] == "no_progress"
+    assert case_id not in _stalled(api), "14 days have not passed, nor the visit's due date"
+    # the coordinator raises the risk: the visit is due within 7 days of its opening, already passed
+    engine.set_risk_level(case_id, "high", "Nouvelle inquiétude.", CAPE)
+    assert _stalled(api)[case_id]["reason"] == "visit_overdue"
+
+
+def test_an_open_task_untouched_for_the_stalled_delay_is_still_stalled(api: ApiClient, clock):
+    engine = api.app.extensions["himaya"]
+    case_id = engine.start_case(report(engine, categories=["out_of_school"]), UPE).case_id
+    clock.advance(timedelta(days=14, hours=-1))
+    assert case_id not in _stalled(api)
+    clock.advance(timedelta(days=1, hours=1))
+    stalled = _stalled(api)[case_id]
+    assert stalled["reason"] == "no_progress" and stalled["days_idle"] == stalled["days_without_progress"] == 15
+    assert stalled["visit_due_at"] is None
+
+
+def test_stall_clock_partner_tasks_alongside_a_waiting_timer_keep_the_case_on_track():
+    from engine.runtime import TaskRow
+    from engine.stalling import StallClock, after_command
+
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+
+    def task(role: str, due: timedelta | None) -> TaskRow:
+        return TaskRow(id="t", case_id="c", pathway_key="child_protection", step="s", role=role,
+                       sector="justice" if role == "partner" else None, province="p", unit="u", state="ready",
+                       assignee=None, form=None, created_at=now, due_at=now + due if due else None,
+                       escalation_level=0)
+
+    running = StallClock(now - timedelta(days=3), None)
+    judicial = task("partner", timedelta(days=7))
+    assert after_command(running, now=now, progressed=True, waiting_timers=1, open_tasks=[judicial]) == \
+        StallClock(None, None), "care waits on its visit, the prosecutor's decision alongside: on track"
+    assert after_command(running, now=now, progressed=False, waiting_timers=0, open_tasks=[judicial]) == running, \
+        "no timer (waiting on a signal, say): the clock runs as before"
+    visit = task("case_worker", timedelta(days=14))
+    assert after_command(StallClock(None, None), now=now, progressed=False, waiting_timers=0,
+                         open_tasks=[judicial, visit]) == StallClock(now, now + timedelta(days=14))
+    assert after_command(StallClock(now, now + timedelta(days=14)), now=now, progressed=True, waiting_timers=0,
+                         open_tasks=[task("coordinator", timedelta(days=7))]) == StallClock(now, None)
+    assert after_command(running, now=now, progressed=False, waiting_timers=1, open_tasks=[visit]) == running, \
+        "a boundary timer on an open staff task: the clock runs"
+
+
+def test_migration_0012_winds_the_stall_clock_of_running_cases(engine: Engine, clock):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from engine.db import alembic_config
+    from engine.models import CaseWorkflow
+
+    waiting = _waiting_for_follow_up(engine)
+    visiting = _waiting_for_follow_up(engine)
+    clock.advance(timedelta(days=93))
+    assert engine.fire_due_timers() == 2
+    fired_at = engine.now()
+    do(engine, waiting, "follow_up", **{**ANSWERS["follow_up"], "situation_stable": False})
+    clock.advance(timedelta(days=1))
+    fresh = engine.start_case(report(engine, categories=["out_of_school"]), UPE).case_id
+    with engine.db.engine.connect() as connection:
+        if engine.db.is_sqlite:
+            driver = connection.connection.dbapi_connection
+            assert driver is not None
+            driver.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, as Database.upgrade does
+        with connection.begin():
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            before = ScriptDirectory.from_config(config).get_revision("0012").down_revision
+            command.downgrade(config, str(before))  # just before the stall clock
+    engine.db.upgrade()  # back to the head, through 0012
+    with engine.db.reading() as session:
+        clocks = {row.case_id: (row.idle_since, row.visit_due_at) for row in session.scalars(select(CaseWorkflow))}
+    assert clocks[waiting] == (None, None), "waiting on its next visit"
+    assert clocks[visiting] == (fired_at, fired_at + timedelta(days=14)), "in the visit its timer opened"
+    assert clocks[fresh] == (engine.now(), None)
+
+
+def test_the_prosecutors_pending_decision_alongside_a_waiting_visit_keeps_the_case_on_track(api: ApiClient, clock):
+    """v2 of child_protection: the judicial branch (a partner task, and a signal catch that waits for
+    ever) runs alongside care; care waiting on its follow-up timer is on track all the same."""
+    engine = api.app.extensions["himaya"]
+    case_id = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
+    do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
+    do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
+    do(engine, case_id, "orientation", **{**ANSWERS["orientation"], "accompaniments": []})
+    do(engine, case_id, "reintegration", **ANSWERS["reintegration"])
+    with engine.db.reading() as session:
+        assert list(session.scalars(select(OpenTask.step).where(OpenTask.case_id == case_id))) == \
+            ["judicial_decision"], "only the partner's task is open while care waits for its visit"
+    jobs = _jobs(engine)
+    start = engine.now()
+    for days in (15, 25):  # a high-risk case waits a month for its visit: beyond the 14 days, on track
+        clock.advance(start + timedelta(days=days) - engine.now())
+        assert case_id not in _stalled(api) and jobs.flag_stalled() == 0
+    clock.advance(start + timedelta(days=32) - engine.now())
+    assert jobs.fire_timers() == 1
+    clock.advance(timedelta(days=8))  # the visit (due in 7 days for a high risk) is overdue
+    assert _stalled(api)[case_id]["reason"] == "visit_overdue"

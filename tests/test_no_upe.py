@@ -149,13 +149,14 @@ def test_the_units_endpoint_says_which_units_receive_a_child_and_which_the_calle
     sas = _units(api, "sas.tanger")
     assert {c: (u["receives_children"], u["can_report"]) for c, u in sas.items()} == {
         "upe-tanger-assilah": (True, True), "cape-tanger-assilah": (True, True),
-        "sas-tanger-assilah": (False, False)}
+        "sas-tanger-assilah": (False, False),
+        "eps-tanger-assilah": (False, False)}  # the care institution: its young people's aftercare only
     upe = _units(api, "upe.tanger")
     assert [c for c, u in upe.items() if u["can_report"]] == ["upe-tanger-assilah"]
     receiving = _units(api, "cape.tanger", "?receives_children=true")
     assert set(receiving) == {"upe-tanger-assilah", "cape-tanger-assilah"}
     assert all(u["can_report"] for u in receiving.values())
-    assert set(_units(api, "cape.tanger", "?receives_children=false")) == {"sas-tanger-assilah"}
+    assert set(_units(api, "cape.tanger", "?receives_children=false")) == {"sas-tanger-assilah", "eps-tanger-assilah"}
     other = _units(api, "cape.tanger", "?province=chefchaouen")
     assert other[CAPE_UNIT]["receives_children"] and not other[CAPE_UNIT]["can_report"], "not its province"
     assert set(_units(api, "national", "?province=chefchaouen")) == {CAPE_UNIT}
@@ -287,7 +288,7 @@ def test_demo_chefchaouen_has_a_cape_no_upe_and_no_justice_partner(engine: Engin
     from api.demo import load_demo
     from engine.models import Province, User
 
-    assert load_demo(engine) == 9  # the test database holds the demo users already: the cases are added
+    assert load_demo(engine) == 10  # aftercare included; the test database holds the demo users already
     with engine.db.reading() as session:
         province = session.get(Province, "chefchaouen")
         assert province is not None and province.name_ar == "شفشاون" and province.reference_prefix == "CHF"

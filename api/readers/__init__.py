@@ -18,5 +18,5 @@ REST blueprints (``api/rest``) nor the pages (``api/web``) build a query of thei
 | :mod:`.plans` | action plans and their versions |
 | :mod:`.territory` | provinces, units, trainings, indicators |
 | :mod:`.notifications` | a user's notifications and the outbox |
-| :mod:`.pathways` | pathway versions, forms and drafts (administration) |
+| :mod:`.pathways` | pathway versions, forms and drafts (administration); what a user may start (`start_offer`) |
 """

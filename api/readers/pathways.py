@@ -1,14 +1,17 @@
-"""Pathway versions, their forms and the form drafts (administration)."""
+"""Pathway versions, their forms and the form drafts (administration); what a user may start."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.models import Case, FormDraft, PathwayVersion
+from engine.models import Case, FormDraft, PathwayVersion, Unit
+from engine.vocabulary import RECEIVING_UNIT_KINDS
 
+from .. import policy
 from ..messages import N_
 from ..pathway_admin import available_forms
 from .context import ReadContext
@@ -60,3 +63,49 @@ def forms(ctx: ReadContext) -> dict[str, Any]:
 def draft_names(ctx: ReadContext) -> list[str]:
     with ctx.engine.db.reading() as session:
         return list(session.scalars(select(FormDraft.name).order_by(FormDraft.name)))
+
+
+@dataclass(frozen=True)
+class StartOffer:
+    """What a reader may start of a pathway: its title, its rules, and the units they may file it to."""
+
+    key: str
+    title: str
+    age_min: int
+    age_max: int
+    categories: list[str]
+    units: list[Unit]
+
+
+def start_offer(ctx: ReadContext, key: str) -> StartOffer | None:
+    """The active pathway ``key`` as the reader may start it, or None: no active version, their
+    role is not among its ``start_roles``, or no unit of the kinds it files to (``unit_kinds``)
+    is one they may file a case for (:func:`api.policy.can_report`)."""
+    principal = ctx.principal
+    with ctx.engine.db.reading() as session:
+        found = session.execute(select(PathwayVersion.name, PathwayVersion.properties).where(
+            PathwayVersion.key == key, PathwayVersion.is_active.is_(True))).first()
+        if found is None or not policy.can_start(principal, listed(found.properties.get("start_roles"))):
+            return None
+        kinds = listed(found.properties.get("unit_kinds")) or set(RECEIVING_UNIT_KINDS)
+        units = [unit for unit in session.scalars(
+            select(Unit).where(Unit.province == principal.province, Unit.active.is_(True), Unit.kind.in_(kinds))
+            .order_by(Unit.name, Unit.code)) if policy.can_report(principal, principal.province or "", unit.code)]
+    if not units:
+        return None
+    properties = found.properties
+    title = properties.get(f"title_{ctx.language}") or found.name
+    return StartOffer(key, title, _integer(properties.get("age_min"), 0), _integer(properties.get("age_max"), 17),
+                      sorted(listed(properties.get("categories"))), units)
+
+
+def listed(value: str | None) -> set[str]:
+    """A comma-separated pathway property as a set."""
+    return {item.strip() for item in (value or "").split(",") if item.strip()}
+
+
+def _integer(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default

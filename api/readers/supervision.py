@@ -1,7 +1,9 @@
 """Supervision of a province: overdue tasks, stalled cases, counts, and the dashboard page.
 
-"Overdue" has one meaning everywhere (:func:`api.readers.tasks.overdue`); "stalled" is an open
-case without a completed step for the stalled delay (``HIMAYA_STALLED_DAYS`` by default).
+"Overdue" has one meaning everywhere (:func:`api.readers.tasks.overdue`); "stalled" too
+(:func:`engine.stalling.stalled`): an open case without a completed step for the stalled delay
+(``HIMAYA_STALLED_DAYS`` by default), the wait on a scheduled visit not counted, or whose visit
+is overdue.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, distinct, func, select
 
 from engine.models import Case, CaseWorkflow, OpenTask, PathwayVersion, TaskRecord
+from engine.stalling import stalled
 
 from .. import policy
 from .cases import summary, with_pathway
@@ -62,12 +65,20 @@ def stalled_page(ctx: ReadContext, stalled_after: timedelta, filters: dict[str, 
     stalled first."""
     query = _filtered(with_pathway(select(Case, PathwayVersion, CaseWorkflow))
                       .where(policy.case_scope(ctx.principal), Case.status == "open",
-                             CaseWorkflow.last_progress_at < ctx.now - stalled_after), filters, task_table=False)
+                             stalled(ctx.now, stalled_after)), filters, task_table=False)
     with ctx.engine.db.reading() as session:
-        total, rows = page_rows(session, query, page, per_page, CaseWorkflow.last_progress_at, Case.id)
-    return total, [{**summary(case, pathway, runtime.version), "last_progress_at": runtime.last_progress_at,
-                    "days_without_progress": (ctx.now - runtime.last_progress_at).days}
-                   for case, pathway, runtime in rows]
+        total, rows = page_rows(session, query, page, per_page, CaseWorkflow.idle_since, Case.id)
+    return total, [_stalled_row(ctx, case, pathway, runtime) for case, pathway, runtime in rows]
+
+
+def _stalled_row(ctx: ReadContext, case: Case, pathway: PathwayVersion, runtime: CaseWorkflow) -> dict[str, Any]:
+    """A stalled case: since when its clock runs, and whether a visit a timer opened is overdue."""
+    idle_since = runtime.idle_since or runtime.last_progress_at
+    visit_overdue = runtime.visit_due_at is not None and runtime.visit_due_at < ctx.now
+    return {**summary(case, pathway, runtime.version), "last_progress_at": runtime.last_progress_at,
+            "days_without_progress": (ctx.now - runtime.last_progress_at).days,
+            "idle_since": idle_since, "days_idle": (ctx.now - idle_since).days,
+            "visit_due_at": runtime.visit_due_at, "reason": "visit_overdue" if visit_overdue else "no_progress"}
 
 
 def counts(ctx: ReadContext, filters: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ map of every page is below; each page family has its module:
 | :mod:`.login` | sign in and out, the home page of each role |
 | :mod:`.tasks` | task lists, a step's form, claiming a task |
 | :mod:`.cases` | reporting a child, a child's file, its diagram |
+| :mod:`.aftercare` | enrolling a young person leaving a care institution (aftercare, with their consent) |
 | :mod:`.supervision` | the supervision dashboard |
 | :mod:`.incidents` | messages nobody could receive, and recording how the recipient was informed |
 | :mod:`.planning` | statistical reports and action plans |
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from . import cases, chrome, incidents, login, planning, statistics, supervision, tasks
+from . import aftercare, cases, chrome, incidents, login, planning, statistics, supervision, tasks
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
 
@@ -41,6 +42,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/tasks/<uuid:task_id>", "task", tasks.task, BOTH),
     ("/tasks/<uuid:task_id>/claim", "claim", tasks.claim, POST),
     ("/cases/new", "report", cases.report, BOTH),
+    ("/aftercare/new", "start_aftercare", aftercare.start, BOTH),
     ("/cases/<uuid:case_id>", "case", cases.case, GET),
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
     ("/supervision", "supervision", supervision.supervision, GET),
@@ -64,6 +66,7 @@ for _rule, _endpoint, _view, _methods in PAGES:
 
 bp.before_app_request(chrome.check_page_csrf)
 bp.app_context_processor(chrome.template_globals)
+bp.app_context_processor(aftercare.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)

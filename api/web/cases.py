@@ -23,14 +23,28 @@ from .tasks import subject_url
 TIMELINE = 200  # newest events shown on the case page
 
 
+def report_units() -> list[Any]:
+    """The units the signed-in user may report a child to (none: the menu hides the report page,
+    as for a care institution's social mediator); read once per request."""
+    if "report_units" not in g:
+        p = g.get("principal")
+        if p is not None and policy.reports_children(p):
+            context = reader()
+            g.own_unit_kind = territory.own_unit_kind(context)
+            g.report_units = territory.report_units(context, g.own_unit_kind)
+        else:
+            g.own_unit_kind, g.report_units = None, []
+    units: list[Any] = g.report_units
+    return units
+
+
 @login_required
 def report() -> ResponseReturnValue:
     p = g.principal
+    units = report_units()
     if not policy.reports_children(p):
         abort(403)
-    context = reader()
-    own_kind = territory.own_unit_kind(context)
-    units = territory.report_units(context, own_kind)
+    own_kind = g.own_unit_kind
     codes = [u.code for u in units]
     outreach = own_kind == SAS_MOBILE  # a street team reports to the UPE or CAPE that receives the child
     # A street team chooses where the child goes (nothing preselected); the others file at their unit.

@@ -40,6 +40,9 @@ LEGAL_BASIS_LABELS = {
     "protection_mandate": _l("Protection mandate (no consent needed)"), "consent": _l("Consent"),
     "judicial_order": _l("Judicial order"),
 }
+CONSENT_METHOD_LABELS = {
+    "signed_form": _l("Signed enrolment form"), "oral_witnessed": _l("Orally, before a witness"),
+}
 RISK_LABELS = {HIGH: _l("High"), MEDIUM: _l("Medium"), LOW: _l("Low")}
 STATUS_LABELS = {"open": _l("Open"), "closed": _l("Closed")}
 UNIT_KIND_LABELS = {UPE: _l("Child-protection units (UPE)"), CAPE: _l("Child-protection support centre (CAPE)"),
