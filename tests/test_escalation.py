@@ -493,7 +493,7 @@ def test_stall_clock_partner_tasks_alongside_a_waiting_timer_keep_the_case_on_tr
         "a boundary timer on an open staff task: the clock runs"
 
 
-def test_migration_0012_winds_the_stall_clock_of_running_cases(engine: Engine, clock):
+def test_migration_0011_winds_the_stall_clock_of_running_cases(engine: Engine, clock):
     from alembic import command
     from alembic.script import ScriptDirectory
 
@@ -516,7 +516,7 @@ def test_migration_0012_winds_the_stall_clock_of_running_cases(engine: Engine, c
         with connection.begin():
             config = alembic_config()
             config.attributes["connection"] = connection
-            before = ScriptDirectory.from_config(config).get_revision("0012").down_revision
+            before = ScriptDirectory.from_config(config).get_revision("0011").down_revision
             command.downgrade(config, str(before))  # just before the stall clock
     engine.db.upgrade()  # back to the head, through 0012
     with engine.db.reading() as session:

@@ -1,6 +1,6 @@
 """stall clock: a case waiting on a scheduled visit is not stalled
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02 05:40:00
 
@@ -16,7 +16,7 @@ from alembic import op
 
 import engine.models
 
-revision = '0012'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
