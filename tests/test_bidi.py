@@ -33,6 +33,7 @@ def _cases(engine: Engine) -> int:
         return session.scalar(select(func.count()).select_from(Case)) or 0
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("control", CONTROLS, ids=[f"U+{ord(c):04X}" for c in CONTROLS])
 def test_a_name_with_a_direction_control_is_refused_at_intake(api: ApiClient, control: str):
     engine = api.app.extensions["himaya"]

@@ -74,6 +74,7 @@ BOOLEANS = [("emergency", "medical"), ("emergency", "immediate_danger"), ("conse
             ("consent", "guardian_informed"), ("child", "civil_status_registered")]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("section, name", BOOLEANS)
 @pytest.mark.parametrize("value", ["yes", "true", 1, 0, "false", "on", 1.0])
 def test_intake_booleans_take_only_true_or_false(api: ApiClient, section: str, name: str, value: Any):
