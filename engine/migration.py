@@ -172,8 +172,7 @@ def _graft_listeners(workflow: Any, compiled: Any) -> list[str]:
     latest step, so that a fact recorded after the move still reaches the prosecutor.
     """
     started = []
-    listening = [name.strip() for name in compiled.properties.get("listens_at", "").split(",") if name.strip()]
-    for name in listening:
+    for name in compiled.listed("listens_at"):
         spec = compiled.spec.task_specs.get(name)
         if spec is None or any(t.task_spec is spec for t in workflow.get_tasks(state=TaskState.WAITING)):
             continue

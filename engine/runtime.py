@@ -322,10 +322,10 @@ class Engine:
             if compiled.properties.get("subject", subjects.CHILD) != subjects.CHILD:
                 raise ValidationFailed("The report has invalid fields.", {"pathway": [
                     "This pathway is not a child's pathway."]})
-            start_roles = _listed(compiled.properties.get("start_roles"))
+            start_roles = set(compiled.listed("start_roles"))
             if start_roles and actor.role not in start_roles and actor != SYSTEM:
                 raise Forbidden(f"This pathway is started by: {', '.join(sorted(start_roles))}.")
-            served = _listed(compiled.properties.get("categories"))
+            served = set(compiled.listed("categories"))
             if served and not set(intake["categories"]) & served:
                 raise ValidationFailed("The report has invalid fields.", {"categories": [
                     f"This pathway serves: {', '.join(sorted(served))}."]})
@@ -339,7 +339,7 @@ class Engine:
             known_unit = unit.session.get(Unit, intake["unit"])
             if known_unit is None or known_unit.province != province.code or not known_unit.active:
                 raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
-            unit_kinds = _listed(compiled.properties.get("unit_kinds"))
+            unit_kinds = set(compiled.listed("unit_kinds"))
             if unit_kinds and known_unit.kind not in unit_kinds:  # a pathway of its own units (aftercare)
                 raise ValidationFailed("The report has invalid fields.", {"unit": [
                     f"This pathway's cases are filed to units of kind: {', '.join(sorted(unit_kinds))}."]})
@@ -849,11 +849,6 @@ def _check_task_id(task_id: str) -> None:
         UUID(str(task_id))
     except ValueError:
         raise NotFound("No such task.") from None
-
-
-def _listed(value: str | None) -> set[str]:
-    """A comma-separated pathway property as a set."""
-    return {item.strip() for item in (value or "").split(",") if item.strip()}
 
 
 def _stored_consent(consent: dict[str, Any], young_person: dict[str, Any] | None, actor: Actor,

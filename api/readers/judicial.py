@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.forms import CompiledForm, iter_components
-from engine.models import DeliveryIncident, OutboxMessage, TaskRecord
+from engine.models import Case, DeliveryIncident, OutboxMessage, TaskRecord
 from engine.vocabulary import JUSTICE, PARTNER
 
 from .. import policy
 from ..auth import Principal
-from .cases import visible_case
 from .context import ReadContext
 from .tasks import case_open_tasks
 
@@ -64,12 +63,13 @@ def reads_judicial(principal: Principal) -> bool:
     return policy.sees_full_case(principal) or (principal.role == PARTNER and principal.sector == JUSTICE)
 
 
-def judicial_status(ctx: ReadContext, case_id: str) -> JudicialStatus | None:
-    """What the prosecutor's office was told and decided; None for a reader who may not know."""
+def judicial_status(ctx: ReadContext, case: Case) -> JudicialStatus | None:
+    """What the prosecutor's office was told and decided about a case the reader sees (read by
+    :func:`api.readers.cases.case_file` or :func:`api.readers.cases.visible`); None for a reader
+    who may not know."""
     if not reads_judicial(ctx.principal):
         return None
     with ctx.engine.db.reading() as session:
-        case = visible_case(session, ctx.principal, case_id)
         messages = session.execute(select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.payload,
                                           OutboxMessage.status)
                                    .where(OutboxMessage.case_id == case.id, OutboxMessage.topic == NOTIFICATION_TOPIC)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.definitions.model import listed_property
 from engine.errors import NotFound
 from engine.models import Case, FormDraft, PathwayVersion, Unit
 from engine.vocabulary import RECEIVING_UNIT_KINDS
@@ -85,9 +86,9 @@ def start_offer(ctx: ReadContext, key: str) -> StartOffer | None:
     with ctx.engine.db.reading() as session:
         found = session.execute(select(PathwayVersion.name, PathwayVersion.properties).where(
             PathwayVersion.key == key, PathwayVersion.is_active.is_(True))).first()
-        if found is None or not policy.can_start(principal, listed(found.properties.get("start_roles"))):
+        if found is None or not policy.can_start(principal, set(listed_property(found.properties.get("start_roles")))):
             return None
-        kinds = listed(found.properties.get("unit_kinds")) or set(RECEIVING_UNIT_KINDS)
+        kinds = set(listed_property(found.properties.get("unit_kinds")) or RECEIVING_UNIT_KINDS)
         units = [unit for unit in session.scalars(
             select(Unit).where(Unit.province == principal.province, Unit.active.is_(True), Unit.kind.in_(kinds))
             .order_by(Unit.name, Unit.code)) if policy.can_report(principal, principal.province or "", unit.code)]
@@ -96,12 +97,7 @@ def start_offer(ctx: ReadContext, key: str) -> StartOffer | None:
     properties = found.properties
     title = properties.get(f"title_{ctx.language}") or found.name
     return StartOffer(key, title, _integer(properties.get("age_min"), 0), _integer(properties.get("age_max"), 17),
-                      sorted(listed(properties.get("categories"))), units)
-
-
-def listed(value: str | None) -> set[str]:
-    """A comma-separated pathway property as a set."""
-    return {item.strip() for item in (value or "").split(",") if item.strip()}
+                      sorted(set(listed_property(properties.get("categories")))), units)
 
 
 def _integer(value: str | None, default: int) -> int:

@@ -60,7 +60,7 @@ def get_case(case_id: str) -> dict[str, Any]:
     """The case with its open tasks and completed steps (partners: what their tasks need)."""
     context = reader()
     file = case_readers.case_file(context, case_id)
-    status = judicial.judicial_status(context, file.case.id)
+    status = judicial.judicial_status(context, file.case)
     engine().record_access(actor(), "case_viewed", [file.case.id])
     return {**file.body(), "judicial": status.body() if status is not None else None}
 

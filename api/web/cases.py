@@ -110,7 +110,7 @@ def case(case_id: str) -> ResponseReturnValue:
         return redirect(target)
     events = cases.history(context, file.case.id, newest_first=True, limit=TIMELINE)[1] \
         if policy.can_read_history(context.principal) else []
-    status = judicial.judicial_status(context, file.case.id)
+    status = judicial.judicial_status(context, file.case)
     engine().record_access(actor(), "case_viewed", [file.case.id])
     return render_template("case.html", case=file.case, pathway=file.pathway, open_tasks=file.open_tasks,
                            completed=file.completed_steps, events=events, markers=file.markers(), full=file.full,

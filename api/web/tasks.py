@@ -13,7 +13,7 @@ from engine.vocabulary import COORDINATOR
 from .. import policy
 from ..context import actor, engine, reader
 from ..i18n import translate_errors
-from ..readers import incidents, judicial, reports, tasks
+from ..readers import cases, incidents, judicial, reports, tasks
 from .chrome import isolate
 from .forms import flat_errors, form_data
 from .session import login_required
@@ -72,7 +72,9 @@ def task(task_id: str) -> ResponseReturnValue:
         engine().record_access(actor(), "task_viewed", [row.case_id], {"task_id": row.id, "step": row.step})
     subject = reports.subject_of(context, row.case_id)
     # The coordinator decides the plan knowing what the prosecutor's office was told and decided.
-    status = judicial.judicial_status(context, row.case_id) if row.role == COORDINATOR and subject is None else None
+    status = None
+    if row.role == COORDINATOR and subject is None:
+        status = judicial.judicial_status(context, cases.visible(context, row.case_id))
     return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors,
                            figures=reports.report_figures(context, row.case_id),
                            subject=subject_url(subject), judicial=status), 400 if errors else 200

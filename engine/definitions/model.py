@@ -1,11 +1,17 @@
 """What checking a definition produces: its problems, its user tasks, the checked definition."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..durations import DueRule
 from ..forms import CompiledForm
+
+
+def listed_property(value: str | None) -> tuple[str, ...]:
+    """The items of a comma-separated BPMN property, in their order, blanks left out."""
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
 
 
 @dataclass
@@ -51,11 +57,15 @@ class CheckedDefinition:
     # pathway version id → version number, for every stored version with this content
     versions: dict[int, int] = field(default_factory=dict)
 
-    @property
+    def listed(self, name: str) -> tuple[str, ...]:
+        """A comma-separated process property (``start_roles``, ``categories``…) as its items."""
+        return listed_property(self.properties.get(name))
+
+    @functools.cached_property
     def shared_data(self) -> tuple[str, ...]:
         """The process property ``shared_data``: values that are the case's, not one branch's
-        (see :func:`engine.runtime.share`)."""
-        return tuple(name.strip() for name in self.properties.get("shared_data", "").split(",") if name.strip())
+        (see :func:`engine.runtime.share`); read on every command, so split once."""
+        return self.listed("shared_data")
 
     def form_for(self, step: str) -> CompiledForm:
         return self.forms[self.user_tasks[step].form]
