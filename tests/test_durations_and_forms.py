@@ -100,6 +100,8 @@ def test_missing_translations_are_warnings():
     ([{"type": "textfield", "key": "1bad"}], "'key'"),
     ([{"type": "textfield", "key": "a", "validate": {"pattern": "("}}], "regular expression"),
     ([{"type": "number", "key": "a", "validate": {"min": "zero"}}], "validate.min"),
+    ([{"type": "textarea", "key": "a", "properties": {"requiredWhen": "b"}}], "requiredWhen names 'b'"),
+    ([{"type": "textarea", "key": "a", "properties": {"requiredWhen": "a=yes"}}], "requiredWhen names 'a'"),
 ])
 def test_bad_forms_are_refused(components, message):
     with pytest.raises(FormDefinitionError) as caught:
