@@ -131,6 +131,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         action_plans,
         auth,
         cases,
+        duplicates,
         incidents,
         indicators,
         notifications,
@@ -141,8 +142,8 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         units,
     )
 
-    for module in (auth, cases, tasks, supervision, pathways, notifications, incidents, indicators, reports,
-                   action_plans, units):
+    for module in (auth, cases, duplicates, tasks, supervision, pathways, notifications, incidents, indicators,
+                   reports, action_plans, units):
         api.register_blueprint(module.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)

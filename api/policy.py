@@ -56,6 +56,25 @@ def case_scope(principal: Principal) -> Any:
     return and_(Case.subject_kind == CHILD, _territory(principal))
 
 
+def can_review_duplicates(principal: Principal) -> bool:
+    """The CAPE coordinators decide whether two reports are of one child (for their province's cases)."""
+    return principal.role == COORDINATOR and principal.province is not None
+
+
+def can_correct_identity(principal: Principal, case: Any) -> bool:
+    """The case's own team corrects a child's identity: its unit's case workers and the province's
+    coordinators (a partner never)."""
+    if principal.province != case.province:
+        return False
+    return principal.role == COORDINATOR or (principal.role == CASE_WORKER and principal.unit == case.unit)
+
+
+def key_province(principal: Principal) -> str | None:
+    """The province whose children's search keys the principal's searches read (None: every
+    province's; :func:`case_scope` still decides which cases are shown)."""
+    return principal.province
+
+
 def _territory(principal: Principal) -> Any:
     if principal.role == CASE_WORKER:
         return and_(Case.unit == principal.unit, Case.province == principal.province)

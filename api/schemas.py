@@ -48,6 +48,13 @@ class PageArgs(Schema):
 
 
 class CaseListArgs(PageArgs):
+    q = fields.String(validate=validate.Length(max=200, error="Keep the search to 200 characters at most."),
+                      metadata={"description": "reference, name or alias (either script, spelling variants), "
+                                               "birth date YYYY-MM-DD or year of birth"})
+    step = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "has an open task at"})
+    assigned = fields.String(validate=validate.OneOf(["me"]), metadata={"description": "me: a task of mine is open"})
+    overdue = fields.Boolean(metadata={"description": "true: an open task is overdue"})
+    sort = fields.String(validate=validate.OneOf(["newest", "oldest", "reference", "risk", "updated"]))
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
     province = fields.String(validate=validate.Length(min=1, max=64))
     unit = fields.String(validate=validate.Length(min=1, max=100))
@@ -133,6 +140,9 @@ class TaskSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     overdue = fields.Boolean(required=True)
     escalation_level = fields.Integer(required=True)
+    child_name = fields.String(metadata={"description": "task lists: the child's name, or alias"})
+    child_age = fields.Integer(allow_none=True, metadata={"description": "task lists: the child's age today"})
+    risk_level = fields.String(metadata={"description": "task lists: the case's risk level"})
     form = fields.Dict(metadata={"description": "form-js schema, labels in the caller's language"})
 
 
@@ -157,6 +167,15 @@ class CompletedStep(Schema):
     data = fields.Dict()
 
 
+class ChildBrief(Schema):
+    display_name = fields.String(metadata={"description": "first and family name, or the alias when not known"})
+    identity_known = fields.Boolean()
+    alias = fields.String(allow_none=True)
+    sex = fields.String(allow_none=True, metadata={"description": "F | M | U (not known)"})
+    age = fields.Integer(allow_none=True, metadata={"description": "today (estimated when age_estimated)"})
+    age_estimated = fields.Boolean()
+
+
 class CaseSummary(Schema):
     id = fields.String(required=True)
     reference = fields.String(required=True)
@@ -167,6 +186,9 @@ class CaseSummary(Schema):
     categories = fields.List(fields.String())
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
+    closed_reason = fields.String(allow_none=True, metadata={"description": "duplicate | … (null: the pathway ended)"})
+    duplicate_of = fields.String(allow_none=True, metadata={"description": "the case this report continues in"})
+    child = fields.Nested(ChildBrief)
     pathway = fields.Nested(PathwayRef)
     version = fields.Integer(metadata={"description": "case version: changes at every command"})
 
@@ -195,10 +217,21 @@ class JudicialSchema(Schema):
     pending_due = fields.DateTime(allow_none=True)
 
 
+class LinkedCase(Schema):
+    case_id = fields.String()
+    reference = fields.String()
+    province = fields.String()
+    status = fields.String()
+    relation = fields.String(metadata={"description": "continues_in (this report was linked into it) | duplicate"})
+    opened_at = fields.DateTime()
+
+
 class CaseSchema(CaseSummary):
+    linked_cases = fields.List(fields.Nested(LinkedCase), metadata={
+        "description": "reports of the same child, linked by a coordinator's review"})
     judicial = fields.Nested(JudicialSchema, allow_none=True, metadata={
         "description": "the judicial branch: null for partners other than justice"})
-    child = fields.Dict()
+    child = fields.Dict()  # type: ignore[assignment]  # the whole identity here, the brief in lists
     report = fields.Dict()
     emergency = fields.Dict()
     consent = fields.Dict()
@@ -213,6 +246,24 @@ class CasePage(Schema):
     per_page = fields.Integer(required=True)
 
 
+class DuplicateMatch(Schema):
+    case_id = fields.String()
+    reference = fields.String()
+    score = fields.Float(metadata={"description": "0..1"})
+    reasons = fields.List(fields.String(), metadata={"description": "same_first_name, similar_family_name, "
+                                                                     "same_birth_date, same_birth_year, close_age, "
+                                                                     "same_sex…"})
+
+
+class DuplicateCheckRequest(Strict):
+    child = fields.Dict(required=True, metadata={"description": "as in the report (POST /api/v1/cases)"})
+    province = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class DuplicateList(Schema):
+    items = fields.List(fields.Nested(DuplicateMatch), required=True)
+
+
 class CommandResponse(Schema):
     id = fields.String(required=True)
     reference = fields.String(required=True)
@@ -221,9 +272,69 @@ class CommandResponse(Schema):
     version = fields.Integer(required=True)
     pathway = fields.Nested(PathwayRef)
     open_tasks = fields.List(fields.Nested(TaskSchema), required=True)
+    possible_duplicates = fields.List(fields.Nested(DuplicateMatch), metadata={
+        "description": "a report: earlier reports of the same child the caller may read"})
+
+
+class IdentityCorrectionRequest(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    identity_known = fields.Raw()
+    alias = fields.Raw()
+    first_name = fields.Raw()
+    last_name = fields.Raw()
+    names_other_script = fields.Raw()
+    sex = fields.Raw()
+    birth_date = fields.Raw()
+    age_estimate = fields.Raw()
+    civil_status_registered = fields.Raw()
+    nationality = fields.Raw()
+
+
+class ReviewArgs(PageArgs):
+    state = fields.String(load_default="pending", validate=validate.OneOf(["pending", "confirmed", "rejected", "all"]))
+
+
+class ReviewDecisionRequest(Strict):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    keep = fields.UUID(load_default=None, allow_none=True, metadata={
+        "description": "confirm: the case that continues (default: the earlier report)"})
+
+
+class ReviewSide(Schema):
+    case_id = fields.String()
+    reference = fields.String()
+    province = fields.String()
+    unit = fields.String()
+    status = fields.String()
+    opened_at = fields.DateTime()
+    birth_date = fields.Date(allow_none=True)
+    child = fields.Nested(ChildBrief)
+    duplicate_of = fields.String(allow_none=True)
+
+
+class ReviewSchema(Schema):
+    id = fields.Integer()
+    state = fields.String(metadata={"description": "pending | confirmed | rejected"})
+    score = fields.Float()
+    reasons = fields.List(fields.String())
+    raised_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    note = fields.String(allow_none=True)
+    kept_case_id = fields.String(allow_none=True)
+    case = fields.Nested(ReviewSide, metadata={"description": "the later report"})
+    match = fields.Nested(ReviewSide, metadata={"description": "the earlier report it may repeat"})
+
+
+class ReviewPage(Schema):
+    items = fields.List(fields.Nested(ReviewSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
 
 
 class EventSchema(Schema):
+    case_reference = fields.String(metadata={"description": "an event of a report linked into this case"})
     id = fields.Integer()
     at = fields.DateTime()
     actor = fields.String()

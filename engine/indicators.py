@@ -1,7 +1,8 @@
 """Indicators of the UPE programme, computed from the facts Himaya holds (never typed in).
 
-- children served: cases open at some moment of the period, by unit, province, category, sex
-  and age band (age at the report date);
+- children served: children whose case was open at some moment of the period, by unit, province,
+  category, sex and age band (age at the report date), each child once (reports linked as the same
+  child are one);
 - cases opened and closed in the period;
 - median days per step and the share of steps completed after their due date;
 - trainings organised for UPE staff and distinct staff trained;
@@ -18,12 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, func, or_, select, true
+from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .models import Case, StatisticalReport, TaskRecord, Training
 from .vocabulary import CHILD
 
+# Which child a case is about: itself, or the case it was linked into as the same child.
+CHILD_OF_CASE = func.coalesce(Case.duplicate_of, Case.id)
 AGE_BANDS = ((0, 5, "0-5"), (6, 11, "6-11"), (12, 14, "12-14"), (15, 17, "15-17"), (18, 99, "18+"))
 SMALL_CELL = 5
 
@@ -90,25 +93,28 @@ def _median_days(session: Session, step_where: list[Any]) -> dict[str, dict[str,
 
 
 def _served(session: Session, served_where: list[Any]) -> dict[str, Any]:
-    """Children served: counted by the database (grouped), never read case by case."""
+    """Children served: counted by the database (grouped), never read case by case. A child is
+    counted once however many reports were linked as the same child (a confirmed duplicate counts
+    with the case it continues in: :data:`CHILD_OF_CASE`)."""
     dialect = session.get_bind().dialect.name
+    children = func.count(distinct(CHILD_OF_CASE))
 
     def grouped(column: Any) -> dict[str, int]:
         return {key: n for key, n in session.execute(
-            select(column.label("key"), func.count()).where(*served_where).group_by(column)).all()}
+            select(column.label("key"), children).where(*served_where).group_by(column)).all()}
 
     if dialect == "postgresql":
         categories = func.jsonb_array_elements_text(Case.categories).table_valued("value").render_derived()
     else:
         categories = func.json_each(Case.categories).table_valued("value")
     by_category = {key: n for key, n in session.execute(
-        select(categories.c.value, func.count()).select_from(Case).join(categories, true())
+        select(categories.c.value, children).select_from(Case).join(categories, true())
         .where(*served_where).group_by(categories.c.value)).all()}
     by_age_band: dict[str, int] = defaultdict(int)
-    for age, n in session.execute(select(age_expression := _age_expression(dialect), func.count())
+    for age, n in session.execute(select(age_expression := _age_expression(dialect), children)
                                   .where(*served_where).group_by(age_expression)).all():
         by_age_band[age_band(age)] += n  # a hundred ages at most: the bands are summed here
-    return {"total": session.scalar(select(func.count()).select_from(Case).where(*served_where)) or 0,
+    return {"total": session.scalar(select(children).select_from(Case).where(*served_where)) or 0,
             "by_unit": grouped(Case.unit), "by_province": grouped(Case.province), "by_category": by_category,
             "by_sex": grouped(Case.child_sex), "by_age_band": by_age_band}
 

@@ -14,7 +14,7 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from .vocabulary import RISK_LEVELS
 
@@ -42,7 +42,7 @@ INTAKE_VARIABLE_DOMAINS: dict[str, list[Any] | None] = {
     "immediate_danger": [True, False],
     "risk_level": list(RISK_LEVELS),
     "categories": None,
-    "child_sex": ["F", "M"],
+    "child_sex": ["F", "M", "U"],
     "child_age": None,
     "province": None,
     "unit": None,
@@ -81,6 +81,27 @@ def _line(low: int, high: int) -> list[Any]:
     return [validate.Length(min=low, max=high), plain_line]
 
 
+def has_letters(value: str) -> None:
+    """A name or an alias: at least one letter (not only spaces, digits or punctuation)."""
+    if value and not any(unicodedata.category(c).startswith("L") for c in value):
+        raise ValidationError("Write the name with letters (it cannot be only spaces, digits or signs).")
+
+
+def _name(high: int) -> list[Any]:
+    return [validate.Length(max=high, error=f"Keep it to {high} characters at most."), plain_line, has_letters]
+
+
+def clean_line(value: str | None) -> str | None:
+    """A one-line text as stored: Unicode NFC, runs of spaces as one, no space around; None when empty."""
+    if value is None:
+        return None
+    cleaned = " ".join(unicodedata.normalize("NFC", value).split())
+    return cleaned or None
+
+
+SEXES = ("F", "M", "U")  # U: unknown or not stated
+
+
 class StrictBoolean(fields.Boolean):
     """JSON ``true`` or ``false`` only: ``"yes"``, ``"true"``, ``1`` or ``0`` are refused (marshmallow's
     Boolean takes them, and ``1 in {True}`` holds in Python)."""
@@ -98,21 +119,73 @@ class _Strict(Schema):
         unknown = RAISE
 
 
+class OtherScriptNamesSchema(_Strict):
+    """The child's names written in the other script (Arabic when the report gave Latin, or the reverse)."""
+
+    first_name = fields.String(load_default=None, allow_none=True, validate=_name(100))
+    last_name = fields.String(load_default=None, allow_none=True, validate=_name(100))
+
+
 class ChildSchema(_Strict):
-    first_name = fields.String(required=True, validate=_line(1, 100))
-    last_name = fields.String(required=True, validate=_line(1, 100))
-    sex = fields.String(required=True, validate=validate.OneOf(["F", "M"]))
-    birth_date = fields.Date(load_default=None, allow_none=True)
+    # A child whose name nobody knows (a street child) is reported with ``identity_known: false``
+    # and an alias: how the team knows them ("girl at the Bab Souk crossing").
+    identity_known = StrictBoolean(load_default=True)
+    alias = fields.String(load_default=None, allow_none=True, validate=_name(200))
+    first_name = fields.String(load_default=None, allow_none=True, validate=_name(100))
+    last_name = fields.String(load_default=None, allow_none=True, validate=_name(100))
+    names_other_script = fields.Nested(OtherScriptNamesSchema, load_default=None, allow_none=True)
+    sex = fields.String(required=True, validate=validate.OneOf(
+        SEXES, error="Choose F (girl), M (boy) or U (not known)."),
+        error_messages={"required": "Say whether the child is a girl (F), a boy (M), or U if not known."})
+    birth_date = fields.Date(load_default=None, allow_none=True,
+                             error_messages={"invalid": "Write the birth date as YYYY-MM-DD."})
     age_estimate = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                  validate=validate.Range(min=0, max=30))
+                                  validate=validate.Range(min=0, max=30, error="Give an age from 0 to 30."),
+                                  error_messages={"invalid": "Give the estimated age as a whole number of years."})
     civil_status_registered = StrictBoolean(load_default=None, allow_none=True)
     nationality = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^[A-Z]{2}$", error="Use a two-letter ISO 3166 country code, e.g. MA."))
 
     @validates_schema
-    def _birth_or_age(self, data: dict[str, Any], **_: Any) -> None:
+    def _who_the_child_is(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("identity_known", True):
+            missing = {name: ["Give the child's first name, or say the name is not known and give an alias."
+                              if name == "first_name" else
+                              "Give the child's family name, or say the name is not known and give an alias."]
+                       for name in ("first_name", "last_name") if not clean_line(data.get(name))}
+            if missing:
+                raise ValidationError(missing)
+        elif not clean_line(data.get("alias")):
+            raise ValidationError("The child's name is not known: give an alias, how the team knows the child "
+                                  "(e.g. \"girl at the Bab Souk crossing\").", "alias")
         if data.get("birth_date") is None and data.get("age_estimate") is None:
-            raise ValidationError("Give birth_date or age_estimate.", "birth_date")
+            raise ValidationError("Give the birth date, or an estimated age if it is not known.", "birth_date")
+
+    @post_load
+    def _clean_names(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        for name in ("first_name", "last_name", "alias"):
+            data[name] = clean_line(data.get(name))
+        other = data.get("names_other_script") or {}
+        other = {name: clean_line(other.get(name)) for name in ("first_name", "last_name")}
+        data["names_other_script"] = other if any(other.values()) else None
+        return data
+
+
+class ReporterSchema(_Strict):
+    """Who made the report, and how to reach them again (kept from partners)."""
+
+    name = fields.String(load_default=None, allow_none=True, validate=_line(0, 200))
+    relation = fields.String(load_default=None, allow_none=True, validate=_line(0, 100))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^\+?[0-9][0-9 .-]{3,24}$",
+        error="Write the phone number with digits (e.g. 0661 23 45 67 or +212 661 23 45 67)."))
+
+
+class LocationSchema(_Strict):
+    """Where the child was found or lives: the commune and the place (douar, street, school…)."""
+
+    commune = fields.String(load_default=None, allow_none=True, validate=_line(0, 100))
+    place = fields.String(load_default=None, allow_none=True, validate=_line(0, 200))
 
 
 class ReportSchema(_Strict):
@@ -120,6 +193,8 @@ class ReportSchema(_Strict):
     received_at = fields.AwareDateTime(required=True, validate=validate.Range(
         min=EARLIEST_REPORT, error="The report date must be in 2000 or later."))
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
+    reporter = fields.Nested(ReporterSchema, load_default=None, allow_none=True)
+    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
 
 
 class EmergencySchema(_Strict):

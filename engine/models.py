@@ -15,6 +15,8 @@ runtime projections, and the history grows without slowing them.
   ``visit_due_at`` (what "stalled" reads: :mod:`engine.stalling`).
 - ``open_tasks``: projection of the ready user tasks, one row each (runtime).
 - ``case_timers``: projection of the waiting BPMN timers with their due times (runtime).
+- ``child_name_keys``: search keys of the child's names (finding a child, duplicates), by province;
+  ``duplicate_reviews``: two reports that may be of the same child, until a coordinator decides.
 - ``task_history``: every user task that ended, with who completed it and the data.
 - ``case_events``: the append-only audit trail of the case.
 - ``outbox``: messages to deliver after commit (notifications, partner referrals).
@@ -44,6 +46,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -127,6 +130,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_province_status", "province", "status", "opened_at"),
         Index("ix_cases_unit_status", "unit", "status", "opened_at"),
+        Index("ix_cases_province_birth_year", "province", "child_birth_year"),
+        Index("ix_cases_duplicate_of", "duplicate_of"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -147,6 +152,19 @@ class Case(Base):
     child_age_estimate: Mapped[int | None]
     child_civil_status_registered: Mapped[bool | None]
     child_nationality: Mapped[str | None] = mapped_column(String(8))
+    # A child reported without a known name is known by an alias ("girl at the Bab Souk crossing");
+    # names may be written in either script, and also in the other one.
+    child_identity_known: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    child_alias: Mapped[str | None] = mapped_column(String(200))
+    child_first_name_other: Mapped[str | None] = mapped_column(String(100))
+    child_last_name_other: Mapped[str | None] = mapped_column(String(100))
+    # From the birth date, or the report's year minus the estimated age: what a search by year and
+    # the duplicate check compare.
+    child_birth_year: Mapped[int | None]
+    # Set when a review confirmed that this case reports the same child as another one: the case
+    # that continues (this one is closed with reason ``duplicate``).
+    duplicate_of: Mapped[str | None] = mapped_column(String(36))
+    closed_reason: Mapped[str | None] = mapped_column(String(20))
     report: Mapped[dict[str, Any]]
     emergency_medical: Mapped[bool] = mapped_column(Boolean, default=False)
     immediate_danger: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -155,6 +173,45 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+
+
+class ChildNameKey(Base):
+    """A search key derived from one of a child's names (:mod:`engine.names`): finding a child and
+    the duplicate check compare keys, never the names, so the keys can become keyed hashes
+    without changing the matching."""
+
+    __tablename__ = "child_name_keys"
+    __table_args__ = (Index("ix_child_name_keys_key", "key", "field", "province", "case_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    province: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(8))  # first | last | alias
+    key: Mapped[str] = mapped_column(String(80))
+
+
+class DuplicateReview(Base):
+    """Two reports that may be of the same child, for the coordinators of the provinces concerned
+    to confirm (the cases are linked) or reject."""
+
+    __tablename__ = "duplicate_reviews"
+    __table_args__ = (UniqueConstraint("case_id", "match_id", name="uq_duplicate_reviews_pair"),
+                      Index("ix_duplicate_reviews_case_province", "case_province", "state"),
+                      Index("ix_duplicate_reviews_match_province", "match_province", "state"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))  # the later report
+    match_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))  # the earlier one it may repeat
+    case_province: Mapped[str] = mapped_column(String(64))
+    match_province: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float]
+    reasons: Mapped[list[str]]
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed | rejected
+    raised_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    kept_id: Mapped[str | None] = mapped_column(String(36))  # confirmed: the case that continues
 
 
 class CaseWorkflow(Base):

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
-from . import stalling, subjects
+from . import identity, stalling, subjects
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
 from .definitions import storage
@@ -47,13 +47,14 @@ from .definitions.model import CheckedDefinition
 from .durations import DEFAULT_TIMER_MINIMUM
 from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
-from .intake import check_age, check_consent, load_intake
+from .intake import ChildSchema, check_age, check_consent, load_intake
 from .intake import risk_level as compute_risk
 from .models import (
     Case,
     CaseEvent,
     CaseTimer,
     CaseWorkflow,
+    DuplicateReview,
     OpenTask,
     OutboxMessage,
     PathwayVersion,
@@ -64,12 +65,13 @@ from .models import (
     new_id,
 )
 from .script_engine import SCRIPT_ENGINE, service_dispatcher
-from .vocabulary import RISK_LEVELS, Lane, receives_children
+from .vocabulary import COORDINATOR, RISK_LEVELS, Lane, receives_children
 from .workflow_state import WorkflowCache, compact, dump_state, load_state
 
 log = logging.getLogger("himaya.engine")
 
 CASES, OPEN_TASKS, TASK_HISTORY = Case.__table__, OpenTask.__table__, TaskRecord.__table__
+REVIEWS = DuplicateReview.__table__
 EVENTS, TIMERS, STATES, OUTBOX = (CaseEvent.__table__, CaseTimer.__table__, CaseWorkflow.__table__,
                                   OutboxMessage.__table__)
 
@@ -195,6 +197,9 @@ class CommandResult:
     case_version: int
     open_tasks: list[TaskRow] = field(default_factory=list)
     pathway_version_id: int = 0
+    # At a report: earlier reports that may be of the same child, in every province (the API
+    # shows the caller those it may read; coordinators review them all).
+    possible_duplicates: tuple[identity.Match, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,6 +321,12 @@ class Engine:
             intake = load_intake(payload)
         except ValidationError as exc:
             raise ValidationFailed("The report has invalid fields.", exc.messages) from None
+        # Keys and the look-up of earlier reports are read work: done before the write transaction.
+        child = intake["child"]
+        who = identity.Identity.of_child(child, intake["report"]["received_at"].date())
+        keys = identity.key_rows(who)
+        with self.db.reading() as session:
+            duplicates = tuple(identity.find_duplicates(session.connection(), who))
         with self._unit() as unit:
             pathway = storage.active_version(unit.session, intake["pathway"])
             compiled = self.definitions.get(pathway)
@@ -350,7 +361,7 @@ class Engine:
                 young_person = check_consent(intake, compiled.properties, unit.now)
             except ValidationError as exc:
                 raise ValidationFailed("The report has invalid fields.", exc.messages) from None
-            emergency, child = intake["emergency"], intake["child"]
+            emergency = intake["emergency"]
             risk = compute_risk(intake["categories"], emergency, compiled.properties)
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
                              pathway_version_id=pathway.id, status="open", risk_level=risk,
@@ -359,18 +370,22 @@ class Engine:
                 id=case.id, reference=case.reference, pathway_version_id=pathway.id, status="open",
                 risk_level=risk, province=case.province, unit=case.unit, categories=list(intake["categories"]),
                 child_first_name=child["first_name"], child_last_name=child["last_name"], child_sex=child["sex"],
+                child_identity_known=child["identity_known"], child_alias=child["alias"],
+                child_first_name_other=(child["names_other_script"] or {}).get("first_name"),
+                child_last_name_other=(child["names_other_script"] or {}).get("last_name"),
+                child_birth_year=who.birth_year,
                 child_birth_date=child.get("birth_date"), child_age_estimate=child.get("age_estimate"),
                 child_civil_status_registered=child.get("civil_status_registered"),
                 child_nationality=child.get("nationality"),
-                report={"source": intake["report"]["source"],
-                        "received_at": intake["report"]["received_at"].isoformat(),
-                        "description": intake["report"]["description"]},
+                report=_stored_report(intake["report"]),
                 emergency_medical=bool(emergency.get("medical")),
                 immediate_danger=bool(emergency.get("immediate_danger")),
                 consent=_stored_consent(intake["consent"], young_person, actor, unit.now),
                 opened_at=unit.now, closed_at=None, updated_at=unit.now,
                 created_by=actor.username,
             ))
+            identity.store_keys(unit.conn, case.id, case.province, keys)
+            self._raise_duplicate_reviews(unit, case, duplicates, actor)
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
             workflow.task_tree.data.update({
                 "case_reference": case.reference, "province": case.province, "unit": case.unit,
@@ -385,7 +400,27 @@ class Engine:
                 "categories": list(intake["categories"])})
             unit.timers_before[case.id] = {}
             unit.open_rows[case.id] = []
-            return self._advance(unit, case, compiled, workflow, actor, new_case=True)
+            result = self._advance(unit, case, compiled, workflow, actor, new_case=True)
+            result.possible_duplicates = duplicates
+            return result
+
+    def _raise_duplicate_reviews(self, unit: _Unit, case: CaseState, duplicates: tuple[identity.Match, ...],
+                                 actor: Actor) -> None:
+        """One review per possible earlier report, for the coordinators of both provinces (told by
+        a notification); the new case's history says a review is open, never which case it names."""
+        if not duplicates:
+            return
+        unit.conn.execute(insert(REVIEWS), [{
+            "case_id": case.id, "match_id": m.case_id, "case_province": case.province, "match_province": m.province,
+            "score": m.score, "reasons": list(m.reasons), "state": "pending", "raised_at": unit.now}
+            for m in duplicates])
+        unit.event(case, actor, "duplicate_suspected", detail={"reviews": len(duplicates)})
+        for province in sorted({case.province, *(m.province for m in duplicates)}):
+            unit.conn.execute(_INSERT["outbox"].values(
+                created_at=unit.now, case_id=case.id, topic="duplicate_review", channel="notify",
+                recipient=Lane(COORDINATOR, province).recipients(),
+                payload={"case_id": case.id, "case_reference": case.reference, "link": "/duplicates"},
+                status="pending", attempts=0, next_attempt_at=unit.now))
 
     def start_subject(self, pathway_key: str, *, kind: str, province: str, unit_code: str, data: dict[str, Any],
                       actor: Actor, create: Callable[[Connection, CaseState, datetime], None]) -> CommandResult:
@@ -567,6 +602,118 @@ class Engine:
                     due_at=row.due_at, next_escalation_at=row.next_escalation_at))
             unit.event(case, actor, "risk_changed", detail={"from": previous, "to": level, "reason": reason.strip()})
             return self._advance(unit, case, compiled, workflow, actor)
+
+    def correct_identity(self, case_id: str, payload: Any, actor: Actor) -> CommandResult:
+        """Correct the child's identity (with a reason): the fields given replace the recorded
+        ones, the whole identity is checked again, and the search keys follow."""
+        if not isinstance(payload, dict):
+            raise ValidationFailed("Invalid identity correction.", {"_schema": ["Expected a JSON object."]})
+        reason = payload.get("reason")
+        reason = reason.strip() if isinstance(reason, str) else ""
+        changes = {k: v for k, v in payload.items() if k != "reason"}
+        errors: dict[str, Any] = {}
+        if not reason:
+            errors["reason"] = ["Say why the identity is corrected."]
+        elif len(reason) > 2000:
+            errors["reason"] = ["Keep the reason to 2000 characters at most."]
+        unknown = sorted(set(changes) - set(IDENTITY_FIELDS))
+        if unknown:
+            errors.update({name: ["This field cannot be corrected here."] for name in unknown})
+        if not changes and not unknown:
+            errors["_schema"] = ["Give at least one field to correct."]
+        if errors:
+            raise ValidationFailed("Invalid identity correction.", errors)
+        with self.db.reading() as session:  # read, merge and check before the write transaction
+            before = session.get(Case, str(case_id))
+            if before is None or before.subject_kind != subjects.CHILD:
+                raise NotFound("No such case.")
+            recorded = identity_of(before)
+            compiled = self.compiled(session, before.pathway_version_id)
+        merged = {**recorded, **changes}
+        try:
+            child = ChildSchema().load(merged)
+            received = datetime.fromisoformat(before.report.get("received_at") or before.opened_at.isoformat())
+            age = check_age({"child": child, "report": {"received_at": received}}, compiled.properties, received)
+        except ValidationError as exc:
+            messages = exc.messages.get("child", exc.messages) if isinstance(exc.messages, dict) else exc.messages
+            raise ValidationFailed("Invalid identity correction.", messages) from None
+        who = identity.Identity.of_child(child, before.opened_at.date())
+        keys = identity.key_rows(who)
+        stored = _identity_columns(child, who)
+        with self._unit() as unit:
+            case = self._lock_case(unit, str(case_id))
+            now_recorded = unit.conn.execute(select(*(CASES.c[c] for c in stored)).where(CASES.c.id == case.id)).one()
+            if dict(now_recorded._mapping) != {c: getattr(before, c) for c in stored}:
+                raise Conflict("The identity changed meanwhile: reload the case and try again.")
+            changed = sorted(c.removeprefix("child_") for c in stored if stored[c] != getattr(before, c))
+            if not changed:
+                return self._result(case, self._open_rows(unit, case.id))
+            case.set(**stored)
+            identity.store_keys(unit.conn, case.id, case.province, keys, replace=True)
+            unit.event(case, actor, "identity_corrected", detail={"fields": changed, "reason": reason})
+            compiled = self.compiled(unit, case.pathway_version_id)
+            workflow = self._load_workflow(unit, case, compiled)
+            if case.status == "open":
+                share(workflow, {"child_sex": child["sex"], "child_age": age})
+            return self._advance(unit, case, compiled, workflow, actor)
+
+    def decide_duplicate(self, review_id: int, decision: str, actor: Actor, *, note: str | None = None,
+                         keep: str | None = None) -> dict[str, Any]:
+        """Confirm (the two reports are one child: the cases are linked, the one not kept is closed
+        with reason ``duplicate``) or reject a possible duplicate; returns the review as decided."""
+        errors: dict[str, list[str]] = {}
+        if decision not in ("confirm", "reject"):
+            errors["decision"] = ["Choose confirm or reject."]
+        if note is not None and (not isinstance(note, str) or len(note) > 2000):
+            errors["note"] = ["Keep the note to 2000 characters at most."]
+        if errors:
+            raise ValidationFailed("Invalid decision.", errors)
+        with self._unit() as unit:
+            review = unit.conn.execute(select(REVIEWS).where(REVIEWS.c.id == review_id)).first()
+            if review is None:
+                raise NotFound("No such review.")
+            if review.state != "pending":
+                raise Conflict("This review has been decided already.")
+            if keep is not None and keep not in (review.case_id, review.match_id):
+                raise ValidationFailed("Invalid decision.", {"keep": ["Keep one of the two cases of the review."]})
+            kept = keep or _default_kept(unit.conn, review)
+            closing = review.case_id if kept == review.match_id else review.match_id
+            values: dict[str, Any] = {"state": "confirmed" if decision == "confirm" else "rejected",
+                                      "decided_by": actor.username, "decided_at": unit.now,
+                                      "note": note.strip() if note else None,
+                                      "kept_id": kept if decision == "confirm" else None}
+            written = unit.conn.execute(update(REVIEWS).where(REVIEWS.c.id == review_id,
+                                                              REVIEWS.c.state == "pending").values(**values))
+            if written.rowcount != 1:
+                raise Conflict("This review has been decided already.")
+            if decision == "reject":
+                case = self._lock_case(unit, review.case_id)
+                unit.event(case, actor, "duplicate_rejected", detail={"review": review_id})
+                self._save_case(unit, case)
+            else:
+                self._link_duplicate(unit, kept, closing, actor)
+            return {**dict(review._mapping), **values}
+
+    def _link_duplicate(self, unit: _Unit, kept_id: str, closing_id: str, actor: Actor) -> None:
+        kept = self._lock_case(unit, kept_id)
+        closing = self._lock_case(unit, closing_id)
+        linked = unit.conn.execute(select(CASES.c.duplicate_of).where(CASES.c.id.in_([kept_id, closing_id]),
+                                                                        CASES.c.duplicate_of.is_not(None))).first()
+        if linked is not None:
+            raise Conflict("One of these cases is already linked as a duplicate: review the case it continues in.")
+        closing.set(duplicate_of=kept.id)
+        unit.event(kept, actor, "duplicate_linked", detail={"case_id": closing.id, "reference": closing.reference})
+        self._save_case(unit, kept)
+        unit.event(closing, actor, "linked_as_duplicate", detail={"case_id": kept.id, "reference": kept.reference})
+        if closing.status != "open":
+            self._save_case(unit, closing)
+            return
+        compiled = self.compiled(unit, closing.pathway_version_id)
+        workflow = self._load_workflow(unit, closing, compiled)
+        workflow.cancel()
+        closing.set(status="closed", closed_at=unit.now, closed_reason="duplicate")
+        unit.event(closing, actor, "case_closed", detail={"reason": "duplicate"})
+        self._advance(unit, closing, compiled, workflow, actor)
 
     # -- internals --------------------------------------------------------------------
 
@@ -841,6 +988,53 @@ def share(workflow: BpmnWorkflow, values: Mapping[str, Any]) -> None:
     for task in workflow.tasks.values():
         if not task.has_state(TaskState.FINISHED_MASK):
             task.data.update(values)
+
+
+def _default_kept(conn: Connection, review: Any) -> str:
+    """The case that continues when a duplicate is confirmed without saying: the earlier report,
+    unless it was closed and the new one is open (the child was reported again)."""
+    status = dict(conn.execute(select(CASES.c.id, CASES.c.status).where(
+        CASES.c.id.in_([review.case_id, review.match_id]))).tuples().all())
+    if status.get(review.match_id) != "open" and status.get(review.case_id) == "open":
+        return str(review.case_id)
+    return str(review.match_id)
+
+
+IDENTITY_FIELDS = ("identity_known", "alias", "first_name", "last_name", "names_other_script", "sex", "birth_date",
+                   "age_estimate", "civil_status_registered", "nationality")
+
+
+def identity_of(case: Case) -> dict[str, Any]:
+    """The child's recorded identity in the intake's shape (what a correction starts from)."""
+    other = {"first_name": case.child_first_name_other, "last_name": case.child_last_name_other}
+    return {"identity_known": case.child_identity_known, "alias": case.child_alias,
+            "first_name": case.child_first_name, "last_name": case.child_last_name,
+            "names_other_script": other if any(other.values()) else None, "sex": case.child_sex,
+            "birth_date": case.child_birth_date.isoformat() if case.child_birth_date else None,
+            "age_estimate": case.child_age_estimate, "civil_status_registered": case.child_civil_status_registered,
+            "nationality": case.child_nationality}
+
+
+def _identity_columns(child: dict[str, Any], who: identity.Identity) -> dict[str, Any]:
+    other = child.get("names_other_script") or {}
+    return {"child_identity_known": child["identity_known"], "child_alias": child["alias"],
+            "child_first_name": child["first_name"], "child_last_name": child["last_name"],
+            "child_first_name_other": other.get("first_name"), "child_last_name_other": other.get("last_name"),
+            "child_sex": child["sex"], "child_birth_date": child.get("birth_date"),
+            "child_age_estimate": child.get("age_estimate"),
+            "child_civil_status_registered": child.get("civil_status_registered"),
+            "child_nationality": child.get("nationality"), "child_birth_year": who.birth_year}
+
+
+def _stored_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as the case keeps it (reporter and place only when given)."""
+    stored = {"source": report["source"], "received_at": report["received_at"].isoformat(),
+              "description": report["description"]}
+    for part in ("reporter", "location"):
+        given = {k: v for k, v in (report.get(part) or {}).items() if v not in (None, "")}
+        if given:
+            stored[part] = given
+    return stored
 
 
 def _check_task_id(task_id: str) -> None:

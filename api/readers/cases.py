@@ -1,26 +1,33 @@
 """Children's cases: one case, the case list, the case file, its history and its diagram."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select, type_coerce
+from sqlalchemy import Select, func, or_, select, type_coerce
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from engine import identity, names
 from engine.errors import NotFound
-from engine.models import Case, CaseEvent, CaseWorkflow, PathwayVersion, TaskRecord
+from engine.intake import without_controls
+from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, TaskRecord
 from engine.vocabulary import PARTNER
 
 from .. import policy
 from ..auth import Principal
 from ..messages import N_
+from .children import child_brief
 from .context import ReadContext
 from .paging import page_rows
-from .tasks import case_open_tasks, present_task
+from .tasks import case_open_tasks, overdue, present_task
 
-CHILD_FIELDS = ("first_name", "last_name", "sex", "birth_date", "age_estimate", "civil_status_registered",
-                "nationality")
+CHILD_FIELDS = ("identity_known", "alias", "first_name", "last_name", "sex", "birth_date", "age_estimate",
+                "civil_status_registered", "nationality")
+PARTNER_HIDDEN_REPORT = ("description", "reporter")  # a partner's task needs neither the account nor who gave it
 LIST_FILTERS = ("status", "province", "unit", "risk_level")
 
 
@@ -39,12 +46,14 @@ def visible(ctx: ReadContext, case_id: str) -> Case:
         return visible_case(session, ctx.principal, case_id)
 
 
-def summary(case: Case, pathway: PathwayVersion, version: int) -> dict[str, Any]:
-    """A case in a list: what it is about, where, and how far."""
+def summary(case: Case, pathway: PathwayVersion, version: int, today: date | None = None) -> dict[str, Any]:
+    """A case in a list: who it is about, what, where, and how far."""
     return {
         "id": case.id, "reference": case.reference, "status": case.status, "risk_level": case.risk_level,
         "province": case.province, "unit": case.unit, "categories": case.categories,
-        "opened_at": case.opened_at, "closed_at": case.closed_at,
+        "opened_at": case.opened_at, "closed_at": case.closed_at, "closed_reason": case.closed_reason,
+        "duplicate_of": case.duplicate_of,
+        "child": child_brief(case, today or case.updated_at.date()),
         "pathway": {"key": pathway.key, "version": pathway.version}, "version": version,
     }
 
@@ -55,10 +64,56 @@ def with_pathway(query: Select) -> Select:
         CaseWorkflow, CaseWorkflow.case_id == Case.id)
 
 
+SORTS = {
+    "newest": (Case.opened_at.desc(), Case.id),
+    "oldest": (Case.opened_at, Case.id),
+    "reference": (Case.reference,),
+    "risk": (sql_case((Case.risk_level == "high", 0), (Case.risk_level == "medium", 1), else_=2), Case.opened_at.desc(),
+             Case.id),
+    "updated": (Case.updated_at.desc(), Case.id),
+}
+REFERENCE = re.compile(r"^[A-Za-z]{2,8}-\d{4}(-\d{0,8})?$")
+BIRTH_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+YEAR = re.compile(r"^(19|20)\d{2}$")
+
+
+class SearchRefused(ValueError):
+    """A search string that cannot be searched (too short, nothing to match): a 400 for the caller."""
+
+
+def search_terms(q: str) -> tuple[list[Any], list[frozenset[str]]]:
+    """A search string as SQL conditions on ``Case`` (a reference, a birth date or year) and the
+    key sets of its name tokens; :class:`SearchRefused` when nothing in it can be searched."""
+    text = " ".join(without_controls(q).split())
+    if len(text) < 2:
+        raise SearchRefused(N_("Type at least 2 characters to search."))
+    if REFERENCE.match(text):
+        return [Case.reference.startswith(text.upper(), autoescape=True)], []
+    conditions: list[Any] = []
+    words = []
+    for word in text.split():
+        if BIRTH_DATE.match(word):
+            try:
+                conditions.append(Case.child_birth_date == date.fromisoformat(word))
+            except ValueError:
+                raise SearchRefused(N_("Write a birth date as YYYY-MM-DD.")) from None
+        elif YEAR.match(word):
+            conditions.append(Case.child_birth_year == int(word))
+        else:
+            words.append(word)
+    tokens = names.query_keys(" ".join(words)) if words else []
+    if not conditions and not tokens:
+        raise SearchRefused(N_("Search by a name or alias (at least 2 letters), a reference, a birth date "
+                               "(YYYY-MM-DD) or a year of birth."))
+    return conditions, tokens
+
+
 def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: int
               ) -> tuple[int, list[dict[str, Any]]]:
-    """(total, the page's cases) visible to the caller, newest first."""
-    query = with_pathway(select(Case, PathwayVersion, CaseWorkflow.version)).where(policy.case_scope(ctx.principal))
+    """(total, the page's cases) visible to the caller, newest first (or by ``sort``); ``q`` finds
+    a child by reference, name or alias in either script, birth date or year."""
+    principal = ctx.principal
+    query = with_pathway(select(Case, PathwayVersion, CaseWorkflow.version)).where(policy.case_scope(principal))
     for name in LIST_FILTERS:
         if filters.get(name):
             query = query.where(getattr(Case, name) == filters[name])
@@ -67,9 +122,24 @@ def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: in
             query = query.where(type_coerce(Case.categories, JSONB).contains([filters["category"]]))
         else:  # the JSON text holds each code quoted; codes are validated against the list
             query = query.where(func.instr(Case.categories, f'"{filters["category"]}"') > 0)
+    tasks = []
+    if filters.get("step"):
+        tasks.append(OpenTask.step == filters["step"])
+    if filters.get("assigned") == "me":
+        tasks.append(OpenTask.assignee == principal.username)
+    if filters.get("overdue"):
+        tasks.append(overdue(ctx.now))
+    if tasks:
+        query = query.where(Case.id.in_(select(OpenTask.case_id).where(policy.task_scope(principal), *tasks)))
+    if filters.get("q"):
+        conditions, tokens = search_terms(filters["q"])
+        query = query.where(*conditions)
+        if tokens:
+            query = query.where(identity.search_condition(tokens, policy.key_province(principal)))
     with ctx.engine.db.reading() as session:
-        total, rows = page_rows(session, query, page, per_page, Case.opened_at.desc(), Case.id)
-    return total, [summary(case, pathway, version) for case, pathway, version in rows]
+        total, rows = page_rows(session, query, page, per_page, *SORTS[filters.get("sort") or "newest"])
+    today = ctx.now.date()
+    return total, [summary(c, pathway, version, today) for c, pathway, version in rows]
 
 
 @dataclass
@@ -88,9 +158,12 @@ class CaseFile:
         """The file as ``GET /api/v1/cases/{id}`` answers it."""
         case = self.case
         body = summary(case, self.pathway, self.version)
+        other = {"first_name": case.child_first_name_other, "last_name": case.child_last_name_other}
         body.update({
-            "child": {name: getattr(case, f"child_{name}") for name in CHILD_FIELDS},
-            "report": case.report if self.full else {k: v for k, v in case.report.items() if k != "description"},
+            "child": {**{name: getattr(case, f"child_{name}") for name in CHILD_FIELDS},
+                      "names_other_script": other if any(other.values()) else None},
+            "report": case.report if self.full else {k: v for k, v in case.report.items()
+                                                     if k not in PARTNER_HIDDEN_REPORT},
             "emergency": {"medical": case.emergency_medical, "immediate_danger": case.immediate_danger},
             "consent": case.consent,
             "open_tasks": self.open_tasks,
@@ -135,18 +208,31 @@ def case_file(ctx: ReadContext, case_id: str) -> CaseFile:
 
 def history(ctx: ReadContext, case_id: str, *, newest_first: bool = False, limit: int | None = None
             ) -> tuple[Case, list[CaseEvent]]:
-    """The case's events in time order (or the newest ``limit`` first, for the page)."""
+    """The case's events in time order (or the newest ``limit`` first, for the page), with those
+    of the reports linked into it as the same child (their ``case_id`` tells them apart)."""
     with ctx.engine.db.reading() as session:
         case = visible_case(session, ctx.principal, case_id)
+        linked = select(Case.id).where(Case.duplicate_of == case.id)
         order = CaseEvent.id.desc() if newest_first else CaseEvent.id
-        events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id)
+        events = list(session.scalars(select(CaseEvent).where(or_(CaseEvent.case_id == case.id,
+                                                                  CaseEvent.case_id.in_(linked)))
                                       .order_by(order).limit(limit)))
     return case, events
 
 
-def present_event(event: CaseEvent) -> dict[str, Any]:
-    return {"id": event.id, "at": event.at, "actor": event.actor, "kind": event.kind, "step": event.step,
+def linked_references(ctx: ReadContext, case: Case) -> dict[str, str]:
+    """``{case id: reference}`` of the reports linked into this case as the same child."""
+    with ctx.engine.db.reading() as session:
+        return {row.id: row.reference for row in session.execute(
+            select(Case.id, Case.reference).where(Case.duplicate_of == case.id))}
+
+
+def present_event(event: CaseEvent, linked: dict[str, str] | None = None) -> dict[str, Any]:
+    body = {"id": event.id, "at": event.at, "actor": event.actor, "kind": event.kind, "step": event.step,
             "task_id": event.task_id, "detail": event.detail}
+    if linked and event.case_id in linked:
+        body["case_reference"] = linked[event.case_id]  # an event of a report linked into this case
+    return body
 
 
 def diagram(ctx: ReadContext, case_id: str) -> str:

@@ -13,6 +13,7 @@ from engine.runtime import CommandResult, TaskRow, is_overdue
 
 from .. import policy
 from ..messages import N_
+from .children import BRIEF_COLUMNS, child_brief
 from .context import ReadContext
 from .paging import count
 
@@ -32,8 +33,9 @@ def on_time(now: datetime) -> ColumnElement[bool]:
 
 
 def present_task(ctx: ReadContext, row: OpenTask | TaskRow, case_reference: str, pathway_version_id: int, *,
-                 with_form: bool = False) -> dict[str, Any]:
-    """A task as the API and the pages show it (title and form in the reader's language)."""
+                 with_form: bool = False, child: Any = None) -> dict[str, Any]:
+    """A task as the API and the pages show it (title and form in the reader's language; with the
+    child's name or alias, age and the case's risk when ``child`` holds the case's brief columns)."""
     compiled = ctx.definition(pathway_version_id)
     info = compiled.user_tasks.get(row.step)
     body: dict[str, Any] = {
@@ -43,6 +45,9 @@ def present_task(ctx: ReadContext, row: OpenTask | TaskRow, case_reference: str,
         "created_at": row.created_at, "due_at": row.due_at,
         "overdue": is_overdue(row, ctx.now), "escalation_level": row.escalation_level,
     }
+    if child is not None:
+        brief = child_brief(child, ctx.now.date())
+        body.update(child_name=brief["display_name"], child_age=brief["age"], risk_level=child.risk_level)
     if with_form and info is not None:
         body["form"] = compiled.forms[info.form].localized(ctx.language)
     return body
@@ -110,13 +115,13 @@ def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: 
     with ctx.engine.db.reading() as session:
         total = count(session, query)
         rows = session.execute(
-            query.with_only_columns(OpenTask, Case.reference, Case.pathway_version_id)
+            query.with_only_columns(OpenTask, Case.reference, Case.pathway_version_id, *BRIEF_COLUMNS)
             .join(Case, Case.id == OpenTask.case_id)
             # NULLS LAST is PostgreSQL's default order of an ascending index: (unit|province, role,
             # state, due_at) indexes then give the first page without sorting every matching task.
             .order_by(OpenTask.due_at.asc().nulls_last(), OpenTask.id)
             .limit(per_page).offset((page - 1) * per_page)).all()
-    return total, [present_task(ctx, task, reference, version_id) for task, reference, version_id in rows]
+    return total, [present_task(ctx, row[0], row[1], row[2], child=row) for row in rows]
 
 
 def assignable_user(ctx: ReadContext, username: str, task: OpenTask) -> User | None:

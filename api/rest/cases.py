@@ -10,7 +10,7 @@ from engine.errors import ValidationFailed
 
 from .. import policy
 from ..readers import cases as case_readers
-from ..readers import judicial, territory
+from ..readers import duplicates, judicial, territory
 from ..readers.tasks import present_command
 from ..schemas import (
     CaseIntakeSchema,
@@ -18,7 +18,10 @@ from ..schemas import (
     CasePage,
     CaseSchema,
     CommandResponse,
+    DuplicateCheckRequest,
+    DuplicateList,
     HistoryResponse,
+    IdentityCorrectionRequest,
     RiskChangeRequest,
 )
 from .common import Blueprint, abort, actor, engine, load_principal, page_of, reader
@@ -40,7 +43,21 @@ def report_child(intake: dict[str, Any]) -> dict[str, Any]:
         result = engine().start_case(request.get_json(), actor())
     except ValidationFailed as error:
         abort(400, message=_("The report has invalid fields."), errors={"json": error.errors})
-    return present_command(reader(), result)
+    context = reader()
+    return {**present_command(context, result),
+            "possible_duplicates": duplicates.visible_matches(context, result.possible_duplicates)}
+
+
+@blp.route("/check-duplicates", methods=["POST"])
+@blp.arguments(DuplicateCheckRequest)
+@blp.response(200, DuplicateList)
+@blp.alt_response(400, description="Invalid fields of the child's identity")
+def check_duplicates(body: dict[str, Any]) -> dict[str, Any]:
+    """Earlier reports of this child that the caller may read, before reporting (score, reasons)."""
+    try:
+        return {"items": duplicates.check(reader(), body["child"])}
+    except ValidationFailed as error:
+        abort(400, message=_("The child's identity has invalid fields."), errors={"json": error.errors})
 
 
 @blp.route("", methods=["GET"])
@@ -48,8 +65,12 @@ def report_child(intake: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, CasePage)
 def list_cases(args: dict[str, Any]) -> dict[str, Any]:
     """Cases visible to the caller, newest first."""
-    total, items = case_readers.case_page(reader(), args, args["page"], args["per_page"])
-    engine().record_access(actor(), "case_listed", [i["id"] for i in items])
+    try:
+        total, items = case_readers.case_page(reader(), args, args["page"], args["per_page"])
+    except case_readers.SearchRefused as refused:
+        abort(400, message=_("The search cannot be run."), errors={"query": {"q": [_(str(refused))]}})
+    engine().record_access(actor(), "case_listed", [i["id"] for i in items],
+                           {"searched": True} if args.get("q") else None)
     return page_of(total, args["page"], args["per_page"], items)
 
 
@@ -62,7 +83,28 @@ def get_case(case_id: str) -> dict[str, Any]:
     file = case_readers.case_file(context, case_id)
     status = judicial.judicial_status(context, file.case)
     engine().record_access(actor(), "case_viewed", [file.case.id])
-    return {**file.body(), "judicial": status.body() if status is not None else None}
+    return {**file.body(), "judicial": status.body() if status is not None else None,
+            "linked_cases": duplicates.linked_cases(context, file.case) if file.full else []}
+
+
+@blp.route("/<uuid:case_id>/child", methods=["PATCH"])
+@blp.arguments(IdentityCorrectionRequest)
+@blp.response(200, CommandResponse)
+@blp.alt_response(400, description="Invalid fields (each listed)")
+@blp.alt_response(403, description="Only the case's team corrects the identity")
+@blp.alt_response(404, description="Unknown or not visible")
+@blp.alt_response(409, description="The identity changed meanwhile")
+def correct_child(_body: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """Correct the child's identity, with a reason (audited; search keys follow)."""
+    context = reader()
+    case = case_readers.visible(context, case_id)
+    if not policy.can_correct_identity(context.principal, case):
+        abort(403, message=_("Only the case's team corrects the child's identity."))
+    try:
+        result = engine().correct_identity(case.id, request.get_json(), actor())
+    except ValidationFailed as error:
+        abort(400, message=_("Invalid identity correction."), errors={"json": error.errors})
+    return present_command(reader(), result)
 
 
 @blp.route("/<uuid:case_id>/history", methods=["GET"])
@@ -76,9 +118,10 @@ def get_history(case_id: str) -> dict[str, Any]:
         case_readers.visible(context, case_id)  # an unseen case is 404 before any 403
         abort(403, message=_("You are not allowed to read this history."))
     case, events = case_readers.history(context, case_id)
+    linked = case_readers.linked_references(context, case)
     engine().record_access(actor(), "history_viewed", [case.id])
     return {"case_id": case.id, "reference": case.reference,
-            "events": [case_readers.present_event(e) for e in events]}
+            "events": [case_readers.present_event(e, linked) for e in events]}
 
 
 @blp.route("/<uuid:case_id>/risk-level", methods=["POST"])

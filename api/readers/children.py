@@ -1,0 +1,37 @@
+"""How a child is named in lists and headers: display name (or alias) and age today."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from engine.intake import age_on
+from engine.models import Case
+
+# The case columns a child's brief reads (selected next to task rows in the task list).
+BRIEF_COLUMNS = (Case.child_identity_known, Case.child_first_name, Case.child_last_name, Case.child_alias,
+                 Case.child_sex, Case.child_birth_date, Case.child_age_estimate, Case.opened_at, Case.risk_level)
+
+
+def display_name(first: str | None, last: str | None, alias: str | None, known: bool | None) -> str:
+    if known is False or not (first or last):
+        return alias or ""
+    return " ".join(n for n in (first, last) if n)
+
+
+def age_today(born: date | None, estimate: int | None, reported_on: date, today: date) -> int | None:
+    """The child's age now: from the birth date, or the age estimated at the report plus the years since."""
+    if born is not None:
+        return age_on(born, today)
+    if estimate is not None:
+        return estimate + max(0, age_on(reported_on, today))
+    return None
+
+
+def child_brief(row: Any, today: date) -> dict[str, Any]:
+    """``{display_name, identity_known, alias, sex, age, age_estimated}`` of a case row (a ``Case`` or a
+    row holding :data:`BRIEF_COLUMNS`)."""
+    known = row.child_identity_known is not False
+    return {"display_name": display_name(row.child_first_name, row.child_last_name, row.child_alias, known),
+            "identity_known": known, "alias": row.child_alias, "sex": row.child_sex,
+            "age": age_today(row.child_birth_date, row.child_age_estimate, row.opened_at.date(), today),
+            "age_estimated": row.child_birth_date is None}
