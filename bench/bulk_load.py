@@ -49,6 +49,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "bench") not in sys.path:
+    sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
@@ -56,14 +58,28 @@ from api.auth import hash_password  # noqa: E402
 from api.setup import prepare  # noqa: E402
 from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, Province, User  # noqa: E402
+from engine import identity  # noqa: E402
+from engine.models import (  # noqa: E402
+    Case,
+    CaseEvent,
+    CaseWorkflow,
+    ChildNameKey,
+    OpenTask,
+    PathwayVersion,
+    Province,
+    User,
+)
 from engine.reference_data import ensure_unit  # noqa: E402
+from moroccan_names import FAMILY_NAMES, FIRST_NAMES  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
 
 PASSWORD = "bench"
 SPREAD = timedelta(days=30)
 CASES, STATES, OPEN_TASKS, EVENTS, USERS = (Case.__table__, CaseWorkflow.__table__, OpenTask.__table__,
                                             CaseEvent.__table__, User.__table__)
+KEYS = ChildNameKey.__table__
+ARABIC_SHARE = 0.25  # reports written in Arabic script (police, some schools)
+OTHER_SCRIPT_SHARE = 0.1  # reports that also give the names in the other script
 # Audit events the API writes on reads (engine.record_access): the bulk of a real audit trail.
 ACCESS_KINDS = ("tasks_listed", "case_viewed", "task_viewed", "history_viewed", "case_listed")
 RECEPTION_DATA = {"listening_date": "2026-11-20", "child_heard": True, "listening_summary": "x",
@@ -151,6 +167,21 @@ class StateTemplate:
             parts.append(values[slot])
             parts.append(literal)
         return "".join(parts)
+
+
+def random_child(rng: random.Random, reported_on: datetime) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """A clone's child: a common Moroccan name in Latin or Arabic script (sometimes both), a sex
+    that goes with it, a birth date of 0 to 17 years; with the search keys the engine would store."""
+    first, first_ar, sex = rng.choice(FIRST_NAMES)
+    last, last_ar = rng.choice(FAMILY_NAMES)
+    arabic = rng.random() < ARABIC_SHARE
+    both = rng.random() < OTHER_SCRIPT_SHARE
+    born = (reported_on - timedelta(days=rng.randrange(0, 17 * 365))).date()
+    child = {"first_name": first_ar if arabic else first, "last_name": last_ar if arabic else last,
+             "names_other_script": ({"first_name": first if arabic else first_ar,
+                                     "last_name": last if arabic else last_ar} if both else None),
+             "sex": sex, "birth_date": born}
+    return child, identity.key_rows(identity.Identity.of_child(child, reported_on.date()))
 
 
 def _shifted(row: dict[str, Any], keys: list[str], offset: timedelta) -> dict[str, Any]:
@@ -324,6 +355,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
         state_rows: list[dict[str, Any]] = []
         task_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
+        key_rows: list[dict[str, Any]] = []
         # extra audit events of this chunk, so that the total reaches history_rows evenly
         extra_target = extra_events * (done + size) // cases if cases else 0
         extra_here = extra_target - extra_done
@@ -341,9 +373,16 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
             # every time of the template rows moves with the clone's creation time (due dates,
             # escalation times… keep their distance to it)
             offset = created - template_created
+            person, keys = random_child(rng, created)
+            other = person["names_other_script"] or {}
             case_rows.append({**_shifted(case_row, case_times, offset), "id": case_id, "reference": reference,
-                              "province": province, "unit": unit, "child_first_name": f"Bench{number}",
-                              "created_by": actor})
+                              "province": province, "unit": unit, "child_first_name": person["first_name"],
+                              "child_last_name": person["last_name"], "child_sex": person["sex"],
+                              "child_first_name_other": other.get("first_name"),
+                              "child_last_name_other": other.get("last_name"),
+                              "child_birth_date": person["birth_date"], "child_age_estimate": None,
+                              "child_birth_year": person["birth_date"].year, "created_by": actor})
+            key_rows.extend({"case_id": case_id, "province": province, "field": f, "key": k} for f, k in keys)
             state_rows.append({**_shifted(state_row, state_times, offset), "case_id": case_id,
                                "state": template.render(ids, reference, province, unit)})
             task_id = ids[open_task_id]
@@ -369,7 +408,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
                                "detail": {"source": "127.0.0.1"}})
         generated_seconds += time.perf_counter() - started
         writer.write([(CASES, ["categories", "report", "consent"], case_rows), (STATES, [], state_rows),
-                      (OPEN_TASKS, [], task_rows), (EVENTS, ["detail"], event_rows)])
+                      (OPEN_TASKS, [], task_rows), (EVENTS, ["detail"], event_rows), (KEYS, [], key_rows)])
         done += size
         if done == cases or (done // chunk) % 5 == 0:
             elapsed = time.perf_counter() - begin
@@ -377,7 +416,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
     timings["clone rows (generate + write)"] = time.perf_counter() - begin
     log(f"clone: {cases:,} cases in {timings['clone rows (generate + write)']:.1f} s "
         f"(generating {generated_seconds:.1f} s)")
-    for name in ("cases", "case_workflows", "open_tasks", "case_events"):
+    for name in ("cases", "case_workflows", "open_tasks", "case_events", "child_name_keys"):
         if writer.rows.get(name):
             seconds = writer.seconds[name]
             log(f"  {name:<15} {writer.rows[name]:>10,} rows  {seconds:7.1f} s  "
@@ -387,7 +426,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
     if writer.postgres:
         with database.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            for name in ("cases", "case_workflows", "open_tasks", "case_events", "users", "units"):
+            for name in ("cases", "case_workflows", "open_tasks", "case_events", "child_name_keys", "users", "units"):
                 conn.exec_driver_sql(f"ANALYZE {name}")
     else:
         with database.engine.begin() as conn:

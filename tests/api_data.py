@@ -5,11 +5,12 @@ from datetime import timedelta
 from typing import Any
 
 from engine.runtime import Engine
+from tests.helpers import distinct_surname
 
 
 def intake(engine: Engine, province: str = "tanger-assilah", **overrides: Any) -> dict[str, Any]:
     body = {
-        "child": {"first_name": "Amina", "last_name": "Test", "sex": "F", "birth_date": "2014-03-01",
+        "child": {"first_name": "Amina", "last_name": distinct_surname(), "sex": "F", "birth_date": "2014-03-01",
                   "age_estimate": None, "civil_status_registered": True, "nationality": "MA"},
         "province": province, "unit": f"upe-{province}",
         "categories": ["victim_violence", "out_of_school"],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,10 +24,23 @@ HEALTH = Actor("sante.tanger", "partner")
 
 ACTORS = {"case_worker": UPE, "coordinator": CAPE}
 
+_SURNAMES = itertools.count()
+_CONSONANTS = "bdfklmnrs"  # one of each sound class: no two surnames below share a search key
+
+
+def distinct_surname() -> str:
+    """A family name no other report of the test run has (each report is another child, so the
+    duplicate check flags nothing unless a test means it to)."""
+    n, letters = next(_SURNAMES), []
+    for _ in range(4):
+        n, digit = divmod(n, len(_CONSONANTS))
+        letters.append(_CONSONANTS[digit] + "a")
+    return "Ta" + "".join(letters)
+
 
 def report(engine: Engine, *, categories: list[str] | None = None, medical: bool = False,
            danger: bool = False, province: str = "tanger-assilah", **child: Any) -> dict[str, Any]:
-    person = {"first_name": "Amina", "last_name": "Test", "sex": "F", "birth_date": "2014-03-01",
+    person = {"first_name": "Amina", "last_name": distinct_surname(), "sex": "F", "birth_date": "2014-03-01",
               "age_estimate": None, "civil_status_registered": True, "nationality": "MA"}
     person.update(child)
     return {
