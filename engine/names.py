@@ -37,6 +37,7 @@ KIND_WEIGHTS = {"n": 1.0, "v": 1.0, "p": 0.5, "s": 0.25}
 MATCH_THRESHOLD = 0.8
 MIN_QUERY_TOKEN = 2
 _MAX_READINGS = 16
+_MAX_KEY = 79  # the stored column holds 80 characters, with the 'j' of a joined pair
 
 # --- characters ---------------------------------------------------------------------------
 _WHITESPACE = re.compile(r"\s+")
@@ -507,7 +508,7 @@ def token_keys(token: str) -> frozenset[str]:
         readings, _ = _readings(alternative)
         for reading in readings:
             keys.update(_reading_keys(reading, arabic))
-    return frozenset(keys)
+    return frozenset(k[:_MAX_KEY] for k in keys)
 
 
 @lru_cache(maxsize=16384)
@@ -524,7 +525,7 @@ def _pair_keys(first: str, second: str) -> frozenset[str]:
         if count >= _MAX_READINGS:
             break
         keys.update(k for k in _reading_keys(a + b, arabic) if k.startswith("v:"))
-    return frozenset(keys)
+    return frozenset(k[:_MAX_KEY] for k in keys)
 
 
 def _joined(keys: Iterable[str]) -> frozenset[str]:

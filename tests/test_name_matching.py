@@ -204,6 +204,8 @@ def test_keys_are_kind_prefixed_printable_ascii() -> None:
             assert keys, text
             bad = [k for k in keys if not pattern.match(k)]
             assert not bad, (text, bad)
+    endless = "Abdelrahmane" * 12 + " " + "Fatimazahra" * 12
+    assert max(len(k) for k in names.name_keys(endless)) <= 80  # the stored column's width
 
 
 def test_keys_are_deterministic_across_processes() -> None:
