@@ -258,6 +258,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if differences else 0
 
 
+def cmd_reindex_names(args: argparse.Namespace) -> int:
+    """Rebuild every child's search keys (after an upgrade that changed how names are keyed)."""
+    from engine.identity import reindex
+
+    engine = _engine(args)
+    with engine.db.write_connection() as conn:
+        indexed = reindex(conn)
+    print(f"search keys rebuilt for {indexed} case(s)")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from engine.backup import BackupError, backup
 
@@ -317,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", help="compare every open case's stored workflow with its projections"
                         ).set_defaults(func=cmd_check)
+    commands.add_parser("reindex-names", help="rebuild the search keys of every child's names"
+                        ).set_defaults(func=cmd_reindex_names)
 
     reports = commands.add_parser("reports", help="quarterly statistical reports")
     report_actions = reports.add_subparsers(dest="report_action", required=True)

@@ -56,22 +56,13 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from api.auth import hash_password  # noqa: E402
 from api.setup import prepare  # noqa: E402
+from engine import identity  # noqa: E402
 from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine import identity  # noqa: E402
-from engine.models import (  # noqa: E402
-    Case,
-    CaseEvent,
-    CaseWorkflow,
-    ChildNameKey,
-    OpenTask,
-    PathwayVersion,
-    Province,
-    User,
-)
+from engine.models import Case, CaseEvent, CaseWorkflow, ChildNameKey, OpenTask, PathwayVersion, Province, User  # noqa: E402
 from engine.reference_data import ensure_unit  # noqa: E402
-from moroccan_names import FAMILY_NAMES, FIRST_NAMES  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
+from moroccan_names import FAMILY_NAMES, FIRST_NAMES  # noqa: E402
 
 PASSWORD = "bench"
 SPREAD = timedelta(days=30)

@@ -993,8 +993,8 @@ def share(workflow: BpmnWorkflow, values: Mapping[str, Any]) -> None:
 def _default_kept(conn: Connection, review: Any) -> str:
     """The case that continues when a duplicate is confirmed without saying: the earlier report,
     unless it was closed and the new one is open (the child was reported again)."""
-    status = dict(conn.execute(select(CASES.c.id, CASES.c.status).where(
-        CASES.c.id.in_([review.case_id, review.match_id]))).tuples().all())
+    status = {row.id: row.status for row in conn.execute(select(CASES.c.id, CASES.c.status).where(
+        CASES.c.id.in_([review.case_id, review.match_id])))}
     if status.get(review.match_id) != "open" and status.get(review.case_id) == "open":
         return str(review.case_id)
     return str(review.match_id)
