@@ -309,3 +309,24 @@ def test_the_reindex_command(tmp_path, capsys, monkeypatch, engine: Engine):
     capsys.readouterr()
     assert main(["reindex-names"]) == 0
     assert "search keys rebuilt for 10 case(s)" in capsys.readouterr().out
+
+
+def test_the_upgrade_keys_the_children_already_reported(api: ApiClient, engine: Engine):
+    from alembic import command
+
+    from engine.db import alembic_config
+
+    case = reported(api, engine, child("Hamza", "Skalli", born="2011-07-01"))
+    with engine.db.engine.connect() as connection:
+        if engine.db.is_sqlite:
+            driver = connection.connection.dbapi_connection
+            assert driver is not None
+            driver.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0011")  # before the identity columns and keys
+    engine.db.upgrade()
+    with engine.db.reading() as session:
+        assert session.get_one(Case, case["id"]).child_birth_year == 2011
+    assert found(api, "حمزة السقلي") == [case["reference"]]
