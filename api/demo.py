@@ -123,18 +123,27 @@ def create_demo_users(session: Session, now: datetime) -> int:
     return created
 
 
-def _report(engine: Engine, province: str, first_name: str, sex: str, birth_date: str,
+def _report(engine: Engine, province: str, name: str, sex: str, birth_date: str,
             categories: list[str], emergency: dict[str, bool], days_ago: int,
             source: str = "phone_line") -> dict[str, Any]:
     received = (engine.now() - timedelta(days=days_ago)).isoformat()
+    first_name, last_name = name.split(" ", 1)
     return {
-        "child": {"first_name": first_name, "last_name": "Démo", "sex": sex, "birth_date": birth_date,
+        "child": {"first_name": first_name, "last_name": last_name, "sex": sex, "birth_date": birth_date,
                   "civil_status_registered": True, "nationality": "MA"},
         "province": province, "unit": receiving_unit(province), "categories": categories,
         "report": {"source": source, "received_at": received, "description": "Cas de démonstration."},
         "emergency": emergency,
         "consent": {"legal_basis": "protection_mandate", "child_informed": True, "guardian_informed": False},
     }
+
+
+# Each province's three demo children (a girl at risk, a boy out of school, a girl in the street).
+DEMO_CHILDREN = {
+    "tanger-assilah": ("Salma El Amrani", "Youssef Bennani", "Imane Tazi"),
+    "casablanca": ("Aya Chraibi", "Hamza Berrada", "Nour Lahlou"),
+    "chefchaouen": ("Khadija Raissouni", "Ayoub Akhrif", "Hajar Bakkali"),
+}
 
 
 def load_demo(engine: Engine) -> int:
@@ -148,18 +157,31 @@ def load_demo(engine: Engine) -> int:
     for province, demo in DEMO_PROVINCES.items():
         actor = Actor(f"{'upe' if demo.upe else 'social'}.{demo.short}", CASE_WORKER)
         street = Actor(f"sas.{demo.short}", CASE_WORKER) if demo.sas else actor  # the mobile team found her
+        salma, youssef, imane = DEMO_CHILDREN[province]
         reports = [
-            (actor, _report(engine, province, "Salma", "F", "2013-05-02", ["victim_violence"],
+            (actor, _report(engine, province, salma, "F", "2013-05-02", ["victim_violence"],
                             {"medical": False, "immediate_danger": True}, 1)),
-            (actor, _report(engine, province, "Youssef", "M", "2011-09-17", ["out_of_school", "poor_family"],
+            (actor, _report(engine, province, youssef, "M", "2011-09-17", ["out_of_school", "poor_family"],
                             {"medical": False, "immediate_danger": False}, 5)),
-            (street, _report(engine, province, "Imane", "F", "2015-01-23", ["street", "begging"],
+            (street, _report(engine, province, imane, "F", "2015-01-23", ["street", "begging"],
                              {"medical": False, "immediate_danger": False}, 10,
                              source="mobile_team" if demo.sas else "phone_line")),
         ]
         for reporter, report in reports:
             engine.start_case(report, reporter)
             created += 1
+    # The Tanger boy's family moved to Casablanca, where the school reported him again, in Arabic:
+    # a possible duplicate the Casablanca team does not see, for both provinces' coordinators.
+    moved = _report(engine, "casablanca", "يوسف بناني", "M", "2011-09-17", ["out_of_school"],
+                    {"medical": False, "immediate_danger": False}, 0, source="school")
+    engine.start_case(moved, Actor("upe.casa", CASE_WORKER))
+    # A street child who gives no name, known to the mobile team by where they meet him.
+    unnamed = _report(engine, "tanger-assilah", "x y", "U", "2000-01-01", ["street"],
+                      {"medical": False, "immediate_danger": False}, 3, source="mobile_team")
+    unnamed["child"] = {"identity_known": False, "alias": "Garçon de la gare routière", "sex": "M",
+                        "age_estimate": 12}
+    engine.start_case(unnamed, Actor("sas.tanger", CASE_WORKER))
+    created += 2
     engine.start_case(_aftercare(engine), Actor(DEMO_MEDIATOR, CASE_WORKER))
     created += 1
     _demo_planning(engine)
@@ -171,13 +193,13 @@ def _aftercare(engine: Engine) -> dict[str, Any]:
     today = engine.now().date()
     return {
         "pathway": "aftercare",
-        "child": {"first_name": "Karim", "last_name": "Démo", "sex": "M",
+        "child": {"first_name": "Karim", "last_name": "Ouahbi", "sex": "M",
                   "birth_date": today.replace(year=today.year - 17, day=1).isoformat(),
                   "civil_status_registered": True, "nationality": "MA"},
         "province": DEMO_INSTITUTION[1], "unit": DEMO_INSTITUTION[0], "categories": ["in_institution"],
         "report": {"source": "self_referral", "received_at": engine.now().isoformat(),
                    "description": "Sortie de l'établissement prévue dans six mois."},
-        "consent": {"legal_basis": "consent", "given_by": "Karim Démo", "child_informed": True,
+        "consent": {"legal_basis": "consent", "given_by": "Karim Ouahbi", "child_informed": True,
                     "guardian_informed": True,
                     "young_person": {"given": True, "given_on": today.isoformat(), "method": "signed_form"}},
     }

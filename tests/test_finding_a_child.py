@@ -308,7 +308,7 @@ def test_the_reindex_command(tmp_path, capsys, monkeypatch, engine: Engine):
     assert main(["demo"]) == 0
     capsys.readouterr()
     assert main(["reindex-names"]) == 0
-    assert "search keys rebuilt for 10 case(s)" in capsys.readouterr().out
+    assert "search keys rebuilt for 12 case(s)" in capsys.readouterr().out
 
 
 def test_the_upgrade_keys_the_children_already_reported(api: ApiClient, engine: Engine):

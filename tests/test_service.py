@@ -37,7 +37,7 @@ def _himaya(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_demo_then_scheduler_run_once_with_an_advanced_clock(tmp_path: Path):
     done = _himaya(tmp_path, "demo")
     assert done.returncode == 0, done.stderr
-    assert "10 case(s) created" in done.stdout
+    assert "12 case(s) created" in done.stdout
     again = _himaya(tmp_path, "demo")
     assert "0 case(s) created" in again.stdout, "demo data is loaded once"
     done = _himaya(tmp_path, "scheduler", "run-once", "--now", "2030-01-01T00:00:00+01:00")
