@@ -120,15 +120,17 @@ def main() -> int:
     parser.add_argument("--write", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
     results: dict[str, dict[str, tuple[float, float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="himaya-search-") as folder:
-        if args.database in ("sqlite", "both"):
+    if args.database in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="himaya-search-") as folder:
             results["SQLite"] = measure(f"sqlite:///{folder}/search.sqlite", args.cases, args.requests)
-        if args.database in ("postgresql", "both"):
-            url = start_postgres(Path(folder) / "pg")
+        print("SQLite:", results["SQLite"], flush=True)
+    if args.database in ("postgresql", "both"):
+        with tempfile.TemporaryDirectory(prefix="himaya-search-pg-") as folder:  # the server's own folder
+            url = start_postgres(Path(folder))
             try:
                 results["PostgreSQL"] = measure(url, args.cases, args.requests)
             finally:
-                stop_postgres(Path(folder) / "pg")
+                stop_postgres(Path(folder))
     names = list(next(iter(results.values())))
     lines = [
         f"## Finding a child (`python bench/search_bench.py --cases {args.cases} --requests {args.requests}"

@@ -181,7 +181,9 @@ class ChildNameKey(Base):
     without changing the matching."""
 
     __tablename__ = "child_name_keys"
-    __table_args__ = (Index("ix_child_name_keys_key", "key", "field", "province", "case_id"),)
+    # A search reads one province's keys (province first); the duplicate check every province's.
+    __table_args__ = (Index("ix_child_name_keys_province_key", "province", "key", "case_id"),
+                      Index("ix_child_name_keys_key", "key", "field", "case_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, or_, select, type_coerce
 from sqlalchemy import case as sql_case
@@ -46,7 +46,19 @@ def visible(ctx: ReadContext, case_id: str) -> Case:
         return visible_case(session, ctx.principal, case_id)
 
 
-def summary(case: Case, pathway: PathwayVersion, version: int, today: date | None = None) -> dict[str, Any]:
+class PathwayRef(NamedTuple):
+    """Which pathway version a case runs (what a list shows of it)."""
+
+    key: str
+    version: int
+
+
+# The pathway columns a list selects: never the version's BPMN and forms (a sort would carry them).
+PATHWAY_REF = (PathwayVersion.key, PathwayVersion.version)
+
+
+def summary(case: Case, pathway: PathwayVersion | PathwayRef, version: int, today: date | None = None
+            ) -> dict[str, Any]:
     """A case in a list: who it is about, what, where, and how far."""
     return {
         "id": case.id, "reference": case.reference, "status": case.status, "risk_level": case.risk_level,
@@ -113,7 +125,7 @@ def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: in
     """(total, the page's cases) visible to the caller, newest first (or by ``sort``); ``q`` finds
     a child by reference, name or alias in either script, birth date or year."""
     principal = ctx.principal
-    query = with_pathway(select(Case, PathwayVersion, CaseWorkflow.version)).where(policy.case_scope(principal))
+    query = with_pathway(select(Case, *PATHWAY_REF, CaseWorkflow.version)).where(policy.case_scope(principal))
     for name in LIST_FILTERS:
         if filters.get(name):
             query = query.where(getattr(Case, name) == filters[name])
@@ -139,7 +151,8 @@ def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: in
     with ctx.engine.db.reading() as session:
         total, rows = page_rows(session, query, page, per_page, *SORTS[filters.get("sort") or "newest"])
     today = ctx.now.date()
-    return total, [summary(c, pathway, version, today) for c, pathway, version in rows]
+    return total, [summary(c, PathwayRef(key, pathway_version), version, today)
+                   for c, key, pathway_version, version in rows]
 
 
 @dataclass

@@ -19,7 +19,7 @@ from engine.models import Case, CaseWorkflow, OpenTask, PathwayVersion, TaskReco
 from engine.stalling import stalled
 
 from .. import policy
-from .cases import summary, with_pathway
+from .cases import PATHWAY_REF, PathwayRef, summary, with_pathway
 from .context import ReadContext
 from .paging import page_rows
 from .tasks import overdue, present_task
@@ -63,15 +63,15 @@ def stalled_page(ctx: ReadContext, stalled_after: timedelta, filters: dict[str, 
                  ) -> tuple[int, list[dict[str, Any]]]:
     """(total, the page's open cases without a completed step for ``stalled_after``), longest
     stalled first."""
-    query = _filtered(with_pathway(select(Case, PathwayVersion, CaseWorkflow))
+    query = _filtered(with_pathway(select(Case, *PATHWAY_REF, CaseWorkflow))
                       .where(policy.case_scope(ctx.principal), Case.status == "open",
                              stalled(ctx.now, stalled_after)), filters, task_table=False)
     with ctx.engine.db.reading() as session:
         total, rows = page_rows(session, query, page, per_page, CaseWorkflow.idle_since, Case.id)
-    return total, [_stalled_row(ctx, case, pathway, runtime) for case, pathway, runtime in rows]
+    return total, [_stalled_row(ctx, case, PathwayRef(key, version), runtime) for case, key, version, runtime in rows]
 
 
-def _stalled_row(ctx: ReadContext, case: Case, pathway: PathwayVersion, runtime: CaseWorkflow) -> dict[str, Any]:
+def _stalled_row(ctx: ReadContext, case: Case, pathway: PathwayRef, runtime: CaseWorkflow) -> dict[str, Any]:
     """A stalled case: since when its clock runs, and whether a visit a timer opened is overdue."""
     idle_since = runtime.idle_since or runtime.last_progress_at
     visit_overdue = runtime.visit_due_at is not None and runtime.visit_due_at < ctx.now

@@ -44,7 +44,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     with op.batch_alter_table('child_name_keys', schema=None) as batch_op:
-        batch_op.create_index('ix_child_name_keys_key', ['key', 'field', 'province', 'case_id'], unique=False)
+        batch_op.create_index('ix_child_name_keys_province_key', ['province', 'key', 'case_id'], unique=False)
+        batch_op.create_index('ix_child_name_keys_key', ['key', 'field', 'case_id'], unique=False)
         batch_op.create_index('ix_child_name_keys_case_id', ['case_id'], unique=False)
     op.create_table(
         'duplicate_reviews',
