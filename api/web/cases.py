@@ -80,7 +80,7 @@ def case_list() -> ResponseReturnValue:
     except ValueError:
         page = 1
     errors: list[str] = []
-    total, items = 0, []
+    total, items = 0, list[dict[str, Any]]()
     if len(filters["q"]) > SEARCH_MAX:
         errors = [_("Keep the search to %(max)s characters at most.", max=SEARCH_MAX)]
     else:
@@ -94,9 +94,11 @@ def case_list() -> ResponseReturnValue:
     pages = max(1, -(-total // PER_PAGE))
     # the filters as the URL of another page of the list keeps them
     query = {k: ("1" if v is True else v) for k, v in filters.items() if v and not (k == "sort" and v == "newest")}
-    return render_template("cases.html", filters=filters, items=items, total=total, page=page, pages=pages,
-                           per_page=PER_PAGE, errors=errors, steps=list(steps.items()), sorts=SORTS,
-                           query=query, search_max=SEARCH_MAX), 400 if errors else 200
+    unit_names = {u.code: u.name for u in territory.units(context, g.principal.province)}
+    return render_template("cases.html", filters=filters, unit_names=unit_names, items=items, total=total,
+                           page=page, pages=pages, per_page=PER_PAGE, errors=errors,
+                           steps=list(steps.items()), sorts=SORTS, query=query, search_max=SEARCH_MAX), \
+        400 if errors else 200
 
 
 def report_units() -> list[Any]:
@@ -224,6 +226,8 @@ def case(case_id: str) -> ResponseReturnValue:
                            completed=file.completed_steps, events=events, markers=file.markers(), full=file.full,
                            step_titles=file.step_titles, judicial=status,
                            child=children.child_brief(file.case, context.now.date()),
+                           unit_name={u.code: u.name for u in territory.units(context, file.case.province)
+                                      }.get(file.case.unit, file.case.unit),
                            linked=linked, linked_references={c["case_id"]: c["reference"] for c in linked},
                            earlier=earlier["matches"] if earlier else [],
                            may_correct=policy.can_correct_identity(context.principal, file.case),

@@ -13,7 +13,7 @@ from engine.errors import Conflict, ValidationFailed
 from .. import policy
 from ..context import actor, engine, reader
 from ..i18n import translate_errors, translate_message
-from ..readers import duplicates
+from ..readers import duplicates, territory
 from .forms import flat_errors
 from .session import login_required
 
@@ -49,17 +49,21 @@ def _render(state: str, page: int, status: int = 200, problem: dict[str, Any] | 
     total, items = duplicates.review_page(context, state, page, PER_PAGE)
     engine().record_access(actor(), "duplicate_reviews_viewed",
                            sorted({i[side]["case_id"] for i in items for side in ("case", "match")}))
+    provinces = territory.provinces(context)
+    units = {u.code: u.name for province in sorted({i[side]["province"] for i in items for side in ("case", "match")})
+             for u in territory.units(context, province)}
     counts = {s: (total if s == state else duplicates.review_page(context, s, 1, 1)[0]) for s in STATES}
     return render_template("duplicates.html", state=state, items=items, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)), counts=counts, problem=problem or {},
-                           default_kept=default_kept), status
+                           default_kept=default_kept, provinces=provinces, units=units), status
 
 
 @login_required
 def duplicates_page() -> ResponseReturnValue:
     if not policy.can_review_duplicates(g.principal):
         abort(403)
-    state = request.args.get("state") if request.args.get("state") in STATES else "pending"
+    asked = request.args.get("state") or ""
+    state = asked if asked in STATES else "pending"
     try:
         page = max(1, min(int(request.args.get("page", "1")), 100_000))
     except ValueError:

@@ -19,6 +19,8 @@ from engine.vocabulary import (
     UPE,
 )
 
+from ..i18n import RTL_LANGUAGES, current_language
+
 CATEGORY_LABELS = {
     "victim_violence": _l("Victim of violence"), "victim_sexual_abuse": _l("Victim of sexual abuse"),
     "victim_exploitation": _l("Victim of exploitation"), "victim_harmful_practice": _l("Victim of a harmful practice"),
@@ -94,7 +96,8 @@ IDENTITY_FIELD_LABELS = {
 
 def reasons_text(codes: list[str] | tuple[str, ...] | None) -> str:
     """Why two reports may be of one child, in words: "same first name, same birth date"."""
-    return ", ".join(str(REASON_LABELS.get(code, code)) for code in codes or ())
+    comma = "، " if current_language() in RTL_LANGUAGES else ", "
+    return comma.join(str(REASON_LABELS.get(code, code)) for code in codes or ())
 # The messages of the outbox, by topic (a delivery incident names the one that reached nobody).
 TOPIC_LABELS = {
     "prosecutor_notification": _l("Prosecutor notification"), "partner_referral": _l("Partner referral"),
