@@ -80,6 +80,7 @@ _PATTERNS = [
     (re.compile(r"^Must be greater than or equal to (?P<min>[-\d.]+)\.$"), "Must be greater than or equal to %(min)s."),
     (re.compile(r"^Must be less than or equal to (?P<max>[-\d.]+)\.$"), "Must be less than or equal to %(max)s."),
     (re.compile(r"^Must be less than (?P<max>[-\d.]+)\.$"), "Must be less than %(max)s."),
+    (re.compile(r"^Keep it to (?P<max>\d+) characters at most\.$"), "Keep it to %(max)s characters at most."),
     (re.compile(r"^This pathway serves people under (?P<limit>\d+) at the report date \(age (?P<age>\d+)\)\.$"),
      "This pathway serves people under %(limit)s at the report date (age %(age)s)."),
     (re.compile(r"^This pathway serves people between (?P<low>\d+) and (?P<high>\d+) at the report date "

@@ -49,6 +49,28 @@ ENGINE_MESSAGES = [
     # trainings, migrations, indicator periods
     N_("The training ends before it starts."), N_("Choose a date between 2000 and next year."),
     N_("Nothing to migrate."), N_("Choose another version than from_version."), N_("A period of at most 20 years."),
+    # the child's identity at intake (engine/intake.py)
+    N_("Write the name with letters (it cannot be only spaces, digits or signs)."),
+    N_("Keep it to %(max)s characters at most."), N_("Choose F (girl), M (boy) or U (not known)."),
+    N_("Say whether the child is a girl (F), a boy (M), or U if not known."),
+    N_("Write the birth date as YYYY-MM-DD."), N_("Give an age from 0 to 30."),
+    N_("Give the estimated age as a whole number of years."),
+    N_("Give the child's first name, or say the name is not known and give an alias."),
+    N_("Give the child's family name, or say the name is not known and give an alias."),
+    N_("The child's name is not known: give an alias, how the team knows the child "
+       "(e.g. \"girl at the Bab Souk crossing\")."),
+    N_("Give the birth date, or an estimated age if it is not known."),
+    N_("Write the phone number with digits (e.g. 0661 23 45 67 or +212 661 23 45 67)."),
+    # identity corrections and duplicate reviews (engine/runtime.py)
+    N_("Invalid identity correction."), N_("Say why the identity is corrected."),
+    N_("Keep the reason to 2000 characters at most."), N_("This field cannot be corrected here."),
+    N_("Give at least one field to correct."), N_("The identity changed meanwhile: reload the case and try again."),
+    N_("Invalid decision."), N_("Choose confirm or reject."), N_("Keep the note to 2000 characters at most."),
+    N_("No such review."), N_("This review has been decided already."),
+    N_("Keep one of the two cases of the review."),
+    N_("One of these cases is already linked as a duplicate: review the case it continues in."),
+    # the case search (api/schemas.py)
+    N_("Keep the search to 200 characters at most."),
 ]
 
 MARSHMALLOW_MESSAGES = [

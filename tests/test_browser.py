@@ -96,7 +96,7 @@ def test_report_a_child_then_complete_a_step_after_an_error(browser, site):
     page.check("#cat-out_of_school")
     page.select_option("#source", "phone_line")
     _shot(page, "02-report")
-    page.click("main button[type=submit]")
+    page.click("#open-case")
     page.wait_for_load_state()
     assert "/cases/" in page.url, page.content()[:500]
     reference = page.locator("h1").inner_text()
@@ -345,12 +345,14 @@ def test_a_stored_name_with_a_right_to_left_override_keeps_the_case_header_in_or
     _login(page, site, "upe.tanger")
     page.goto(f"{site['url']}/cases/{case_id}")
     edges = page.evaluate("""() => {
-        const name = document.querySelector('bdi.child-name');
-        const rest = document.createRange();
-        rest.selectNodeContents(name.nextSibling);
-        return {name: name.getBoundingClientRect().right, rest: rest.getBoundingClientRect().left};
+        const name = document.querySelector('#identity bdi.child-name');
+        const label = name.closest('dd').previousElementSibling;
+        const next = name.closest('dd').nextElementSibling;
+        return {name: name.getBoundingClientRect().left, label: label.getBoundingClientRect().right,
+                bottom: name.getBoundingClientRect().bottom, next: next.getBoundingClientRect().top};
     }""")
-    assert edges["rest"] >= edges["name"] - 1, f"the sex and birth date still follow the name: {edges}"
+    assert edges["name"] >= edges["label"] - 1, f"the name still follows its label: {edges}"
+    assert edges["next"] >= edges["bottom"] - 1, f"the sex and birth date still follow the name: {edges}"
     _shot(page, "11-case-with-override-in-name")
 
 
@@ -543,7 +545,7 @@ def test_a_cape_social_worker_without_a_upe_reports_a_child_in_french_and_arabic
     page.check("#cat-out_of_school")
     page.select_option("#source", "school")
     _shot(page, "20-report-cape-fr")
-    page.click("main button[type=submit]")
+    page.click("#open-case")
     page.wait_for_load_state()
     assert "/cases/" in page.url and "CHF-" in page.locator("h1").inner_text(), page.content()[:500]
     page.click("text=Accueil et écoute")
@@ -577,7 +579,7 @@ def test_a_sas_mobile_worker_reports_a_child_to_the_provinces_cape(browser, site
     page.check("#cat-street")
     page.select_option("#unit", "cape-tanger-assilah")
     _shot(page, "22-report-sas-fr")
-    page.click("main button[type=submit]")
+    page.click("#open-case")
     page.wait_for_load_state()
     assert page.url.endswith("/cases/new")
     flash = page.locator(".flash").inner_text()
@@ -588,3 +590,63 @@ def test_a_sas_mobile_worker_reports_a_child_to_the_provinces_cape(browser, site
     page.goto(site["url"] + "/cases/new")
     assert "فريقكم المتنقل" in page.locator("#unit-hint").inner_text()
     _shot(page, "24-report-sas-ar")
+
+
+def test_finding_a_child_the_search_and_the_check_for_earlier_reports_in_french_and_arabic(browser, site):
+    """The case list's search results and the report form's check for an earlier report of the same
+    child, in French and Arabic, at 360 px and on a desktop: nothing overflows, names stay isolated."""
+    engine = site["engine"]
+    earlier = engine.start_case(report(engine, first_name="Karim", last_name="Bennani", sex="M",
+                                       birth_date="2013-05-14", categories=["street"]), UPE)
+    engine.start_case(report(engine, first_name="Salma", last_name="Bennani", birth_date="2015-02-03"), UPE)
+    engine.start_case(report(engine, first_name=None, last_name=None, identity_known=False, sex="U",
+                             alias="Garçon de la gare routière Bennani", birth_date=None, age_estimate=11), UPE)
+
+    def narrow_enough(page: Page) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        viewport = page.viewport_size
+        assert viewport is not None and width <= viewport["width"] + 10, f"no horizontal scrolling ({width})"
+
+    for language, width in (("fr", 1280), ("fr", 360), ("ar", 360), ("ar", 1280)):
+        suffix = f"{language}-360px" if width == 360 else language
+        page = _page(browser, width=width)
+        _login(page, site, "upe.tanger")
+        page.goto(site["url"] + f"/language/{language}?next=/cases")
+        assert page.get_attribute("html", "dir") == ("rtl" if language == "ar" else "ltr")
+        page.fill("#q", "Bennani")
+        page.click("#case-search .search-row button")
+        page.wait_for_load_state()
+        assert page.locator("#results tbody tr").count() == 3
+        assert page.locator("#results bdi.child-name").first.is_visible()
+        narrow_enough(page)
+        _shot(page, f"30-case-search-{suffix}")
+
+        page.goto(site["url"] + "/cases/new")
+        page.fill("#first_name", "Karim")
+        page.fill("#last_name", "Bennani")
+        page.fill("#other_first_name", "كريم")
+        page.check("#sex-M")
+        page.fill("#birth_date", "2013-05-14")
+        page.click("#check-earlier")
+        page.wait_for_load_state()
+        panel = page.locator("#earlier-reports")
+        assert earlier.case_reference in panel.inner_text()
+        assert panel.locator("a").get_attribute("target") == "_blank"
+        assert page.input_value("#first_name") == "Karim", "the form keeps what was typed"
+        narrow_enough(page)
+        page.locator("#child").screenshot(path=str(ARTIFACTS / f"31-report-earlier-{suffix}.png"))
+    page.check("#cat-street")
+    page.select_option("#source", "phone_line")
+    page.click("#open-case")
+    page.wait_for_load_state()
+    warning = page.locator("#earlier-warning")
+    assert earlier.case_reference in warning.inner_text()
+    _shot(page, "32-case-earlier-warning-ar")
+    for language, width in (("fr", 1280), ("ar", 360)):
+        coordinator = _page(browser, width=width)
+        _login(coordinator, site, "cape.tanger")
+        coordinator.goto(site["url"] + f"/language/{language}?next=/duplicates")
+        assert coordinator.locator("article.review").count() == 1
+        assert earlier.case_reference in coordinator.locator("article.review").inner_text()
+        narrow_enough(coordinator)
+        _shot(coordinator, f"33-duplicate-review-{language}" + ("-360px" if width == 360 else ""))

@@ -288,7 +288,8 @@ def test_demo_chefchaouen_has_a_cape_no_upe_and_no_justice_partner(engine: Engin
     from api.demo import load_demo
     from engine.models import Province, User
 
-    assert load_demo(engine) == 12  # aftercare, a second report and a street child included; the test database holds the demo users already
+    # aftercare, a second report and a street child included; the test database holds the demo users already
+    assert load_demo(engine) == 12
     with engine.db.reading() as session:
         province = session.get(Province, "chefchaouen")
         assert province is not None and province.name_ar == "شفشاون" and province.reference_prefix == "CHF"

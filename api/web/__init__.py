@@ -8,7 +8,8 @@ map of every page is below; each page family has its module:
 |---|---|
 | :mod:`.login` | sign in and out, the home page of each role |
 | :mod:`.tasks` | task lists, a step's form, claiming a task |
-| :mod:`.cases` | reporting a child, a child's file, its diagram |
+| :mod:`.cases` | the case list and its search, reporting a child, a case's file, correcting its identity |
+| :mod:`.duplicates` | the coordinators' reviews of possible duplicate reports of a child |
 | :mod:`.aftercare` | enrolling a young person leaving a care institution (aftercare, with their consent) |
 | :mod:`.supervision` | the supervision dashboard |
 | :mod:`.incidents` | messages nobody could receive, and recording how the recipient was informed |
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from . import aftercare, cases, chrome, incidents, login, planning, statistics, supervision, tasks
+from . import aftercare, cases, chrome, duplicates, incidents, login, planning, statistics, supervision, tasks
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
 
@@ -41,10 +42,14 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/tasks", "tasks", tasks.task_list, GET),
     ("/tasks/<uuid:task_id>", "task", tasks.task, BOTH),
     ("/tasks/<uuid:task_id>/claim", "claim", tasks.claim, POST),
+    ("/cases", "cases", cases.case_list, GET),
     ("/cases/new", "report", cases.report, BOTH),
     ("/aftercare/new", "start_aftercare", aftercare.start, BOTH),
     ("/cases/<uuid:case_id>", "case", cases.case, GET),
+    ("/cases/<uuid:case_id>/child", "correct_child", cases.correct_child, BOTH),
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
+    ("/duplicates", "duplicates_page", duplicates.duplicates_page, GET),
+    ("/duplicates/<int(max=9223372036854775807):review_id>", "decide_duplicate", duplicates.decide, POST),
     ("/supervision", "supervision", supervision.supervision, GET),
     ("/incidents", "incidents_page", incidents.incidents_page, GET),
     ("/incidents/<int(max=9223372036854775807):incident_id>", "incident", incidents.incident_page, BOTH),
@@ -67,6 +72,7 @@ for _rule, _endpoint, _view, _methods in PAGES:
 bp.before_app_request(chrome.check_page_csrf)
 bp.app_context_processor(chrome.template_globals)
 bp.app_context_processor(aftercare.template_globals)
+bp.app_context_processor(duplicates.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)

@@ -1,26 +1,104 @@
-"""Case pages: report a child, a child's file, its pathway diagram."""
+"""Case pages: the case list and its search, reporting a child (with the check for earlier
+reports of the same child), a child's file, the correction of the child's identity, the diagram."""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import NotFound, ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.intake import without_controls
-from engine.vocabulary import RECEIVING_UNIT_KINDS, SAS_MOBILE
+from engine.runtime import identity_of
+from engine.vocabulary import RECEIVING_UNIT_KINDS, RISK_LEVELS, SAS_MOBILE
 
 from .. import policy
 from ..context import actor, engine, reader, settings
-from ..i18n import translate_errors
-from ..readers import cases, incidents, judicial, reports, territory
+from ..i18n import translate_errors, translate_message
+from ..readers import cases, children, duplicates, incidents, judicial, pathways, reports, territory
+from ..readers.context import ReadContext
 from .chrome import isolate
-from .forms import REPORT_ERROR_FIELDS, REPORT_LINE_FIELDS, flat_errors, report_payload
+from .forms import (
+    CHILD_ERROR_FIELDS,
+    IDENTITY_LINE_FIELDS,
+    REPORT_ERROR_FIELDS,
+    REPORT_LINE_FIELDS,
+    child_payload,
+    flat_errors,
+    identity_values,
+    report_payload,
+)
 from .session import login_required
 from .tasks import subject_url
 
 TIMELINE = 200  # newest events shown on the case page
+PER_PAGE = 25  # cases on a page of the list
+SEARCH_MAX = 200  # characters of a search (the API's limit)
+SORTS = ("newest", "oldest", "updated", "risk", "reference")
+EARLIER = "earlier_reports"  # session key: the earlier reports to name on the new case's page, once
+
+
+def _child_steps(context: ReadContext) -> list[tuple[str, str]]:
+    """(step, title) of the active children's pathways, by title (the list's step filter)."""
+    steps: dict[str, str] = {}
+    for row, _open in pathways.versions(context):
+        if row.is_active and (row.properties or {}).get("subject", "child") == "child":
+            for step, info in context.definition(row.id).user_tasks.items():
+                steps.setdefault(step, info.title(context.language))
+    return sorted(steps.items(), key=lambda item: item[1].casefold())
+
+
+def _list_filters(args: Any, steps: dict[str, str]) -> dict[str, Any]:
+    """The list's filters from the query string (a value not offered is left out)."""
+    filters: dict[str, Any] = {"q": " ".join((args.get("q") or "").split())}
+    if args.get("status") in ("open", "closed"):
+        filters["status"] = args["status"]
+    if args.get("risk_level") in RISK_LEVELS:
+        filters["risk_level"] = args["risk_level"]
+    if args.get("step") in steps:
+        filters["step"] = args["step"]
+    if args.get("assigned") == "me":
+        filters["assigned"] = "me"
+    if args.get("overdue") == "1":
+        filters["overdue"] = True
+    filters["sort"] = args.get("sort") if args.get("sort") in SORTS else "newest"
+    return filters
+
+
+@login_required
+def case_list() -> ResponseReturnValue:
+    """The cases the user may see: search by reference, name or alias, birth date or year; filters
+    and sort kept in the URL (a GET form), a page at a time."""
+    if g.principal.role not in policy.CASE_ROLES:
+        abort(403)
+    context = reader()
+    steps = dict(_child_steps(context))
+    filters = _list_filters(request.args, steps)
+    try:
+        page = max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    errors: list[str] = []
+    total, items = 0, list[dict[str, Any]]()
+    if len(filters["q"]) > SEARCH_MAX:
+        errors = [_("Keep the search to %(max)s characters at most.", max=SEARCH_MAX)]
+    else:
+        try:
+            total, items = cases.case_page(context, {k: v for k, v in filters.items() if v}, page, PER_PAGE)
+        except cases.SearchRefused as refused:
+            errors = [_(str(refused))]
+    if not errors:
+        engine().record_access(actor(), "case_listed", [i["id"] for i in items],
+                               {"searched": True} if filters["q"] else None)
+    pages = max(1, -(-total // PER_PAGE))
+    # the filters as the URL of another page of the list keeps them
+    query = {k: ("1" if v is True else v) for k, v in filters.items() if v and not (k == "sort" and v == "newest")}
+    unit_names = {u.code: u.name for u in territory.units(context, g.principal.province)}
+    return render_template("cases.html", filters=filters, unit_names=unit_names, items=items, total=total,
+                           page=page, pages=pages, per_page=PER_PAGE, errors=errors,
+                           steps=list(steps.items()), sorts=SORTS, query=query, search_max=SEARCH_MAX), \
+        400 if errors else 200
 
 
 def report_units() -> list[Any]:
@@ -52,10 +130,13 @@ def report() -> ResponseReturnValue:
                               "legal_basis": "protection_mandate", "source": "mobile_team" if outreach else "",
                               "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M")}
     errors: dict[str, list[str]] = {}
+    checked: list[dict[str, Any]] | None = None  # earlier reports found by the check button
     if request.method == "POST":
         values = {**request.form.to_dict(), "categories": request.form.getlist("categories")}
         payload = report_payload(request.form, p.province or "", settings().timezone)
-        if not payload["unit"]:
+        if request.form.get("action") == "check":
+            checked, errors = _check(payload["child"])
+        elif not payload["unit"]:
             errors = {"unit": [_("Choose the unit that receives the child.")]}
         elif not policy.can_report(p, payload["province"], payload["unit"], own_unit_kind=own_kind):
             errors = {"unit": [_("You may only report children in your own territory.")]}
@@ -67,30 +148,52 @@ def report() -> ResponseReturnValue:
                     errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
             else:
                 names = {u.code: u.name for u in units}
-                return _reported(result.case_id, result.case_reference, names.get(payload["unit"], payload["unit"]))
+                return _reported(result.case_id, result.case_reference, names.get(payload["unit"], payload["unit"]),
+                                 duplicates.visible_matches(reader(), result.possible_duplicates))
         _offer_without_controls(values, errors)
     return render_template("report.html", values=values, errors=errors, units=units, outreach=outreach,
+                           checked=checked,
                            unit_kinds=[k for k in RECEIVING_UNIT_KINDS if any(u.kind == k for u in units)]), \
         400 if errors else 200
 
 
-def _reported(case_id: str, reference: str, unit_name: str) -> ResponseReturnValue:
-    """After a report: the child's file, or, for a reporter who does not follow the case (a SAS
-    mobile team reports to the UPE or CAPE, which takes it on), a new form and where the case went."""
+def _check(child: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, dict[str, list[str]]]:
+    """The earlier reports of this child the user may read (the others are never named or counted),
+    or the identity's errors next to their fields."""
+    try:
+        return duplicates.check(reader(), child), {}
+    except ValidationFailed as error:
+        errors: dict[str, list[str]] = {}
+        for key, messages in flat_errors(translate_errors(error.errors)).items():
+            errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
+        return None, errors
+
+
+def _reported(case_id: str, reference: str, unit_name: str, earlier: list[dict[str, Any]]) -> ResponseReturnValue:
+    """After a report: the child's file (naming the earlier reports of the child the user may read),
+    or, for a reporter who does not follow the case (a SAS mobile team reports to the UPE or CAPE,
+    which takes it on), a new form and where the case went."""
     try:
         case = cases.visible(reader(), case_id)
     except NotFound:
         flash(_("Case %(reference)s opened and sent to %(unit)s, which receives the child and takes its steps.",
                 reference=reference, unit=isolate(unit_name)), "success")
+        if earlier:
+            flash(_("This child may have been reported before (%(references)s): the CAPE coordinators will "
+                    "review whether it is the same child.", references=", ".join(m["reference"] for m in earlier)),
+                  "warning")
         return redirect(url_for("web.report"))
     flash(_("Case %(reference)s opened.", reference=case.reference), "success")
+    if earlier:
+        session[EARLIER] = {"case_id": case.id, "matches": earlier}
     return redirect(url_for("web.case", case_id=case.id))
 
 
-def _offer_without_controls(values: dict[str, Any], errors: dict[str, list[str]]) -> None:
+def _offer_without_controls(values: dict[str, Any], errors: dict[str, list[str]],
+                            fields: tuple[str, ...] = REPORT_LINE_FIELDS) -> None:
     """A name pasted with invisible direction marks is refused; the form gives it back without
     them (the person sees the letters in the order they are stored) to check and send again."""
-    for key in REPORT_LINE_FIELDS:
+    for key in fields:
         typed = values.get(key)
         if key in errors and isinstance(typed, str) and without_controls(typed) != typed:
             values[key] = without_controls(typed)
@@ -110,12 +213,76 @@ def case(case_id: str) -> ResponseReturnValue:
         return redirect(target)
     events = cases.history(context, file.case.id, newest_first=True, limit=TIMELINE)[1] \
         if policy.can_read_history(context.principal) else []
+    linked = [{**c, "visible": _sees(context, c["case_id"])} for c in duplicates.linked_cases(context, file.case)] \
+        if file.full else []
     status = judicial.judicial_status(context, file.case)
     engine().record_access(actor(), "case_viewed", [file.case.id])
+    earlier = session.get(EARLIER)
+    if earlier and earlier.get("case_id") == file.case.id:
+        session.pop(EARLIER)
+    else:
+        earlier = None
     return render_template("case.html", case=file.case, pathway=file.pathway, open_tasks=file.open_tasks,
                            completed=file.completed_steps, events=events, markers=file.markers(), full=file.full,
                            step_titles=file.step_titles, judicial=status,
+                           child=children.child_brief(file.case, context.now.date()),
+                           unit_name={u.code: u.name for u in territory.units(context, file.case.province)
+                                      }.get(file.case.unit, file.case.unit),
+                           linked=linked, linked_references={c["case_id"]: c["reference"] for c in linked},
+                           earlier=earlier["matches"] if earlier else [],
+                           may_correct=policy.can_correct_identity(context.principal, file.case),
                            open_incidents=incidents.case_open_incidents(context, file.case.id))
+
+
+def _sees(context: ReadContext, case_id: str) -> bool:
+    try:
+        cases.visible(context, case_id)
+    except NotFound:
+        return False
+    return True
+
+
+def _changes(posted: dict[str, Any], recorded: dict[str, Any]) -> dict[str, Any]:
+    """The identity fields the form changes (an unticked box is the recorded "not said")."""
+    def same(key: str) -> bool:
+        if key == "civil_status_registered":
+            return bool(posted[key]) == bool(recorded.get(key))
+        return posted[key] == recorded.get(key)
+    return {key: value for key, value in posted.items() if not same(key)}
+
+
+@login_required
+def correct_child(case_id: str) -> ResponseReturnValue:
+    """Correct the child's identity, with a reason (the case's team: its unit's case workers and the
+    province's coordinators)."""
+    context = reader()
+    case = cases.visible(context, str(case_id))  # 404 when not visible
+    if case.subject_kind != "child" or not policy.can_correct_identity(context.principal, case):
+        abort(403)
+    recorded = identity_of(case)
+    values: dict[str, Any] = identity_values(recorded)
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = {**request.form.to_dict(), "name_unknown": request.form.get("name_unknown") == "on",
+                  "civil_status_registered": request.form.get("civil_status_registered") == "on"}
+        reason = (request.form.get("reason") or "").strip()
+        changes = _changes(child_payload(request.form), recorded)
+        try:
+            engine().correct_identity(case.id, {**changes, "reason": reason}, actor())
+        except ValidationFailed as error:
+            for key, messages in flat_errors(translate_errors(error.errors)).items():
+                field = "_schema" if key == "_schema" else CHILD_ERROR_FIELDS.get(key, key)
+                errors.setdefault(field, []).extend(messages)
+            _offer_without_controls(values, errors, IDENTITY_LINE_FIELDS)
+            status = 400
+        except Conflict as conflict:
+            errors = {"_schema": [translate_message(str(conflict))]}
+            status = 409
+        else:
+            flash(_("The child's identity is corrected; the case's history keeps the reason."), "success")
+            return redirect(url_for("web.case", case_id=case.id))
+    return render_template("case_child.html", case=case, values=values, errors=errors), status
 
 
 @login_required

@@ -63,18 +63,46 @@ def flat_errors(errors: Any) -> dict[str, list[str]]:
     return flat
 
 
-REPORT_FIELDS = ("first_name", "last_name", "sex", "birth_date", "age_estimate", "nationality", "unit",
-                 "source", "received_at", "description", "legal_basis", "given_by", "notes")
-REPORT_LINE_FIELDS = ("first_name", "last_name", "given_by")  # one line: no control characters
+REPORT_FIELDS = ("name_unknown", "alias", "first_name", "last_name", "other_first_name", "other_last_name", "sex",
+                 "birth_date", "age_estimate", "nationality", "unit", "source", "received_at", "description",
+                 "reporter_name", "reporter_relation", "reporter_phone", "location_commune", "location_place",
+                 "legal_basis", "given_by", "notes")
+# One line each: no control characters (a page offers them back cleaned).
+REPORT_LINE_FIELDS = ("alias", "first_name", "last_name", "other_first_name", "other_last_name", "given_by",
+                      "reporter_name", "reporter_relation", "reporter_phone", "location_commune", "location_place")
+IDENTITY_LINE_FIELDS = ("alias", "first_name", "last_name", "other_first_name", "other_last_name")
+
+
+def _texts(posted: MultiDict) -> Any:
+    def text(name: str) -> str | None:
+        value = (posted.get(name) or "").strip()
+        return value or None
+    return text
+
+
+def _some(values: dict[str, Any]) -> dict[str, Any] | None:
+    """A nested part of the intake (names in the other script, reporter, place), or None when empty."""
+    return values if any(v is not None for v in values.values()) else None
+
+
+def child_payload(posted: MultiDict) -> dict[str, Any]:
+    """The ``child`` of the intake (and of an identity correction) from the identity fields of a form."""
+    text = _texts(posted)
+    age = text("age_estimate")
+    known = posted.get("name_unknown") != "on"
+    return {"identity_known": known, "alias": text("alias"),
+            "first_name": text("first_name"), "last_name": text("last_name"),
+            "names_other_script": _some({"first_name": text("other_first_name"),
+                                         "last_name": text("other_last_name")}),
+            "sex": text("sex") or "", "birth_date": text("birth_date"),
+            "age_estimate": int(age) if age and _INTEGER.match(age) else age,
+            "civil_status_registered": posted.get("civil_status_registered") == "on",
+            "nationality": (text("nationality") or "").upper() or None}
 
 
 def report_payload(posted: MultiDict, province: str, timezone: str) -> dict[str, Any]:
     """The intake JSON of ``POST /api/v1/cases`` from the report form."""
-    def text(name: str) -> str | None:
-        value = (posted.get(name) or "").strip()
-        return value or None
-
-    age = text("age_estimate")
+    text = _texts(posted)
     received = text("received_at")
     if received:
         try:
@@ -90,29 +118,48 @@ def report_payload(posted: MultiDict, province: str, timezone: str) -> dict[str,
     if text("given_by"):
         consent["given_by"] = text("given_by")
     return {
-        "child": {"first_name": text("first_name") or "", "last_name": text("last_name") or "",
-                  "sex": text("sex") or "", "birth_date": text("birth_date"),
-                  "age_estimate": int(age) if age and _INTEGER.match(age) else age,
-                  "civil_status_registered": posted.get("civil_status_registered") == "on",
-                  "nationality": (text("nationality") or "").upper() or None},
+        "child": child_payload(posted),
         "province": province, "unit": text("unit") or "",
         "categories": posted.getlist("categories"),
         "report": {"source": text("source") or "", "received_at": received or "",
-                   "description": text("description") or ""},
+                   "description": text("description") or "",
+                   "reporter": _some({"name": text("reporter_name"), "relation": text("reporter_relation"),
+                                      "phone": text("reporter_phone")}),
+                   "location": _some({"commune": text("location_commune"), "place": text("location_place")})},
         "emergency": {"medical": posted.get("emergency_medical") == "on",
                       "immediate_danger": posted.get("immediate_danger") == "on"},
         "consent": consent,
     }
 
 
+# Where each error of the child's identity shows on a form (the report, the identity correction).
+CHILD_ERROR_FIELDS = {
+    "identity_known": "name_unknown", "alias": "alias", "first_name": "first_name", "last_name": "last_name",
+    "names_other_script.first_name": "other_first_name", "names_other_script.last_name": "other_last_name",
+    "names_other_script": "other_first_name", "sex": "sex", "birth_date": "birth_date",
+    "age_estimate": "age_estimate", "nationality": "nationality", "civil_status_registered": "civil_status_registered",
+}
 # Where each intake error shows on the report form.
 REPORT_ERROR_FIELDS = {
-    "child.first_name": "first_name", "child.last_name": "last_name", "child.sex": "sex",
-    "child.birth_date": "birth_date", "child.age_estimate": "age_estimate", "child.nationality": "nationality",
+    **{f"child.{key}": field for key, field in CHILD_ERROR_FIELDS.items()},
     "unit": "unit", "categories": "categories", "report.source": "source", "report.received_at": "received_at",
-    "report.description": "description", "consent.given_by": "given_by", "consent.legal_basis": "legal_basis",
-    "consent.notes": "notes",
+    "report.description": "description", "report.reporter.name": "reporter_name",
+    "report.reporter.relation": "reporter_relation", "report.reporter.phone": "reporter_phone",
+    "report.location.commune": "location_commune", "report.location.place": "location_place",
+    "consent.given_by": "given_by", "consent.legal_basis": "legal_basis", "consent.notes": "notes",
 }
+
+
+def identity_values(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The identity correction form's values from the recorded identity (``engine.runtime.identity_of``)."""
+    other = recorded.get("names_other_script") or {}
+    age = recorded.get("age_estimate")
+    return {"name_unknown": recorded.get("identity_known") is False, "alias": recorded.get("alias") or "",
+            "first_name": recorded.get("first_name") or "", "last_name": recorded.get("last_name") or "",
+            "other_first_name": other.get("first_name") or "", "other_last_name": other.get("last_name") or "",
+            "sex": recorded.get("sex") or "", "birth_date": recorded.get("birth_date") or "",
+            "age_estimate": "" if age is None else str(age), "nationality": recorded.get("nationality") or "",
+            "civil_status_registered": bool(recorded.get("civil_status_registered"))}
 
 
 def local_moment(value: str | None, timezone: str) -> str | None:

@@ -1,6 +1,7 @@
 """Labels of the codes the pages show (translated through the catalogues)."""
 from __future__ import annotations
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from engine.vocabulary import (
@@ -17,6 +18,8 @@ from engine.vocabulary import (
     SUPERVISOR,
     UPE,
 )
+
+from ..i18n import RTL_LANGUAGES, current_language
 
 CATEGORY_LABELS = {
     "victim_violence": _l("Victim of violence"), "victim_sexual_abuse": _l("Victim of sexual abuse"),
@@ -61,12 +64,46 @@ EVENT_LABELS = {
     "notification_undeliverable": _l("A notification could not be delivered"),
     "incident_resolved": _l("Recipient informed by other means"), "incident_viewed": _l("Incident viewed"),
     "incidents_listed": _l("Incidents listed"),
+    "duplicate_suspected": _l("Possible earlier report of the same child: sent to the coordinators for review"),
+    "duplicate_linked": _l("Another report linked to this case as the same child"),
+    "linked_as_duplicate": _l("Linked to another case as the same child"),
+    "duplicate_rejected": _l("Review of a possible duplicate: different children"),
+    "identity_corrected": _l("Child's identity corrected"),
+    "duplicate_reviews_viewed": _l("Duplicate reviews viewed"),
 }
+# The child's sex on a case (U: not known or not stated).
+CHILD_SEX_LABELS = {"F": _l("Girl"), "M": _l("Boy"), "U": _l("Not stated")}
+# Why a possible earlier report may be the same child (engine.identity.REASONS).
+REASON_LABELS = {
+    "same_first_name": _l("same first name"), "similar_first_name": _l("similar first name"),
+    "same_family_name": _l("same family name"), "similar_family_name": _l("similar family name"),
+    "same_birth_date": _l("same birth date"), "same_birth_year": _l("same year of birth"),
+    "close_age": _l("close age"), "same_sex": _l("same sex"),
+}
+CLOSED_REASON_LABELS = {"duplicate": _l("duplicate report")}
+REVIEW_STATE_LABELS = {"pending": _l("To review"), "confirmed": _l("Same child (linked)"),
+                       "rejected": _l("Different children")}
+SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Last updated"),
+               "risk": _l("Highest risk first"), "reference": _l("By reference")}
+IDENTITY_FIELD_LABELS = {
+    "identity_known": _l("name known or not"), "alias": _l("alias"), "first_name": _l("first name"),
+    "last_name": _l("family name"), "first_name_other": _l("first name in the other script"),
+    "last_name_other": _l("family name in the other script"), "sex": _l("sex"), "birth_date": _l("birth date"),
+    "birth_year": _l("year of birth"), "age_estimate": _l("estimated age"),
+    "civil_status_registered": _l("civil status"), "nationality": _l("nationality"),
+}
+
+
+def reasons_text(codes: list[str] | tuple[str, ...] | None) -> str:
+    """Why two reports may be of one child, in words: "same first name, same birth date"."""
+    comma = "، " if current_language() in RTL_LANGUAGES else ", "
+    return comma.join(str(REASON_LABELS.get(code, code)) for code in codes or ())
 # The messages of the outbox, by topic (a delivery incident names the one that reached nobody).
 TOPIC_LABELS = {
     "prosecutor_notification": _l("Prosecutor notification"), "partner_referral": _l("Partner referral"),
     "reminder": _l("Reminder of a late step"), "coordinator_alert": _l("Alert to the CAPE coordinators"),
     "supervisor_alert": _l("Alert to the CPPE supervisors"), "case_stalled": _l("Stalled case alert"),
+    "duplicate_review": _l("Possible duplicate report to review"),
 }
 INFORMED_VIA_LABELS = {"phone": _l("Phone"), "fax": _l("Fax"), "letter": _l("Letter"),
                        "in_person": _l("In person"), "other": _l("Other means")}
@@ -91,7 +128,18 @@ def event_label(kind: str, detail: dict | None) -> str:
         how = INFORMED_VIA_LABELS.get((detail or {}).get("informed_via") or "")
         title = str(INFORMED_TITLES.get(topic) or EVENT_LABELS[kind])
         return f"{title} ({how})" if how else title
+    if kind in ("duplicate_linked", "linked_as_duplicate") and (detail or {}).get("reference"):
+        reference = detail["reference"] if detail else ""
+        if kind == "duplicate_linked":
+            return gettext("Report %(reference)s linked to this case as the same child", reference=reference)
+        return gettext("Linked to case %(reference)s as the same child: this report continues there",
+                       reference=reference)
+    if kind == "identity_corrected" and (detail or {}).get("fields"):
+        fields = ", ".join(str(IDENTITY_FIELD_LABELS.get(f, f)) for f in (detail or {}).get("fields", []))
+        return f"{EVENT_LABELS[kind]} ({fields})"
     return str(EVENT_LABELS.get(kind, kind))
+
+
 INDICATOR_LABELS = {
     "children_served": _l("Children served"), "children_served_by_unit": _l("Children served, by unit"),
     "children_served_by_province": _l("Children served, by province"),

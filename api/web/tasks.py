@@ -106,5 +106,7 @@ def claim(task_id: str) -> ResponseReturnValue:
         flash(_("The task is claimed by someone else."), "error")
         return redirect(url_for("web.task", task_id=task_id))
     if request.headers.get("HX-Request"):  # htmx: only the row changes
-        return render_template("_row.html", task=tasks.present_task(reader(), row, reference, version_id))
+        context = reader()  # the row as the task list shows it: with the child's name, age and risk
+        return render_template("_row.html", task=tasks.present_task(context, row, reference, version_id,
+                                                                   child=cases.visible(context, row.case_id)))
     return redirect(url_for("web.task", task_id=task_id))
