@@ -188,6 +188,8 @@ class CaseSummary(Schema):
     closed_at = fields.DateTime(allow_none=True)
     closed_reason = fields.String(allow_none=True, metadata={"description": "duplicate | … (null: the pathway ended)"})
     duplicate_of = fields.String(allow_none=True, metadata={"description": "the case this report continues in"})
+    duplicate_of_reference = fields.String(metadata={"description": "lists: that case's reference"})
+    duplicate_of_visible = fields.Boolean(metadata={"description": "lists: whether the caller may open it"})
     child = fields.Nested(ChildBrief)
     pathway = fields.Nested(PathwayRef)
     version = fields.Integer(metadata={"description": "case version: changes at every command"})
@@ -249,6 +251,9 @@ class CasePage(Schema):
 class DuplicateMatch(Schema):
     case_id = fields.String()
     reference = fields.String()
+    status = fields.String()
+    opened_at = fields.DateTime()
+    child = fields.Nested(ChildBrief, metadata={"description": "the earlier report's child (display name, age…)"})
     score = fields.Float(metadata={"description": "0..1"})
     reasons = fields.List(fields.String(), metadata={"description": "same_first_name, similar_family_name, "
                                                                      "same_birth_date, same_birth_year, close_age, "

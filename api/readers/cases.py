@@ -150,9 +150,22 @@ def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: in
             query = query.where(identity.search_condition(tokens, policy.key_province(principal)))
     with ctx.engine.db.reading() as session:
         total, rows = page_rows(session, query, page, per_page, *SORTS[filters.get("sort") or "newest"])
+        linked = _continued_in(session, principal, {c.duplicate_of for c, *_ in rows if c.duplicate_of})
     today = ctx.now.date()
-    return total, [summary(c, PathwayRef(key, pathway_version), version, today)
-                   for c, key, pathway_version, version in rows]
+    items = [summary(c, PathwayRef(key, pathway_version), version, today) for c, key, pathway_version, version in rows]
+    for item in items:
+        if item["duplicate_of"] in linked:
+            item["duplicate_of_reference"], item["duplicate_of_visible"] = linked[item["duplicate_of"]]
+    return total, items
+
+
+def _continued_in(session: Session, principal: Principal, case_ids: set[str]) -> dict[str, tuple[str, bool]]:
+    """``{case id: (reference, whether the reader may open it)}`` of the cases linked reports continue in."""
+    if not case_ids:
+        return {}
+    seen = set(session.scalars(select(Case.id).where(Case.id.in_(case_ids), policy.case_scope(principal))))
+    return {row.id: (row.reference, row.id in seen)
+            for row in session.execute(select(Case.id, Case.reference).where(Case.id.in_(case_ids)))}
 
 
 @dataclass

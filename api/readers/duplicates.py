@@ -33,9 +33,11 @@ def visible_matches(ctx: ReadContext, matches: Iterable[identity.Match]) -> list
     if not matches:
         return []
     with ctx.engine.db.reading() as session:
-        seen = set(session.scalars(select(Case.id).where(Case.id.in_([m.case_id for m in matches]),
-                                                         policy.case_scope(ctx.principal))))
-    return [m.body() for m in matches if m.case_id in seen]
+        seen = {case.id: case for case in session.scalars(select(Case).where(
+            Case.id.in_([m.case_id for m in matches]), policy.case_scope(ctx.principal)))}
+    today = ctx.now.date()
+    return [{**m.body(), "child": child_brief(seen[m.case_id], today), "status": seen[m.case_id].status,
+             "opened_at": seen[m.case_id].opened_at} for m in matches if m.case_id in seen]
 
 
 def check(ctx: ReadContext, child: Any) -> list[dict[str, Any]]:

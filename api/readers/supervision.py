@@ -20,6 +20,7 @@ from engine.stalling import stalled
 
 from .. import policy
 from .cases import PATHWAY_REF, PathwayRef, summary, with_pathway
+from .children import BRIEF_COLUMNS
 from .context import ReadContext
 from .paging import page_rows
 from .tasks import overdue, present_task
@@ -52,11 +53,11 @@ def overdue_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page:
         where.append(OpenTask.case_id.in_(select(Case.id).where(Case.risk_level == filters["risk_level"])))
     with ctx.engine.db.reading() as session:
         total = session.scalar(select(func.count()).select_from(OpenTask).where(*where)) or 0
-        rows = session.execute(select(OpenTask, Case.reference, Case.pathway_version_id)
+        rows = session.execute(select(OpenTask, Case.reference, Case.pathway_version_id, *BRIEF_COLUMNS)
                                .join(Case, Case.id == OpenTask.case_id).where(*where)
                                .order_by(OpenTask.due_at, OpenTask.id).limit(per_page)
                                .offset((page - 1) * per_page)).all()
-    return total, [present_task(ctx, task, reference, version_id) for task, reference, version_id in rows]
+    return total, [present_task(ctx, row[0], row[1], row[2], child=row) for row in rows]
 
 
 def stalled_page(ctx: ReadContext, stalled_after: timedelta, filters: dict[str, Any], page: int, per_page: int
