@@ -206,6 +206,11 @@ def test_after_reporting_the_case_page_names_the_earlier_reports_once(web: Flask
     page_login(web, "upe.tanger")
     done = web.post("/cases/new", data=_form(page_csrf(web, "/cases/new")))
     assert done.status_code == 302
+    cookie = web.get_cookie("session")
+    assert cookie is not None
+    kept = web.application.session_interface.get_signing_serializer(web.application).loads(cookie.value)
+    assert kept["earlier_reports"]["matches"][0]["reference"] == earlier.case_reference
+    assert "Karim" not in str(kept) and "Bennani" not in str(kept), "the browser's cookie holds no identity"
     case = web.get(done.headers["Location"]).get_data(as_text=True)
     warning = case.split('id="earlier-warning"', 1)[1].split("</section>", 1)[0]
     assert f'href="/cases/{earlier.case_id}">{earlier.case_reference}</a>' in warning

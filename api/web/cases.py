@@ -184,8 +184,9 @@ def _reported(case_id: str, reference: str, unit_name: str, earlier: list[dict[s
                   "warning")
         return redirect(url_for("web.report"))
     flash(_("Case %(reference)s opened.", reference=case.reference), "success")
-    if earlier:
-        session[EARLIER] = {"case_id": case.id, "matches": earlier}
+    if earlier:  # the session is a signed cookie the browser can read: references and scores, no identity
+        session[EARLIER] = {"case_id": case.id, "matches": [
+            {key: m[key] for key in ("case_id", "reference", "score", "reasons")} for m in earlier]}
     return redirect(url_for("web.case", case_id=case.id))
 
 
