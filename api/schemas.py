@@ -158,13 +158,24 @@ class PathwayRef(Schema):
     version = fields.Integer(required=True)
 
 
+class Answer(Schema):
+    key = fields.String()
+    label = fields.String(metadata={"description": "the form's label, in the caller's language"})
+    value = fields.Raw(allow_none=True, metadata={"description": "as recorded"})
+    display = fields.String(metadata={"description": "as a person reads it: a choice by its label, yes/no…"})
+
+
 class CompletedStep(Schema):
     task_id = fields.String()
     name = fields.String()
     title = fields.String()
+    role = fields.String()
+    sector = fields.String(allow_none=True)
     completed_by = fields.String(allow_none=True)
     completed_at = fields.DateTime()
+    readable = fields.Boolean(metadata={"description": "false: the caller may not read what it recorded"})
     data = fields.Dict()
+    answers = fields.List(fields.Nested(Answer))
 
 
 class ChildBrief(Schema):

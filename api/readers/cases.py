@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from engine import identity, names
+from engine.definitions.model import CheckedDefinition
 from engine.errors import NotFound
 from engine.intake import without_controls
 from engine.models import Case, CaseEvent, CaseWorkflow, OpenTask, PathwayVersion, TaskRecord
@@ -20,6 +21,7 @@ from engine.vocabulary import PARTNER
 from .. import policy
 from ..auth import Principal
 from ..messages import N_
+from .answers import step_answers
 from .children import child_brief
 from .context import ReadContext
 from .paging import page_rows
@@ -224,12 +226,39 @@ def case_file(ctx: ReadContext, case_id: str) -> CaseFile:
     assert pathway is not None and version is not None  # foreign key and one workflow row per case
     compiled = ctx.definition(case.pathway_version_id)
     titles = {step: info.title(ctx.language) for step, info in compiled.user_tasks.items()}
-    completed = [{"task_id": r.id, "name": r.step, "title": titles.get(r.step, r.step),
-                  "completed_by": r.completed_by, "completed_at": r.ended_at,
-                  "data": r.data if shows(r.role, r.sector) else {}} for r in done]
+    completed = [completed_step(ctx, compiled, r, titles, shows(r.role, r.sector)) for r in done]
     open_tasks = [present_task(ctx, t, case.reference, case.pathway_version_id) for t in open_rows
                   if shows(t.role, t.sector)]
     return CaseFile(case, pathway, version, full, open_tasks, completed, titles)
+
+
+def completed_step(ctx: ReadContext, compiled: CheckedDefinition, record: TaskRecord, titles: dict[str, str],
+                   readable: bool) -> dict[str, Any]:
+    """A completed step with what it recorded (``data``, and ``answers`` with the form's labels in
+    the reader's language) when the reader may read it; empty otherwise."""
+    data = record.data if readable else {}
+    info = compiled.user_tasks.get(record.step)
+    form = compiled.forms.get(info.form) if info is not None else None
+    return {"task_id": record.id, "name": record.step, "title": titles.get(record.step, record.step),
+            "role": record.role, "sector": record.sector,
+            "completed_by": record.completed_by, "completed_at": record.ended_at, "readable": readable,
+            "data": data, "answers": step_answers(form, data, ctx.language)}
+
+
+def completed_task(ctx: ReadContext, task_id: str) -> tuple[Case, dict[str, Any]]:
+    """A step that has ended, as its page shows what was recorded (:class:`NotFound` when its case
+    is not visible, or it did not end by a completion)."""
+    principal = ctx.principal
+    with ctx.engine.db.reading() as session:
+        found = session.execute(select(TaskRecord, Case).join(Case, Case.id == TaskRecord.case_id).where(
+            TaskRecord.id == str(task_id), TaskRecord.outcome == "completed", policy.case_scope(principal))).first()
+    if found is None:
+        raise NotFound(N_("No such task."))
+    record, case = found
+    compiled = ctx.definition(case.pathway_version_id)
+    titles = {step: info.title(ctx.language) for step, info in compiled.user_tasks.items()}
+    readable = policy.sees_full_case(principal) or (record.role == PARTNER and record.sector == principal.sector)
+    return case, completed_step(ctx, compiled, record, titles, readable)
 
 
 def history(ctx: ReadContext, case_id: str, *, newest_first: bool = False, limit: int | None = None

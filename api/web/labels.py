@@ -94,6 +94,11 @@ IDENTITY_FIELD_LABELS = {
 }
 
 
+def list_separator() -> str:
+    """The comma between the items of a list in the page's language (Arabic: "، ")."""
+    return "، " if current_language() in RTL_LANGUAGES else ", "
+
+
 def reasons_text(codes: list[str] | tuple[str, ...] | None) -> str:
     """Why two reports may be of one child, in words: "same first name, same birth date"."""
     comma = "، " if current_language() in RTL_LANGUAGES else ", "

@@ -7,13 +7,13 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.errors import Conflict, ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.vocabulary import COORDINATOR
 
 from .. import policy
 from ..context import actor, engine, reader
 from ..i18n import translate_errors
-from ..readers import cases, incidents, judicial, reports, tasks
+from ..readers import cases, children, incidents, judicial, reports, tasks
 from .chrome import isolate
 from .forms import flat_errors, form_data
 from .session import login_required
@@ -36,6 +36,17 @@ def _gone() -> ResponseReturnValue:
     return render_template("task_gone.html"), 409
 
 
+def _completed(task_id: str) -> ResponseReturnValue | None:
+    """A step completed earlier: its page shows what was recorded (None when it was cancelled)."""
+    context = reader()
+    try:
+        case, step = cases.completed_task(context, str(task_id))
+    except NotFound:
+        return None
+    engine().record_access(actor(), "task_viewed", [case.id], {"task_id": step["task_id"], "step": step["name"]})
+    return render_template("task_done.html", case=case, step=step)
+
+
 def _open_task(task_id: str) -> tasks.FoundTask | None:
     """The open task the page is about (404 unseen); None when it has ended meanwhile."""
     try:
@@ -48,7 +59,8 @@ def _open_task(task_id: str) -> tasks.FoundTask | None:
 def task(task_id: str) -> ResponseReturnValue:
     found = _open_task(task_id)
     if found is None:
-        return _gone()
+        done = _completed(task_id) if request.method == "GET" else None
+        return done if done is not None else _gone()
     row, reference, version_id = found
     context = reader()
     view = tasks.present_task(context, row, reference, version_id, with_form=True)
@@ -75,9 +87,12 @@ def task(task_id: str) -> ResponseReturnValue:
     status = None
     if row.role == COORDINATOR and subject is None:
         status = judicial.judicial_status(context, cases.visible(context, row.case_id))
+    file = cases.case_file(context, row.case_id) if subject is None else None  # a child's case: its context
     return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors,
                            figures=reports.report_figures(context, row.case_id),
-                           subject=subject_url(subject), judicial=status), 400 if errors else 200
+                           subject=subject_url(subject), judicial=status, file=file,
+                           child=children.child_brief(file.case, context.now.date()) if file else None), \
+        400 if errors else 200
 
 
 def subject_url(subject: tuple[str, int] | None) -> str | None:
