@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -208,7 +209,11 @@ def test_after_reporting_the_case_page_names_the_earlier_reports_once(web: Flask
     assert done.status_code == 302
     cookie = web.get_cookie("session")
     assert cookie is not None
-    kept = web.application.session_interface.get_signing_serializer(web.application).loads(cookie.value)
+    interface = web.application.session_interface
+    assert isinstance(interface, SecureCookieSessionInterface)
+    serializer = interface.get_signing_serializer(web.application)
+    assert serializer is not None
+    kept = serializer.loads(cookie.value)
     assert kept["earlier_reports"]["matches"][0]["reference"] == earlier.case_reference
     assert "Karim" not in str(kept) and "Bennani" not in str(kept), "the browser's cookie holds no identity"
     case = web.get(done.headers["Location"]).get_data(as_text=True)
