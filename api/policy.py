@@ -56,6 +56,11 @@ def case_scope(principal: Principal) -> Any:
     return and_(Case.subject_kind == CHILD, _territory(principal))
 
 
+def can_read_access_log(principal: Principal, case: Any) -> bool:
+    """Who read a child's file is for the province's CAPE coordinators to see."""
+    return principal.role == COORDINATOR and principal.province == case.province
+
+
 def can_review_duplicates(principal: Principal) -> bool:
     """The CAPE coordinators decide whether two reports are of one child (for their province's cases)."""
     return principal.role == COORDINATOR and principal.province is not None

@@ -360,6 +360,26 @@ class EventSchema(Schema):
     detail = fields.Dict()
 
 
+class HistoryArgs(Schema):
+    view = fields.String(load_default="all", validate=validate.OneOf(["all", "timeline"]), metadata={
+        "description": "timeline: what happened to the child, without the reads (see …/access-log)"})
+
+
+class AccessEntry(Schema):
+    at = fields.DateTime()
+    actor = fields.String()
+    kind = fields.String(metadata={"description": "case_viewed, case_listed, task_viewed, history_viewed…"})
+    source = fields.String(allow_none=True, metadata={"description": "the reader's address"})
+    task_id = fields.String(allow_none=True)
+
+
+class AccessLogPage(Schema):
+    items = fields.List(fields.Nested(AccessEntry), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
 class HistoryResponse(Schema):
     case_id = fields.String()
     reference = fields.String()

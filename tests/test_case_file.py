@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from engine.runtime import Engine
+from engine.runtime import Actor, Engine
 from tests.conftest import ApiClient
 from tests.helpers import ANSWERS, HEALTH, UPE, do, page_login, report, task_id
 
@@ -103,3 +103,47 @@ def test_a_step_page_shows_the_child_the_report_and_the_earlier_answers(web: Fla
     assert "Signalement de test" in context, "what was reported"
     assert "Vit chez sa tante depuis juillet." in context and "Famille monoparentale" in context
     assert "<bdi" in context, "the child's name is isolated"
+
+
+def test_the_timeline_shows_what_happened_and_the_access_log_who_read(api: ApiClient, web: FlaskClient,
+                                                                         engine: Engine):
+    case_id = engine.start_case(report(engine, categories=["victim_violence"]), UPE).case_id
+    for _ in range(3):
+        assert api.get(f"/api/v1/cases/{case_id}", "upe.tanger").status_code == 200
+    do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"]})
+    timeline = api.get(f"/api/v1/cases/{case_id}/history", "cape.tanger", query_string={"view": "timeline"}
+                       ).get_json()["events"]
+    kinds = [e["kind"] for e in timeline]
+    assert "case_opened" in kinds and "step_completed" in kinds
+    assert not [k for k in kinds if k.endswith(("_viewed", "_listed"))], kinds
+    everything = api.get(f"/api/v1/cases/{case_id}/history", "cape.tanger").get_json()["events"]
+    assert [e["kind"] for e in everything].count("case_viewed") == 3, "the full history keeps the reads"
+    log = api.get(f"/api/v1/cases/{case_id}/access-log", "cape.tanger").get_json()
+    assert [i["kind"] for i in log["items"]].count("case_viewed") == 3 and log["total"] >= 4
+    assert {i["actor"] for i in log["items"]} >= {"upe.tanger"}
+    assert api.get(f"/api/v1/cases/{case_id}/access-log", "upe.tanger").status_code == 403
+    assert api.get(f"/api/v1/cases/{case_id}/access-log", "cape.casa").status_code == 404
+
+    page_login(web, "cape.tanger")
+    html = web.get(f"/cases/{case_id}").get_data(as_text=True)
+    line = html.split('id="timeline"', 1)[1].split("</section>", 1)[0]
+    assert "Dossier consulté" not in line and "File viewed" not in line, "no reads in the timeline"
+    assert "notify_prosecutor" not in line and "parquet" in line, "the prosecutor's information in words"
+    assert 'id="access-log-link"' in html
+    access = web.get(f"/cases/{case_id}/access-log").get_data(as_text=True)
+    assert access.count("upe.tanger") >= 3
+    page_login(web, "upe.tanger")
+    assert 'id="access-log-link"' not in web.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert web.get(f"/cases/{case_id}/access-log").status_code == 403
+
+
+def test_the_timeline_is_paged_without_a_cap(web: FlaskClient, engine: Engine):
+    case_id = engine.start_case(report(engine), UPE).case_id
+    coordinator = Actor("cape.tanger", "coordinator")
+    for n in range(60):
+        engine.set_risk_level(case_id, "high" if n % 2 == 0 else "low", f"raison {n}", coordinator)
+    page_login(web, "cape.tanger")
+    first = web.get(f"/cases/{case_id}").get_data(as_text=True).split('id="timeline"', 1)[1]
+    assert first.split("</ol>", 1)[0].count("<li>") == 50 and 'rel="next"' in first
+    second = web.get(f"/cases/{case_id}?events=2").get_data(as_text=True).split('id="timeline"', 1)[1]
+    assert second.split("</ol>", 1)[0].count("<li>") >= 12 and "Dossier ouvert" in second, "the oldest, on page 2"

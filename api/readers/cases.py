@@ -24,7 +24,7 @@ from ..messages import N_
 from .answers import step_answers
 from .children import child_brief
 from .context import ReadContext
-from .paging import page_rows
+from .paging import count, page_rows
 from .tasks import case_open_tasks, overdue, present_task
 
 CHILD_FIELDS = ("identity_known", "alias", "first_name", "last_name", "sex", "birth_date", "age_estimate",
@@ -181,6 +181,7 @@ class CaseFile:
     open_tasks: list[dict[str, Any]]
     completed_steps: list[dict[str, Any]]
     step_titles: dict[str, str] = field(default_factory=dict)
+    element_names: dict[str, str] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
         """The file as ``GET /api/v1/cases/{id}`` answers it."""
@@ -229,7 +230,7 @@ def case_file(ctx: ReadContext, case_id: str) -> CaseFile:
     completed = [completed_step(ctx, compiled, r, titles, shows(r.role, r.sector)) for r in done]
     open_tasks = [present_task(ctx, t, case.reference, case.pathway_version_id) for t in open_rows
                   if shows(t.role, t.sector)]
-    return CaseFile(case, pathway, version, full, open_tasks, completed, titles)
+    return CaseFile(case, pathway, version, full, open_tasks, completed, titles, compiled.element_names)
 
 
 def completed_step(ctx: ReadContext, compiled: CheckedDefinition, record: TaskRecord, titles: dict[str, str],
@@ -261,18 +262,51 @@ def completed_task(ctx: ReadContext, task_id: str) -> tuple[Case, dict[str, Any]
     return case, completed_step(ctx, compiled, record, titles, readable)
 
 
-def history(ctx: ReadContext, case_id: str, *, newest_first: bool = False, limit: int | None = None
-            ) -> tuple[Case, list[CaseEvent]]:
-    """The case's events in time order (or the newest ``limit`` first, for the page), with those
-    of the reports linked into it as the same child (their ``case_id`` tells them apart)."""
+# Reads of a file (who opened it, listed it, downloaded from it) are the access log's, not the
+# timeline's: every kind the API records on a read ends so (engine.runtime.Engine.record_access).
+ACCESS_SUFFIXES = ("_viewed", "_listed", "_downloaded")
+
+
+def is_access(kind: str) -> bool:
+    return kind.endswith(ACCESS_SUFFIXES)
+
+
+def _access_condition() -> Any:
+    return or_(*(CaseEvent.kind.endswith(suffix) for suffix in ACCESS_SUFFIXES))
+
+
+def history(ctx: ReadContext, case_id: str, *, newest_first: bool = False, limit: int | None = None,
+            view: str = "all", offset: int = 0) -> tuple[Case, list[CaseEvent]]:
+    """The case's events in time order (or newest first, a page of ``limit`` from ``offset``), with
+    those of the reports linked into it as the same child (their ``case_id`` tells them apart).
+    ``view``: ``all``; ``timeline`` (what happened to the child: no reads); ``access`` (reads only)."""
     with ctx.engine.db.reading() as session:
         case = visible_case(session, ctx.principal, case_id)
-        linked = select(Case.id).where(Case.duplicate_of == case.id)
+        query = _events_of(case)
+        if view == "timeline":
+            query = query.where(~_access_condition())
+        elif view == "access":
+            query = query.where(CaseEvent.case_id == case.id, _access_condition())
         order = CaseEvent.id.desc() if newest_first else CaseEvent.id
-        events = list(session.scalars(select(CaseEvent).where(or_(CaseEvent.case_id == case.id,
-                                                                  CaseEvent.case_id.in_(linked)))
-                                      .order_by(order).limit(limit)))
+        events = list(session.scalars(query.order_by(order).limit(limit).offset(offset)))
     return case, events
+
+
+def _events_of(case: Case) -> Select:
+    linked = select(Case.id).where(Case.duplicate_of == case.id)
+    return select(CaseEvent).where(or_(CaseEvent.case_id == case.id, CaseEvent.case_id.in_(linked)))
+
+
+def event_page(ctx: ReadContext, case_id: str, view: str, page: int, per_page: int
+               ) -> tuple[Case, int, list[CaseEvent]]:
+    """(case, total, the page's events newest first) of the timeline or the access log."""
+    case, events = history(ctx, case_id, newest_first=True, limit=per_page, offset=(page - 1) * per_page, view=view)
+    with ctx.engine.db.reading() as session:
+        query = _events_of(case)
+        query = query.where(~_access_condition()) if view == "timeline" else query.where(
+            CaseEvent.case_id == case.id, _access_condition())
+        total = count(session, query)
+    return case, total, events
 
 
 def linked_references(ctx: ReadContext, case: Case) -> dict[str, str]:

@@ -13,6 +13,7 @@ from ..readers import cases as case_readers
 from ..readers import duplicates, judicial, territory
 from ..readers.tasks import present_command
 from ..schemas import (
+    AccessLogPage,
     CaseIntakeSchema,
     CaseListArgs,
     CasePage,
@@ -20,8 +21,10 @@ from ..schemas import (
     CommandResponse,
     DuplicateCheckRequest,
     DuplicateList,
+    HistoryArgs,
     HistoryResponse,
     IdentityCorrectionRequest,
+    PageArgs,
     RiskChangeRequest,
 )
 from .common import Blueprint, abort, actor, engine, load_principal, page_of, reader
@@ -108,20 +111,41 @@ def correct_child(_body: dict[str, Any], case_id: str) -> dict[str, Any]:
 
 
 @blp.route("/<uuid:case_id>/history", methods=["GET"])
+@blp.arguments(HistoryArgs, location="query")
 @blp.response(200, HistoryResponse)
 @blp.alt_response(403, description="Partners see the case, not its history")
 @blp.alt_response(404, description="Unknown or not visible")
-def get_history(case_id: str) -> dict[str, Any]:
-    """Time-ordered events of the case: steps, escalations, messages, and who viewed it."""
+def get_history(args: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """Time-ordered events of the case: steps, escalations, messages, and who viewed it
+    (``view=timeline``: what happened to the child, without the reads)."""
     context = reader()
     if not policy.can_read_history(context.principal):
         case_readers.visible(context, case_id)  # an unseen case is 404 before any 403
         abort(403, message=_("You are not allowed to read this history."))
-    case, events = case_readers.history(context, case_id)
+    case, events = case_readers.history(context, case_id, view=args["view"])
     linked = case_readers.linked_references(context, case)
     engine().record_access(actor(), "history_viewed", [case.id])
     return {"case_id": case.id, "reference": case.reference,
             "events": [case_readers.present_event(e, linked) for e in events]}
+
+
+@blp.route("/<uuid:case_id>/access-log", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, AccessLogPage)
+@blp.alt_response(403, description="The province's coordinators read who read a file")
+@blp.alt_response(404, description="Unknown or not visible")
+def get_access_log(args: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """Who read the child's file, lists and steps, when and from where, newest first (kept out of
+    the timeline)."""
+    context = reader()
+    case = case_readers.visible(context, case_id)
+    if not policy.can_read_access_log(context.principal, case):
+        abort(403, message=_("Only the province's coordinators read who read a file."))
+    _case, total, events = case_readers.event_page(context, case.id, "access", args["page"], args["per_page"])
+    engine().record_access(actor(), "access_log_viewed", [case.id])
+    return page_of(total, args["page"], args["per_page"], [
+        {"at": e.at, "actor": e.actor, "kind": e.kind, "source": (e.detail or {}).get("source"),
+         "task_id": e.task_id} for e in events])
 
 
 @blp.route("/<uuid:case_id>/risk-level", methods=["POST"])

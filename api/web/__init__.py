@@ -48,6 +48,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>", "case", cases.case, GET),
     ("/cases/<uuid:case_id>/child", "correct_child", cases.correct_child, BOTH),
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
+    ("/cases/<uuid:case_id>/access-log", "case_access_log", cases.access_log, GET),
     ("/duplicates", "duplicates_page", duplicates.duplicates_page, GET),
     ("/duplicates/<int(max=9223372036854775807):review_id>", "decide_duplicate", duplicates.decide, POST),
     ("/supervision", "supervision", supervision.supervision, GET),

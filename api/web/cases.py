@@ -32,7 +32,7 @@ from .forms import (
 from .session import login_required
 from .tasks import subject_url
 
-TIMELINE = 200  # newest events shown on the case page
+TIMELINE = 50  # events on a page of the case's timeline (and of its access log), newest first
 PER_PAGE = 25  # cases on a page of the list
 SEARCH_MAX = 200  # characters of a search (the API's limit)
 SORTS = ("newest", "oldest", "updated", "risk", "reference")
@@ -212,8 +212,9 @@ def case(case_id: str) -> ResponseReturnValue:
         if target is None:
             raise
         return redirect(target)
-    events = cases.history(context, file.case.id, newest_first=True, limit=TIMELINE)[1] \
-        if policy.can_read_history(context.principal) else []
+    events_page = _page_number(request.args.get("events"))
+    events_total, events = cases.event_page(context, file.case.id, "timeline", events_page, TIMELINE)[1:] \
+        if policy.can_read_history(context.principal) else (0, [])
     linked = [{**c, "visible": _sees(context, c["case_id"])} for c in duplicates.linked_cases(context, file.case)] \
         if file.full else []
     status = judicial.judicial_status(context, file.case)
@@ -225,7 +226,9 @@ def case(case_id: str) -> ResponseReturnValue:
         earlier = None
     return render_template("case.html", case=file.case, pathway=file.pathway, open_tasks=file.open_tasks,
                            completed=file.completed_steps, events=events, markers=file.markers(), full=file.full,
-                           step_titles=file.step_titles, judicial=status,
+                           events_page=events_page, events_pages=max(1, -(-events_total // TIMELINE)),
+                           may_read_access_log=policy.can_read_access_log(context.principal, file.case),
+                           step_titles=file.step_titles, element_names=file.element_names, judicial=status,
                            child=children.child_brief(file.case, context.now.date()),
                            unit_name={u.code: u.name for u in territory.units(context, file.case.province)
                                       }.get(file.case.unit, file.case.unit),
@@ -233,6 +236,28 @@ def case(case_id: str) -> ResponseReturnValue:
                            earlier=earlier["matches"] if earlier else [],
                            may_correct=policy.can_correct_identity(context.principal, file.case),
                            open_incidents=incidents.case_open_incidents(context, file.case.id))
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or "1"), 100_000))
+    except ValueError:
+        return 1
+
+
+@login_required
+def access_log(case_id: str) -> ResponseReturnValue:
+    """Who read the child's file, when and from where (the province's coordinators): kept out of the
+    timeline, which says what happened to the child."""
+    context = reader()
+    case = cases.visible(context, str(case_id))
+    if not policy.can_read_access_log(context.principal, case):
+        abort(403)
+    page = _page_number(request.args.get("page"))
+    _, total, events = cases.event_page(context, case.id, "access", page, TIMELINE)
+    engine().record_access(actor(), "access_log_viewed", [case.id])
+    return render_template("case_access.html", case=case, events=events, page=page,
+                           pages=max(1, -(-total // TIMELINE)), total=total)
 
 
 def _sees(context: ReadContext, case_id: str) -> bool:

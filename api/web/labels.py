@@ -70,6 +70,7 @@ EVENT_LABELS = {
     "duplicate_rejected": _l("Review of a possible duplicate: different children"),
     "identity_corrected": _l("Child's identity corrected"),
     "duplicate_reviews_viewed": _l("Duplicate reviews viewed"),
+    "access_log_viewed": _l("Access log viewed"),
 }
 # The child's sex on a case (U: not known or not stated).
 CHILD_SEX_LABELS = {"F": _l("Girl"), "M": _l("Boy"), "U": _l("Not stated")}
@@ -92,6 +93,29 @@ IDENTITY_FIELD_LABELS = {
     "birth_year": _l("year of birth"), "age_estimate": _l("estimated age"),
     "civil_status_registered": _l("civil status"), "nationality": _l("nationality"),
 }
+
+
+# The child-protection pathway's elements that are not steps of a person, as a timeline names them
+# (the model's own names are French only).
+ELEMENT_LABELS = {
+    "notify_prosecutor": _l("Information of the prosecutor's office"),
+    "signal_listening": _l("Facts reported to the prosecutor's office"),
+    "signal_diagnosis_psychological": _l("Facts reported to the prosecutor's office"),
+    "signal_diagnosis_social": _l("Facts reported to the prosecutor's office"),
+    "signal_diagnosis_medical": _l("Facts reported to the prosecutor's office"),
+    "signal_diagnosis_medicolegal": _l("Facts reported to the prosecutor's office"),
+    "signal_follow_up": _l("New facts reported to the prosecutor's office"),
+    "wait_follow_up": _l("Waiting for the follow-up visit"),
+    "wait_concern": _l("Watch for new violence, exploitation or danger"),
+    "referrals_done": _l("Referrals handled"), "case_closed": _l("Case closed"),
+    "judicial_done": _l("Decision recorded"),
+}
+
+
+def step_label(step: str, titles: dict[str, str], names: dict[str, str] | None = None) -> str:
+    """A step or element of the pathway in words: its title in the page's language, else the
+    label above, else the model's name; never its internal id when the model names it."""
+    return str(titles.get(step) or ELEMENT_LABELS.get(step) or (names or {}).get(step) or step)
 
 
 def list_separator() -> str:

@@ -67,5 +67,13 @@ class CheckedDefinition:
         (see :func:`engine.runtime.share`); read on every command, so split once."""
         return self.listed("shared_data")
 
+    @functools.cached_property
+    def element_names(self) -> dict[str, str]:
+        """Every named BPMN element of the pathway by id (service tasks, events…): the name the
+        model gives it, for lines about it that have no step title."""
+        specs = [self.spec, *self.subprocess_specs.values()]
+        return {spec.bpmn_id: spec.bpmn_name for process in specs for spec in process.task_specs.values()
+                if getattr(spec, "bpmn_id", None) and getattr(spec, "bpmn_name", None)}
+
     def form_for(self, step: str) -> CompiledForm:
         return self.forms[self.user_tasks[step].form]
