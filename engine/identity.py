@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy import Connection, and_, delete, insert, or_, select
 
 from . import names
 from .models import Case, ChildNameKey
@@ -184,28 +184,29 @@ def find_duplicates(conn: Connection, identity: Identity, *, exclude: str | None
     first_keys, last_keys = frozenset().union(*first), frozenset().union(*last)
     if not first_keys or not last_keys:
         return []
-    met_last = select(KEYS.c.case_id).where(KEYS.c.key.in_(sorted(last_keys)), KEYS.c.field == LAST)
-    met_first = select(KEYS.c.case_id).where(KEYS.c.key.in_(sorted(first_keys)), KEYS.c.field == FIRST)
-    candidates = select(CASES.c.id).where(CASES.c.id.in_(met_last), CASES.c.id.in_(met_first),
-                                          CASES.c.subject_kind == "child")
-    if exclude is not None:
-        candidates = candidates.where(CASES.c.id != exclude)
-    ids = [row.id for row in conn.execute(candidates.limit(CANDIDATES))]
-    if not ids:
-        return []
-    met: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for row in conn.execute(select(KEYS.c.case_id, KEYS.c.field, KEYS.c.key).where(
-            KEYS.c.case_id.in_(ids), KEYS.c.key.in_(sorted(first_keys | last_keys)))):
-        met[row.case_id][row.field].add(row.key)
+    # Candidates meet on a family-name key and a first-name key other than a bare skeleton: a
+    # name met by skeletons only scores below what a duplicate needs (:func:`_score`), and the
+    # skeletons of short names (Alaoui: "l") meet thousands of families.
+    met_last = select(KEYS.c.case_id).where(KEYS.c.key.in_(_strong(last_keys)), KEYS.c.field == LAST)
+    met_first = select(KEYS.c.case_id).where(KEYS.c.key.in_(_strong(first_keys)), KEYS.c.field == FIRST)
+    if conn.dialect.name == "postgresql":  # a hashed set intersection of the two index scans
+        met: list[Any] = [CASES.c.id.in_(met_last.intersect(met_first))]
+    else:  # SQLite sorts both sides of an INTERSECT: it looks each family-name candidate up instead
+        met = [CASES.c.id.in_(met_last), CASES.c.id.in_(met_first)]
     cases = conn.execute(select(CASES.c.id, CASES.c.reference, CASES.c.province, CASES.c.unit, CASES.c.status,
-                                CASES.c.child_sex, CASES.c.child_birth_date, CASES.c.child_birth_year,
-                                CASES.c.duplicate_of)
-                         .where(CASES.c.id.in_(ids))).all()
+                                CASES.c.child_sex, CASES.c.child_birth_date, CASES.c.child_birth_year)
+                         .where(*met, *_could_be(identity, exclude)).limit(CANDIDATES)).all()
+    if not cases:
+        return []
+    wanted = first_keys | last_keys
+    keys_of: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for row in conn.execute(select(KEYS.c.case_id, KEYS.c.field, KEYS.c.key).where(
+            KEYS.c.case_id.in_([c.id for c in cases]))):
+        if row.key in wanted:  # the candidates' few keys, filtered here: cheaper than a second key look-up
+            keys_of[row.case_id][row.field].add(row.key)
     found = []
     for case in cases:
-        if case.duplicate_of is not None:
-            continue  # a report already linked into another: the one it continues in is the match
-        keys = {field: frozenset(values) for field, values in met[case.id].items()}
+        keys = {field: frozenset(values) for field, values in keys_of[case.id].items()}
         score, reasons = _score(identity, first, last, keys, case)
         if score >= DUPLICATE_THRESHOLD:
             found.append(Match(case.id, case.reference, case.province, case.unit, case.status, score, reasons))
@@ -219,13 +220,32 @@ def find_duplicates(conn: Connection, identity: Identity, *, exclude: str | None
 SEARCH_SKIPS = ("s:", "js:")
 
 
+def _strong(keys: frozenset[str]) -> list[str]:
+    return sorted(k for k in keys if not k.startswith(SEARCH_SKIPS)) or sorted(keys)
+
+
+def _could_be(identity: Identity, exclude: str | None) -> list[Any]:
+    """What an earlier report of the same child must be, before any name is compared: a child's
+    case not linked into another (the one it continues in is the match), of the same sex or an
+    unknown one, born within two years when both years are known (:func:`_score` refuses the
+    others whatever their names)."""
+    conditions: list[Any] = [CASES.c.subject_kind == "child", CASES.c.duplicate_of.is_(None)]
+    if exclude is not None:
+        conditions.append(CASES.c.id != exclude)
+    if identity.sex in ("F", "M"):
+        conditions.append(or_(CASES.c.child_sex.is_(None), CASES.c.child_sex.in_([identity.sex, "U"])))
+    if identity.birth_year is not None:
+        conditions.append(or_(CASES.c.child_birth_year.is_(None),
+                              CASES.c.child_birth_year.between(identity.birth_year - 2, identity.birth_year + 2)))
+    return conditions
+
+
 def search_condition(query_tokens: list[frozenset[str]], province: str | None) -> Any:
     """SQL condition on ``Case``: every token of a search meets one of the case's keys (in
     ``province``'s keys, or every province's for a reader of all)."""
     conditions = []
     for token_keys in query_tokens:
-        wanted = sorted(k for k in token_keys if not k.startswith(SEARCH_SKIPS)) or sorted(token_keys)
-        found = select(KEYS.c.case_id).where(KEYS.c.key.in_(wanted))
+        found = select(KEYS.c.case_id).where(KEYS.c.key.in_(_strong(token_keys)))
         if province is not None:
             found = found.where(KEYS.c.province == province)
         conditions.append(Case.id.in_(found))
