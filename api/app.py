@@ -145,6 +145,10 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     for module in (auth, cases, duplicates, tasks, supervision, pathways, notifications, incidents, indicators,
                    reports, action_plans, units):
         api.register_blueprint(module.blp)
+    from .rest import notes as case_notes  # a case's notes and contacts
+
+    api.register_blueprint(case_notes.blp)
+    api.register_blueprint(case_notes.contacts_blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
     from .web import bp as web_pages

@@ -29,7 +29,16 @@ from typing import Any
 from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from engine.models import ActionPlan, Case, DeliveryIncident, OpenTask, StatisticalReport, TaskRecord
+from engine.models import (
+    ActionPlan,
+    Case,
+    CaseContact,
+    CaseNote,
+    DeliveryIncident,
+    OpenTask,
+    StatisticalReport,
+    TaskRecord,
+)
 from engine.vocabulary import (
     ADMIN,
     CASE_WORKER,
@@ -274,3 +283,54 @@ def home_page(principal: Principal) -> str:
     if principal.role == NATIONAL:
         return "indicators"
     return "home"
+
+
+# --- the case file's notes and contacts (engine.case_records) ------------------------------
+#
+# | role | notes | contacts |
+# |---|---|---|
+# | case_worker of the case's unit | writes; reads ``team`` notes and its own | writes, reads all |
+# | coordinator of the province | writes; reads every note | writes, reads all |
+# | supervisor of the province | reads ``team`` notes (read-only, as the whole file) | reads all |
+# | partner with a task on the case | none (403) | reads only contacts that may be contacted: relation, name, phone |
+
+def can_write_case_records(principal: Principal, case: Any) -> bool:
+    """The case's team writes its notes and contacts: the unit's case workers and the province's
+    coordinators (as for correcting the identity)."""
+    return can_correct_identity(principal, case)
+
+
+def can_read_notes(principal: Principal) -> bool:
+    """May read notes of a case it sees (which ones: :func:`note_scope`); partners read none."""
+    return principal.role in FULL_FILE_ROLES
+
+
+def note_scope(principal: Principal) -> Any:
+    """SQL condition on ``CaseNote`` (of a case the principal sees): coordinators read every note,
+    the others of :data:`FULL_FILE_ROLES` the ``team`` notes and their own."""
+    if principal.role == COORDINATOR:
+        return true()
+    if principal.role in FULL_FILE_ROLES:
+        return or_(CaseNote.visibility == "team", CaseNote.author == principal.username)
+    return false()
+
+
+def can_read_contacts(principal: Principal) -> bool:
+    """May read the contacts of a case it sees (partners: :func:`contact_scope`, fewer fields)."""
+    return principal.role in (*FULL_FILE_ROLES, PARTNER)
+
+
+def reads_full_contacts(principal: Principal) -> bool:
+    """Every field of every active contact; partners get relation, name and phone of those who may be contacted."""
+    return principal.role in FULL_FILE_ROLES
+
+
+def contact_scope(principal: Principal) -> Any:
+    """SQL condition on ``CaseContact`` (of a case the principal sees): the active contacts, and for
+    partners only those who may be contacted."""
+    condition = CaseContact.active.is_(True)
+    if reads_full_contacts(principal):
+        return condition
+    if principal.role == PARTNER:
+        return and_(condition, CaseContact.may_contact.is_(True))
+    return false()

@@ -444,3 +444,72 @@ class DeployResponse(Schema):
     created = fields.Boolean()
     active = fields.Boolean()
     warnings = fields.List(fields.Dict())
+
+
+# --- the case file: notes and contacts (engine/case_records.py checks every field) ------------
+
+def _described(kind: str, description: str) -> Any:
+    """A request field checked by the engine (its plain message names the field), documented here."""
+    return fields.Raw(allow_none=True, metadata={"type": kind, "description": description})
+
+
+class NoteRequest(Strict):
+    text = _described("string", "required: 1 to 5,000 characters; line breaks kept, other control and "
+                                "direction characters refused")
+    visibility = _described("string", "team (default) | coordinators: only the province's coordinators and "
+                                      "the author read it")
+
+
+class NoteSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.String()
+    text = fields.String()
+    visibility = fields.String(metadata={"description": "team | coordinators"})
+    author = fields.String()
+    author_role = fields.String()
+    created_at = fields.DateTime()
+
+
+class NotePage(Schema):
+    items = fields.List(fields.Nested(NoteSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class ContactRequest(Strict):
+    relation = _described("string", "required: mother | father | guardian | sibling | grandparent | aunt_uncle | "
+                                    "other_family | school | neighbour | other")
+    name = _described("string", "required: one line, with letters, 200 characters at most")
+    phone = _described("string", "digits, spaces, dots, dashes, an optional leading +; 6 to 20 digits "
+                                 "(e.g. +212 661 23 45 67)")
+    address = _described("string", "500 characters at most")
+    guardian = _described("boolean", "the child's legal guardian (default false)")
+    may_contact = _described("boolean", "false: must not be contacted, for the child's safety (default true)")
+    note = _described("string", "1,000 characters at most")
+
+
+class ContactChangeRequest(ContactRequest):
+    """The fields to change (at least one); the others are kept."""
+
+
+class ContactSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.String()
+    relation = fields.String()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True, metadata={"description": "not shown to partners"})
+    guardian = fields.Boolean(metadata={"description": "not shown to partners"})
+    may_contact = fields.Boolean(metadata={"description": "not shown to partners (they see only those who may be "
+                                                          "contacted)"})
+    note = fields.String(allow_none=True, metadata={"description": "not shown to partners"})
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    created_by = fields.String()
+    updated_at = fields.DateTime()
+    updated_by = fields.String()
+
+
+class ContactList(Schema):
+    items = fields.List(fields.Nested(ContactSchema), required=True)

@@ -525,3 +525,46 @@ class ActionPlanVersion(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     validated_at: Mapped[datetime | None]
     validated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# --- the case file: notes and contacts (engine.case_records) -----------------------------
+
+class CaseNote(Base):
+    """A short entry of the case's timeline written by its team (after a phone call with the aunt…):
+    ``team`` notes are read by the case's team, ``coordinators`` notes by the province's coordinators
+    and their author. The case event ``note_added`` names the note, never its text."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (Index("ix_case_notes_case", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    visibility: Mapped[str] = mapped_column(String(16))  # team | coordinators
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    author_role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+
+
+class CaseContact(Base):
+    """A person or place the team reaches about the child (mother, guardian, school…); removing one
+    marks it inactive (its events stay). ``may_contact`` false: the child's safety says this person
+    must not be contacted (partners never see such a contact)."""
+
+    __tablename__ = "case_contacts"
+    __table_args__ = (Index("ix_case_contacts_case", "case_id", "active", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    relation: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(String(500))
+    guardian: Mapped[bool] = mapped_column(Boolean, default=False)
+    may_contact: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))

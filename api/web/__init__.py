@@ -9,6 +9,7 @@ map of every page is below; each page family has its module:
 | :mod:`.login` | sign in and out, the home page of each role |
 | :mod:`.tasks` | task lists, a step's form, claiming a task |
 | :mod:`.cases` | the case list and its search, reporting a child, a case's file, correcting its identity |
+| :mod:`.notes` | a case's notes and contacts (the case page's cards, their forms, a contact's edit page) |
 | :mod:`.duplicates` | the coordinators' reviews of possible duplicate reports of a child |
 | :mod:`.aftercare` | enrolling a young person leaving a care institution (aftercare, with their consent) |
 | :mod:`.supervision` | the supervision dashboard |
@@ -25,12 +26,13 @@ from collections.abc import Callable
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from . import aftercare, cases, chrome, duplicates, incidents, login, planning, statistics, supervision, tasks
+from . import aftercare, cases, chrome, duplicates, incidents, login, notes, planning, statistics, supervision, tasks
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
 
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 PLAN = "/plans/<int(max=2147483647):plan_id>"
+CONTACT = "/cases/<uuid:case_id>/contacts/<int(max=9223372036854775807):contact_id>"
 
 # (URL, endpoint, view, methods): the endpoint is what templates and redirects name (web.<endpoint>).
 PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]], ...] = (
@@ -49,6 +51,10 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>/child", "correct_child", cases.correct_child, BOTH),
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
     ("/cases/<uuid:case_id>/access-log", "case_access_log", cases.access_log, GET),
+    ("/cases/<uuid:case_id>/notes", "add_note", notes.add_note, POST),
+    ("/cases/<uuid:case_id>/contacts", "add_contact", notes.add_contact, POST),
+    (CONTACT, "edit_contact", notes.edit_contact, BOTH),
+    (CONTACT + "/remove", "remove_contact", notes.remove_contact, POST),
     ("/duplicates", "duplicates_page", duplicates.duplicates_page, GET),
     ("/duplicates/<int(max=9223372036854775807):review_id>", "decide_duplicate", duplicates.decide, POST),
     ("/supervision", "supervision", supervision.supervision, GET),

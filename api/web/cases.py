@@ -18,6 +18,7 @@ from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors, translate_message
 from ..readers import cases, children, duplicates, incidents, judicial, pathways, reports, territory
 from ..readers.context import ReadContext
+from . import notes
 from .chrome import isolate
 from .forms import (
     CHILD_ERROR_FIELDS,
@@ -235,7 +236,9 @@ def case(case_id: str) -> ResponseReturnValue:
                            linked=linked, linked_references={c["case_id"]: c["reference"] for c in linked},
                            earlier=earlier["matches"] if earlier else [],
                            may_correct=policy.can_correct_identity(context.principal, file.case),
-                           open_incidents=incidents.case_open_incidents(context, file.case.id))
+                           open_incidents=incidents.case_open_incidents(context, file.case.id),
+                           # the "Notes" and "Contacts" cards, and the notes of the timeline
+                           **notes.case_page_context(context, file.case, events))
 
 
 def _page_number(value: str | None) -> int:

@@ -166,6 +166,8 @@ def event_label(kind: str, detail: dict | None) -> str:
     if kind == "identity_corrected" and (detail or {}).get("fields"):
         fields = ", ".join(str(IDENTITY_FIELD_LABELS.get(f, f)) for f in (detail or {}).get("fields", []))
         return f"{EVENT_LABELS[kind]} ({fields})"
+    if kind in ("contact_added", "contact_changed"):
+        return record_event_label(kind, detail)
     return str(EVENT_LABELS.get(kind, kind))
 
 
@@ -199,3 +201,33 @@ AREA_LABELS = {"detection_care": _l("Detection, care and follow-up of child vict
 def breakdown_label(code: str) -> str:
     """A breakdown cell of the indicator tables: a category, a sex, or the code itself."""
     return str(CATEGORY_LABELS.get(code) or SEX_LABELS.get(code) or code)
+
+
+# --- the case file's notes and contacts (engine/case_records.py) ----------------------------
+EVENT_LABELS.update({
+    "note_added": _l("Note added"), "notes_viewed": _l("Notes viewed"), "contact_added": _l("Contact added"),
+    "contact_changed": _l("Contact changed"), "contact_removed": _l("Contact removed"),
+    "contacts_viewed": _l("Contacts viewed"),
+})
+RELATION_LABELS = {
+    "mother": _l("Mother"), "father": _l("Father"), "guardian": _l("Guardian"), "sibling": _l("Brother or sister"),
+    "grandparent": _l("Grandparent"), "aunt_uncle": _l("Aunt or uncle"), "other_family": _l("Other family member"),
+    "school": _l("School"), "neighbour": _l("Neighbour"), "other": _l("Other"),
+}
+NOTE_VISIBILITY_LABELS = {"team": _l("The case's team"), "coordinators": _l("Coordinators only")}
+CONTACT_FIELD_LABELS = {
+    "relation": _l("relation"), "name": _l("name"), "phone": _l("phone"), "address": _l("address"),
+    "guardian": _l("guardian"), "may_contact": _l("may be contacted"), "note": _l("note"),
+}
+
+
+def record_event_label(kind: str, detail: dict | None) -> str:
+    """A timeline line of a note or a contact: the relation added, the fields changed."""
+    detail = detail or {}
+    label = str(EVENT_LABELS.get(kind, kind))
+    if kind == "contact_added" and detail.get("relation") in RELATION_LABELS:
+        return f"{label} ({RELATION_LABELS[detail['relation']]})"
+    if kind == "contact_changed" and detail.get("fields"):
+        comma = "، " if current_language() in RTL_LANGUAGES else ", "
+        return f"{label} ({comma.join(str(CONTACT_FIELD_LABELS.get(f, f)) for f in detail['fields'])})"
+    return label
