@@ -109,7 +109,9 @@ CASE_RECORD_MESSAGES = [
     N_("Write the note: it cannot be blank."), N_("Choose who reads the note: team or coordinators."),
     N_("Choose the relation from the list (mother, father, guardian, school…)."),
     N_("Say who this contact is to the child (mother, school…)."), N_("Give the contact's name."),
-    N_("A phone number has 6 to 20 digits (e.g. 0661 23 45 67 or +212 661 23 45 67)."),
+    N_("A phone number has 6 to 20 digits: for example 0661 23 45 67 or +212 661 23 45 67."),
+    N_("Write the phone number with digits, spaces, dots or dashes: for example 0661 23 45 67 or "
+       "+212 661 23 45 67."),
     N_("This text contains invisible control characters (such as direction marks): type it again without them. "
        "Line breaks are kept."),
     N_("The note has invalid fields."), N_("The contact has invalid fields."), N_("Give at least one field to change."),

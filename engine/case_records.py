@@ -51,7 +51,8 @@ RELATIONS = ("mother", "father", "guardian", "sibling", "grandparent", "aunt_unc
 CONTACT_FIELDS = ("relation", "name", "phone", "address", "guardian", "may_contact", "note")
 NOTE_ADDED, CONTACT_ADDED, CONTACT_CHANGED, CONTACT_REMOVED = ("note_added", "contact_added", "contact_changed",
                                                                "contact_removed")
-PHONE_EXAMPLE = "Write the phone number with digits (e.g. 0661 23 45 67 or +212 661 23 45 67)."
+PHONE_EXAMPLE = ("Write the phone number with digits, spaces, dots or dashes: for example 0661 23 45 67 or "
+                 "+212 661 23 45 67.")
 KEPT_CONTROLS = frozenset("\n\t")
 # A phone typed on an Arabic keyboard: Arabic-Indic and Persian digits are stored as 0-9 (a tel: link dials them).
 ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -131,7 +132,7 @@ class Phone(fields.String):
             raise ValidationError(PHONE_EXAMPLE)
         digits = sum(c.isdigit() for c in body)
         if not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
-            raise ValidationError("A phone number has 6 to 20 digits (e.g. 0661 23 45 67 or +212 661 23 45 67).")
+            raise ValidationError("A phone number has 6 to 20 digits: for example 0661 23 45 67 or +212 661 23 45 67.")
         return phone
 
 

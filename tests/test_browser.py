@@ -650,3 +650,77 @@ def test_finding_a_child_the_search_and_the_check_for_earlier_reports_in_french_
         assert earlier.case_reference in coordinator.locator("article.review").inner_text()
         narrow_enough(coordinator)
         _shot(coordinator, f"33-duplicate-review-{language}" + ("-360px" if width == 360 else ""))
+
+
+def test_a_case_worker_adds_a_note_and_a_contact_on_the_case_page_in_french_and_arabic(browser, site):
+    """The case page's Notes and Contacts cards: a note and a do-not-contact mother in French, an
+    Arabic note and an aunt in Arabic (right to left), a malformed phone refused next to its field at
+    360 px; nothing overflows, every written text keeps its own direction."""
+    engine = site["engine"]
+    case_id = engine.start_case(report(engine, first_name="Salma", last_name="Notes"), UPE).case_id
+
+    def narrow_enough(page: Page) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        viewport = page.viewport_size
+        assert viewport is not None and width <= viewport["width"] + 10, f"no horizontal scrolling ({width})"
+
+    def add_note(page: Page, text: str, coordinators: bool = False) -> None:
+        page.fill("#note-text", text)
+        if coordinators:
+            page.check("#note-visibility-coordinators")
+        page.click("#add-note")
+        page.wait_for_load_state()
+
+    def add_contact(page: Page, relation: str, name: str, phone: str, *, do_not_contact: bool = False,
+                    guardian: bool = False) -> None:
+        if not page.locator("#contact-form").is_visible():
+            page.click("#add-contact > summary")
+        page.select_option("#contact-relation", relation)
+        page.fill("#contact-name", name)
+        page.fill("#contact-phone", phone)
+        page.fill("#contact-address", "Derb Sidi Bouabid, n° 12\nTanger")
+        if do_not_contact:
+            page.check("#contact-do-not-contact")
+        if guardian:
+            page.check("#contact-guardian")
+        page.click("#save-contact")
+        page.wait_for_load_state()
+
+    page = _page(browser)
+    _login(page, site, "upe.tanger")
+    page.goto(site["url"] + f"/cases/{case_id}")
+    add_note(page, "Appel avec la tante :\nelle peut accueillir Salma à partir de lundi.")
+    assert page.url.endswith("#notes")
+    first = page.locator("#notes .note-text").first
+    assert "elle peut accueillir" in first.inner_text() and first.get_attribute("dir") == "auto"
+    assert page.locator("#timeline .note-text").first.inner_text().startswith("Appel avec la tante")
+    add_contact(page, "mother", "Fatima Alami", "0661 23 45 67", do_not_contact=True)
+    mother = page.locator("#contacts li.contact").first
+    assert "Ne pas contacter" in mother.inner_text() and "Mère" in mother.inner_text()
+    assert mother.locator("a[href^='tel:']").count() == 0, "a do-not-contact number is not a link to tap"
+    _shot(page, "41-case-notes-contacts-fr")
+
+    page.goto(site["url"] + f"/language/ar?next=/cases/{case_id}")
+    assert page.get_attribute("html", "dir") == "rtl"
+    add_note(page, "اتصلت الخالة: يمكنها استقبال الطفلة يوم الاثنين.\nموعد مع المدرسة يوم الثلاثاء.", coordinators=True)
+    assert page.locator("#notes .note-restricted").first.is_visible()
+    add_contact(page, "aunt_uncle", "خديجة العلمي", "+212 539 12 34 56", guardian=True)
+    assert page.locator("#contacts li.contact").count() == 2
+    aunt_phone = page.locator("#contacts li.contact").nth(1).locator("a[href='tel:+212539123456']")
+    assert aunt_phone.get_attribute("dir") == "ltr"
+    narrow_enough(page)
+    _shot(page, "41-case-notes-contacts-ar")
+
+    small = _page(browser, width=360)
+    _login(small, site, "upe.tanger")
+    small.goto(site["url"] + f"/language/ar?next=/cases/{case_id}")
+    small.click("#add-contact > summary")
+    small.select_option("#contact-relation", "school")
+    small.fill("#contact-name", "مدرسة ابن بطوطة")
+    small.fill("#contact-phone", "05 39 AB")
+    small.click("#save-contact")
+    small.wait_for_load_state()
+    assert small.locator("#contact-phone-error").is_visible()
+    assert small.input_value("#contact-name") == "مدرسة ابن بطوطة", "the form keeps what was typed"
+    narrow_enough(small)
+    _shot(small, "41-case-notes-contacts-ar-360px")

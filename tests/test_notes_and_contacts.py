@@ -324,7 +324,7 @@ def test_the_case_page_adds_changes_and_removes_a_contact(web: FlaskClient, engi
                                                        "name": "Fatima Alami", "phone": "06 AB"})
     assert bad.status_code == 400
     html = bad.get_data(as_text=True)
-    assert 'id="contact-phone-error"' in html and "0661 23 45 67" in html and 'value="Fatima Alami"' in html
+    assert 'id="contact-phone-error"' in html and "par exemple 0661 23 45 67" in html and 'value="Fatima Alami"' in html
     assert '<details class="add-contact" id="add-contact" open>' in html
     assert _count(engine, CaseContact) == 0
     done = web.post(f"/cases/{case_id}/contacts", data={
@@ -334,7 +334,8 @@ def test_the_case_page_adds_changes_and_removes_a_contact(web: FlaskClient, engi
     html = _page(web, case_id)
     contacts = html.split('id="contacts"', 1)[1].split("</section>", 1)[0]
     assert "Mère" in contacts and '<bdi class="contact-name">Fatima Alami</bdi>' in contacts
-    assert "do-not-contact-badge" in contacts and 'href="tel:0661234567" dir="ltr"' in contacts
+    assert "do-not-contact-badge" in contacts and '<bdi dir="ltr">0661 23 45 67</bdi>' in contacts
+    assert "tel:" not in contacts, "a person who must not be contacted is not one tap away"
     with engine.db.reading() as session:
         contact = session.scalars(select(CaseContact)).one()
     assert contact.may_contact is False and contact.guardian is False
@@ -362,7 +363,27 @@ def test_the_cards_read_in_arabic_and_english(web: FlaskClient, engine: Engine, 
     page_login(web, WORKER)
     web.get(f"/language/{language}?next=/cases/{case_id}")
     html = _page(web, case_id)
-    expected = {"ar": ("ملاحظات", "جهات الاتصال", "عمة أو عم", "للمنسقين فقط", "أضيفت ملاحظة", 'dir="rtl"'),
-                "en": ("Notes", "Contacts", "Aunt or uncle", "Coordinators only", "Note added", "Who reads this note")}
+    expected = {"ar": ("ملاحظات الملف", "جهات الاتصال", "عمة أو عم", "للمنسقين فقط", "أضيفت ملاحظة", 'dir="rtl"'),
+                "en": ("Case notes", "Contacts", "Aunt or uncle", "Coordinators only", "Note added",
+                       "Who reads this note")}
     for words in expected[language]:
         assert words in html, words
+
+
+def test_stored_notes_and_contacts_keep_their_own_direction_on_the_case_page(web: FlaskClient, engine: Engine):
+    """Texts stored before a rule refused them (U+202E) cannot reorder the page around them."""
+    from engine.models import Case
+    from tests.test_bidi import RLO, _assert_isolated
+
+    case_id = _case(engine)
+    with engine.db.transaction() as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        at = case.opened_at
+        session.add(CaseNote(case_id=case_id, visibility="team", text=f"Appel {RLO}fait", author=WORKER,
+                             author_role="case_worker", created_at=at))
+        session.add(CaseContact(case_id=case_id, relation="aunt_uncle", name=f"Khadija {RLO}Alami", phone="0661234567",
+                                address=f"Derb {RLO}12", guardian=False, may_contact=True, note=f"{RLO}soir",
+                                active=True, created_at=at, created_by=WORKER, updated_at=at, updated_by=WORKER))
+    page_login(web, WORKER)
+    _assert_isolated(_page(web, case_id), at_least=4)  # the note, the name, the address, the contact's note
