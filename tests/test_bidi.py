@@ -135,7 +135,8 @@ def _hostile_case(engine: Engine) -> str:
         case.child_first_name, case.child_last_name = f"{RLO}animA", f"tseT{RLO}"
         case.report = {**case.report, "description": f"Signalé {RLO}par la ligne verte"}
         session.execute(update(OpenTask).where(OpenTask.case_id == case_id).values(assignee=f"upe{RLO}.tanger"))
-    engine.record_access(Actor(f"upe{RLO}.tanger", "case_worker"), "case_viewed", [case_id])  # in the timeline
+    engine.record_access(Actor(f"upe{RLO}.tanger", "case_worker"), "case_viewed", [case_id])  # in the access log
+    engine.set_risk_level(case_id, "high", "revue", Actor(f"cape{RLO}.tanger", "coordinator"))  # in the timeline
     return case_id
 
 
@@ -147,6 +148,8 @@ def test_stored_names_and_notes_are_isolated_on_the_case_page(web: FlaskClient, 
     html = response.get_data(as_text=True)
     assert f'<bdi class="child-name">{RLO}animA tseT{RLO}</bdi>' in html
     _assert_isolated(html, at_least=4)  # the name, the description, the assignee, the timeline
+    page_login(web, "cape.tanger")
+    _assert_isolated(web.get(f"/cases/{case_id}/access-log").get_data(as_text=True), at_least=1)
 
 
 def test_a_stored_assignee_is_isolated_on_the_task_page(web: FlaskClient, engine: Engine):

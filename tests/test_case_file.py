@@ -3,10 +3,12 @@ case on every step's page, a completed step's page showing what it recorded; par
 their sector's steps (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
+from engine.clock import ManualClock
 from engine.runtime import Actor, Engine
 from tests.conftest import ApiClient
 from tests.helpers import ANSWERS, HEALTH, UPE, do, page_login, report, task_id
@@ -18,6 +20,8 @@ def _diagnosed(engine: Engine) -> str:
     case_id = engine.start_case(report(engine, first_name="Salma", categories=["out_of_school"]), UPE).case_id
     do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"], "diagnoses": ["social"],
                                                   "listening_summary": "Vit chez sa tante depuis juillet."})
+    assert isinstance(engine.clock, ManualClock)
+    engine.clock.advance(timedelta(hours=3))  # the diagnosis comes later: "newest first" has an order
     do(engine, case_id, "diagnosis_social", **ANSWERS["diagnosis_social"])
     return case_id
 
