@@ -76,8 +76,15 @@
       found = registry.filter(function (e) { return e.type === "bpmn:StartEvent"; }).slice(0, 1);
     }
     if (!found.length) { return { x: state.inner.x + state.inner.width / 2, y: state.inner.y + state.inner.height / 2 }; }
-    var first = found[0];
-    return { x: first.x + first.width / 2, y: first.y + first.height / 2 };
+    // all of them when they fit in the box at the readable scale, else the first (overdue first)
+    var left = Math.min.apply(null, found.map(function (e) { return e.x; }));
+    var top = Math.min.apply(null, found.map(function (e) { return e.y; }));
+    var right = Math.max.apply(null, found.map(function (e) { return e.x + e.width; }));
+    var bottom = Math.max.apply(null, found.map(function (e) { return e.y + e.height; }));
+    if ((right - left + 80) * READABLE > scroller.clientWidth || (bottom - top + 120) * READABLE > scroller.clientHeight) {
+      left = found[0].x; top = found[0].y; right = left + found[0].width; bottom = top + found[0].height;
+    }
+    return { x: (left + right) / 2, y: (top + bottom) / 2 + 20 };
   }
 
   function updateButtons() {
