@@ -1,6 +1,7 @@
 """Children's cases: one case, the case list, the case file, its history and its diagram."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,7 @@ from ..messages import N_
 from .answers import step_answers
 from .children import child_brief
 from .context import ReadContext
+from .diagrams import element_labels, relabelled, waiting_timers
 from .paging import count, page_rows
 from .tasks import case_open_tasks, overdue, present_task
 
@@ -182,6 +184,9 @@ class CaseFile:
     completed_steps: list[dict[str, Any]]
     step_titles: dict[str, str] = field(default_factory=dict)
     element_names: dict[str, str] = field(default_factory=dict)
+    timers: list[dict[str, Any]] = field(default_factory=list)  # the timers the case waits on: step, due_at
+    definition: CheckedDefinition | None = None
+    language: str = "fr"
 
     def body(self) -> dict[str, Any]:
         """The file as ``GET /api/v1/cases/{id}`` answers it."""
@@ -200,11 +205,22 @@ class CaseFile:
         })
         return body
 
-    def markers(self) -> dict[str, list[str]]:
-        """The steps to mark on the pathway's diagram: completed, open, overdue."""
+    @functools.cached_property
+    def diagram_labels(self) -> dict[str, str]:
+        """``{element id: label}`` of the diagram's elements in the reader's language."""
+        if self.definition is None:
+            return {}
+        return element_labels(self.pathway.bpmn_xml, self.definition, self.language)
+
+    def markers(self) -> dict[str, Any]:
+        """The steps to mark on the pathway's diagram: completed, open, overdue, and the timers
+        the case waits on (``waiting``: their elements; ``timers``: each with its label and due date)."""
+        labels = self.diagram_labels if self.timers else {}
         return {"completed": sorted({s["name"] for s in self.completed_steps}),
                 "open": sorted({t["name"] for t in self.open_tasks if not t["overdue"]}),
-                "overdue": sorted({t["name"] for t in self.open_tasks if t["overdue"]})}
+                "overdue": sorted({t["name"] for t in self.open_tasks if t["overdue"]}),
+                "waiting": sorted({t["step"] for t in self.timers}),
+                "timers": [{**t, "label": labels.get(t["step"], t["step"])} for t in self.timers]}
 
 
 def case_file(ctx: ReadContext, case_id: str) -> CaseFile:
@@ -224,13 +240,15 @@ def case_file(ctx: ReadContext, case_id: str) -> CaseFile:
         done = session.scalars(select(TaskRecord).where(TaskRecord.case_id == case.id,
                                                         TaskRecord.outcome == "completed")
                                .order_by(TaskRecord.ended_at, TaskRecord.id)).all()
+        timers = waiting_timers(session, case.id)
     assert pathway is not None and version is not None  # foreign key and one workflow row per case
     compiled = ctx.definition(case.pathway_version_id)
     titles = {step: info.title(ctx.language) for step, info in compiled.user_tasks.items()}
     completed = [completed_step(ctx, compiled, r, titles, shows(r.role, r.sector)) for r in done]
     open_tasks = [present_task(ctx, t, case.reference, case.pathway_version_id) for t in open_rows
                   if shows(t.role, t.sector)]
-    return CaseFile(case, pathway, version, full, open_tasks, completed, titles, compiled.element_names)
+    return CaseFile(case, pathway, version, full, open_tasks, completed, titles, compiled.element_names,
+                    timers=timers, definition=compiled, language=ctx.language)
 
 
 def completed_step(ctx: ReadContext, compiled: CheckedDefinition, record: TaskRecord, titles: dict[str, str],
@@ -325,8 +343,11 @@ def present_event(event: CaseEvent, linked: dict[str, str] | None = None) -> dic
 
 
 def diagram(ctx: ReadContext, case_id: str) -> str:
-    """The BPMN XML of the pathway version the case runs."""
+    """The BPMN XML of the pathway version the case runs, its elements named in the reader's
+    language (the stored BPMN is left as deployed)."""
     with ctx.engine.db.reading() as session:
         case = visible_case(session, ctx.principal, case_id)
         xml = session.scalar(select(PathwayVersion.bpmn_xml).where(PathwayVersion.id == case.pathway_version_id))
-    return xml or ""
+    if not xml or ctx.language == "fr":  # the BPMN's names are French
+        return xml or ""
+    return relabelled(xml, element_labels(xml, ctx.definition(case.pathway_version_id), ctx.language))
