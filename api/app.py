@@ -138,12 +138,13 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         pathways,
         reports,
         supervision,
+        task_views,
         tasks,
         units,
     )
 
     for module in (auth, cases, duplicates, tasks, supervision, pathways, notifications, incidents, indicators,
-                   reports, action_plans, units):
+                   reports, action_plans, units, task_views):
         api.register_blueprint(module.blp)
     from .rest import notes as case_notes  # a case's notes and contacts
 

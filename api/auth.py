@@ -206,6 +206,21 @@ def authenticate_page(database: Database, secret: str, token: str, *, now: datet
     return _principal(user)
 
 
+def lapsed_page_user(database: Database, secret: str, token: str, *, now: datetime) -> Principal | None:
+    """Whose web session this was, once it has lapsed (idle, or revoked when found idle): the
+    active user it was issued to, if it was issued less than 12 hours ago. It signs nobody in:
+    a step form posted as the session lapsed is kept as that user's draft (``api.web.drafts``),
+    which only that user, once signed in again, reads back."""
+    identifier = token_id(secret, token, WEB)
+    if identifier is None:
+        return None
+    with database.reading() as session:
+        found = session.execute(select(User, AuthToken).join(AuthToken, AuthToken.user_id == User.id).where(
+            AuthToken.id == identifier, AuthToken.kind == WEB, AuthToken.issued_at > now - WEB_LONGEST,
+            User.password_changed_at <= AuthToken.issued_at, User.active.is_(True))).first()
+    return _principal(found[0]) if found is not None else None
+
+
 def revoke(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> bool:
     identifier = token_id(secret, token, kind)
     row = session.get(AuthToken, identifier) if identifier else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale, gettext
 
 LANGUAGES = ("fr", "ar", "en")
@@ -81,6 +81,14 @@ _PATTERNS = [
     (re.compile(r"^Must be less than or equal to (?P<max>[-\d.]+)\.$"), "Must be less than or equal to %(max)s."),
     (re.compile(r"^Must be less than (?P<max>[-\d.]+)\.$"), "Must be less than %(max)s."),
     (re.compile(r"^Keep it to (?P<max>\d+) characters at most\.$"), "Keep it to %(max)s characters at most."),
+    # a step form's plain messages (engine/forms.py)
+    (re.compile(r"^Write at most (?P<max>\d+) characters\.$"), "Write at most %(max)s characters."),
+    (re.compile(r"^Write at least (?P<min>\d+) characters\.$"), "Write at least %(min)s characters."),
+    (re.compile(r"^Tick at most (?P<max>\d+) options\.$"), "Tick at most %(max)s options."),
+    (re.compile(r"^Enter a number from (?P<min>[-\d.]+) to (?P<max>[-\d.]+)\.$"),
+     "Enter a number from %(min)s to %(max)s."),
+    (re.compile(r"^Enter a number of at least (?P<min>[-\d.]+)\.$"), "Enter a number of at least %(min)s."),
+    (re.compile(r"^Enter a number of at most (?P<max>[-\d.]+)\.$"), "Enter a number of at most %(max)s."),
     (re.compile(r"^This pathway serves people under (?P<limit>\d+) at the report date \(age (?P<age>\d+)\)\.$"),
      "This pathway serves people under %(limit)s at the report date (age %(age)s)."),
     (re.compile(r"^This pathway serves people between (?P<low>\d+) and (?P<high>\d+) at the report date "
@@ -91,7 +99,32 @@ _PATTERNS = [
 ]
 
 
+_CHOICE = re.compile(r"^Must be one of: (?P<choices>.*)\.$")
+CHOOSE = "Choose one of the options offered."  # engine.forms.CHOOSE
+CHOICE_LABELLER = "himaya_choice_labels"  # app.extensions: codes -> their labels on the pages (or None)
+
+
+def choose_among(labels: list[str]) -> str:
+    """"Choose one of: …" with the choices' labels (never their internal codes)."""
+    return gettext("Choose one of: %(choices)s.", choices=", ".join(labels)) if labels else gettext(CHOOSE)
+
+
+def _page_choice(message: str) -> str | None:
+    """On a page, marshmallow's "Must be one of: phone_line, walk_in." said with the labels of
+    those codes (or as a plain sentence); None on the API, whose clients read the codes."""
+    match = _CHOICE.match(message)
+    if match is None or not has_request_context() or request.path.startswith("/api/"):
+        return None
+    labeller = current_app.extensions.get(CHOICE_LABELLER)
+    codes = [code.strip() for code in match.group("choices").split(",")]
+    labels = labeller(codes) if labeller is not None else None
+    return choose_among(labels or [])
+
+
 def translate_message(message: str) -> str:
+    on_page = _page_choice(message)
+    if on_page is not None:
+        return on_page
     for pattern, template in _PATTERNS:
         match = pattern.match(message)
         if match:
@@ -108,3 +141,43 @@ def translate_errors(errors: Any) -> Any:
     if isinstance(errors, str):
         return translate_message(errors)
     return errors
+
+
+def _choice_labels(form: dict[str, Any]) -> dict[str, list[str]]:
+    from engine.forms import iter_components
+
+    return {c["key"]: [str(v.get("label") or v.get("value")) for v in c.get("values") or [] if isinstance(v, dict)]
+            for c in iter_components(form.get("components", [])) if c.get("key") and c.get("values")}
+
+
+def _messages_of(value: Any) -> list[str]:
+    """Every message of a field's errors, once each (a checklist's per-item errors become the field's)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for inner in value.values():
+            found.extend(_messages_of(inner))
+    elif isinstance(value, list):
+        for inner in value:
+            found.extend(_messages_of(inner))
+    elif value is not None:
+        found.append(str(value))
+    return list(dict.fromkeys(found))
+
+
+def translate_form_errors(errors: Any, form: dict[str, Any]) -> dict[str, list[str]]:
+    """A step form's errors (``engine.forms``), each field's messages translated; a choice
+    error names the choices by their labels in ``form`` (the form-js schema in the reader's
+    language)."""
+    choices = _choice_labels(form)
+    if not isinstance(errors, dict):
+        return {"_schema": [translate_message(m) for m in _messages_of(errors)]}
+    result: dict[str, list[str]] = {}
+    for key, value in errors.items():
+        messages = []
+        for message in _messages_of(value):
+            if key in choices and (message == CHOOSE or _CHOICE.match(message)):
+                messages.append(choose_among(choices[key]))
+            else:
+                messages.append(translate_message(message))
+        result[str(key)] = list(dict.fromkeys(messages))
+    return result

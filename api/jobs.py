@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -17,12 +18,13 @@ from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.runtime import SYSTEM, Engine
 from engine.settings import Settings
 from engine.statistical_reports import open_due_reports
+from engine.worktray import purge_drafts
 from notifications.channels import EmailSender, LogSmsSender, parse_smtp_url
 from notifications.delivery import Deliverer
 
 log = logging.getLogger("himaya.jobs")
 
-INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600}
+INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600, "drafts": 3600}
 
 
 def email_sender(settings: Settings) -> EmailSender | None:
@@ -62,6 +64,10 @@ class Jobs:
         """Open the quarterly statistical reports due (one per UPE unit and quarter)."""
         return open_due_reports(self.engine, SYSTEM)
 
+    def purge_drafts(self) -> int:
+        """Delete the step forms' drafts older than HIMAYA_DRAFT_DAYS, and those of ended tasks."""
+        return purge_drafts(self.engine.db, self.engine.now(), timedelta(days=self.settings.draft_days))
+
     def deliver(self) -> dict[str, Any]:
         return asdict(self.deliverer.run())
 
@@ -72,7 +78,8 @@ class Jobs:
 
     def _guarded(self, name: str) -> Callable[[], None]:
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
-               "outbox": self.deliver, "reports": self.open_reports}[name]
+               "outbox": self.deliver, "reports": self.open_reports,
+               "drafts": self.purge_drafts}[name]
 
         def run() -> None:
             try:

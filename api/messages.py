@@ -71,6 +71,17 @@ ENGINE_MESSAGES = [
     N_("One of these cases is already linked as a duplicate: review the case it continues in."),
     # the case search (api/schemas.py)
     N_("Keep the search to 200 characters at most."),
+    # a step form's plain messages (engine/forms.py; choices named by their labels in api/i18n.py)
+    N_("This field is required."), N_("Write at most %(max)s characters."), N_("Write at least %(min)s characters."),
+    N_("Choose one of the options offered."), N_("Choose one of: %(choices)s."), N_("Tick at least one option."),
+    N_("Tick at most %(max)s options."), N_("Enter a number from %(min)s to %(max)s."),
+    N_("Enter a number of at least %(min)s."), N_("Enter a number of at most %(max)s."),
+    N_("Enter a whole number."), N_("Enter a number."), N_("Enter an email address, such as name@example.ma."),
+    N_("Enter a valid date."), N_("Enter a valid time."), N_("Enter a valid date and time."),
+    N_("Answer yes or no."),
+    # the task list's saved views and the step forms' drafts (engine/worktray.py)
+    N_("Invalid view."), N_("Give the view a name."), N_("Keep it to 20 saved views: delete one first."),
+    N_("No such view."), N_("The draft is too large."),
 ]
 
 MARSHMALLOW_MESSAGES = [

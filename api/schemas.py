@@ -68,6 +68,10 @@ class TaskListArgs(PageArgs):
     overdue = fields.Boolean()
     case_id = fields.UUID()
     step = fields.String(validate=validate.Length(min=1, max=100))
+    unit = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "the task's unit"})
+    sort = fields.String(load_default="due", validate=validate.OneOf(["due", "risk", "oldest", "step"]),
+                         metadata={"description": "due: due date first (default); risk: high first; "
+                                                  "oldest: opened first; step: by step"})
 
 
 class UnitListArgs(Schema):
@@ -143,6 +147,9 @@ class TaskSchema(Schema):
     child_name = fields.String(metadata={"description": "task lists: the child's name, or alias"})
     child_age = fields.Integer(allow_none=True, metadata={"description": "task lists: the child's age today"})
     risk_level = fields.String(metadata={"description": "task lists: the case's risk level"})
+    due_in_days = fields.Integer(allow_none=True, metadata={
+        "description": "task lists: calendar days until the due date in the installation's time zone "
+                       "(negative: late by that many days; null: no due date)"})
     form = fields.Dict(metadata={"description": "form-js schema, labels in the caller's language"})
 
 
@@ -513,3 +520,29 @@ class ContactSchema(Schema):
 
 class ContactList(Schema):
     items = fields.List(fields.Nested(ContactSchema), required=True)
+# --- the task list's saved views (``/api/v1/task-views``) ------------------------------
+
+class TaskViewFilters(Strict):
+    """What a saved view keeps: the task list's filters and order (no page)."""
+
+    scope = fields.String(validate=validate.OneOf(["mine", "available", "all"]))
+    step = fields.String(validate=validate.Length(min=1, max=100))
+    overdue = fields.Boolean()
+    unit = fields.String(validate=validate.Length(min=1, max=100))
+    sort = fields.String(validate=validate.OneOf(["due", "risk", "oldest", "step"]))
+
+
+class TaskViewRequest(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    filters = fields.Nested(TaskViewFilters, load_default=dict)
+
+
+class TaskViewSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    filters = fields.Dict(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class TaskViewList(Schema):
+    items = fields.List(fields.Nested(TaskViewSchema), required=True)

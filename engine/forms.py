@@ -311,6 +311,39 @@ def _build_schema(form_fields: list[FormField]) -> type[Schema]:
     return schema
 
 
+# Plain messages (English msgids, translated by the API): what to do, never the rule's jargon or
+# a choice's internal code (the API words a choice error with the choices' labels).
+REQUIRED = "This field is required."
+TOO_LONG = "Write at most {max} characters."
+TOO_SHORT = "Write at least {min} characters."
+CHOOSE = "Choose one of the options offered."
+TICK_ONE = "Tick at least one option."
+TOO_MANY = "Tick at most {max} options."
+NUMBER_BETWEEN = "Enter a number from {min} to {max}."
+NUMBER_AT_LEAST = "Enter a number of at least {min}."
+NUMBER_AT_MOST = "Enter a number of at most {max}."
+WHOLE_NUMBER = "Enter a whole number."
+NUMBER = "Enter a number."
+EMAIL = "Enter an email address, such as name@example.ma."
+YES_OR_NO = "Answer yes or no."
+INVALID = {"date": "Enter a valid date.", "time": "Enter a valid time.",
+           "datetime": "Enter a valid date and time."}
+# What marshmallow says of a missing or empty required field, and of a value of the wrong type.
+_PRESENCE = {"required": REQUIRED, "null": REQUIRED}
+
+
+def _messages(invalid: str | None = None) -> dict[str, Any]:
+    return {**_PRESENCE, **({"invalid": invalid} if invalid else {})}
+
+
+def _number_range(low: Any, high: Any) -> validate.Range:
+    if low is not None and high is not None:
+        return validate.Range(min=low, max=high, error=NUMBER_BETWEEN)
+    if low is not None:
+        return validate.Range(min=low, error=NUMBER_AT_LEAST)
+    return validate.Range(max=high, error=NUMBER_AT_MOST)
+
+
 def _marshmallow_field(form_field: FormField) -> fields.Field:
     component = form_field.component
     rules = component.get("validate") or {}
@@ -320,43 +353,52 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
 
     if ctype in ("textfield", "textarea"):
         max_length = rules.get("maxLength") or DEFAULT_MAX_TEXT
-        validators.append(validate.Length(min=rules.get("minLength") or (1 if required else 0), max=max_length))
+        min_length = rules.get("minLength") or 0
+        if required and min_length <= 1:
+            validators.append(validate.Length(min=1, error=REQUIRED))  # "" is not an answer
+        elif min_length:
+            validators.append(validate.Length(min=min_length, error=TOO_SHORT))
+        validators.append(validate.Length(max=max_length, error=TOO_LONG))
         if rules.get("pattern"):
             validators.append(_Pattern(rules["pattern"]))
         if rules.get("validationType") == "email":
-            validators.append(validate.Email())
-        return fields.String(required=required, allow_none=not required, validate=validators)
+            validators.append(validate.Email(error=EMAIL))
+        return fields.String(required=required, allow_none=not required, validate=validators,
+                             error_messages=_messages())
     if ctype == "number":
         if rules.get("min") is not None or rules.get("max") is not None:
-            validators.append(validate.Range(min=rules.get("min"), max=rules.get("max")))
+            validators.append(_number_range(rules.get("min"), rules.get("max")))
         options: dict[str, Any] = {"required": required, "allow_none": not required, "validate": validators}
         if component.get("decimalDigits") == 0:
-            return fields.Integer(strict=True, **options)
-        return fields.Float(allow_nan=False, **options)
+            return fields.Integer(strict=True, error_messages=_messages(WHOLE_NUMBER), **options)
+        return fields.Float(allow_nan=False, error_messages={**_messages(NUMBER), "special": NUMBER}, **options)
     if ctype == "checkbox":
         if required:  # must be sent, and checked (a default would skip the validator)
             validators.append(validate.Equal(True, error="This box must be checked."))
-            return fields.Boolean(required=True, validate=validators)
-        return fields.Boolean(load_default=False, validate=validators)
+            return fields.Boolean(required=True, validate=validators,
+                                  error_messages={**_messages(YES_OR_NO), "required": "This box must be checked."})
+        return fields.Boolean(load_default=False, validate=validators, error_messages=_messages(YES_OR_NO))
     if ctype in ("radio", "select"):
         choices = [v["value"] for v in component.get("values", [])]
         return fields.Raw(required=required, allow_none=not required,
-                          validate=validate.OneOf(choices, error="Must be one of: {choices}."))
+                          validate=validate.OneOf(choices, error=CHOOSE), error_messages=_messages())
     if ctype in ("checklist", "taglist"):
         inner: fields.Field = fields.String()
         if ctype == "checklist":
             choices = [v["value"] for v in component.get("values", [])]
-            inner = fields.Raw(validate=validate.OneOf(choices, error="Must be one of: {choices}."))
-        length = validate.Length(min=1 if required else 0, max=200)
+            inner = fields.Raw(validate=validate.OneOf(choices, error=CHOOSE))
+        lengths = [validate.Length(min=1, error=TICK_ONE)] if required else []
+        lengths.append(validate.Length(max=200, error=TOO_MANY))
         if required:
-            return fields.List(inner, required=True, validate=length)
-        return fields.List(inner, load_default=list, validate=length)
+            return fields.List(inner, required=True, validate=lengths, error_messages=_messages())
+        return fields.List(inner, load_default=list, validate=lengths, error_messages=_messages())
     if ctype == "datetime":
         subtype = component.get("subtype", "date")
         kinds: dict[str, type[fields.Field]] = {"date": fields.Date, "time": fields.Time,
                                                 "datetime": fields.AwareDateTime}
         kind = kinds[subtype]
-        return kind(required=required, allow_none=not required, validate=_date_window(subtype))
+        return kind(required=required, allow_none=not required, validate=_date_window(subtype),
+                    error_messages=_messages(INVALID[subtype]))
     raise FormDefinitionError([f"unsupported component type '{ctype}'"])  # pragma: no cover
 
 

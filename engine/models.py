@@ -24,7 +24,8 @@ runtime projections, and the history grows without slowing them.
 - ``delivery_incidents``: an outbox message whose recipients were nobody (no active justice
   partner in the province…), open until a coordinator records how they were informed instead.
 - identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
-  ``provinces``; administration: ``form_drafts``; indicators: ``trainings``.
+  ``provinces``; administration: ``form_drafts``; indicators: ``trainings``; a user's own work
+  tray: ``task_views`` (saved task-list filters) and ``task_drafts`` (unsent step forms).
 """
 from __future__ import annotations
 
@@ -568,3 +569,29 @@ class CaseContact(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(100))
+class TaskView(Base):
+    """A task list's filters a user saved under a name (``task_views``: at most a few per user)."""
+
+    __tablename__ = "task_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_task_view_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    filters: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class TaskDraft(Base):
+    """What a user typed in a step's form and has not submitted yet (``task_drafts``): personal,
+    never in the case's history, deleted when the task ends and purged after some days."""
+
+    __tablename__ = "task_drafts"
+    __table_args__ = (UniqueConstraint("user_id", "task_id", name="uq_task_draft"),
+                      Index("ix_task_drafts_saved_at", "saved_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    task_id: Mapped[str] = mapped_column(String(36), index=True)  # no foreign key: the open task row ends
+    data: Mapped[dict[str, Any]]
+    saved_at: Mapped[datetime]

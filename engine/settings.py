@@ -46,6 +46,7 @@ class Settings:
     timezone: str = "Africa/Casablanca"
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     timer_minimum: timedelta = DEFAULT_TIMER_MINIMUM  # the shortest BPMN timer duration or cycle a deploy accepts
+    draft_days: int = 14  # a step form's unsent draft is purged after this many days
 
     @property
     def database(self) -> str:
@@ -98,6 +99,8 @@ class Settings:
             timer_minimum=read.duration(
                 "HIMAYA_TIMER_MINIMUM", defaults.timer_minimum,
                 "an ISO 8601 duration of weeks, days, hours, minutes or seconds, such as PT1H, PT30M or P1D"),
+            draft_days=read.integer("HIMAYA_DRAFT_DAYS", defaults.draft_days, "a whole number of days from 1 to 365",
+                                    1, 365),
         )
 
 

@@ -201,7 +201,7 @@ def test_completing_with_missing_and_wrongly_typed_fields_lists_each_field(engin
                          "unexpected": 1}, UPE)
     errors = caught.value.errors
     assert set(errors) == {"listening_date", "child_heard", "diagnoses", "listening_summary", "unexpected"}
-    assert errors["listening_summary"] == ["Missing data for required field."]
+    assert errors["listening_summary"] == ["This field is required."]
     assert _snapshot(engine) == before
     assert open_steps(engine, case_id) == ["reception_listening"]
 

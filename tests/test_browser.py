@@ -724,3 +724,45 @@ def test_a_case_worker_adds_a_note_and_a_contact_on_the_case_page_in_french_and_
     assert small.input_value("#contact-name") == "مدرسة ابن بطوطة", "the form keeps what was typed"
     narrow_enough(small)
     _shot(small, "41-case-notes-contacts-ar-360px")
+def test_a_step_forms_draft_survives_a_reload_and_the_task_list_reads_in_french_and_arabic(browser, site):
+    engine = site["engine"]
+    case_ids = [engine.start_case(report(engine, categories=categories, first_name=name), UPE).case_id
+                for name, categories in (("Salma", ["victim_violence"]), ("Nour", None), ("سلمى", None))]
+    tid = task_id(engine, case_ids[0], "reception_listening")
+    page = _page(browser)
+    _login(page, site, "upe.tanger")
+    page.goto(site["url"] + f"/tasks/{tid}")
+    page.fill("#f-listening_summary", "L'enfant a parlé de la nuit passée dehors.")
+    page.wait_for_selector("#draft-status:has-text('Brouillon enregistré')", timeout=10000)
+    page.reload()
+    assert page.locator("#draft-restored").is_visible()
+    assert page.input_value("#f-listening_summary") == "L'enfant a parlé de la nuit passée dehors."
+    # errors: the summary links to each field, focus on the first one
+    page.fill("#f-listening_summary", "")
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#form-errors a[href='#f-listening_date']").is_visible()
+    assert page.evaluate("document.activeElement.id") == "f-listening_date"
+    _shot(page, "43-form-errors-fr")
+    page.goto(site["url"] + "/language/ar?next=" + f"/tasks/{tid}")
+    page.click("form.step-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#form-errors").is_visible() and "هذا الحقل إلزامي." in page.inner_text("#form-errors")
+    _shot(page, "43-form-errors-ar")
+    # the task list: claim from "available", the row moves to "mine"
+    page.goto(site["url"] + "/language/fr?next=/tasks?scope=available")
+    other = task_id(engine, case_ids[1], "reception_listening")
+    page.click(f"#task-{other} form.claim button")
+    page.wait_for_selector(f"#task-{other}", state="detached")
+    assert page.inner_text("#count-mine") == "1" and page.locator("#claim-status").is_visible()
+    page.goto(site["url"] + "/tasks?sort=risk")
+    assert page.locator(f"#task-{other}").inner_text().count("upe.tanger") == 1
+    _shot(page, "42-task-list-fr")
+    page.goto(site["url"] + "/language/ar?next=/tasks?sort=risk")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    _shot(page, "42-task-list-ar")
+    narrow = _page(browser, 360)
+    _login(narrow, site, "upe.tanger")
+    narrow.goto(site["url"] + "/language/ar?next=/tasks?sort=risk")
+    assert narrow.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "no sideways scroll"
+    _shot(narrow, "42-task-list-ar-360px")

@@ -1,15 +1,16 @@
 """Tasks: one task, the task lists, a case's open tasks, and how a task is shown."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
 from engine.models import Case, OpenTask, TaskRecord, User
 from engine.runtime import CommandResult, TaskRow, is_overdue
+from engine.vocabulary import RISK_LEVELS
 
 from .. import policy
 from ..messages import N_
@@ -91,11 +92,37 @@ def visible_task(ctx: ReadContext, task_id: str, *, ended_is_conflict: bool = Fa
     raise NotFound(N_("No such open task."))
 
 
-def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: str | None = None,
-              case_id: str | None = None, step: str | None = None,
-              overdue_only: bool | None = None) -> tuple[int, list[dict[str, Any]]]:
-    """(total, the page's tasks by due date): ``mine`` (claimed by me), ``available`` (ready, mine
-    to take) or ``all`` (visible)."""
+SORTS = ("due", "risk", "oldest", "step")  # the task list's orders (due date first by default)
+SCOPES = ("mine", "available", "all")
+
+
+def due_in_days(due_at: datetime | None, now: datetime, zone: tzinfo = UTC) -> int | None:
+    """Calendar days from today to the due date in ``zone`` (negative: late by that many days)."""
+    if due_at is None:
+        return None
+    return (due_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+
+
+def _risk_rank() -> ColumnElement[int]:
+    return case({level: rank for rank, level in enumerate(RISK_LEVELS)}, value=Case.risk_level,
+                else_=len(RISK_LEVELS))
+
+
+def _order(sort: str) -> list[Any]:
+    # NULLS LAST is PostgreSQL's default order of an ascending index: (unit|province, role,
+    # state, due_at) indexes then give the first page by due date without sorting every matching task.
+    due = OpenTask.due_at.asc().nulls_last()
+    if sort == "risk":
+        return [_risk_rank(), due, OpenTask.id]
+    if sort == "oldest":
+        return [OpenTask.created_at, OpenTask.id]
+    if sort == "step":
+        return [OpenTask.step, due, OpenTask.id]
+    return [due, OpenTask.id]
+
+
+def _task_query(ctx: ReadContext, scope: str, *, state: str | None = None, case_id: str | None = None,
+                step: str | None = None, overdue_only: bool | None = None, unit: str | None = None) -> Select[Any]:
     principal = ctx.principal
     where = {"mine": policy.task_scope(principal), "available": policy.actionable_scope(principal),
              "all": policy.task_scope(principal)}[scope]
@@ -110,18 +137,54 @@ def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: 
         query = query.where(OpenTask.case_id == str(case_id))
     if step:
         query = query.where(OpenTask.step == step)
+    if unit:
+        query = query.where(OpenTask.unit == unit)
     if overdue_only is not None:
         query = query.where(overdue(ctx.now) if overdue_only else on_time(ctx.now))
+    return query
+
+
+def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: str | None = None,
+              case_id: str | None = None, step: str | None = None, overdue_only: bool | None = None,
+              unit: str | None = None, sort: str = "due", zone: tzinfo = UTC) -> tuple[int, list[dict[str, Any]]]:
+    """(total, the page's tasks): ``mine`` (claimed by me), ``available`` (ready, mine to take)
+    or ``all`` (visible); by due date (``sort``: also ``risk``, high first, ``oldest`` or ``step``)."""
+    query = _task_query(ctx, scope, state=state, case_id=case_id, step=step, overdue_only=overdue_only, unit=unit)
     with ctx.engine.db.reading() as session:
         total = count(session, query)
         rows = session.execute(
             query.with_only_columns(OpenTask, Case.reference, Case.pathway_version_id, *BRIEF_COLUMNS)
             .join(Case, Case.id == OpenTask.case_id)
-            # NULLS LAST is PostgreSQL's default order of an ascending index: (unit|province, role,
-            # state, due_at) indexes then give the first page without sorting every matching task.
-            .order_by(OpenTask.due_at.asc().nulls_last(), OpenTask.id)
+            .order_by(*_order(sort))
             .limit(per_page).offset((page - 1) * per_page)).all()
-    return total, [present_task(ctx, row[0], row[1], row[2], child=row) for row in rows]
+    items = []
+    for row in rows:
+        item = present_task(ctx, row[0], row[1], row[2], child=row)
+        item["due_in_days"] = due_in_days(row[0].due_at, ctx.now, zone)
+        items.append(item)
+    return total, items
+
+
+def scope_counts(ctx: ReadContext, *, step: str | None = None, overdue_only: bool | None = None,
+                 unit: str | None = None) -> dict[str, int]:
+    """How many tasks each scope of the task list holds, under the same filters."""
+    with ctx.engine.db.reading() as session:
+        return {scope: count(session, _task_query(ctx, scope, step=step, overdue_only=overdue_only, unit=unit))
+                for scope in SCOPES}
+
+
+def task_steps(ctx: ReadContext) -> list[tuple[str, str]]:
+    """The steps of the tasks the reader sees, (step, title in the reader's language) by title:
+    the choices of the task list's step filter."""
+    with ctx.engine.db.reading() as session:
+        found = session.execute(select(OpenTask.step, Case.pathway_version_id).distinct()
+                                .join(Case, Case.id == OpenTask.case_id)
+                                .where(policy.task_scope(ctx.principal)).limit(500)).all()
+    titles: dict[str, str] = {}
+    for step, version_id in found:
+        info = ctx.definition(version_id).user_tasks.get(step)
+        titles.setdefault(step, info.title(ctx.language) if info else step)
+    return sorted(titles.items(), key=lambda item: item[1].casefold())
 
 
 def assignable_user(ctx: ReadContext, username: str, task: OpenTask) -> User | None:

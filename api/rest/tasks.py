@@ -5,9 +5,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from engine import worktray
 from engine.errors import ValidationFailed
 
 from .. import policy
+from ..context import settings
 from ..readers import tasks as task_readers
 from ..readers.tasks import FoundTask, present_command, present_task
 from ..schemas import AssignRequest, CommandResponse, CompleteRequest, TaskListArgs, TaskPage, TaskSchema
@@ -24,7 +26,8 @@ def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
     """Open tasks: ``mine`` (claimed by me), ``available`` (ready, mine to take), ``all`` (visible)."""
     total, items = task_readers.task_page(
         reader(), scope=args["scope"], page=args["page"], per_page=args["per_page"], state=args.get("state"),
-        case_id=args.get("case_id"), step=args.get("step"), overdue_only=args.get("overdue"))
+        case_id=args.get("case_id"), step=args.get("step"), overdue_only=args.get("overdue"),
+        unit=args.get("unit"), sort=args["sort"], zone=settings().zone)
     engine().record_access(actor(), "tasks_listed", sorted({i["case_id"] for i in items}))
     return page_of(total, args["page"], args["per_page"], items)
 
@@ -106,4 +109,5 @@ def complete(body: dict[str, Any], task_id: str) -> dict[str, Any]:
         result = engine().complete(task.id, body["data"], actor())
     except ValidationFailed as error:
         abort(400, message=_("The form has invalid fields."), errors={"json": {"data": error.errors}})
+    worktray.discard_drafts(engine().db, task.id)  # the task has ended: its drafts are of no use
     return present_command(reader(), result)

@@ -7,7 +7,8 @@ map of every page is below; each page family has its module:
 | module | pages |
 |---|---|
 | :mod:`.login` | sign in and out, the home page of each role |
-| :mod:`.tasks` | task lists, a step's form, claiming a task |
+| :mod:`.tasks` | the task list (filters, order, saved views), a step's form, claiming a task |
+| :mod:`.drafts` | a step form's draft (kept as the worker types, or as a submit meets a lapsed session); keep-alive |
 | :mod:`.cases` | the case list and its search, reporting a child, a case's file, correcting its identity |
 | :mod:`.notes` | a case's notes and contacts (the case page's cards, their forms, a contact's edit page) |
 | :mod:`.duplicates` | the coordinators' reviews of possible duplicate reports of a child |
@@ -26,7 +27,22 @@ from collections.abc import Callable
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from . import aftercare, cases, chrome, duplicates, incidents, login, notes, planning, statistics, supervision, tasks
+from ..i18n import CHOICE_LABELLER
+from . import (
+    aftercare,
+    cases,
+    chrome,
+    drafts,
+    duplicates,
+    forms,
+    incidents,
+    login,
+    notes,
+    planning,
+    statistics,
+    supervision,
+    tasks,
+)
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
 
@@ -44,6 +60,10 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/tasks", "tasks", tasks.task_list, GET),
     ("/tasks/<uuid:task_id>", "task", tasks.task, BOTH),
     ("/tasks/<uuid:task_id>/claim", "claim", tasks.claim, POST),
+    ("/tasks/<uuid:task_id>/draft", "task_draft", drafts.save, POST),
+    ("/tasks/views", "save_task_view", tasks.save_view, POST),
+    ("/tasks/views/<int(max=9223372036854775807):view_id>/delete", "delete_task_view", tasks.delete_view, POST),
+    ("/session/keepalive", "keepalive", drafts.keepalive, POST),
     ("/cases", "cases", cases.case_list, GET),
     ("/cases/new", "report", cases.report, BOTH),
     ("/aftercare/new", "start_aftercare", aftercare.start, BOTH),
@@ -77,9 +97,12 @@ for _rule, _endpoint, _view, _methods in PAGES:
     bp.add_url_rule(_rule, _endpoint, _view, methods=list(_methods))
 
 bp.before_app_request(chrome.check_page_csrf)
+# Pages name a refused choice by its label ("Must be one of: phone_line…" reads "Toll-free line…").
+bp.record_once(lambda state: state.app.extensions.setdefault(CHOICE_LABELLER, forms.choice_labels))
 bp.app_context_processor(chrome.template_globals)
 bp.app_context_processor(aftercare.template_globals)
 bp.app_context_processor(duplicates.template_globals)
+bp.app_context_processor(lambda: {"session_timing": drafts.session_timing, "due_words": tasks.due_words})
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)

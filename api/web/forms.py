@@ -185,3 +185,41 @@ def resolution_payload(posted: MultiDict, timezone: str) -> dict[str, Any]:
     payload = {"informed_via": text("informed_via"), "informed_at": local_moment(text("informed_at"), timezone),
                "note": text("note"), "acknowledgment_reference": text("acknowledgment_reference")}
     return {key: value for key, value in payload.items() if value is not None}  # empty: "required" where it is
+
+
+def choice_labels(codes: list[str]) -> list[str] | None:
+    """The labels of a page's choice codes (a report's source, a category…) when one list of
+    labels knows them all: "Must be one of: phone_line, walk_in." then reads with the labels."""
+    from . import labels
+
+    tables = (labels.SOURCE_LABELS, labels.CATEGORY_LABELS, labels.LEGAL_BASIS_LABELS, labels.CONSENT_METHOD_LABELS,
+              labels.CHILD_SEX_LABELS, labels.RISK_LABELS, labels.INFORMED_VIA_LABELS)
+    for table in tables:
+        if codes and all(code in table for code in codes):
+            return [str(table[code]) for code in codes]
+    return None
+
+
+def field_anchor(component: dict[str, Any]) -> str:
+    """The id of the input an error summary links to (a choice list's first option)."""
+    key = component["key"]
+    return f"f-{key}-1" if component.get("type") in ("radio", "checklist") else f"f-{key}"
+
+
+def error_summary(form: dict[str, Any], errors: dict[str, list[str]]) -> list[dict[str, str]]:
+    """The errors of a step form in the form's order, each with its field's label and the id of
+    the input to link to (``<a href="#f-key">``); errors of no field link to the form."""
+    shown: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for component in iter_components(form.get("components", [])):
+        key = component.get("key")
+        if not key or key not in errors:
+            continue
+        seen.add(key)
+        label = component.get("dateLabel") if component.get("type") == "datetime" else component.get("label")
+        for message in errors[key]:
+            shown.append({"anchor": field_anchor(component), "label": str(label or key), "message": message})
+    for key, messages in errors.items():
+        if key not in seen:
+            shown.extend({"anchor": "step-form", "label": "", "message": message} for message in messages)
+    return shown

@@ -16,6 +16,7 @@ FIRST_PAGES = {"supervision": "web.supervision", "pathways": "admin.pathways", "
 
 def login() -> ResponseReturnValue:
     expired = session.pop("expired", False)
+    draft_kept = session.pop("draft_kept", False)  # a step form posted as the session lapsed (api/web/drafts.py)
     username = ""
     error = None
     if request.method == "POST":
@@ -35,7 +36,8 @@ def login() -> ResponseReturnValue:
                 session["lang"] = language
             return redirect(safe_next(request.args.get("next")))
         error = error or _("Wrong user name or password.")
-    return render_template("login.html", username=username, error=error, expired=expired), 401 if error else 200
+    return render_template("login.html", username=username, error=error, expired=expired,
+                           draft_kept=draft_kept), 401 if error else 200
 
 
 def logout() -> ResponseReturnValue:

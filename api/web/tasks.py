@@ -1,35 +1,145 @@
-"""Task pages: my tasks and those I may take, a step's form, claiming a task."""
+"""Task pages: the task list (filters, order, pages, saved views), a step's form, claiming a task."""
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
+from engine import worktray
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.vocabulary import COORDINATOR
+from engine.vocabulary import COORDINATOR, SUPERVISOR
 
 from .. import policy
-from ..context import actor, engine, reader
-from ..i18n import translate_errors
-from ..readers import cases, children, incidents, judicial, reports, tasks
+from ..context import actor, engine, reader, settings
+from ..i18n import translate_errors, translate_form_errors
+from ..readers import cases, children, incidents, judicial, reports, tasks, territory
+from . import drafts
 from .chrome import isolate
-from .forms import flat_errors, form_data
+from .drafts import login_keeping_draft
+from .forms import error_summary, flat_errors, form_data
 from .session import login_required
 
-SHOWN = 100  # tasks of each list on the page
+PER_PAGE = 25  # tasks on a page of the task list
+PROVINCE_ROLES = (COORDINATOR, SUPERVISOR)  # they see the province's units: a unit filter
+
+
+def list_filters(args: Any) -> dict[str, Any]:
+    """The task list's filters from the URL (or a posted form): ``scope``, ``step``, ``overdue``
+    (True/False/None), ``unit`` (coordinators and supervisors: a unit of their province), ``sort``.
+    A value the list does not know is left out, never an error page."""
+    principal = g.principal
+    scope = args.get("scope")
+    overdue = {"true": True, "false": False}.get(str(args.get("overdue") or "").lower())
+    step = (args.get("step") or "").strip()[:100] or None
+    unit = (args.get("unit") or "").strip()[:100] or None
+    if unit and (principal.role not in PROVINCE_ROLES or unit not in {u.code for u in _units()}):
+        unit = None
+    sort = args.get("sort")
+    return {"scope": scope if scope in tasks.SCOPES else "all", "step": step, "overdue": overdue, "unit": unit,
+            "sort": sort if sort in tasks.SORTS else "due"}
+
+
+def list_args(filters: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The URL arguments of the task list with these filters (defaults left out)."""
+    merged = {**filters, **changes}
+    out: dict[str, Any] = {}
+    for key in ("scope", "step", "overdue", "unit", "sort", "page"):
+        value = merged.get(key)
+        if value is None or (key == "scope" and value == "all") or (key == "sort" and value == "due") \
+                or (key == "page" and value == 1):
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else value
+    return out
+
+
+def view_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """What a saved view keeps of the filters (the API's ``TaskViewFilters``)."""
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+def _units() -> list[Any]:
+    if g.principal.role not in PROVINCE_ROLES or not g.principal.province:
+        return []
+    if "province_units" not in g:
+        g.province_units = territory.units(reader(), g.principal.province)
+    return g.province_units
+
+
+def _page_number(value: Any) -> int:
+    try:
+        return min(max(int(value), 1), 100_000)
+    except (TypeError, ValueError):
+        return 1
+
+
+def due_words(days: int | None, overdue: bool) -> str:
+    """"Due in 3 days", "Late by 2 days", "Due today" (in the page's language, with its plurals)."""
+    if days is None:
+        return _("No deadline")
+    if days < 0:
+        return ngettext("Late by %(num)d day", "Late by %(num)d days", -days)
+    if days == 0:
+        return _("Late since today") if overdue else _("Due today")
+    return ngettext("Due in %(num)d day", "Due in %(num)d days", days)
+
+
+def _claimable(item: dict[str, Any]) -> dict[str, Any]:
+    item["can_claim"] = item["state"] == "ready" and policy.can_act(g.principal, SimpleNamespace(**item))
+    return item
+
+
+def _listed(context: Any, row: Any, reference: str, version_id: int) -> dict[str, Any]:
+    """A task as a row of the task list shows it: with the child, and the days until it is due."""
+    item = tasks.present_task(context, row, reference, version_id, child=cases.visible(context, row.case_id))
+    item["due_in_days"] = tasks.due_in_days(row.due_at, context.now, settings().zone)
+    return _claimable(item)
 
 
 @login_required
 def task_list() -> ResponseReturnValue:
     context = reader()
-    shown = {scope: tasks.task_page(context, scope=scope, page=1, per_page=SHOWN)[1]
-             for scope in ("mine", "available")}
-    engine().record_access(actor(), "tasks_listed",
-                           sorted({t["case_id"] for rows in shown.values() for t in rows}))
-    return render_template("tasks.html", mine=shown["mine"], available=shown["available"],
+    filters = list_filters(request.args)
+    page = _page_number(request.args.get("page"))
+    total, items = tasks.task_page(context, scope=filters["scope"], page=page, per_page=PER_PAGE,
+                                   step=filters["step"], overdue_only=filters["overdue"], unit=filters["unit"],
+                                   sort=filters["sort"], zone=settings().zone)
+    counts = tasks.scope_counts(context, step=filters["step"], overdue_only=filters["overdue"], unit=filters["unit"])
+    engine().record_access(actor(), "tasks_listed", sorted({t["case_id"] for t in items}))
+    views = [{"id": v.id, "name": v.name, "args": list_args({"scope": "all", "sort": "due", **v.filters})}
+             for v in worktray.list_views(engine().db, g.principal.user_id)]
+    return render_template("tasks.html", items=[_claimable(i) for i in items], total=total, page=page,
+                           per_page=PER_PAGE,
+                           pages=max(-(-total // PER_PAGE), 1), filters=filters, counts=counts,
+                           steps=tasks.task_steps(context), units=_units(), views=views,
+                           list_args=list_args, max_views=worktray.MAX_VIEWS,
                            incident_counts=incidents.open_counts(context))
+
+
+@login_required
+def save_view() -> ResponseReturnValue:
+    """Save the task list's current filters under a name (the same name replaces them)."""
+    filters = list_filters(request.form)
+    himaya = engine()
+    try:
+        row = worktray.save_view(himaya.db, g.principal.user_id, request.form.get("name"), view_filters(filters),
+                                 himaya.now())
+    except ValidationFailed as error:
+        for message in flat_errors(translate_errors(error.errors)).values():
+            flash(" ".join(message), "error")
+    else:
+        flash(_("View saved: %(name)s", name=isolate(row.name)), "success")
+    return redirect(url_for("web.tasks", **list_args(filters)))
+
+
+@login_required
+def delete_view(view_id: int) -> ResponseReturnValue:
+    worktray.delete_view(engine().db, g.principal.user_id, view_id)  # another user's: 404
+    flash(_("View deleted."), "success")
+    return redirect(url_for("web.tasks"))
 
 
 def _gone() -> ResponseReturnValue:
@@ -55,7 +165,7 @@ def _open_task(task_id: str) -> tasks.FoundTask | None:
         return None
 
 
-@login_required
+@login_keeping_draft
 def task(task_id: str) -> ResponseReturnValue:
     found = _open_task(task_id)
     if found is None:
@@ -67,6 +177,7 @@ def task(task_id: str) -> ResponseReturnValue:
     can_act = policy.can_act(g.principal, row)
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
+    draft_time = None
     if request.method == "POST":
         if not can_act:
             abort(403)
@@ -74,14 +185,19 @@ def task(task_id: str) -> ResponseReturnValue:
         try:
             engine().complete(row.id, values, actor())
         except ValidationFailed as error:
-            errors = flat_errors(translate_errors(error.errors))
+            errors = translate_form_errors(error.errors, view["form"])
         except Conflict:
             return _gone()
         else:
+            drafts.discard(row.id)
             flash(_("Step completed: %(title)s", title=isolate(view["title"])), "success")
             return redirect(url_for("web.case", case_id=row.case_id))
     else:
         engine().record_access(actor(), "task_viewed", [row.case_id], {"task_id": row.id, "step": row.step})
+        found_draft = drafts.restored(context, row.id) if can_act else None
+        if found_draft is not None:
+            values, draft_time = found_draft
+    summary = error_summary(view["form"], errors)
     subject = reports.subject_of(context, row.case_id)
     # The coordinator decides the plan knowing what the prosecutor's office was told and decided.
     status = None
@@ -89,6 +205,8 @@ def task(task_id: str) -> ResponseReturnValue:
         status = judicial.judicial_status(context, cases.visible(context, row.case_id))
     file = cases.case_file(context, row.case_id) if subject is None else None  # a child's case: its context
     return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors,
+                           error_summary=summary, first_error=summary[0]["anchor"] if summary else None,
+                           draft_time=draft_time,
                            figures=reports.report_figures(context, row.case_id),
                            subject=subject_url(subject), judicial=status, file=file,
                            child=children.child_brief(file.case, context.now.date()) if file else None), \
@@ -120,8 +238,12 @@ def claim(task_id: str) -> ResponseReturnValue:
             return render_template("error.html", code=409, message=_("The task is claimed by someone else.")), 409
         flash(_("The task is claimed by someone else."), "error")
         return redirect(url_for("web.task", task_id=task_id))
-    if request.headers.get("HX-Request"):  # htmx: only the row changes
-        context = reader()  # the row as the task list shows it: with the child's name, age and risk
-        return render_template("_row.html", task=tasks.present_task(context, row, reference, version_id,
-                                                                   child=cases.visible(context, row.case_id)))
+    if request.headers.get("HX-Request"):  # htmx: the row moves to "mine", the counts follow
+        context = reader()
+        filters = list_filters(request.form)
+        counts = tasks.scope_counts(context, step=filters["step"], overdue_only=filters["overdue"],
+                                    unit=filters["unit"])
+        return render_template("_claimed.html", task=_listed(context, row, reference, version_id),
+                               filters=filters, counts=counts, list_args=list_args,
+                               leaves=filters["scope"] == "available")
     return redirect(url_for("web.task", task_id=task_id))
