@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from .i18n import current_language
+from .pdf_text import use_unicode_font
 from .spreadsheet import append_row
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -177,9 +178,7 @@ def pdf(plan: dict[str, Any], font: Path | None = None) -> bytes:
     arabic = current_language() == "ar"
     document = FPDF(orientation="L", unit="mm", format="A4")
     document.set_auto_page_break(True, margin=12)
-    document.add_font("Plan", "", str(font_path(font)))
-    document.set_text_shaping(True, direction="rtl" if arabic else "ltr", script="arab" if arabic else None,
-                              language="ar" if arabic else None)
+    use_unicode_font(document, "Plan", font_path(font), arabic)
     document.set_title(_("Provincial child protection action plan"))
     document.add_page()
     document.set_font("Plan", size=13)

@@ -51,7 +51,8 @@ def step_answers(form: CompiledForm | None, data: dict[str, Any], language: str)
         if not isinstance(key, str) or key not in data or key in seen:
             continue
         seen.add(key)
-        answers.append({"key": key, "label": str(component.get("label") or key), "value": data[key],
+        label = component.get("label") or component.get("dateLabel") or key  # a date field: its dateLabel
+        answers.append({"key": key, "label": str(label), "value": data[key],
                         "display": display(component, data[key], language)})
     for key in sorted(set(data) - seen):
         answers.append({"key": key, "label": key, "value": data[key], "display": display(None, data[key], language)})

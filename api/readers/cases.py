@@ -282,7 +282,7 @@ def completed_task(ctx: ReadContext, task_id: str) -> tuple[Case, dict[str, Any]
 
 # Reads of a file (who opened it, listed it, downloaded from it) are the access log's, not the
 # timeline's: every kind the API records on a read ends so (engine.runtime.Engine.record_access).
-ACCESS_SUFFIXES = ("_viewed", "_listed", "_downloaded")
+ACCESS_SUFFIXES = ("_viewed", "_listed", "_downloaded", "_printed")
 
 
 def is_access(kind: str) -> bool:

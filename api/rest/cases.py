@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_babel import gettext as _
+from marshmallow import Schema, fields, validate
 
 from engine.errors import ValidationFailed
 
-from .. import policy
+from .. import case_summary_pdf, policy
+from ..context import settings
+from ..i18n import LANGUAGES
 from ..readers import cases as case_readers
 from ..readers import duplicates, judicial, territory
 from ..readers.tasks import present_command
@@ -165,3 +168,24 @@ def change_risk(change: dict[str, Any], case_id: str) -> dict[str, Any]:
     except ValidationFailed as error:
         abort(400, message=_("Invalid risk change."), errors={"json": error.errors})
     return present_command(reader(), result)
+
+
+class SummaryArgs(Schema):
+    lang = fields.String(load_default=None, validate=validate.OneOf(LANGUAGES))
+
+
+@blp.route("/<uuid:case_id>/summary.pdf", methods=["GET"])
+@blp.arguments(SummaryArgs, location="query")
+@blp.doc(responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.response(200, description="The printable summary of the file, as an attachment")
+@blp.alt_response(400, description="A language other than fr, ar or en")
+@blp.alt_response(404, description="Unknown or not visible")
+def summary_pdf(_args: dict[str, Any], case_id: str) -> Response:
+    """A printable summary of the file as the caller may read it (``lang=fr|ar|en``, else the
+    request's language): identity, report, every completed step's answers, open steps, judicial
+    branch, contacts and documents (audited: ``summary_printed``)."""
+    summary = case_summary_pdf.read_summary(reader(), case_id)
+    body = case_summary_pdf.render(summary, settings().pdf_font)
+    engine().record_access(actor(), "summary_printed", [summary.file.case.id], {"language": summary.language})
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{summary.filename}"'})

@@ -11,6 +11,7 @@ map of every page is below; each page family has its module:
 | :mod:`.drafts` | a step form's draft (kept as the worker types, or as a submit meets a lapsed session); keep-alive |
 | :mod:`.cases` | the case list and its search, reporting a child, a case's file, correcting its identity |
 | :mod:`.notes` | a case's notes and contacts (the case page's cards, their forms, a contact's edit page) |
+| :mod:`.case_print` | the printable summary of a case's file (PDF) |
 | :mod:`.duplicates` | the coordinators' reviews of possible duplicate reports of a child |
 | :mod:`.aftercare` | enrolling a young person leaving a care institution (aftercare, with their consent) |
 | :mod:`.supervision` | the supervision dashboard |
@@ -30,6 +31,7 @@ from flask.typing import ResponseReturnValue
 from ..i18n import CHOICE_LABELLER
 from . import (
     aftercare,
+    case_print,
     cases,
     chrome,
     drafts,
@@ -71,6 +73,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>/child", "correct_child", cases.correct_child, BOTH),
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
     ("/cases/<uuid:case_id>/access-log", "case_access_log", cases.access_log, GET),
+    ("/cases/<uuid:case_id>/summary.pdf", "case_summary", case_print.case_summary, GET),
     ("/cases/<uuid:case_id>/notes", "add_note", notes.add_note, POST),
     ("/cases/<uuid:case_id>/contacts", "add_contact", notes.add_contact, POST),
     (CONTACT, "edit_contact", notes.edit_contact, BOTH),

@@ -71,6 +71,7 @@ EVENT_LABELS = {
     "identity_corrected": _l("Child's identity corrected"),
     "duplicate_reviews_viewed": _l("Duplicate reviews viewed"),
     "access_log_viewed": _l("Access log viewed"),
+    "summary_printed": _l("Summary printed"),
 }
 # The child's sex on a case (U: not known or not stated).
 CHILD_SEX_LABELS = {"F": _l("Girl"), "M": _l("Boy"), "U": _l("Not stated")}
