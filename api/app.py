@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.assembly import assemble_engine
 from engine.db import Database
+from engine.documents import scanner_health
 from engine.errors import DefinitionInvalid, EngineError, ValidationFailed
 from engine.runtime import Engine
 from engine.settings import Settings
@@ -131,6 +132,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         action_plans,
         auth,
         cases,
+        documents,
         duplicates,
         incidents,
         indicators,
@@ -144,7 +146,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     )
 
     for module in (auth, cases, duplicates, tasks, supervision, pathways, notifications, incidents, indicators,
-                   reports, action_plans, units, task_views):
+                   reports, action_plans, units, task_views, documents):
         api.register_blueprint(module.blp)
     from .rest import notes as case_notes  # a case's notes and contacts
 
@@ -184,6 +186,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
             database = "unreachable"
         body = {"status": "ok" if database == "ok" else "unavailable", "database": database,
                 "scheduler": "running" if app.extensions.get("himaya_scheduler") else "off"}
+        body.update(scanner_health(settings))  # documents: "scanning off", or whether ClamAV answers
         return jsonify(body), 200 if database == "ok" else 503
 
     @app.before_request

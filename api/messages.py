@@ -127,4 +127,37 @@ CASE_RECORD_MESSAGES = [
        "Line breaks are kept."),
     N_("The note has invalid fields."), N_("The contact has invalid fields."), N_("Give at least one field to change."),
     N_("No such contact."), N_("This contact was removed."),
+# Documents of a child's case (engine/documents.py): the refusals of an upload, each on its field.
+DOCUMENT_MESSAGES = [
+    N_("The document has invalid fields."), N_("The file is too large."), N_("This file type is not accepted."),
+    N_("The virus scanner flagged this file."), N_("The case is closed: documents can no longer be added."),
+    N_("This is not a step of this case."), N_("Choose what kind of document this is."),
+    N_("Give the document a title (e.g. Medico-legal certificate of 12 March)."), N_("Choose a file to send."),
+    N_("This file is empty (0 bytes): choose the document again."),
+    N_("The file name may not contain / or \\: rename the file and send it again."),
+    N_("The file name contains invisible control characters (such as direction marks): rename the file and send "
+       "it again."),
+    N_("The file is larger than %(max)s, the largest accepted: scan it at a lower resolution, or split it."),
+    N_("This file type is not accepted: send a PDF, or a JPEG, PNG or WebP image."),
+    N_("This file is a program: programs are not accepted. Send a PDF, or a JPEG, PNG or WebP image."),
+    N_("This file is an archive or an Office document: it is not accepted. Save the document as a PDF and send "
+       "that file."),
+    N_("This file is a web page or an SVG image: it is not accepted. Send a PDF, or a JPEG, PNG or WebP image."),
+    N_("This file hides a program inside it: it is not accepted. Save or scan the document again and send the new "
+       "file."),
+    N_("This file hides an archive (ZIP or another) inside it: it is not accepted. Save or scan the document again "
+       "and send the new file."),
+    N_("This file hides a web page or a script inside it: it is not accepted. Save or scan the document again and "
+       "send the new file."),
+    N_("This file carries extra data after its end, where another file can hide: it is not accepted. Save or scan "
+       "the document again and send the new file."),
+    N_("This PDF holds a script, an action that starts a program or an attached file: it is not accepted. Print it "
+       "to a new PDF or scan it, and send that file."),
+    N_("This PDF file is damaged or incomplete: save or scan it again."),
+    N_("This JPEG image is damaged or incomplete: save it again."),
+    N_("This PNG image is damaged or incomplete: save it again."),
+    N_("This WebP image is damaged or incomplete: save it again."),
+    N_("The virus scanner found a threat in this file: it was not stored. Do not open it; tell the administrator."),
+    N_("The virus scanner cannot be reached, so the document was not accepted: try again in a few minutes, or tell "
+       "the administrator if it goes on."),
 ]

@@ -334,3 +334,26 @@ def contact_scope(principal: Principal) -> Any:
     if principal.role == PARTNER:
         return and_(condition, CaseContact.may_contact.is_(True))
     return false()
+# --- documents on a child's case (engine/documents.py, api/readers/documents.py) --------------
+
+DOCUMENT_UPLOADERS = (CASE_WORKER, COORDINATOR, PARTNER)  # supervisors read, never add
+
+
+def document_scope(principal: Principal) -> Any:
+    """SQL condition on ``CaseDocument`` (its case filtered by :func:`case_scope` as well): the
+    case's team and the supervisors read every document of the cases they see; a partner reads
+    only the documents its own sector uploaded (the health partner its medico-legal certificate,
+    never the court order); the others none."""
+    from engine.models import CaseDocument
+
+    if principal.role in FULL_FILE_ROLES:
+        return true()
+    if principal.role == PARTNER:
+        return and_(CaseDocument.uploader_role == PARTNER, CaseDocument.uploader_sector == principal.sector)
+    return false()
+
+
+def can_add_document(principal: Principal, case: Any) -> bool:
+    """Adds a document to a case it sees: the case's team (its unit's case workers, the province's
+    coordinators) and the partners the case is shared with (a partner's own certificate)."""
+    return principal.role in DOCUMENT_UPLOADERS and principal.province == case.province

@@ -546,3 +546,38 @@ class TaskViewSchema(Schema):
 
 class TaskViewList(Schema):
     items = fields.List(fields.Nested(TaskViewSchema), required=True)
+# --- documents on a child's case (api/rest/documents.py) -------------------------------------
+
+class DocumentUploadForm(Strict):
+    """The fields of ``POST /api/v1/cases/{id}/documents`` beside the file (multipart/form-data);
+    checked by ``engine.documents`` (a bad one is a 400 on its name)."""
+
+    kind = fields.String(metadata={"description": "medical_certificate | medico_legal_certificate | court_order | "
+                                                  "school_document | civil_status_document | photo | other"})
+    title = fields.String(metadata={"description": "one line, 200 characters at most"})
+    task_id = fields.String(metadata={"description": "the step of this case the document belongs to (optional)"})
+
+
+class DocumentUploadFile(Schema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary",
+                                "description": "PDF, JPEG, PNG or WebP, decided from the bytes"})
+
+
+class DocumentSchema(Schema):
+    id = fields.String()
+    case_id = fields.String()
+    task_id = fields.String(allow_none=True)
+    kind = fields.String()
+    title = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_by = fields.String()
+    uploaded_at = fields.DateTime()
+    scan = fields.String(metadata={"description": "clean (the virus scanner saw it) | not_scanned (scanning off)"})
+    image = fields.Boolean(metadata={"description": "a JPEG, PNG or WebP image"})
+
+
+class DocumentList(Schema):
+    items = fields.List(fields.Nested(DocumentSchema))

@@ -21,6 +21,7 @@ runtime projections, and the history grows without slowing them.
 - ``case_events``: the append-only audit trail of the case.
 - ``outbox``: messages to deliver after commit (notifications, partner referrals).
 - ``notifications``: in-app notifications, one per recipient.
+- ``case_documents``: documents of a child's case (bytes, SHA-256, kind, who uploaded them).
 - ``delivery_incidents``: an outbox message whose recipients were nobody (no active justice
   partner in the province…), open until a coordinator records how they were informed instead.
 - identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
@@ -42,6 +43,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -595,3 +597,28 @@ class TaskDraft(Base):
     task_id: Mapped[str] = mapped_column(String(36), index=True)  # no foreign key: the open task row ends
     data: Mapped[dict[str, Any]]
     saved_at: Mapped[datetime]
+# --- documents on a child's case (engine/documents.py) ---------------------------------------
+
+class CaseDocument(Base):
+    """A document of a child's case (certificate, court order, photo…): its bytes in the database,
+    so that every node reads them, apart from the case's rows; who uploaded it (role and sector:
+    partners read their sector's documents only, :mod:`api.policy`); never updated."""
+
+    __tablename__ = "case_documents"
+    __table_args__ = (Index("ix_case_documents_case", "case_id", "uploaded_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the step it was uploaded from, if any
+    kind: Mapped[str] = mapped_column(String(40))  # engine.documents.KINDS
+    title: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(40))  # decided from the bytes
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    scan: Mapped[str] = mapped_column(String(16))  # clean | not_scanned
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploader_role: Mapped[str] = mapped_column(String(20))
+    uploader_sector: Mapped[str | None] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime]
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -20,6 +20,7 @@ from .durations import DEFAULT_TIMER_MINIMUM, parse_duration
 from .escalation import EscalationPolicy
 
 DEFAULT_SQLITE_NAME = "himaya.sqlite"
+DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -47,6 +48,9 @@ class Settings:
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     timer_minimum: timedelta = DEFAULT_TIMER_MINIMUM  # the shortest BPMN timer duration or cycle a deploy accepts
     draft_days: int = 14  # a step form's unsent draft is purged after this many days
+    document_max_bytes: int = DEFAULT_DOCUMENT_MAX_BYTES  # the largest document a case accepts
+    clamd_address: str | None = None  # a ClamAV daemon: a unix socket path or host:port; None: scanning off
+    clamd_timeout: timedelta = timedelta(seconds=30)  # for one scan
 
     @property
     def database(self) -> str:
@@ -101,6 +105,11 @@ class Settings:
                 "an ISO 8601 duration of weeks, days, hours, minutes or seconds, such as PT1H, PT30M or P1D"),
             draft_days=read.integer("HIMAYA_DRAFT_DAYS", defaults.draft_days, "a whole number of days from 1 to 365",
                                     1, 365),
+            document_max_bytes=read.integer(
+                "HIMAYA_DOCUMENT_MAX_BYTES", defaults.document_max_bytes,
+                "a number of bytes from 1024 to 104857600 (100 MB)", 1024, 100 * 1024 * 1024),
+            clamd_address=read.socket_address("HIMAYA_CLAMD_SOCKET"),
+            clamd_timeout=read.seconds("HIMAYA_CLAMD_TIMEOUT_SECONDS") or defaults.clamd_timeout,
         )
 
 
@@ -167,6 +176,16 @@ class _Reader:
             return parse_duration(value).exact()
         except ValueError:  # not a duration, zero, or counted in years or months
             raise SettingsError(name, expected, value) from None
+
+    def socket_address(self, name: str) -> str | None:
+        """A unix socket path (``/run/clamav/clamd.ctl``) or ``host:port``."""
+        value = self.text(name)
+        if value is None or value.startswith("/"):
+            return value
+        host, separator, port = value.rpartition(":")
+        if not separator or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise SettingsError(name, "a unix socket path such as /run/clamav/clamd.ctl, or host:port", value)
+        return value
 
     def zone(self, name: str, default: str) -> str:
         value = self.text(name)

@@ -12,6 +12,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)  # PDF exports
+[ -x /usr/sbin/clamd ] || missing+=(clamav-daemon)  # documents: the tests start their own clamd
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}…"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -26,5 +27,6 @@ trap cleanup EXIT
 export HIMAYA_TEST_PG_URL=$(scripts/pg-throwaway start "$pgdir" "$port")
 export HIMAYA_TEST_REQUIRE_PG=1
 export HIMAYA_TEST_REQUIRE_BROWSER=1
+export HIMAYA_TEST_REQUIRE_CLAMAV=1
 echo "PostgreSQL test server: $HIMAYA_TEST_PG_URL"
 "$VENV/bin/python" -m pytest "$@"

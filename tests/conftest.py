@@ -171,3 +171,55 @@ def web(engine: Engine) -> FlaskClient:
 
     app = create_app({"TESTING": True, "SECRET_KEY": "web-secret"}, engine=engine)
     return app.test_client()
+
+
+# --- a real ClamAV daemon (documents' virus scanning) -----------------------------------------
+
+CLAMD = Path("/usr/sbin/clamd")
+# The tests' own signature (no signature download is possible here): a file holding these bytes is "infected".
+TEST_SIGNATURE = b"HIMAYA-TEST-SIGNATURE"
+
+
+@pytest.fixture(scope="session")
+def clamd() -> Iterator[str]:
+    """The unix socket of a clamd started for the test session with a signature database of one
+    line (``db/test.ndb``: ``TEST_SIGNATURE``); stopped at the end. Skips when Debian's
+    ``clamav-daemon`` is not installed, unless HIMAYA_TEST_REQUIRE_CLAMAV is set (`make test`)."""
+    import subprocess
+    import tempfile
+    import time
+
+    from engine.documents import ClamdScanner
+
+    if not CLAMD.exists():
+        if os.environ.get("HIMAYA_TEST_REQUIRE_CLAMAV"):
+            pytest.fail("HIMAYA_TEST_REQUIRE_CLAMAV is set but clamd is not installed (apt-get install clamav-daemon)")
+        pytest.skip("no clamd (run `make test`, which installs clamav-daemon)")
+    folder = Path(tempfile.mkdtemp(prefix="himaya-clamd-"))  # short: a unix socket path has 107 bytes at most
+    (folder / "db").mkdir()
+    (folder / "db" / "test.ndb").write_text(f"Himaya.Test.Sig:0:*:{TEST_SIGNATURE.hex()}\n", encoding="ascii")
+    socket_path = folder / "clamd.sock"
+    lines = [f"DatabaseDirectory {folder / 'db'}", f"LocalSocket {socket_path}", "Foreground yes",
+             f"PidFile {folder / 'clamd.pid'}", f"LogFile {folder / 'clamd.log'}", "StreamMaxLength 64M"]
+    if os.geteuid() == 0:
+        lines.append("User root")  # clamd would otherwise switch to the clamav user, who cannot read the folder
+    (folder / "clamd.conf").write_text("\n".join(lines) + "\n", encoding="ascii")
+    process = subprocess.Popen([str(CLAMD), "-c", str(folder / "clamd.conf")], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    scanner = ClamdScanner(str(socket_path), 5)
+    deadline = time.monotonic() + 60
+    while not scanner.ping(0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log = (folder / "clamd.log").read_text(errors="replace") if (folder / "clamd.log").exists() else ""
+            pytest.fail(f"clamd did not start: {log[-2000:]}")
+        time.sleep(0.1)
+    try:
+        yield str(socket_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(folder, ignore_errors=True)

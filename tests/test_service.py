@@ -17,7 +17,8 @@ def test_healthz_answers_ok_when_the_database_answers(engine: Engine):
     client = create_app({"TESTING": True}, engine=engine).test_client()
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "scheduler": "off"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "scheduler": "off", "scanner": "off",
+                                   "documents": "scanning off"}
 
 
 def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path):

@@ -12,6 +12,7 @@ map of every page is below; each page family has its module:
 | :mod:`.cases` | the case list and its search, reporting a child, a case's file, correcting its identity |
 | :mod:`.notes` | a case's notes and contacts (the case page's cards, their forms, a contact's edit page) |
 | :mod:`.case_print` | the printable summary of a case's file (PDF) |
+| :mod:`.documents` | a case's documents: the upload form, downloads, images shown on the case page |
 | :mod:`.duplicates` | the coordinators' reviews of possible duplicate reports of a child |
 | :mod:`.aftercare` | enrolling a young person leaving a care institution (aftercare, with their consent) |
 | :mod:`.supervision` | the supervision dashboard |
@@ -45,6 +46,7 @@ from . import (
     supervision,
     tasks,
 )
+from . import documents as case_documents
 
 bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
 
@@ -94,11 +96,15 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/indicators", "indicators_page", statistics.indicators_page, GET),
     ("/indicators/export.<fmt>", "indicators_export", statistics.indicators_export, GET),
     ("/trainings", "trainings_page", statistics.trainings_page, BOTH),
+    ("/cases/<uuid:case_id>/documents", "add_document", case_documents.add_document, POST),
+    ("/documents/<uuid:document_id>/download", "document_download", case_documents.download, GET),
+    ("/documents/<uuid:document_id>/image", "document_image", case_documents.image, GET),
 )
 
 for _rule, _endpoint, _view, _methods in PAGES:
     bp.add_url_rule(_rule, _endpoint, _view, methods=list(_methods))
 
+bp.before_app_request(case_documents.allow_upload_size)  # before the CSRF check reads the form
 bp.before_app_request(chrome.check_page_csrf)
 # Pages name a refused choice by its label ("Must be one of: phone_line…" reads "Toll-free line…").
 bp.record_once(lambda state: state.app.extensions.setdefault(CHOICE_LABELLER, forms.choice_labels))
@@ -106,8 +112,10 @@ bp.app_context_processor(chrome.template_globals)
 bp.app_context_processor(aftercare.template_globals)
 bp.app_context_processor(duplicates.template_globals)
 bp.app_context_processor(lambda: {"session_timing": drafts.session_timing, "due_words": tasks.due_words})
+bp.app_context_processor(case_documents.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)
 bp.app_errorhandler(403)(chrome.forbidden)
 bp.app_errorhandler(400)(chrome.bad_request)
+bp.app_errorhandler(413)(case_documents.too_large)
