@@ -376,7 +376,12 @@ def test_the_upload_form_is_offered_only_to_those_who_may_add(web: FlaskClient, 
 
 def test_a_case_worker_uploads_a_photo_and_a_certificate_through_the_page_in_french_and_arabic(
         request: pytest.FixtureRequest):
+    from playwright.sync_api import FilePayload
+
     from tests.test_browser import ARTIFACTS, _login, _page
+
+    def payload(name: str, mime: str, data: bytes) -> FilePayload:
+        return {"name": name, "mimeType": mime, "buffer": data}
 
     chromium, live = request.getfixturevalue("browser"), request.getfixturevalue("site")
     case = live["engine"].start_case(report(live["engine"], first_name="Nour"), UPE_ACTOR).case_id
@@ -386,14 +391,13 @@ def test_a_case_worker_uploads_a_photo_and_a_certificate_through_the_page_in_fre
     assert page.locator("#documents").is_visible()
     page.select_option("#doc-kind", "photo")
     page.fill("#doc-title", "Photo de l'enfant à l'accueil")
-    page.set_input_files("#doc-file", files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(320, 240)}])
+    page.set_input_files("#doc-file", files=[payload("photo.png", "image/png", png(320, 240))])
     page.click("#add-document")
     page.wait_for_load_state()
     assert page.url.endswith(f"/cases/{case}#documents")
     page.select_option("#doc-kind", "medico_legal_certificate")
     page.fill("#doc-title", "شهادة طبية شرعية — د. العلوي")
-    page.set_input_files("#doc-file", files=[{"name": "certificat.pdf", "mimeType": "application/pdf",
-                                               "buffer": PDF}])
+    page.set_input_files("#doc-file", files=[payload("certificat.pdf", "application/pdf", PDF)])
     page.click("#add-document")
     page.wait_for_load_state()
     assert page.locator("#documents li.document").count() == 2
@@ -407,7 +411,7 @@ def test_a_case_worker_uploads_a_photo_and_a_certificate_through_the_page_in_fre
     page.wait_for_load_state()
     page.select_option("#doc-kind", "other")
     page.fill("#doc-title", "ملف")
-    page.set_input_files("#doc-file", files=[{"name": "setup.pdf", "mimeType": "application/pdf", "buffer": exe()}])
+    page.set_input_files("#doc-file", files=[payload("setup.pdf", "application/pdf", exe())])
     page.click("#add-document")
     page.wait_for_load_state()
     assert page.get_attribute("html", "dir") == "rtl"
