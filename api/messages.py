@@ -127,6 +127,9 @@ CASE_RECORD_MESSAGES = [
        "Line breaks are kept."),
     N_("The note has invalid fields."), N_("The contact has invalid fields."), N_("Give at least one field to change."),
     N_("No such contact."), N_("This contact was removed."),
+]
+
+
 # Documents of a child's case (engine/documents.py): the refusals of an upload, each on its field.
 DOCUMENT_MESSAGES = [
     N_("The document has invalid fields."), N_("The file is too large."), N_("This file type is not accepted."),
