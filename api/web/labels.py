@@ -232,6 +232,8 @@ def record_event_label(kind: str, detail: dict | None) -> str:
         comma = "، " if current_language() in RTL_LANGUAGES else ", "
         return f"{label} ({comma.join(str(CONTACT_FIELD_LABELS.get(f, f)) for f in detail['fields'])})"
     return label
+
+
 # Documents of a child's case (api/web/documents.py).
 EVENT_LABELS.update({"document_added": _l("Document added"), "document_downloaded": _l("Document downloaded"),
                      "document_viewed": _l("Document image viewed")})
