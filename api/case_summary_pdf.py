@@ -30,6 +30,7 @@ from .readers import territory
 from .readers.cases import CaseFile, case_file
 from .readers.children import child_brief
 from .readers.context import ReadContext
+from .readers.documents import case_documents
 from .readers.judicial import JudicialStatus, judicial_status
 from .readers.notes import contacts as case_contacts
 
@@ -74,13 +75,17 @@ def read_summary(ctx: ReadContext, case_id: str, *, contacts: Sequence[Mapping[s
                  documents: Sequence[Mapping[str, Any]] | None = None) -> CaseSummary:
     """The summary of a case the reader sees (:class:`engine.errors.NotFound` otherwise).
 
-    ``contacts``: read with :func:`api.readers.notes.contacts` unless given. HOOK (documents):
-    pass the case's documents as their reader lists them for this reader (see
-    :class:`CaseSummary`); until it is wired, the section prints "none recorded"."""
+    ``contacts`` and ``documents``: read with :func:`api.readers.notes.contacts` and
+    :func:`api.readers.documents.case_documents` (what this reader may read) unless given."""
+    from .web.documents import KIND_LABELS
+
     file = case_file(ctx, case_id)
     case = file.case
     if contacts is None:
         contacts = case_contacts(ctx, case) if policy.can_read_contacts(ctx.principal) else []
+    if documents is None:
+        documents = [{**d, "kind_label": str(KIND_LABELS.get(d["kind"], d["kind"]))}
+                     for d in case_documents(ctx, case.id)[1]]
     unit_name = {u.code: u.name for u in territory.units(ctx, case.province)}.get(case.unit, case.unit)
     return CaseSummary(file=file, judicial=judicial_status(ctx, case),
                        province_name=territory.provinces(ctx).get(case.province, case.province),
