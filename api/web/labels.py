@@ -20,6 +20,7 @@ from engine.vocabulary import (
 )
 
 from ..i18n import RTL_LANGUAGES, current_language
+from ..readers.diagrams import ELEMENT_NAMES
 
 CATEGORY_LABELS = {
     "victim_violence": _l("Victim of violence"), "victim_sexual_abuse": _l("Victim of sexual abuse"),
@@ -96,27 +97,16 @@ IDENTITY_FIELD_LABELS = {
 }
 
 
-# The child-protection pathway's elements that are not steps of a person, as a timeline names them
-# (the model's own names are French only).
-ELEMENT_LABELS = {
-    "notify_prosecutor": _l("Information of the prosecutor's office"),
-    "signal_listening": _l("Facts reported to the prosecutor's office"),
-    "signal_diagnosis_psychological": _l("Facts reported to the prosecutor's office"),
-    "signal_diagnosis_social": _l("Facts reported to the prosecutor's office"),
-    "signal_diagnosis_medical": _l("Facts reported to the prosecutor's office"),
-    "signal_diagnosis_medicolegal": _l("Facts reported to the prosecutor's office"),
-    "signal_follow_up": _l("New facts reported to the prosecutor's office"),
-    "wait_follow_up": _l("Waiting for the follow-up visit"),
-    "wait_concern": _l("Watch for new violence, exploitation or danger"),
-    "referrals_done": _l("Referrals handled"), "case_closed": _l("Case closed"),
-    "judicial_done": _l("Decision recorded"),
-}
-
-
 def step_label(step: str, titles: dict[str, str], names: dict[str, str] | None = None) -> str:
     """A step or element of the pathway in words: its title in the page's language, else the
-    label above, else the model's name; never its internal id when the model names it."""
-    return str(titles.get(step) or ELEMENT_LABELS.get(step) or (names or {}).get(step) or step)
+    model's name as the diagram translates it (:data:`api.readers.diagrams.ELEMENT_NAMES`), else
+    the model's name; never its internal id when the model names it."""
+    if titles.get(step):
+        return titles[step]
+    name = (names or {}).get(step)
+    if name is None:
+        return step
+    return gettext(ELEMENT_NAMES[name]) if name in ELEMENT_NAMES else name
 
 
 def list_separator() -> str:
