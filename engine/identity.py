@@ -124,6 +124,14 @@ class Match:
                 "reasons": list(self.reasons)}
 
 
+def default_kept(case_id: str, case_status: str | None, match_id: str, match_status: str | None) -> str:
+    """The case that continues when a duplicate is confirmed without saying: the earlier report
+    (``match``), unless it was closed and the new one is open (the child was reported again)."""
+    if match_status != "open" and case_status == "open":
+        return case_id
+    return match_id
+
+
 def _name_part(mine: list[frozenset[str]], theirs: frozenset[str], same: str, similar: str
                ) -> tuple[float, str | None]:
     """How well my name (key sets per token) is met by theirs, with its reason."""

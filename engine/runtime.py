@@ -991,13 +991,10 @@ def share(workflow: BpmnWorkflow, values: Mapping[str, Any]) -> None:
 
 
 def _default_kept(conn: Connection, review: Any) -> str:
-    """The case that continues when a duplicate is confirmed without saying: the earlier report,
-    unless it was closed and the new one is open (the child was reported again)."""
     status = {row.id: row.status for row in conn.execute(select(CASES.c.id, CASES.c.status).where(
         CASES.c.id.in_([review.case_id, review.match_id])))}
-    if status.get(review.match_id) != "open" and status.get(review.case_id) == "open":
-        return str(review.case_id)
-    return str(review.match_id)
+    return identity.default_kept(str(review.case_id), status.get(review.case_id),
+                                 str(review.match_id), status.get(review.match_id))
 
 
 IDENTITY_FIELDS = ("identity_known", "alias", "first_name", "last_name", "names_other_script", "sex", "birth_date",

@@ -8,6 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from engine import identity
 from engine.errors import Conflict, ValidationFailed
 
 from .. import policy
@@ -38,10 +39,9 @@ def pending_reviews() -> int | None:
 
 
 def default_kept(review: dict[str, Any]) -> str:
-    """The case offered to continue: the earlier report, unless it is closed and the later one open."""
-    if review["match"]["status"] != "open" and review["case"]["status"] == "open":
-        return str(review["case"]["case_id"])
-    return str(review["match"]["case_id"])
+    """The case offered to continue: the one the engine keeps when not told (:func:`engine.identity.default_kept`)."""
+    case, match = review["case"], review["match"]
+    return identity.default_kept(str(case["case_id"]), case["status"], str(match["case_id"]), match["status"])
 
 
 def _render(state: str, page: int, status: int = 200, problem: dict[str, Any] | None = None) -> ResponseReturnValue:
