@@ -29,4 +29,6 @@ export HIMAYA_TEST_REQUIRE_PG=1
 export HIMAYA_TEST_REQUIRE_BROWSER=1
 export HIMAYA_TEST_REQUIRE_CLAMAV=1
 echo "PostgreSQL test server: $HIMAYA_TEST_PG_URL"
-"$VENV/bin/python" -m pytest "$@"
+# One test process per core (HIMAYA_TEST_WORKERS=0 runs in this process): each has its own
+# PostgreSQL database, clamd and temporary folders; an idle worker takes tests queued on the other.
+"$VENV/bin/python" -m pytest -n "${HIMAYA_TEST_WORKERS:-auto}" --dist worksteal "$@"
