@@ -373,7 +373,8 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
                               "child_last_name_other": other.get("last_name"),
                               "child_birth_date": person["birth_date"], "child_age_estimate": None,
                               "child_birth_year": person["birth_date"].year, "created_by": actor})
-            key_rows.extend({"case_id": case_id, "province": province, "field": f, "key": k} for f, k in keys)
+            key_rows.extend({"case_id": case_id, "province": province, "field": f, "key": k,
+                             "birth_year": person["birth_date"].year} for f, k in keys)
             state_rows.append({**_shifted(state_row, state_times, offset), "case_id": case_id,
                                "state": template.render(ids, reference, province, unit)})
             task_id = ids[open_task_id]
@@ -417,8 +418,10 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
     if writer.postgres:
         with database.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            # VACUUM as autovacuum does after many inserts (PostgreSQL 13+): it sets the visibility
+            # map, without which no index-only scan is chosen; a service in use is in that state.
             for name in ("cases", "case_workflows", "open_tasks", "case_events", "child_name_keys", "users", "units"):
-                conn.exec_driver_sql(f"ANALYZE {name}")
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {name}")
     else:
         with database.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")

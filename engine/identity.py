@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy import Connection, Subquery, and_, delete, insert, or_, select, union_all
 
 from . import names
 from .models import Case, ChildNameKey
@@ -79,13 +79,14 @@ def key_rows(identity: Identity) -> list[tuple[str, str]]:
 
 
 def store_keys(conn: Connection, case_id: str, province: str, rows: list[tuple[str, str]], *,
-               replace: bool = False) -> None:
-    """Write a case's keys (``replace``: after an identity correction or a move of province)."""
+               year: int | None, replace: bool = False) -> None:
+    """Write a case's keys with the child's birth year (``replace``: after an identity correction
+    or a move of province)."""
     if replace:
         conn.execute(delete(KEYS).where(KEYS.c.case_id == case_id))
     if rows:
-        conn.execute(insert(KEYS), [{"case_id": case_id, "province": province, "field": field, "key": key}
-                                    for field, key in rows])
+        conn.execute(insert(KEYS), [{"case_id": case_id, "province": province, "field": field, "key": key,
+                                     "birth_year": year} for field, key in rows])
 
 
 def reindex(conn: Connection) -> int:
@@ -101,8 +102,8 @@ def reindex(conn: Connection) -> int:
         child = {"first_name": row.child_first_name, "last_name": row.child_last_name, "alias": row.child_alias,
                  "names_other_script": {"first_name": row.child_first_name_other,
                                         "last_name": row.child_last_name_other}}
-        store_keys(conn, row.id, row.province, key_rows(Identity.of_child(child, row.opened_at.date())))
         year = birth_year(row.child_birth_date, row.child_age_estimate, row.opened_at.date())
+        store_keys(conn, row.id, row.province, key_rows(Identity.of_child(child, row.opened_at.date())), year=year)
         conn.execute(CASES.update().where(CASES.c.id == row.id).values(child_birth_year=year))
     return len(rows)
 
@@ -195,12 +196,12 @@ def find_duplicates(conn: Connection, identity: Identity, *, exclude: str | None
     # Candidates meet on a family-name key and a first-name key other than a bare skeleton: a
     # name met by skeletons only scores below what a duplicate needs (:func:`_score`), and the
     # skeletons of short names (Alaoui: "l") meet thousands of families.
-    met_last = select(KEYS.c.case_id).where(KEYS.c.key.in_(_strong(last_keys)), KEYS.c.field == LAST)
-    met_first = select(KEYS.c.case_id).where(KEYS.c.key.in_(_strong(first_keys)), KEYS.c.field == FIRST)
+    met_last = _met(_strong(last_keys), LAST, identity)
+    met_first = _met(_strong(first_keys), FIRST, identity)
     if conn.dialect.name == "postgresql":  # a hashed set intersection of the two index scans
-        met: list[Any] = [CASES.c.id.in_(met_last.intersect(met_first))]
+        met: list[Any] = [CASES.c.id.in_(select(met_last.c.case_id).intersect(select(met_first.c.case_id)))]
     else:  # SQLite sorts both sides of an INTERSECT: it looks each family-name candidate up instead
-        met = [CASES.c.id.in_(met_last), CASES.c.id.in_(met_first)]
+        met = [CASES.c.id.in_(select(met_last.c.case_id)), CASES.c.id.in_(select(met_first.c.case_id))]
     cases = conn.execute(select(CASES.c.id, CASES.c.reference, CASES.c.province, CASES.c.unit, CASES.c.status,
                                 CASES.c.child_sex, CASES.c.child_birth_date, CASES.c.child_birth_year)
                          .where(*met, *_could_be(identity, exclude)).limit(CANDIDATES)).all()
@@ -230,6 +231,19 @@ SEARCH_SKIPS = ("s:", "js:")
 
 def _strong(keys: frozenset[str]) -> list[str]:
     return sorted(k for k in keys if not k.startswith(SEARCH_SKIPS)) or sorted(keys)
+
+
+def _met(keys: list[str], field: str, identity: Identity) -> Subquery:
+    """The cases having one of ``keys`` in ``field``, born within two years of ``identity`` when
+    its year is known (or of an unknown year). The keys carry the birth year, so each part is a
+    range of the key index read alone (no table rows): a common name meets thousands of families,
+    a third of them in those years. The two parts are a union, not an OR, which would make
+    PostgreSQL merge bitmaps and read the table."""
+    met = select(KEYS.c.case_id).where(KEYS.c.key.in_(keys), KEYS.c.field == field)
+    if identity.birth_year is None:
+        return met.subquery()
+    near = met.where(KEYS.c.birth_year.between(identity.birth_year - 2, identity.birth_year + 2))
+    return union_all(near, met.where(KEYS.c.birth_year.is_(None))).subquery()
 
 
 def _could_be(identity: Identity, exclude: str | None) -> list[Any]:

@@ -186,13 +186,15 @@ class ChildNameKey(Base):
     __tablename__ = "child_name_keys"
     # A search reads one province's keys (province first); the duplicate check every province's.
     __table_args__ = (Index("ix_child_name_keys_province_key", "province", "key", "case_id"),
-                      Index("ix_child_name_keys_key", "key", "field", "case_id"))
+                      Index("ix_child_name_keys_key", "key", "field", "birth_year", "case_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
     province: Mapped[str] = mapped_column(String(64))
     field: Mapped[str] = mapped_column(String(8))  # first | last | alias
     key: Mapped[str] = mapped_column(String(80))
+    # The case's ``child_birth_year``, copied so that the duplicate check narrows by year in the index.
+    birth_year: Mapped[int | None]
 
 
 class DuplicateReview(Base):

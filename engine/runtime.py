@@ -384,7 +384,7 @@ class Engine:
                 opened_at=unit.now, closed_at=None, updated_at=unit.now,
                 created_by=actor.username,
             ))
-            identity.store_keys(unit.conn, case.id, case.province, keys)
+            identity.store_keys(unit.conn, case.id, case.province, keys, year=who.birth_year)
             self._raise_duplicate_reviews(unit, case, duplicates, actor)
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
             workflow.task_tree.data.update({
@@ -649,7 +649,7 @@ class Engine:
             if not changed:
                 return self._result(case, self._open_rows(unit, case.id))
             case.set(**stored)
-            identity.store_keys(unit.conn, case.id, case.province, keys, replace=True)
+            identity.store_keys(unit.conn, case.id, case.province, keys, year=who.birth_year, replace=True)
             unit.event(case, actor, "identity_corrected", detail={"fields": changed, "reason": reason})
             compiled = self.compiled(unit, case.pathway_version_id)
             workflow = self._load_workflow(unit, case, compiled)

@@ -372,6 +372,47 @@ def test_the_upload_form_is_offered_only_to_those_who_may_add(web: FlaskClient, 
     assert 'id="documents"' in page and 'id="document-form"' not in page
 
 
+def test_a_step_page_shows_the_contacts_and_adds_a_document_to_the_step(web: FlaskClient, api: ApiClient,
+                                                                         engine: Engine):
+    from tests.helpers import task_id
+
+    case = case_of(engine)
+    aunt = api.post(f"/api/v1/cases/{case}/contacts", UPE, json={
+        "relation": "aunt_uncle", "name": "خديجة العلمي", "phone": "0539.12.34.56", "guardian": True})
+    assert aunt.status_code == 201, aunt.get_json()
+    step = task_id(engine, case, "reception_listening")
+    page_login(web, UPE)
+    page = web.get(f"/tasks/{step}").get_data(as_text=True)
+    assert 'id="contacts"' in page and '<bdi class="contact-name">خديجة العلمي</bdi>' in page
+    assert 'href="tel:0539123456"' in page and 'id="contact-form"' not in page  # changed on the case page
+    assert 'id="contacts-on-case"' in page
+    assert 'id="document-form"' in page and f'name="task_id" value="{step}"' in page
+    assert any(e.kind == "contacts_viewed" and e.actor == UPE for e in events(engine, case))
+    token = page_csrf(web, f"/tasks/{step}")
+    added = upload(web, case, None, csrf_token=token, task_id=step)
+    assert added.status_code == 302 and added.headers["Location"].endswith(f"/tasks/{step}#documents")
+    with engine.db.reading() as session:
+        assert [d.task_id for d in session.scalars(select(CaseDocument))] == [step]
+    assert "Certificat médico-légal" in web.get(f"/tasks/{step}").get_data(as_text=True)
+    # refused: the step's page again, the error next to the field, the step form still there
+    refused = upload(web, case, None, csrf_token=token, task_id=step, title="")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'id="doc-title-error"' in html and 'id="step-form"' in html
+    assert f'name="task_id" value="{step}"' in html
+    assert stored(engine) == 1
+
+
+def test_a_closed_case_takes_no_document(api: ApiClient, engine: Engine):
+    first, second = case_of(engine), case_of(engine)
+    with engine.db.write_connection() as conn:  # closed as a confirmed duplicate would be
+        from engine.models import Case
+        conn.execute(Case.__table__.update().where(Case.__table__.c.id == second)
+                     .values(status="closed", closed_reason="duplicate", duplicate_of=first))
+    refused = upload(api, second, UPE)
+    assert refused.status_code == 409, refused.get_json()
+    assert stored(engine) == 0
+
+
 # --- in Chromium ------------------------------------------------------------------------------
 
 def test_a_case_worker_uploads_a_photo_and_a_certificate_through_the_page_in_french_and_arabic(
@@ -418,4 +459,46 @@ def test_a_case_worker_uploads_a_photo_and_a_certificate_through_the_page_in_fre
     assert page.locator("#doc-file-error").is_visible()
     assert page.evaluate("() => document.activeElement.id") == "doc-file"
     page.locator("#documents").screenshot(path=str(ARTIFACTS / "40-case-documents-ar.png"))
+    page.context.close()
+
+
+def test_a_worker_adds_a_certificate_from_the_step_page_with_the_contacts_in_view(request: pytest.FixtureRequest):
+    from playwright.sync_api import FilePayload
+
+    from tests.helpers import task_id
+    from tests.test_browser import ARTIFACTS, _login, _page
+
+    chromium, live = request.getfixturevalue("browser"), request.getfixturevalue("site")
+    himaya = live["engine"]
+    case = himaya.start_case(report(himaya, first_name="Salma"), UPE_ACTOR).case_id
+    from engine import case_records
+    case_records.add_contact(himaya.db, case, {"relation": "aunt_uncle", "name": "خديجة العلمي",
+                                               "phone": "0539.12.34.56", "guardian": True},
+                             actor=UPE_ACTOR, now=himaya.now())
+    step = task_id(himaya, case, "reception_listening")
+    page = _page(chromium)
+    _login(page, live, UPE)
+    page.goto(f"{live['url']}/tasks/{step}")
+    assert page.locator("#contacts .contact-name").inner_text() == "خديجة العلمي"
+    page.select_option("#doc-kind", "medico_legal_certificate")
+    page.fill("#doc-title", "Certificat médico-légal, Dr Alaoui")
+    page.set_input_files("#doc-file", files=[FilePayload(name="certificat.pdf", mimeType="application/pdf",
+                                                         buffer=PDF)])
+    page.click("#add-document")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/tasks/{step}#documents")
+    assert page.locator("#documents li.document").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "45-step-contacts-documents-fr.png"), full_page=True)
+    small = page.context.browser.new_context(viewport={"width": 360, "height": 800}, locale="ar-MA") \
+        if page.context.browser else None
+    assert small is not None
+    phone = small.new_page()
+    _login(phone, live, UPE)
+    phone.goto(f"{live['url']}/tasks/{step}")
+    phone.click("a[lang=ar]")
+    phone.wait_for_load_state()
+    assert phone.get_attribute("html", "dir") == "rtl"
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+    phone.screenshot(path=str(ARTIFACTS / "45-step-contacts-documents-ar-360px.png"), full_page=True)
+    small.close()
     page.context.close()

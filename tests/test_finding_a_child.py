@@ -266,6 +266,29 @@ def test_identity_correction_is_audited_and_the_keys_follow(api: ApiClient, engi
     assert found(api, "Ayoub") == [case["reference"]]
 
 
+def test_the_keys_carry_the_birth_year_and_follow_its_correction(api: ApiClient, engine: Engine):
+    """The duplicate check narrows by year in the key index: a corrected birth date must move the
+    keys, or the child's later report would never meet the earlier one."""
+    case = reported(api, engine, child("Anouar", "Chraibi", born="2009-03-02"))
+    check = {"child": child("Anouar", "Chraibi", born="2015-08-20"), "province": "tanger-assilah"}
+    assert api.post("/api/v1/cases/check-duplicates", UPE, json=check).get_json()["items"] == []
+    response = api.client.patch(f"/api/v1/cases/{case['id']}/child", headers=api.headers(UPE),
+                                json={"birth_date": "2015-08-20", "reason": "Acte de naissance reçu"})
+    assert response.status_code == 200, response.get_json()
+    with engine.db.reading() as session:
+        years = set(session.scalars(select(ChildNameKey.birth_year).where(ChildNameKey.case_id == case["id"])))
+    assert years == {2015}
+    [match] = api.post("/api/v1/cases/check-duplicates", UPE, json=check).get_json()["items"]
+    assert match["case_id"] == case["id"]
+    # a child whose age was only estimated is met by a report that knows the birth date
+    unknown = reported(api, engine, child("Wissal", "Bennis", sex="F", born=None,
+                                          age_estimate=engine.now().year - 2012))
+    found_matches = api.post("/api/v1/cases/check-duplicates", UPE,
+                             json={"child": child("Wissal", "Bennis", sex="F", born="2012-01-09"),
+                                   "province": "tanger-assilah"}).get_json()
+    assert [m["case_id"] for m in found_matches["items"]] == [unknown["id"]]
+
+
 def test_keys_live_in_their_own_table_by_province(api: ApiClient, engine: Engine):
     case = reported(api, engine, child("Ilyas", "Benjelloun"))
     with engine.db.reading() as session:

@@ -23,8 +23,8 @@ from ..context import actor, engine, reader, settings
 from ..i18n import translate_message
 from ..readers import cases as case_readers
 from ..readers import documents
-from ..rest.documents import REFUSALS, document_size, field_errors, read_upload, serve, service, upload_limit, uploader
-from . import cases
+from ..uploads import REFUSALS, document_size, field_errors, read_upload, serve, service, upload_limit, uploader
+from . import cases, tasks
 from .chrome import isolate
 from .session import login_required
 
@@ -89,8 +89,13 @@ def add_document(case_id: str) -> ResponseReturnValue:
         errors = {"_form": [translate_message(refused.message)]}
     else:
         flash(_("Document added: %(title)s.", title=isolate(stored["title"])), "success")
+        if values["task_id"] and stored.get("task_id"):  # added from a step's page: back to the step
+            return redirect(url_for("web.task", task_id=values["task_id"], _anchor="documents"))
         return redirect(url_for("web.case", case_id=case.id, _anchor="documents"))
     g.document_form = {"values": values, "errors": errors}
+    step_page = tasks.task_page_again(values["task_id"]) if values["task_id"] and "task_id" not in errors else None
+    if isinstance(step_page, tuple):  # sent from a step's page that is still open: that page again
+        return step_page[0], status
     page = cases.case(case_id)
     return page if isinstance(page, tuple) else (page, status)
 

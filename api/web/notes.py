@@ -57,6 +57,18 @@ def case_page_context(context: ReadContext, case: Case, events: list[CaseEvent])
     }}
 
 
+def task_page_context(context: ReadContext, case: Case) -> dict[str, Any]:
+    """What a step's page shows of the case's contacts: the list the reader may see, without the
+    forms (contacts are changed on the case page); records the read when one was shown."""
+    principal = context.principal
+    contacts = readers.contacts(context, case) if policy.can_read_contacts(principal) else []
+    if contacts:
+        engine().record_access(actor(), "contacts_viewed", [case.id], {"contacts": [c["id"] for c in contacts]})
+    return {"records": {"may_write": False, "contacts": contacts, "on_step": True,
+                        "full_contacts": policy.reads_full_contacts(principal),
+                        "reads_contacts": policy.can_read_contacts(principal)}}
+
+
 def _page_number(value: str | None) -> int:
     try:
         return max(1, min(int(value or "1"), 100_000))

@@ -17,7 +17,7 @@ from .. import policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors, translate_form_errors
 from ..readers import cases, children, incidents, judicial, reports, tasks, territory
-from . import drafts
+from . import drafts, notes
 from .chrome import isolate
 from .drafts import login_keeping_draft
 from .forms import error_summary, flat_errors, form_data
@@ -197,6 +197,28 @@ def task(task_id: str) -> ResponseReturnValue:
         found_draft = drafts.restored(context, row.id) if can_act else None
         if found_draft is not None:
             values, draft_time = found_draft
+    return _task_page(found, view, can_act, values, errors, draft_time)
+
+
+def task_page_again(task_id: str) -> ResponseReturnValue | None:
+    """The open task's page as a GET shows it (its draft restored), for a form of the page posted
+    elsewhere and refused (a document added from the step); None when the task has ended."""
+    found = _open_task(task_id)
+    if found is None:
+        return None
+    row, reference, version_id = found
+    context = reader()
+    can_act = policy.can_act(g.principal, row)
+    restored = drafts.restored(context, row.id) if can_act else None
+    values, draft_time = restored if restored is not None else ({}, None)
+    return _task_page(found, tasks.present_task(context, row, reference, version_id, with_form=True), can_act,
+                      values, {}, draft_time)
+
+
+def _task_page(found: tasks.FoundTask, view: dict[str, Any], can_act: bool, values: dict[str, Any],
+               errors: dict[str, list[str]], draft_time: Any) -> ResponseReturnValue:
+    row = found[0]
+    context = reader()
     summary = error_summary(view["form"], errors)
     subject = reports.subject_of(context, row.case_id)
     # The coordinator decides the plan knowing what the prosecutor's office was told and decided.
@@ -204,11 +226,18 @@ def task(task_id: str) -> ResponseReturnValue:
     if row.role == COORDINATOR and subject is None:
         status = judicial.judicial_status(context, cases.visible(context, row.case_id))
     file = cases.case_file(context, row.case_id) if subject is None else None  # a child's case: its context
+    # A child's step shows the case's contacts (read only: changed on the case page) and its
+    # documents, with the upload form bound to the step.
+    records = notes.task_page_context(context, file.case) if file is not None else {}
     return render_template("task.html", task=view, can_act=can_act, values=values, errors=errors,
                            error_summary=summary, first_error=summary[0]["anchor"] if summary else None,
                            draft_time=draft_time,
                            figures=reports.report_figures(context, row.case_id),
                            subject=subject_url(subject), judicial=status, file=file,
+                           case=file.case if file is not None else None, **records,
+                           document_task_id=row.id if can_act else None,
+                           policy_may_write_contacts=file is not None and policy.can_write_case_records(
+                               context.principal, file.case),
                            child=children.child_brief(file.case, context.now.date()) if file else None), \
         400 if errors else 200
 

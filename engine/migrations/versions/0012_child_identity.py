@@ -8,7 +8,7 @@ Create Date: 2026-12-02 16:20:00
 name), ``child_first_name_other`` / ``child_last_name_other`` (the names in the other script),
 ``child_birth_year`` (from the birth date or the estimated age), ``duplicate_of`` and
 ``closed_reason``. ``child_name_keys`` holds the search keys of every child's names
-(:mod:`engine.names`), filled here for the cases already open; ``duplicate_reviews`` the pairs
+(:mod:`engine.names`), filled for the cases already open by 0017; ``duplicate_reviews`` the pairs
 of reports a coordinator confirms or rejects.
 """
 import sqlalchemy as sa
@@ -70,8 +70,8 @@ def upgrade() -> None:
     with op.batch_alter_table('duplicate_reviews', schema=None) as batch_op:
         batch_op.create_index('ix_duplicate_reviews_case_province', ['case_province', 'state'], unique=False)
         batch_op.create_index('ix_duplicate_reviews_match_province', ['match_province', 'state'], unique=False)
-    from engine.identity import reindex
-    reindex(op.get_bind())
+    # The keys of the children already reported are built by 0017, once the table has all its
+    # columns (the key builder is today's code, which writes today's columns).
 
 
 def downgrade() -> None:
