@@ -318,3 +318,18 @@ def test_the_keepalive_extends_the_session_and_pages_announce_the_deadline(web: 
     clock.advance(timedelta(minutes=31))
     assert web.post("/session/keepalive", headers={"X-CSRF-Token": csrf}).status_code == 401
     assert web.get("/tasks").status_code == 302
+
+
+def test_the_announced_deadline_never_passes_the_twelve_hours_of_a_session(web: FlaskClient, clock):
+    page_login(web, "upe.tanger")
+    html = web.get("/tasks").get_data(as_text=True)
+    assert f'data-end="{12 * 3600}"' in html and 'id="session-final-text"' in html
+    csrf = csrf_of(html)
+    for _ in range(11 * 60 // 25 + 1):  # active all day: a keep-alive every 25 minutes
+        clock.advance(timedelta(minutes=25))
+        assert web.post("/session/keepalive", headers={"X-CSRF-Token": csrf}).status_code == 200
+    clock.advance(timedelta(minutes=20))  # 11 h 35 min after signing in
+    alive = web.post("/session/keepalive", headers={"X-CSRF-Token": csrf})
+    assert alive.status_code == 200 and alive.get_json()["expires_in"] == 25 * 60  # 12 h after login, not 29 min
+    html = web.get("/tasks").get_data(as_text=True)
+    assert 'data-left="1500"' in html and 'data-end="1500"' in html

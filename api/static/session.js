@@ -1,11 +1,14 @@
 // A banner two minutes before the web session lapses (30 idle minutes), with a button that
-// keeps it going (POST /session/keepalive); every request that reaches the server moves it on.
+// keeps it going (POST /session/keepalive); every request that reaches the server moves it on,
+// never past the end of the session however active (12 hours after signing in: data-end).
 (function () {
   "use strict";
   var banner = document.getElementById("session-warning");
   if (!banner) { return; }
   var idle = Number(banner.dataset.idle), warn = Number(banner.dataset.warn);
-  var deadline = Date.now() + Number(banner.dataset.left) * 1000;
+  var end_in = Number(banner.dataset.end);
+  var hardEnd = end_in >= 0 ? Date.now() + end_in * 1000 : Infinity;
+  var deadline = Math.min(Date.now() + Number(banner.dataset.left) * 1000, hardEnd);
   var warnTimer = null, endTimer = null;
   var stay = document.getElementById("session-stay");
   var ended = document.getElementById("session-ended");
@@ -16,7 +19,15 @@
     warnTimer = setTimeout(show, Math.max(deadline - Date.now() - warn * 1000, 0));
     endTimer = setTimeout(end, Math.max(deadline - Date.now(), 0));
   }
-  function show() { banner.hidden = false; }
+  function show() {
+    banner.hidden = false;
+    var last = deadline >= hardEnd - 1000;  // the end however active: staying signed in cannot help
+    var final = document.getElementById("session-final-text");
+    var text = document.getElementById("session-warning-text");
+    if (final) { final.hidden = !last; }
+    if (text) { text.hidden = last; }
+    if (stay) { stay.hidden = last; }
+  }
   function end() {
     banner.hidden = false;
     banner.classList.add("ended");
@@ -24,9 +35,11 @@
     if (ended) { ended.hidden = false; }
     var text = document.getElementById("session-warning-text");
     if (text) { text.hidden = true; }
+    var final = document.getElementById("session-final-text");
+    if (final) { final.hidden = true; }
   }
   function extended(seconds) {
-    deadline = Date.now() + (seconds || idle) * 1000;
+    deadline = Math.min(Date.now() + (seconds || idle) * 1000, hardEnd);
     banner.hidden = true;
     schedule();
   }

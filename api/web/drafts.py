@@ -28,7 +28,7 @@ from engine import worktray
 from engine.errors import NotFound, ValidationFailed
 
 from .. import auth, policy
-from ..auth import WEB_REFRESH
+from ..auth import WEB_LONGEST, WEB_REFRESH
 from ..context import engine, settings
 from ..i18n import current_language
 from ..readers import tasks
@@ -45,14 +45,22 @@ def seconds_left() -> int:
     if seen is None:
         return 0
     # the server-side expiry moves on at most once a minute (api.auth.WEB_REFRESH): count a minute less
-    left = float(seen) + (IDLE_TIMEOUT - WEB_REFRESH).total_seconds() - engine().now().timestamp()
-    return max(int(left), 0)
+    now = engine().now().timestamp()
+    left = float(seen) + (IDLE_TIMEOUT - WEB_REFRESH).total_seconds() - now
+    return max(int(min(left, hard_end_left(now) or left)), 0)
+
+
+def hard_end_left(now: float) -> float | None:
+    """Seconds before the session ends however active (12 hours after signing in), if known."""
+    since = session.get("since")
+    return float(since) + WEB_LONGEST.total_seconds() - now if since is not None else None
 
 
 def session_timing() -> dict[str, int]:
     """What ``session.js`` is told by every page (template global)."""
+    hard_end = hard_end_left(engine().now().timestamp())
     return {"idle": int((IDLE_TIMEOUT - WEB_REFRESH).total_seconds()), "left": seconds_left(),
-            "warn": int(WARN_BEFORE.total_seconds())}
+            "warn": int(WARN_BEFORE.total_seconds()), "end": max(int(hard_end), 0) if hard_end is not None else -1}
 
 
 def local_time(moment: datetime, now: datetime) -> str:

@@ -32,6 +32,7 @@ def login() -> ResponseReturnValue:
             language = session.get("lang")
             session.clear()  # a new session at login: no fixation
             session["token"], session["seen"] = issued[0], himaya.now().timestamp()
+            session["since"] = session["seen"]  # the 12 hours a session lasts at most run from here
             if language:
                 session["lang"] = language
             return redirect(safe_next(request.args.get("next")))
