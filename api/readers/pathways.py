@@ -48,6 +48,20 @@ def versions(ctx: ReadContext, *, newest_first: bool = False) -> list[tuple[Path
     return [(row, counts.get(row.id, 0)) for row in rows]
 
 
+def child_steps(ctx: ReadContext) -> list[tuple[str, str]]:
+    """(step, title in the reader's language) of the active children's pathways, by title: what
+    a list of cases filters on. Reads the active versions only (no count of their cases)."""
+    with ctx.engine.db.reading() as session:
+        active = session.execute(select(PathwayVersion.id, PathwayVersion.properties)
+                                 .where(PathwayVersion.is_active.is_(True))).all()
+    steps: dict[str, str] = {}
+    for version_id, properties in active:
+        if (properties or {}).get("subject", "child") == "child":
+            for step, info in ctx.definition(version_id).user_tasks.items():
+                steps.setdefault(step, info.title(ctx.language))
+    return sorted(steps.items(), key=lambda item: item[1].casefold())
+
+
 def version(ctx: ReadContext, key: str, number: int) -> tuple[PathwayVersion, int]:
     """One version with its open cases (:class:`NotFound` when there is no such version)."""
     with ctx.engine.db.reading() as session:

@@ -40,16 +40,6 @@ SORTS = ("newest", "oldest", "updated", "risk", "reference")
 EARLIER = "earlier_reports"  # session key: the earlier reports to name on the new case's page, once
 
 
-def _child_steps(context: ReadContext) -> list[tuple[str, str]]:
-    """(step, title) of the active children's pathways, by title (the list's step filter)."""
-    steps: dict[str, str] = {}
-    for row, _open in pathways.versions(context):
-        if row.is_active and (row.properties or {}).get("subject", "child") == "child":
-            for step, info in context.definition(row.id).user_tasks.items():
-                steps.setdefault(step, info.title(context.language))
-    return sorted(steps.items(), key=lambda item: item[1].casefold())
-
-
 def _list_filters(args: Any, steps: dict[str, str]) -> dict[str, Any]:
     """The list's filters from the query string (a value not offered is left out)."""
     filters: dict[str, Any] = {"q": " ".join((args.get("q") or "").split())}
@@ -74,7 +64,7 @@ def case_list() -> ResponseReturnValue:
     if g.principal.role not in policy.CASE_ROLES:
         abort(403)
     context = reader()
-    steps = dict(_child_steps(context))
+    steps = dict(pathways.child_steps(context))
     filters = _list_filters(request.args, steps)
     try:
         page = max(1, min(int(request.args.get("page", "1")), 100_000))
