@@ -215,10 +215,19 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
+    """Disable the account (tokens revoked), then put every task it held back in its lane; the
+    province's coordinators are told which cases (engine.staffing)."""
+    from engine.runtime import Actor
+    from engine.staffing import release_all_of
+
     from .users import disable_user
 
-    return _user_command(args, lambda session, now: "disabled (tokens revoked): " + disable_user(
+    status = _user_command(args, lambda session, now: "disabled (tokens revoked): " + disable_user(
         session, args.username, now=now).username)
+    if status == 0:
+        released = release_all_of(_engine(args), args.username, Actor("cli", "administrator"))
+        print(f"{len(released)} task(s) back in their lanes; the coordinators are told")
+    return status
 
 
 def cmd_user_set_password(args: argparse.Namespace) -> int:

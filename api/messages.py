@@ -19,7 +19,8 @@ def N_(message: str) -> str:  # noqa: N802  (gettext_noop)
 ENGINE_MESSAGES = [
     N_("The report has invalid fields."), N_("The form has invalid fields."), N_("Invalid assignee."),
     N_("Invalid risk change."), N_("No such case."), N_("No such task."), N_("The task is no longer open."),
-    N_("The task is claimed by someone else."), N_("The case changed meanwhile: reload it and try again."),
+    N_("The task is claimed by someone else."), N_("The task is not claimed: it is already in its lane."),
+    N_("The case changed meanwhile: reload it and try again."),
     N_("The case changed since you read it: reload it."), N_("The case has no running workflow."),
     N_("The case is closed."), N_("Each category once."), N_("Give birth_date or age_estimate."),
     N_("With consent as the legal basis, say who gave it."), N_("Expected a JSON object."),

@@ -37,6 +37,10 @@ class AssignRequest(Strict):
     username = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
+class ReleaseRequest(Strict):
+    reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
+
+
 class RiskChangeRequest(Strict):
     risk_level = fields.String(required=True, validate=validate.OneOf(RISK_LEVELS))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -477,6 +477,18 @@ class Engine:
             unit.event(case, actor, "task_unclaimed", row.step, row.id, {"previous_assignee": previous})
             return row
 
+    def release(self, task_id: str, actor: Actor, *, reason: str | None = None) -> TaskRow:
+        """A claimed task back to its lane, whoever holds it (a coordinator's decision, or the
+        account of the holder disabled); a task that is not claimed is a :class:`Conflict`."""
+        with self._locked_task(task_id) as (unit, case, row):
+            if row.state != "claimed":
+                raise Conflict("The task is not claimed: it is already in its lane.")
+            previous = row.assignee
+            self._set_assignee(unit, case, row, None)
+            detail = {"previous_assignee": previous, **({"reason": reason} if reason else {})}
+            unit.event(case, actor, "task_released", row.step, row.id, detail)
+            return row
+
     def assign(self, task_id: str, username: str, actor: Actor) -> TaskRow:
         if not isinstance(username, str) or not username.strip() or len(username) > 100:
             raise ValidationFailed("Invalid assignee.", {"username": ["Give a user name."]})

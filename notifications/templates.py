@@ -38,7 +38,9 @@ def payload_values(payload: dict[str, Any] | None, step_title: str | None = None
     return {"reference": payload.get("case_reference", ""), "link": payload.get("link", ""),
             "due": (payload.get("due_at") or "")[:16].replace("T", " "), "since": (payload.get("since") or "")[:10],
             "step_title": step_title or payload.get("step", ""),
-            "province": names.get(language) or names.get("fr") or payload.get("province", "")}
+            "province": names.get(language) or names.get("fr") or payload.get("province", ""),
+            "username": payload.get("username", ""), "count": payload.get("tasks", ""),
+            "references": ", ".join(payload.get("case_references") or [])}
 
 
 def render(topic: str, language: str, values: dict[str, Any]) -> tuple[str, str]:

@@ -12,7 +12,15 @@ from .. import policy
 from ..context import settings
 from ..readers import tasks as task_readers
 from ..readers.tasks import FoundTask, present_command, present_task
-from ..schemas import AssignRequest, CommandResponse, CompleteRequest, TaskListArgs, TaskPage, TaskSchema
+from ..schemas import (
+    AssignRequest,
+    CommandResponse,
+    CompleteRequest,
+    ReleaseRequest,
+    TaskListArgs,
+    TaskPage,
+    TaskSchema,
+)
 from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks (protocol steps)")
@@ -92,6 +100,22 @@ def assign(body: dict[str, Any], task_id: str) -> dict[str, Any]:
         abort(400, message=_("This user cannot take this task."),
               errors={"json": {"username": [_("No active user of this task's role and territory has this name.")]}})
     row = engine().assign(task.id, user.username, actor())
+    return present_task(reader(), row, reference, version_id)
+
+
+@blp.route("/<uuid:task_id>/release", methods=["POST"])
+@blp.arguments(ReleaseRequest)
+@blp.response(200, TaskSchema)
+@blp.alt_response(403, description="Only the province's coordinators release another person's task")
+@blp.alt_response(404, description="Unknown, ended or not visible")
+@blp.alt_response(409, description="The task is not claimed")
+def release(body: dict[str, Any], task_id: str) -> dict[str, Any]:
+    """Put a claimed task back in its lane, whoever holds it (coordinators: a colleague away or gone)."""
+    context = reader()
+    task, reference, version_id = task_readers.visible_task(context, task_id)
+    if not policy.can_assign(context.principal, task):
+        abort(403, message=_("Only the province's coordinators release a task someone holds."))
+    row = engine().release(task.id, actor(), reason=body.get("reason"))
     return present_task(reader(), row, reference, version_id)
 
 

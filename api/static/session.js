@@ -6,7 +6,7 @@
   var banner = document.getElementById("session-warning");
   if (!banner) { return; }
   var idle = Number(banner.dataset.idle), warn = Number(banner.dataset.warn);
-  var end_in = Number(banner.dataset.end);
+  var end_in = banner.dataset.end ? Number(banner.dataset.end) : -1;  // -1 or absent: not known
   var hardEnd = end_in >= 0 ? Date.now() + end_in * 1000 : Infinity;
   var deadline = Math.min(Date.now() + Number(banner.dataset.left) * 1000, hardEnd);
   var warnTimer = null, endTimer = null;

@@ -124,6 +124,7 @@ TOPIC_LABELS = {
     "reminder": _l("Reminder of a late step"), "coordinator_alert": _l("Alert to the CAPE coordinators"),
     "supervisor_alert": _l("Alert to the CPPE supervisors"), "case_stalled": _l("Stalled case alert"),
     "duplicate_review": _l("Possible duplicate report to review"),
+    "tasks_released": _l("Tasks of a disabled account back with the team"),
 }
 INFORMED_VIA_LABELS = {"phone": _l("Phone"), "fax": _l("Fax"), "letter": _l("Letter"),
                        "in_person": _l("In person"), "other": _l("Other means")}
