@@ -41,6 +41,19 @@ class ReleaseRequest(Strict):
     reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
 
 
+class ReleaseAllRequest(Strict):
+    """Whose tasks go back to their lanes: one person's, or everyone's in one unit."""
+
+    username = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    unit = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
+
+
+class ReleaseAllResult(Schema):
+    count = fields.Integer(required=True)
+    released = fields.List(fields.Dict(), required=True)
+
+
 class RiskChangeRequest(Strict):
     risk_level = fields.String(required=True, validate=validate.OneOf(RISK_LEVELS))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))

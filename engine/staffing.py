@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .runtime import Actor, Engine
 
 USER_DISABLED = "user_disabled"
+COORDINATOR_DECISION = "coordinator_decision"  # a bulk release without a reason given
 
 
 @dataclass(frozen=True)
@@ -31,21 +32,28 @@ class Released:
     province: str
 
 
-def held_by(himaya: Engine, username: str) -> list[Released]:
-    """The open tasks ``username`` has claimed, oldest due first."""
+def held(himaya: Engine, *, username: str | None = None, unit: str | None = None,
+         province: str | None = None) -> list[Released]:
+    """The claimed open tasks held by ``username``, or held by anyone in ``unit``'s lanes, within
+    ``province`` when given; oldest due first."""
+    query = (select(OpenTask.id, OpenTask.case_id, Case.reference, OpenTask.step, Case.province)
+             .join(Case, Case.id == OpenTask.case_id).where(OpenTask.state == "claimed"))
+    if username is not None:
+        query = query.where(OpenTask.assignee == username)
+    if unit is not None:
+        query = query.where(OpenTask.unit == unit)
+    if province is not None:
+        query = query.where(OpenTask.province == province)
     with himaya.db.reading() as session:
-        rows = session.execute(select(OpenTask.id, OpenTask.case_id, Case.reference, OpenTask.step, Case.province)
-                               .join(Case, Case.id == OpenTask.case_id)
-                               .where(OpenTask.assignee == username, OpenTask.state == "claimed")
-                               .order_by(OpenTask.due_at, OpenTask.id)).all()
+        rows = session.execute(query.order_by(OpenTask.due_at, OpenTask.id)).all()
     return [Released(*row) for row in rows]
 
 
-def release_all_of(himaya: Engine, username: str, actor: Actor, *, reason: str = USER_DISABLED) -> list[Released]:
-    """Every task ``username`` holds back to its lane; one notification per province to its
-    coordinators, listing the references (never the children's names). Returns what was released."""
+def release(himaya: Engine, tasks: list[Released], actor: Actor, *, reason: str, told: str | None) -> list[Released]:
+    """Each task back to its lane (its own command); the coordinators of each province told in
+    one notification when ``told`` names whose tasks they were. Returns what was released."""
     released = []
-    for task in held_by(himaya, username):
+    for task in tasks:
         try:
             himaya.release(task.task_id, actor, reason=reason)
         except (Conflict, NotFound):  # completed, cancelled or released since the list was read
@@ -54,14 +62,20 @@ def release_all_of(himaya: Engine, username: str, actor: Actor, *, reason: str =
     by_province: dict[str, list[Released]] = defaultdict(list)
     for task in released:
         by_province[task.province].append(task)
-    if by_province:
+    if by_province and told is not None:
         now = himaya.now()
         with himaya.db.write_connection() as conn:
             conn.execute(insert(OutboxMessage.__table__), [{
                 "created_at": now, "case_id": None, "topic": "tasks_released", "channel": "notify",
                 "recipient": Lane(COORDINATOR, province).recipients(),
-                "payload": {"username": username, "reason": reason, "tasks": len(tasks),
+                "payload": {"username": told, "reason": reason, "tasks": len(tasks),
                             "case_references": sorted({t.case_reference for t in tasks}),
                             "link": "/tasks?scope=available"},
                 "status": "pending", "attempts": 0, "next_attempt_at": now} for province, tasks in by_province.items()])
     return released
+
+
+def release_all_of(himaya: Engine, username: str, actor: Actor, *, reason: str = USER_DISABLED) -> list[Released]:
+    """Every task ``username`` holds back to its lane, in every province (an account disabled);
+    the coordinators are told which cases (references, never the children's names)."""
+    return release(himaya, held(himaya, username=username), actor, reason=reason, told=username)

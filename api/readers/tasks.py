@@ -192,3 +192,10 @@ def assignable_user(ctx: ReadContext, username: str, task: OpenTask) -> User | N
     with ctx.engine.db.reading() as session:
         user = session.scalar(select(User).where(User.username == username))
     return user if user is not None and policy.may_be_assigned(user, task) else None
+
+
+def province_user(ctx: ReadContext, username: str, province: str) -> User | None:
+    """The user of that name who works in ``province`` (active or not: a leaver's tasks are
+    released after the account is disabled), if any."""
+    with ctx.engine.db.reading() as session:
+        return session.scalar(select(User).where(User.username == username, User.province == province))

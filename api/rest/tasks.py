@@ -5,17 +5,21 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine import worktray
+from engine import staffing, worktray
 from engine.errors import ValidationFailed
+from engine.vocabulary import COORDINATOR
 
 from .. import policy
 from ..context import settings
 from ..readers import tasks as task_readers
+from ..readers import territory
 from ..readers.tasks import FoundTask, present_command, present_task
 from ..schemas import (
     AssignRequest,
     CommandResponse,
     CompleteRequest,
+    ReleaseAllRequest,
+    ReleaseAllResult,
     ReleaseRequest,
     TaskListArgs,
     TaskPage,
@@ -117,6 +121,36 @@ def release(body: dict[str, Any], task_id: str) -> dict[str, Any]:
         abort(403, message=_("Only the province's coordinators release a task someone holds."))
     row = engine().release(task.id, actor(), reason=body.get("reason"))
     return present_task(reader(), row, reference, version_id)
+
+
+@blp.route("/release-all", methods=["POST"])
+@blp.arguments(ReleaseAllRequest)
+@blp.response(200, ReleaseAllResult)
+@blp.alt_response(400, description="Neither or both of username and unit, or not of the caller's province")
+@blp.alt_response(403, description="Only coordinators")
+def release_all(body: dict[str, Any]) -> dict[str, Any]:
+    """Every task one person holds (a colleague away or gone), or everyone holds in one unit, back
+    to its lane, in the coordinator's province; each release is in the case history."""
+    context = reader()
+    principal = context.principal
+    if principal.role != COORDINATOR or principal.province is None:
+        abort(403, message=_("Only the province's coordinators release a task someone holds."))
+    username, unit = body.get("username"), body.get("unit")
+    if (username is None) == (unit is None):
+        abort(400, message=_("Give either a user name or a unit, not both."),
+              errors={"json": {"username": [_("Give either a user name or a unit, not both.")]}})
+    if username is not None and task_readers.province_user(context, username, principal.province) is None:
+        abort(400, message=_("No user of your province has this name."),
+              errors={"json": {"username": [_("No user of your province has this name.")]}})
+    if unit is not None and unit not in {u.code for u in territory.units(context, principal.province)}:
+        abort(400, message=_("No unit of your province has this code."),
+              errors={"json": {"unit": [_("No unit of your province has this code.")]}})
+    tasks = staffing.held(engine(), username=username, unit=unit, province=principal.province)
+    released = staffing.release(engine(), tasks, actor(), reason=body.get("reason") or staffing.COORDINATOR_DECISION,
+                                told=None)
+    return {"count": len(released), "released": [
+        {"task_id": t.task_id, "case_id": t.case_id, "case_reference": t.case_reference, "step": t.step}
+        for t in released]}
 
 
 @blp.route("/<uuid:task_id>/complete", methods=["POST"])

@@ -64,6 +64,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/tasks", "tasks", tasks.task_list, GET),
     ("/tasks/<uuid:task_id>", "task", tasks.task, BOTH),
     ("/tasks/<uuid:task_id>/claim", "claim", tasks.claim, POST),
+    ("/tasks/<uuid:task_id>/release", "release_task", tasks.release, POST),
     ("/tasks/<uuid:task_id>/draft", "task_draft", drafts.save, POST),
     ("/tasks/views", "save_task_view", tasks.save_view, POST),
     ("/tasks/views/<int(max=9223372036854775807):view_id>/delete", "delete_task_view", tasks.delete_view, POST),

@@ -58,6 +58,7 @@ OUTBOX_STATUS_LABELS = {"pending": _l("waiting to be sent"), "sent": _l("sent"),
 EVENT_LABELS = {
     "case_opened": _l("Case opened"), "step_started": _l("Step started"), "step_completed": _l("Step completed"),
     "step_cancelled": _l("Step cancelled"), "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
+    "task_released": _l("Task given back to the team by a coordinator"),
     "task_assigned": _l("Task assigned"), "timer_fired": _l("Timer fired"), "service_task_run": _l("Partner informed"),
     "case_closed": _l("Case closed"), "risk_changed": _l("Risk level changed"), "escalated": _l("Escalation"),
     "case_stalled": _l("Case stalled"), "case_viewed": _l("File viewed"), "case_listed": _l("Listed"),

@@ -15,7 +15,7 @@ from engine.vocabulary import COORDINATOR, SUPERVISOR
 
 from .. import policy
 from ..context import actor, engine, reader, settings
-from ..i18n import translate_errors, translate_form_errors
+from ..i18n import translate_errors, translate_form_errors, translate_message
 from ..readers import cases, children, incidents, judicial, reports, tasks, territory
 from . import drafts, notes
 from .chrome import isolate
@@ -25,6 +25,7 @@ from .session import login_required
 
 PER_PAGE = 25  # tasks on a page of the task list
 PROVINCE_ROLES = (COORDINATOR, SUPERVISOR)  # they see the province's units: a unit filter
+RELEASE_REASON_MAX = 500  # as the API's ReleaseRequest
 
 
 def list_filters(args: Any) -> dict[str, Any]:
@@ -236,6 +237,8 @@ def _task_page(found: tasks.FoundTask, view: dict[str, Any], can_act: bool, valu
                            subject=subject_url(subject), judicial=status, file=file,
                            case=file.case if file is not None else None, **records,
                            document_task_id=row.id if can_act else None,
+                           may_release=row.state == "claimed" and policy.can_assign(context.principal, row),
+                           release_reason_max=RELEASE_REASON_MAX,
                            policy_may_write_contacts=file is not None and policy.can_write_case_records(
                                context.principal, file.case),
                            child=children.child_brief(file.case, context.now.date()) if file else None), \
@@ -250,6 +253,29 @@ def subject_url(subject: tuple[str, int] | None) -> str | None:
     if kind == "report":
         return url_for("web.statistical_report", report_id=number)
     return url_for("web.action_plan", plan_id=number)
+
+
+@login_required
+def release(task_id: str) -> ResponseReturnValue:
+    """A coordinator puts a task someone holds back in its lane (a colleague away or gone), with an
+    optional reason; the page says so and shows the task again."""
+    opened = _open_task(task_id)
+    if opened is None:
+        return _gone()
+    row = opened[0]
+    if not policy.can_assign(g.principal, row):
+        abort(403)
+    reason = " ".join((request.form.get("reason") or "").split()) or None
+    if reason is not None and len(reason) > RELEASE_REASON_MAX:
+        flash(_("Keep the reason to %(max)s characters at most.", max=RELEASE_REASON_MAX), "error")
+        return redirect(url_for("web.task", task_id=task_id))
+    try:
+        engine().release(row.id, actor(), reason=reason)
+    except Conflict as refused:
+        flash(translate_message(refused.message), "error")
+    else:
+        flash(_("The task is back with the team: anyone of its lane may claim it."), "success")
+    return redirect(url_for("web.task", task_id=task_id))
 
 
 @login_required
