@@ -68,10 +68,11 @@ def release(himaya: Engine, tasks: list[Released], actor: Actor, *, reason: str,
             conn.execute(insert(OutboxMessage.__table__), [{
                 "created_at": now, "case_id": None, "topic": "tasks_released", "channel": "notify",
                 "recipient": Lane(COORDINATOR, province).recipients(),
-                "payload": {"username": told, "reason": reason, "tasks": len(tasks),
-                            "case_references": sorted({t.case_reference for t in tasks}),
+                "payload": {"username": told, "reason": reason, "tasks": len(theirs),
+                            "case_references": sorted({t.case_reference for t in theirs}),
                             "link": "/tasks?scope=available"},
-                "status": "pending", "attempts": 0, "next_attempt_at": now} for province, tasks in by_province.items()])
+                "status": "pending", "attempts": 0, "next_attempt_at": now}
+                for province, theirs in by_province.items()])
     return released
 
 

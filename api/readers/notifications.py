@@ -23,7 +23,23 @@ def present_notification(ctx: ReadContext, row: Notification, versions: dict[str
         title = info.title(ctx.language) if info else None
     subject, body = render(row.topic, ctx.language, payload_values(payload, title, ctx.language))
     return {"id": row.id, "topic": row.topic, "case_id": row.case_id, "case_reference": payload.get("case_reference"),
-            "created_at": row.created_at, "read_at": row.read_at, "subject": subject, "body": body}
+            "created_at": row.created_at, "read_at": row.read_at, "subject": subject, "body": body,
+            "link": _page_link(payload.get("link"))}
+
+
+def _page_link(link: Any) -> str | None:
+    """The page a notification points to: a path of this site only (``/duplicates``), never
+    another site's address."""
+    if isinstance(link, str) and link.startswith("/") and not link.startswith("//") and "\\" not in link:
+        return link
+    return None
+
+
+def unread_count(ctx: ReadContext) -> int:
+    """How many of the reader's notifications are unread (one indexed count)."""
+    with ctx.engine.db.reading() as session:
+        return session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.username == ctx.principal.username, Notification.read_at.is_(None))) or 0
 
 
 def notification_page(ctx: ReadContext, unread: bool | None, page: int, per_page: int

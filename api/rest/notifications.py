@@ -31,6 +31,7 @@ class NotificationSchema(Schema):
     read_at = fields.DateTime(allow_none=True)
     subject = fields.String()
     body = fields.String()
+    link = fields.String(allow_none=True)  # the page it points to, a path of this site
 
 
 class NotificationPage(Schema):

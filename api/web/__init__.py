@@ -38,6 +38,7 @@ from . import (
     drafts,
     duplicates,
     forms,
+    inbox,
     incidents,
     login,
     notes,
@@ -94,6 +95,8 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     (PLAN + "/export.<fmt>", "export_action_plan", planning.export_action_plan, GET),
     (PLAN + "/edit", "edit_action_plan", planning.edit_action_plan, POST),
     (PLAN + "/action", "plan_action", planning.plan_action, BOTH),
+    ("/inbox", "inbox", inbox.inbox_page, GET),
+    ("/inbox/<int(max=9223372036854775807):notification_id>/open", "open_notification", inbox.open_notification, POST),
     ("/indicators", "indicators_page", statistics.indicators_page, GET),
     ("/indicators/export.<fmt>", "indicators_export", statistics.indicators_export, GET),
     ("/trainings", "trainings_page", statistics.trainings_page, BOTH),
@@ -112,6 +115,7 @@ bp.record_once(lambda state: state.app.extensions.setdefault(CHOICE_LABELLER, fo
 bp.app_context_processor(chrome.template_globals)
 bp.app_context_processor(aftercare.template_globals)
 bp.app_context_processor(duplicates.template_globals)
+bp.app_context_processor(inbox.template_globals)
 bp.app_context_processor(lambda: {"session_timing": drafts.session_timing, "due_words": tasks.due_words})
 bp.app_context_processor(case_documents.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
