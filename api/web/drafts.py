@@ -47,7 +47,8 @@ def seconds_left() -> int:
     # the server-side expiry moves on at most once a minute (api.auth.WEB_REFRESH): count a minute less
     now = engine().now().timestamp()
     left = float(seen) + (IDLE_TIMEOUT - WEB_REFRESH).total_seconds() - now
-    return max(int(min(left, hard_end_left(now) or left)), 0)
+    hard_end = hard_end_left(now)
+    return max(int(left if hard_end is None else min(left, hard_end)), 0)
 
 
 def hard_end_left(now: float) -> float | None:
