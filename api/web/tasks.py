@@ -173,40 +173,33 @@ def task(task_id: str) -> ResponseReturnValue:
         done = _completed(task_id) if request.method == "GET" else None
         return done if done is not None else _gone()
     row, reference, version_id = found
-    context = reader()
-    view = tasks.present_task(context, row, reference, version_id, with_form=True)
-    can_act = policy.can_act(g.principal, row)
-    values: dict[str, Any] = {}
-    errors: dict[str, list[str]] = {}
-    draft_time = None
-    if request.method == "POST":
-        if not can_act:
-            abort(403)
-        values = form_data(view["form"], request.form)
-        try:
-            engine().complete(row.id, values, actor())
-        except ValidationFailed as error:
-            errors = translate_form_errors(error.errors, view["form"])
-        except Conflict:
-            return _gone()
-        else:
-            drafts.discard(row.id)
-            flash(_("Step completed: %(title)s", title=isolate(view["title"])), "success")
-            return redirect(url_for("web.case", case_id=row.case_id))
-    else:
+    if request.method != "POST":
         engine().record_access(actor(), "task_viewed", [row.case_id], {"task_id": row.id, "step": row.step})
-        found_draft = drafts.restored(context, row.id) if can_act else None
-        if found_draft is not None:
-            values, draft_time = found_draft
-    return _task_page(found, view, can_act, values, errors, draft_time)
+        return _task_page_with_draft(found)
+    if not policy.can_act(g.principal, row):
+        abort(403)
+    view = tasks.present_task(reader(), row, reference, version_id, with_form=True)
+    values = form_data(view["form"], request.form)
+    try:
+        engine().complete(row.id, values, actor())
+    except ValidationFailed as error:
+        return _task_page(found, view, True, values, translate_form_errors(error.errors, view["form"]), None)
+    except Conflict:
+        return _gone()
+    drafts.discard(row.id)
+    flash(_("Step completed: %(title)s", title=isolate(view["title"])), "success")
+    return redirect(url_for("web.case", case_id=row.case_id))
 
 
 def task_page_again(task_id: str) -> ResponseReturnValue | None:
     """The open task's page as a GET shows it (its draft restored), for a form of the page posted
     elsewhere and refused (a document added from the step); None when the task has ended."""
     found = _open_task(task_id)
-    if found is None:
-        return None
+    return None if found is None else _task_page_with_draft(found)
+
+
+def _task_page_with_draft(found: tasks.FoundTask) -> ResponseReturnValue:
+    """The task's page with the worker's unsent draft, if any, in its form."""
     row, reference, version_id = found
     context = reader()
     can_act = policy.can_act(g.principal, row)
