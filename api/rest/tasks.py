@@ -63,6 +63,15 @@ def _acting(task_id: str) -> FoundTask:
     return found
 
 
+def _coordinating(task_id: str, refusal: str) -> FoundTask:
+    """The task a coordinator decides on (assign, release): 404 unseen, 403 with ``refusal``
+    for anyone but the coordinators of its province."""
+    found = task_readers.visible_task(reader(), task_id)
+    if not policy.can_assign(principal(), found[0]):
+        abort(403, message=refusal)
+    return found
+
+
 @blp.route("/<uuid:task_id>/claim", methods=["POST"])
 @blp.response(200, TaskSchema)
 @blp.alt_response(403, description="Another role's task")
@@ -95,11 +104,8 @@ def unclaim(task_id: str) -> dict[str, Any]:
 @blp.alt_response(404, description="Unknown, ended or not visible")
 def assign(body: dict[str, Any], task_id: str) -> dict[str, Any]:
     """Give the task to a user of its lane and territory (coordinators)."""
-    context = reader()
-    task, reference, version_id = task_readers.visible_task(context, task_id)
-    if not policy.can_assign(context.principal, task):
-        abort(403, message=_("Only the province's coordinators assign tasks."))
-    user = task_readers.assignable_user(context, body["username"], task)
+    task, reference, version_id = _coordinating(task_id, _("Only the province's coordinators assign tasks."))
+    user = task_readers.assignable_user(reader(), body["username"], task)
     if user is None:
         abort(400, message=_("This user cannot take this task."),
               errors={"json": {"username": [_("No active user of this task's role and territory has this name.")]}})
@@ -115,10 +121,8 @@ def assign(body: dict[str, Any], task_id: str) -> dict[str, Any]:
 @blp.alt_response(409, description="The task is not claimed")
 def release(body: dict[str, Any], task_id: str) -> dict[str, Any]:
     """Put a claimed task back in its lane, whoever holds it (coordinators: a colleague away or gone)."""
-    context = reader()
-    task, reference, version_id = task_readers.visible_task(context, task_id)
-    if not policy.can_assign(context.principal, task):
-        abort(403, message=_("Only the province's coordinators release a task someone holds."))
+    task, reference, version_id = _coordinating(task_id,
+                                                _("Only the province's coordinators release a task someone holds."))
     row = engine().release(task.id, actor(), reason=body.get("reason"))
     return present_task(reader(), row, reference, version_id)
 
