@@ -38,12 +38,10 @@ def case_page_context(context: ReadContext, case: Case, events: list[CaseEvent])
     total, notes = readers.note_page(context, case, page, NOTES_PER_PAGE) if reads_notes else (0, [])
     in_timeline = readers.notes_by_id(context, case, [e.detail.get("note_id") for e in events
                                                       if e.kind == case_records.NOTE_ADDED and e.detail])
-    contacts = readers.contacts(context, case) if policy.can_read_contacts(principal) else []
     shown = sorted({n["id"] for n in notes} | set(in_timeline))
     if shown:
         engine().record_access(actor(), "notes_viewed", [case.id], {"notes": shown})
-    if contacts:
-        engine().record_access(actor(), "contacts_viewed", [case.id], {"contacts": [c["id"] for c in contacts]})
+    contacts = _contacts_shown(context, case)
     note_form = g.get(NOTE_FORM) or {"values": {"visibility": case_records.TEAM}, "errors": {}}
     contact_form = g.get(CONTACT_FORM) or {"values": {}, "errors": {}}
     return {"records": {
@@ -61,12 +59,17 @@ def task_page_context(context: ReadContext, case: Case) -> dict[str, Any]:
     """What a step's page shows of the case's contacts: the list the reader may see, without the
     forms (contacts are changed on the case page); records the read when one was shown."""
     principal = context.principal
-    contacts = readers.contacts(context, case) if policy.can_read_contacts(principal) else []
-    if contacts:
-        engine().record_access(actor(), "contacts_viewed", [case.id], {"contacts": [c["id"] for c in contacts]})
-    return {"records": {"may_write": False, "contacts": contacts, "on_step": True,
+    return {"records": {"may_write": False, "contacts": _contacts_shown(context, case), "on_step": True,
                         "full_contacts": policy.reads_full_contacts(principal),
                         "reads_contacts": policy.can_read_contacts(principal)}}
+
+
+def _contacts_shown(context: ReadContext, case: Case) -> list[dict[str, Any]]:
+    """The case's contacts the reader may see, the read recorded when there is one."""
+    contacts = readers.contacts(context, case) if policy.can_read_contacts(context.principal) else []
+    if contacts:
+        engine().record_access(actor(), "contacts_viewed", [case.id], {"contacts": [c["id"] for c in contacts]})
+    return contacts
 
 
 def _page_number(value: str | None) -> int:
