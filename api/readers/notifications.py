@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.models import Case, Notification, OutboxMessage
 from notifications.templates import payload_values, render
@@ -38,8 +39,12 @@ def _page_link(link: Any) -> str | None:
 def unread_count(ctx: ReadContext) -> int:
     """How many of the reader's notifications are unread (one indexed count)."""
     with ctx.engine.db.reading() as session:
-        return session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.username == ctx.principal.username, Notification.read_at.is_(None))) or 0
+        return _unread(session, ctx.principal.username)
+
+
+def _unread(session: Session, username: str) -> int:
+    return session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.username == username, Notification.read_at.is_(None))) or 0
 
 
 def notification_page(ctx: ReadContext, unread: bool | None, page: int, per_page: int
@@ -52,8 +57,7 @@ def notification_page(ctx: ReadContext, unread: bool | None, page: int, per_page
     with ctx.engine.db.reading() as session:
         total, found = page_rows(session, query, page, per_page, Notification.id.desc())
         rows = [notification for (notification,) in found]
-        unread_total = session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.username == me, Notification.read_at.is_(None))) or 0
+        unread_total = _unread(session, me)
         versions = {case_id: version_id for case_id, version_id in session.execute(
             select(Case.id, Case.pathway_version_id).where(Case.id.in_({r.case_id for r in rows if r.case_id})))}
     return total, unread_total, [present_notification(ctx, r, versions) for r in rows]

@@ -39,6 +39,7 @@ def inbox_page() -> ResponseReturnValue:
     except ValueError:
         page = 1
     unread_total, _all_unread, unread = inbox.notification_page(context, True, 1, UNREAD_SHOWN)
+    g.unread_notifications = unread_total  # the menu's count, already known
     read_total, _unread, earlier = inbox.notification_page(context, False, page, PER_PAGE)
     return render_template("inbox.html", unread=unread, unread_total=unread_total, earlier=earlier,
                            read_total=read_total, page=page, pages=max(1, -(-read_total // PER_PAGE)))
