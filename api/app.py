@@ -142,11 +142,12 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         supervision,
         task_views,
         tasks,
+        transfers,
         units,
     )
 
     for module in (auth, cases, duplicates, tasks, supervision, pathways, notifications, incidents, indicators,
-                   reports, action_plans, units, task_views, documents):
+                   reports, action_plans, units, task_views, documents, transfers):
         api.register_blueprint(module.blp)
     from .rest import notes as case_notes  # a case's notes and contacts
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
+from engine import transfers
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.runtime import SYSTEM, Engine
 from engine.settings import Settings
@@ -55,7 +56,10 @@ class Jobs:
         return self.engine.fire_due_timers()
 
     def escalate(self) -> int:
-        return escalate_overdue(self.engine.db, self.engine.now(), self.policy)
+        """Climb the ladder of overdue steps, then of transfers left unanswered."""
+        now = self.engine.now()
+        return (escalate_overdue(self.engine.db, now, self.policy)
+                + transfers.escalate_overdue(self.engine.db, now, self.policy))
 
     def flag_stalled(self) -> int:
         return flag_stalled(self.engine.db, self.engine.now(), self.policy)

@@ -259,6 +259,16 @@ def can_change_risk(principal: Principal, case: Any) -> bool:
     return principal.role == COORDINATOR and case.province == principal.province
 
 
+def can_move_case(principal: Principal, case: Any) -> bool:
+    """Transfer, close early or reopen a case: the province's coordinators (CAPE)."""
+    return principal.role == COORDINATOR and case.province == principal.province
+
+
+def can_answer_transfers(principal: Principal) -> bool:
+    """Accept or decline the transfers addressed to the province, withdraw those it sent."""
+    return principal.role == COORDINATOR and principal.province is not None
+
+
 def can_supervise(principal: Principal) -> bool:
     return principal.role in PROVINCE_ROLES
 

@@ -598,3 +598,75 @@ class DocumentSchema(Schema):
 
 class DocumentList(Schema):
     items = fields.List(fields.Nested(DocumentSchema))
+
+
+# --- a case that moves, closes early or is reopened ----------------------------------------------
+
+class TransferRequest(Strict):
+    province = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                             metadata={"description": "the receiving province (the case's own: another unit)"})
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                         metadata={"description": "the receiving unit: a UPE or the CAPE of that province"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class TransferAnswer(Strict):
+    reason = fields.String(validate=validate.Length(max=2000), metadata={
+        "description": "why the transfer is declined or cancelled (required for those)"})
+
+
+class TransferSchema(Schema):
+    id = fields.String()
+    case_id = fields.String()
+    case_reference = fields.String()
+    state = fields.String(metadata={"description": "pending | accepted | declined | cancelled"})
+    from_province = fields.String()
+    from_unit = fields.String()
+    from_unit_name = fields.String(allow_none=True)
+    from_province_name = fields.String(allow_none=True)
+    to_province = fields.String()
+    to_unit = fields.String()
+    to_unit_name = fields.String(allow_none=True)
+    to_province_name = fields.String(allow_none=True)
+    reason = fields.String()
+    requested_by = fields.String()
+    requested_at = fields.DateTime()
+    respond_by = fields.DateTime(metadata={"description": "the deadline of the answer (escalated when passed)"})
+    overdue = fields.Boolean()
+    escalation_level = fields.Integer()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    risk_level = fields.String(metadata={"description": "the case's risk level (what the answer must weigh)"})
+    categories = fields.List(fields.String())
+
+
+class TransferListArgs(Schema):
+    state = fields.String(load_default="pending", validate=validate.OneOf(
+        ("pending", "accepted", "declined", "cancelled", "all")))
+    side = fields.String(load_default="received", validate=validate.OneOf(("received", "sent")), metadata={
+        "description": "received: addressed to the caller's province; sent: asked by it"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+class TransferPage(Schema):
+    items = fields.List(fields.Nested(TransferSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class TransferList(Schema):
+    items = fields.List(fields.Nested(TransferSchema), required=True)
+
+
+class CloseRequest(Strict):
+    reason = fields.String(required=True, validate=validate.OneOf(("duplicate", "moved", "majority", "deceased",
+                                                                   "other")))
+    note = fields.String(validate=validate.Length(max=2000), metadata={"description": "required for other"})
+
+
+class ReopenRequest(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    urgent = fields.Boolean(load_default=False, metadata={"description": "immediate assistance first"})

@@ -22,6 +22,8 @@ runtime projections, and the history grows without slowing them.
 - ``outbox``: messages to deliver after commit (notifications, partner referrals).
 - ``notifications``: in-app notifications, one per recipient.
 - ``case_documents``: documents of a child's case (bytes, SHA-256, kind, who uploaded them).
+- ``case_transfers``: a case's move to another unit or province, pending until the receiving
+  province's coordinators accept or decline it (its deadline escalated like a step's).
 - ``delivery_incidents``: an outbox message whose recipients were nobody (no active justice
   partner in the province…), open until a coordinator records how they were informed instead.
 - identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
@@ -49,6 +51,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -624,3 +627,40 @@ class CaseDocument(Base):
     uploader_sector: Mapped[str | None] = mapped_column(String(40))
     uploaded_at: Mapped[datetime]
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+# --- a case that moves (engine/transfers.py) ----------------------------------------------------
+
+class CaseTransfer(Base):
+    """A case's move to another unit, of its province or of another one: requested by a
+    coordinator with a reason, pending until the receiving province's coordinators accept it
+    (the case, its open tasks and its history then belong to the new unit) or decline it with a
+    reason. One pending transfer per case at most (a partial unique index); ``respond_by`` is
+    escalated like a step's due date (:func:`engine.transfers.escalate_overdue`)."""
+
+    __tablename__ = "case_transfers"
+    __table_args__ = (
+        Index("ix_case_transfers_case", "case_id", "requested_at"),
+        Index("ix_case_transfers_to_province_state", "to_province", "state", "respond_by"),
+        Index("ix_case_transfers_from_province_state", "from_province", "state"),
+        Index("ix_case_transfers_next_escalation", "next_escalation_at"),
+        Index("uq_case_transfers_one_pending", "case_id", unique=True,
+              sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    from_province: Mapped[str] = mapped_column(String(64))
+    from_unit: Mapped[str] = mapped_column(String(100))
+    to_province: Mapped[str] = mapped_column(String(64))
+    to_unit: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # pending | accepted | declined | cancelled
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    respond_by: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)  # why declined (or cancelled)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None]

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
-from . import identity, stalling, subjects
+from . import identity, stalling, subjects, transfers
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
 from .definitions import storage
@@ -47,7 +47,7 @@ from .definitions.model import CheckedDefinition
 from .durations import DEFAULT_TIMER_MINIMUM
 from .errors import Conflict, Forbidden, NotFound, PathwayFailure, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
-from .intake import ChildSchema, check_age, check_consent, load_intake
+from .intake import ChildSchema, age_on, check_age, check_consent, load_intake
 from .intake import risk_level as compute_risk
 from .models import (
     Case,
@@ -727,6 +727,151 @@ class Engine:
         unit.event(closing, actor, "case_closed", detail={"reason": "duplicate"})
         self._advance(unit, closing, compiled, workflow, actor)
 
+    # -- a case that moves, ends early or comes back ----------------------------------------
+
+    def request_transfer(self, case_id: str, payload: Any, actor: Actor) -> dict[str, Any]:
+        """Ask for the case to move to another unit (of its province or another): pending until
+        the receiving province's coordinators answer (:mod:`engine.transfers`)."""
+        with self.db.reading() as session:  # the receiving unit checked before the write transaction
+            request = transfers.check_request(session.connection(), payload)
+        with self._unit() as unit:
+            case = self._lock_case(unit, case_id)
+            if case.status != "open" or case.subject_kind != subjects.CHILD:
+                raise Conflict("The case is closed: it cannot be transferred.")
+            if case.unit == request.unit:
+                raise ValidationFailed("Invalid transfer.", {"unit": ["The case is already filed to this unit."]})
+            if transfers.pending_of(unit.conn, case.id) is not None:
+                raise Conflict("A transfer of this case is already pending.")
+            row = transfers.create(unit.conn, case=case, request=request, actor=actor.username, now=unit.now,
+                                   policy=self.escalation)
+            unit.event(case, actor, "transfer_requested", detail={**transfers.summary(row), "reason": request.reason})
+            self._touch(unit, case)
+            return row
+
+    def answer_transfer(self, transfer_id: str, accept: bool, actor: Actor, *, province: str | None,
+                        reason: Any = None) -> dict[str, Any]:
+        """Accept (the case, its open tasks and its history move to the new unit) or decline, with
+        a reason, a transfer addressed to ``province``; answered meanwhile is a :class:`Conflict`."""
+        errors: dict[str, list[str]] = {}
+        text = transfers.check_reason(reason, errors) if not accept else None
+        if errors:
+            raise ValidationFailed("Invalid answer.", errors)
+        state = transfers.ACCEPTED if accept else transfers.DECLINED
+        with self._unit() as unit:
+            transfer = transfers.addressed(unit.conn, transfer_id, province)
+            case = self._lock_case(unit, transfer.case_id)
+            if not transfers.decide(unit.conn, transfer.id, state, actor=actor.username, now=unit.now, reason=text):
+                raise Conflict("This transfer has been answered already.")
+            detail = transfers.summary(transfer._mapping)
+            if not accept:
+                unit.event(case, actor, "transfer_declined", detail={**detail, "reason": text})
+                transfers.tell_answer(unit.conn, unit.now, case, transfer, "transfer_declined")
+                self._touch(unit, case)
+            else:
+                moved = transfers.move(unit.conn, case.id, transfer)
+                unit.open_rows.pop(case.id, None)  # read again: the rows now carry the new unit
+                case.set(province=transfer.to_province, unit=transfer.to_unit)
+                unit.event(case, actor, "transfer_accepted", detail={**detail, "open_tasks": moved})
+                transfers.tell_answer(unit.conn, unit.now, case, transfer, "transfer_accepted")
+                compiled = self.compiled(unit, case.pathway_version_id)
+                workflow = self._load_workflow(unit, case, compiled)
+                share(workflow, {"province": case.province, "unit": case.unit})
+                self._advance(unit, case, compiled, workflow, actor)
+            return {**transfer._mapping, "state": state, "decided_by": actor.username, "decided_at": unit.now,
+                    "decision_reason": text, "next_escalation_at": None}
+
+    def cancel_transfer(self, transfer_id: str, actor: Actor, *, province: str | None, reason: Any) -> dict[str, Any]:
+        """The sending coordinators withdraw a pending transfer (with a reason): the case stays theirs."""
+        errors: dict[str, list[str]] = {}
+        text = transfers.check_reason(reason, errors)
+        if errors:
+            raise ValidationFailed("Invalid cancellation.", errors)
+        with self._unit() as unit:
+            transfer = transfers.addressed(unit.conn, transfer_id, province, sending=True)
+            case = self._lock_case(unit, transfer.case_id)
+            if not transfers.decide(unit.conn, transfer.id, transfers.CANCELLED, actor=actor.username,
+                                    now=unit.now, reason=text):
+                raise Conflict("This transfer has been answered already.")
+            unit.event(case, actor, "transfer_cancelled", detail={**transfers.summary(transfer._mapping),
+                                                                  "reason": text})
+            self._touch(unit, case)
+            return {**transfer._mapping, "state": transfers.CANCELLED, "decided_by": actor.username,
+                    "decided_at": unit.now, "decision_reason": text, "next_escalation_at": None}
+
+    def close_case(self, case_id: str, reason: Any, note: Any, actor: Actor) -> CommandResult:
+        """Close a case before its pathway ends (:data:`CLOSE_REASONS`, and a note; ``other`` needs
+        one): its open tasks are cancelled, its timers stopped and a pending transfer cancelled."""
+        errors: dict[str, list[str]] = {}
+        if reason not in CLOSE_REASONS:
+            errors["reason"] = [f"Must be one of: {', '.join(CLOSE_REASONS)}."]
+        text = note.strip() if isinstance(note, str) else ""
+        if note is not None and not isinstance(note, str):
+            errors["note"] = ["Write the note as text."]
+        elif len(text) > 2000:
+            errors["note"] = ["Keep the note to 2000 characters at most."]
+        elif reason == "other" and not text:
+            errors["note"] = ["Say why the case is closed."]
+        if errors:
+            raise ValidationFailed("Invalid closure.", errors)
+        with self._unit() as unit:
+            case = self._lock_case(unit, case_id)
+            if case.subject_kind != subjects.CHILD:
+                raise NotFound("No such case.")
+            if case.status != "open":
+                raise Conflict("The case is closed already.")
+            cancelled = transfers.cancel_pending(unit.conn, case.id, actor=actor.username, now=unit.now,
+                                                 reason=transfers.CASE_CLOSED)
+            if cancelled is not None:
+                unit.event(case, actor, "transfer_cancelled", detail={
+                    **transfers.summary(cancelled._mapping), "reason": transfers.CASE_CLOSED})
+            compiled = self.compiled(unit, case.pathway_version_id)
+            workflow = self._load_workflow(unit, case, compiled)
+            workflow.cancel()
+            case.set(status="closed", closed_at=unit.now, closed_reason=reason)
+            unit.event(case, actor, "case_closed", detail={"reason": reason, **({"note": text} if text else {})})
+            return self._advance(unit, case, compiled, workflow, actor)
+
+    def reopen_case(self, case_id: str, reason: Any, actor: Actor, *, urgent: Any = False) -> CommandResult:
+        """The child is back: a closed case starts its pathway again (the active version), from the
+        report, so a new reception and listening on the same file; ``urgent`` asks for immediate
+        assistance first. The prosecutor's branch runs again as at a report."""
+        errors: dict[str, list[str]] = {}
+        text = transfers.check_reason(reason, errors)
+        if not isinstance(urgent, bool):
+            errors["urgent"] = ["Answer yes or no."]
+        if errors:
+            raise ValidationFailed("Invalid reopening.", errors)
+        with self.db.reading() as session:
+            before = session.get(Case, str(case_id))
+            if before is None or before.subject_kind != subjects.CHILD:
+                raise NotFound("No such case.")
+            key = session.get(PathwayVersion, before.pathway_version_id).key  # type: ignore[union-attr]
+            pathway = storage.active_version(session, key)
+            compiled = self.compiled(session, pathway.id)
+            age = _age_today(before, self.now())
+        if before.duplicate_of is not None:
+            raise Conflict("This case was closed as a duplicate: continue in the case it was linked to.")
+        if age > int(compiled.properties.get("age_max", 17) or 17):
+            raise Conflict("The child is now older than this pathway serves: the case cannot be reopened.")
+        with self._unit() as unit:
+            case = self._lock_case(unit, case_id)
+            if case.status == "open":
+                raise Conflict("The case is open: only a closed case is reopened.")
+            workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
+            workflow.task_tree.data.update({
+                "case_reference": case.reference, "province": case.province, "unit": case.unit,
+                "categories": list(before.categories), "risk_level": case.risk_level,
+                "emergency_medical": False, "immediate_danger": urgent,
+                "child_sex": before.child_sex, "child_age": age,
+                **{name: None for name in compiled.shared_data},
+            })
+            case.set(status="open", closed_at=None, closed_reason=None, pathway_version_id=pathway.id,
+                     last_progress_at=unit.now, stalled_since=None)
+            unit.event(case, actor, "case_reopened", detail={
+                "reason": text, "urgent": urgent, "pathway": pathway.key, "version": pathway.version})
+            unit.timers_before[case.id] = {}
+            return self._advance(unit, case, compiled, workflow, actor)
+
     # -- internals --------------------------------------------------------------------
 
     @contextmanager
@@ -813,6 +958,10 @@ class Engine:
     def _set_assignee(self, unit: _Unit, case: CaseState, row: TaskRow, username: str | None) -> None:
         row.state, row.assignee = ("claimed", username) if username else ("ready", None)
         unit.conn.execute(_SET_ASSIGNEE, {"task_id": row.id, "new_state": row.state, "new_assignee": row.assignee})
+        self._touch(unit, case)
+
+    def _touch(self, unit: _Unit, case: CaseState) -> None:
+        """A command that leaves the workflow as it was: a new version, the cached state retagged."""
         self._save_case(unit, case)
         unit.retagged.append((case.id, case.version - 1, case.version))
 
@@ -1007,6 +1156,17 @@ def _default_kept(conn: Connection, review: Any) -> str:
         CASES.c.id.in_([review.case_id, review.match_id])))}
     return identity.default_kept(str(review.case_id), status.get(review.case_id),
                                  str(review.match_id), status.get(review.match_id))
+
+
+CLOSE_REASONS = ("duplicate", "moved", "majority", "deceased", "other")  # closing a case early
+
+
+def _age_today(case: Case, now: datetime) -> int:
+    """The child's age now: from the birth date, else the estimate at the report plus the years since."""
+    if case.child_birth_date is not None:
+        return age_on(case.child_birth_date, now.date())
+    estimate = case.child_age_estimate or 0
+    return estimate + max(0, age_on(case.opened_at.date(), now.date()))
 
 
 IDENTITY_FIELDS = ("identity_known", "alias", "first_name", "last_name", "names_other_script", "sex", "birth_date",

@@ -1,4 +1,4 @@
-"""``/api/v1/cases``: report a child, list and read cases, history, risk level."""
+"""``/api/v1/cases``: report a child, list and read cases, history, risk level, transfer, close, reopen."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,6 +14,7 @@ from ..context import settings
 from ..i18n import LANGUAGES
 from ..readers import cases as case_readers
 from ..readers import duplicates, judicial, territory
+from ..readers import transfers as transfer_readers
 from ..readers.tasks import present_command
 from ..schemas import (
     AccessLogPage,
@@ -21,6 +22,7 @@ from ..schemas import (
     CaseListArgs,
     CasePage,
     CaseSchema,
+    CloseRequest,
     CommandResponse,
     DuplicateCheckRequest,
     DuplicateList,
@@ -28,7 +30,11 @@ from ..schemas import (
     HistoryResponse,
     IdentityCorrectionRequest,
     PageArgs,
+    ReopenRequest,
     RiskChangeRequest,
+    TransferList,
+    TransferRequest,
+    TransferSchema,
 )
 from .common import Blueprint, abort, actor, engine, load_principal, page_of, reader
 
@@ -167,6 +173,84 @@ def change_risk(change: dict[str, Any], case_id: str) -> dict[str, Any]:
         result = engine().set_risk_level(case.id, change["risk_level"], change["reason"], actor())
     except ValidationFailed as error:
         abort(400, message=_("Invalid risk change."), errors={"json": error.errors})
+    return present_command(reader(), result)
+
+
+def _coordinating(case_id: str) -> Any:
+    """The case, when the caller is one of its province's coordinators (404 unseen, 403 otherwise)."""
+    context = reader()
+    case = case_readers.visible(context, case_id)
+    if not policy.can_move_case(context.principal, case):
+        abort(403, message=_("Only the province's coordinators transfer, close or reopen a case."))
+    return case
+
+
+@blp.route("/<uuid:case_id>/transfer", methods=["POST"])
+@blp.arguments(TransferRequest)
+@blp.response(202, TransferSchema)
+@blp.alt_response(400, description="Invalid fields: unknown unit, the case's own unit, no reason")
+@blp.alt_response(403, description="Only the province's coordinators transfer a case")
+@blp.alt_response(404, description="Unknown or not visible")
+@blp.alt_response(409, description="The case is closed, or a transfer of it is pending already")
+def transfer(body: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """Ask for the case to move to another unit, of the province or another one: pending until the
+    receiving province's coordinators accept or decline it; the team keeps working it meanwhile."""
+    case = _coordinating(case_id)
+    try:
+        row = engine().request_transfer(case.id, body, actor())
+    except ValidationFailed as error:
+        abort(400, message=_("Invalid transfer."), errors={"json": error.errors})
+    found = transfer_readers.one(reader(), row["id"])
+    assert found is not None  # sent by the caller's province
+    return found
+
+
+@blp.route("/<uuid:case_id>/transfers", methods=["GET"])
+@blp.response(200, TransferList)
+@blp.alt_response(403, description="Partners see the case, not its transfers")
+@blp.alt_response(404, description="Unknown or not visible")
+def case_transfers(case_id: str) -> dict[str, Any]:
+    """Every transfer asked for this case, newest first."""
+    context = reader()
+    case = case_readers.visible(context, case_id)
+    if not policy.can_read_history(context.principal):
+        abort(403, message=_("You are not allowed to read this history."))
+    return {"items": transfer_readers.of_case(context, case.id)}
+
+
+@blp.route("/<uuid:case_id>/close", methods=["POST"])
+@blp.arguments(CloseRequest)
+@blp.response(200, CommandResponse)
+@blp.alt_response(400, description="An unknown reason, or other without a note")
+@blp.alt_response(403, description="Only the province's coordinators close a case early")
+@blp.alt_response(404, description="Unknown or not visible")
+@blp.alt_response(409, description="The case is closed already")
+def close(body: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """Close the case before its pathway ends (duplicate, moved, majority, deceased, other) with a
+    note: open tasks cancelled, timers stopped, a pending transfer withdrawn."""
+    case = _coordinating(case_id)
+    try:
+        result = engine().close_case(case.id, body["reason"], body.get("note"), actor())
+    except ValidationFailed as error:
+        abort(400, message=_("Invalid closure."), errors={"json": error.errors})
+    return present_command(reader(), result)
+
+
+@blp.route("/<uuid:case_id>/reopen", methods=["POST"])
+@blp.arguments(ReopenRequest)
+@blp.response(200, CommandResponse)
+@blp.alt_response(400, description="No reason given")
+@blp.alt_response(403, description="Only the province's coordinators reopen a case")
+@blp.alt_response(404, description="Unknown or not visible")
+@blp.alt_response(409, description="The case is open, was closed as a duplicate, or the child is too old")
+def reopen(body: dict[str, Any], case_id: str) -> dict[str, Any]:
+    """The child is back: a closed case starts again with a new reception and listening (the
+    pathway's active version, from the report)."""
+    case = _coordinating(case_id)
+    try:
+        result = engine().reopen_case(case.id, body["reason"], actor(), urgent=body["urgent"])
+    except ValidationFailed as error:
+        abort(400, message=_("Invalid reopening."), errors={"json": error.errors})
     return present_command(reader(), result)
 
 
