@@ -164,4 +164,15 @@ DOCUMENT_MESSAGES = [
     N_("The virus scanner found a threat in this file: it was not stored. Do not open it; tell the administrator."),
     N_("The virus scanner cannot be reached, so the document was not accepted: try again in a few minutes, or tell "
        "the administrator if it goes on."),
+    # transfers, closing early and reopening (engine/transfers.py, engine/runtime.py)
+    N_("Invalid transfer."), N_("Invalid answer."), N_("Invalid cancellation."), N_("Invalid closure."),
+    N_("Invalid reopening."), N_("Choose the receiving province."), N_("Choose the receiving unit."),
+    N_("Keep the reason to 2000 characters at most."), N_("The case is closed: it cannot be transferred."),
+    N_("The case is already filed to this unit."), N_("A transfer of this case is already pending."),
+    N_("No such transfer."), N_("This transfer has been answered already."), N_("Write the note as text."),
+    N_("Keep the note to 2000 characters at most."), N_("Say why the case is closed."),
+    N_("The case is closed already."), N_("Answer yes or no."),
+    N_("This case was closed as a duplicate: continue in the case it was linked to."),
+    N_("The child is now older than this pathway serves: the case cannot be reopened."),
+    N_("The case is open: only a closed case is reopened."),
 ]

@@ -87,7 +87,7 @@ def check_reason(value: Any, errors: dict[str, list[str]], field: str = "reason"
     if not text:
         errors[field] = ["Give a reason."]
     elif len(text) > MAX_REASON:
-        errors[field] = [f"Keep the reason to {MAX_REASON} characters at most."]
+        errors[field] = ["Keep the reason to 2000 characters at most."]
     return text
 
 

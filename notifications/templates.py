@@ -40,7 +40,9 @@ def payload_values(payload: dict[str, Any] | None, step_title: str | None = None
             "step_title": step_title or payload.get("step", ""),
             "province": names.get(language) or names.get("fr") or payload.get("province", ""),
             "username": payload.get("username", ""), "count": payload.get("tasks", ""),
-            "references": ", ".join(payload.get("case_references") or [])}
+            "references": ", ".join(payload.get("case_references") or []),
+            "from_unit": payload.get("from_unit", ""), "to_unit": payload.get("to_unit", ""),
+            "respond_by": (payload.get("respond_by") or "")[:16].replace("T", " ")}
 
 
 def render(topic: str, language: str, values: dict[str, Any]) -> tuple[str, str]:

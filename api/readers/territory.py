@@ -40,6 +40,19 @@ def units(ctx: ReadContext, province: str | None, *, receiving_only: bool = Fals
         return list(session.scalars(query.order_by(Unit.code)))
 
 
+def unit_names(ctx: ReadContext) -> dict[str, str]:
+    """Every unit's name by code (what a timeline shows of a transfer)."""
+    with ctx.engine.db.reading() as session:
+        return {code: name for code, name in session.execute(select(Unit.code, Unit.name))}
+
+
+def province_of_unit(ctx: ReadContext, code: str) -> str | None:
+    """The province of a unit (None for an unknown code)."""
+    with ctx.engine.db.reading() as session:
+        province: str | None = session.scalar(select(Unit.province).where(Unit.code == code))
+    return province
+
+
 def own_unit_kind(ctx: ReadContext) -> str | None:
     """The kind of the reader's unit (``upe``, ``cape``, ``sas_mobile``), None without one."""
     if not ctx.principal.unit:

@@ -41,6 +41,7 @@ from . import (
     inbox,
     incidents,
     login,
+    moving,
     notes,
     planning,
     statistics,
@@ -79,6 +80,13 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>/access-log", "case_access_log", cases.access_log, GET),
     ("/cases/<uuid:case_id>/summary.pdf", "case_summary", case_print.case_summary, GET),
     ("/cases/<uuid:case_id>/notes", "add_note", notes.add_note, POST),
+    ("/cases/<uuid:case_id>/risk-level", "change_risk", moving.change_risk, POST),
+    ("/cases/<uuid:case_id>/transfer", "transfer_case", moving.transfer, POST),
+    ("/cases/<uuid:case_id>/transfers/<uuid:transfer_id>/cancel", "cancel_transfer", moving.cancel_transfer, POST),
+    ("/cases/<uuid:case_id>/close", "close_case", moving.close, POST),
+    ("/cases/<uuid:case_id>/reopen", "reopen_case", moving.reopen, POST),
+    ("/transfers", "transfers_page", moving.transfers_page, GET),
+    ("/transfers/<uuid:transfer_id>", "answer_transfer", moving.answer_transfer, POST),
     ("/cases/<uuid:case_id>/contacts", "add_contact", notes.add_contact, POST),
     (CONTACT, "edit_contact", notes.edit_contact, BOTH),
     (CONTACT + "/remove", "remove_contact", notes.remove_contact, POST),
@@ -116,6 +124,7 @@ bp.app_context_processor(chrome.template_globals)
 bp.app_context_processor(aftercare.template_globals)
 bp.app_context_processor(duplicates.template_globals)
 bp.app_context_processor(inbox.template_globals)
+bp.app_context_processor(moving.template_globals)
 bp.app_context_processor(lambda: {"session_timing": drafts.session_timing, "due_words": tasks.due_words})
 bp.app_context_processor(case_documents.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():

@@ -74,6 +74,9 @@ EVENT_LABELS = {
     "duplicate_reviews_viewed": _l("Duplicate reviews viewed"),
     "access_log_viewed": _l("Access log viewed"),
     "summary_printed": _l("Summary printed"),
+    "transfer_requested": _l("Transfer asked"), "transfer_accepted": _l("Transfer accepted: the case moved"),
+    "transfer_declined": _l("Transfer declined"), "transfer_cancelled": _l("Transfer withdrawn"),
+    "transfer_escalated": _l("Transfer still unanswered: escalated"), "case_reopened": _l("Case reopened"),
 }
 # The child's sex on a case (U: not known or not stated).
 CHILD_SEX_LABELS = {"F": _l("Girl"), "M": _l("Boy"), "U": _l("Not stated")}
@@ -84,7 +87,11 @@ REASON_LABELS = {
     "same_birth_date": _l("same birth date"), "same_birth_year": _l("same year of birth"),
     "close_age": _l("close age"), "same_sex": _l("same sex"),
 }
-CLOSED_REASON_LABELS = {"duplicate": _l("duplicate report")}
+CLOSED_REASON_LABELS = {"duplicate": _l("duplicate report"), "moved": _l("moved or transferred out of the system"),
+                        "majority": _l("reached majority"), "deceased": _l("deceased"), "other": _l("other reason")}
+TRANSFER_STATE_LABELS = {"pending": _l("Waiting for an answer"), "accepted": _l("Accepted"),
+                         "declined": _l("Declined"), "cancelled": _l("Withdrawn")}
+TRANSFER_SIDE_LABELS = {"received": _l("Addressed to my province"), "sent": _l("Asked by my province")}
 REVIEW_STATE_LABELS = {"pending": _l("To review"), "confirmed": _l("Same child (linked)"),
                        "rejected": _l("Different children")}
 SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "updated": _l("Last updated"),
@@ -110,6 +117,13 @@ def step_label(step: str, titles: dict[str, str], names: dict[str, str] | None =
     return gettext(ELEMENT_NAMES[name]) if name in ELEMENT_NAMES else name
 
 
+def transfer_decision_reason(reason: str | None) -> str:
+    """Why a transfer was declined or withdrawn: the coordinator's words, or the case's closure."""
+    if reason == "case_closed":
+        return gettext("the case was closed")
+    return reason or ""
+
+
 def list_separator() -> str:
     """The comma between the items of a list in the page's language (Arabic: "، ")."""
     return "، " if current_language() in RTL_LANGUAGES else ", "
@@ -126,6 +140,9 @@ TOPIC_LABELS = {
     "supervisor_alert": _l("Alert to the CPPE supervisors"), "case_stalled": _l("Stalled case alert"),
     "duplicate_review": _l("Possible duplicate report to review"),
     "tasks_released": _l("Tasks of a disabled account back with the team"),
+    "transfer_requested": _l("Transfer to answer"), "transfer_accepted": _l("Transfer accepted"),
+    "transfer_declined": _l("Transfer declined"), "case_transferred_in": _l("Case transferred to the unit"),
+    "transfer_overdue": _l("Transfer left unanswered"),
 }
 INFORMED_VIA_LABELS = {"phone": _l("Phone"), "fax": _l("Fax"), "letter": _l("Letter"),
                        "in_person": _l("In person"), "other": _l("Other means")}
@@ -156,6 +173,8 @@ def event_label(kind: str, detail: dict | None) -> str:
             return gettext("Report %(reference)s linked to this case as the same child", reference=reference)
         return gettext("Linked to case %(reference)s as the same child: this report continues there",
                        reference=reference)
+    if kind == "case_closed" and (detail or {}).get("reason") in CLOSED_REASON_LABELS:
+        return f"{EVENT_LABELS[kind]} ({CLOSED_REASON_LABELS[(detail or {})['reason']]})"
     if kind == "identity_corrected" and (detail or {}).get("fields"):
         fields = ", ".join(str(IDENTITY_FIELD_LABELS.get(f, f)) for f in (detail or {}).get("fields", []))
         return f"{EVENT_LABELS[kind]} ({fields})"

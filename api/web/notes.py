@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -92,7 +92,7 @@ def _field_errors(error: ValidationFailed) -> dict[str, list[str]]:
     return {key: messages for key, messages in flat_errors(translate_errors(error.errors)).items()}
 
 
-def _case_page_again(case_id: str) -> ResponseReturnValue:
+def case_page_again(case_id: str) -> Response:
     """The case page with the form's errors (status 400)."""
     from .cases import case as case_page
 
@@ -124,7 +124,7 @@ def add_note(case_id: str) -> ResponseReturnValue:
         errors = _field_errors(error)
         _offer_cleaned(values, errors, ("text",))
         g.note_form = {"values": values, "errors": errors}
-        return _case_page_again(case.id)
+        return case_page_again(case.id)
     flash(_("Note added."), "success")
     return redirect(url_for("web.case", case_id=case.id, _anchor="notes"))
 
@@ -154,7 +154,7 @@ def add_contact(case_id: str) -> ResponseReturnValue:
         values, errors = _form_values(payload), _field_errors(error)
         _offer_cleaned(values, errors, ("name", "address", "note"))
         g.contact_form = {"values": values, "errors": errors}
-        return _case_page_again(case.id)
+        return case_page_again(case.id)
     flash(_("Contact added."), "success")
     return redirect(url_for("web.case", case_id=case.id, _anchor="contacts"))
 
