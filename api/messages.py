@@ -165,3 +165,16 @@ DOCUMENT_MESSAGES = [
     N_("The virus scanner cannot be reached, so the document was not accepted: try again in a few minutes, or tell "
        "the administrator if it goes on."),
 ]
+
+# referrals to partners (engine/referrals.py): the messages named by constants there
+REFERRAL_MESSAGES = [
+    N_("Say why the child is referred: the reason cannot be blank."),
+    N_("Say why the referral is declined: the reason cannot be blank."),
+    N_("Say why the referral is cancelled: the reason cannot be blank."),
+    N_("Say what service was given: it cannot be blank."),
+    N_("Give a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM)."),
+    N_("Choose the partner sector from the list (health, justice, education…)."), N_("Choose the partner sector."),
+    N_("Choose the service requested."), N_("Give the date the service was given."),
+    N_("Give the date as YYYY-MM-DD."), N_("The answer has invalid fields."),
+    N_("The cancellation has invalid fields."),
+]

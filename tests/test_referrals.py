@@ -87,7 +87,8 @@ def test_a_referral_accepted_then_served_is_seen_by_the_worker_and_the_coordinat
                       json={"service_given": "Examen fait, certificat remis.",
                             "occurrence": clock.now().date().isoformat()})
     assert served.status_code == 200, served.get_json()
-    assert served.get_json()["status"] == "completed" and served.get_json()["occurrence"] == clock.now().date().isoformat()
+    today = clock.now().date().isoformat()
+    assert (served.get_json()["status"], served.get_json()["occurrence"]) == ("completed", today)
 
     for user in ("upe.tanger", "cape.tanger", "cppe.tanger"):
         [item] = api.get(f"/api/v1/cases/{case}/referrals", user).get_json()["items"]
@@ -168,8 +169,9 @@ def test_a_declined_referral_and_a_cancelled_one(api: ApiClient, engine: Engine)
     assert api.post(f"/api/v1/referrals/{made['id']}/accept", "sante.tanger", json={}).status_code == 409
 
     other = _made(api, case, sector="justice", service="legal_aid", organisation=None)
-    assert api.post(f"/api/v1/referrals/{other['id']}/cancel", "sante.tanger", json={"reason": "x"}).status_code == 404
-    assert api.post(f"/api/v1/referrals/{other['id']}/cancel", "parquet.tanger", json={"reason": "x"}).status_code == 403
+    cancel = f"/api/v1/referrals/{other['id']}/cancel"
+    assert api.post(cancel, "sante.tanger", json={"reason": "x"}).status_code == 404
+    assert api.post(cancel, "parquet.tanger", json={"reason": "x"}).status_code == 403
     assert api.post(f"/api/v1/referrals/{other['id']}/cancel", "upe.tanger", json={}).status_code == 400
     cancelled = api.post(f"/api/v1/referrals/{other['id']}/cancel", "cape.tanger", json={"reason": "Fait ailleurs"})
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
