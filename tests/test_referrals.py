@@ -328,6 +328,9 @@ def test_referrals_in_chromium(request):
     _login(page, live, "upe.tanger")
     page.goto(f"{live['url']}/cases/{case}#referrals")
     page.select_option("#referral-sector", "health")
+    # only the sector's services are offered
+    assert page.locator("#referral-service optgroup[data-sector=justice]").evaluate("g => g.hidden") is True
+    assert page.locator("#referral-service optgroup[data-sector=health]").evaluate("g => g.hidden") is False
     page.select_option("#referral-service", "medical_exam")
     page.fill("#referral-organisation", "Hôpital Mohammed V – unité de protection de l'enfance")
     page.fill("#referral-reason", "Contusions : examen médical et certificat.")

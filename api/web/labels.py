@@ -263,9 +263,11 @@ SERVICE_LABELS = {
     "material_aid": _l("Material aid"), "civil_registration": _l("Civil registration"),
     "other": _l("Other service (say which in the note)"),
 }
-REFERRAL_STATUS_LABELS = {"requested": _l("Waiting for the partner's answer"), "accepted": _l("Accepted"),
-                          "declined": _l("Declined"), "completed": _l("Service given"),
-                          "cancelled": _l("Cancelled"), "open": _l("Open")}
+REFERRAL_STATUS_LABELS = {"requested": _l("Waiting for an answer"), "accepted": _l("Accepted"),
+                          "declined": _l("Declined"), "completed": _l("Service given"), "cancelled": _l("Cancelled")}
+REFERRAL_TAB_LABELS = {"open": _l("In progress"), "requested": _l("Not answered yet"), "accepted": _l("Accepted"),
+                       "completed": _l("Service given"), "declined": _l("Declined"), "cancelled": _l("Cancelled"),
+                       "all": _l("All")}
 PRIORITY_LABELS = {"routine": _l("Routine"), "urgent": _l("Urgent"), "asap": _l("As soon as possible")}
 
 
