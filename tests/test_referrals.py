@@ -303,6 +303,11 @@ def test_the_partner_page_accepts_and_records_the_service(web, api: ApiClient, e
     case = _case(engine)
     made = _made(api, case)
     page_login(web, "sante.tanger")
+    Jobs(engine).deliver()
+    [told] = api.get("/api/v1/notifications", "sante.tanger").get_json()["items"]
+    assert told["topic"] == "referral_requested"
+    opened = web.post(f"/inbox/{told['id']}/open", data={"csrf_token": page_csrf(web, "/inbox")})
+    assert opened.headers["Location"].endswith("/referrals")  # not the file, which the partner does not read
     html = web.get("/referrals").get_data(as_text=True)
     assert made["case_reference"] in html and "Amina" not in html
     token = page_csrf(web, "/referrals")
@@ -376,3 +381,33 @@ def test_referrals_in_chromium(request):
         assert session.scalar(select(Referral.status)) == "completed"
         assert session.scalar(select(func.count()).select_from(CaseEvent).where(
             CaseEvent.kind == "referral_completed")) == 1
+
+
+def test_every_demo_user_sees_and_answers_only_what_the_policy_says(api: ApiClient, engine: Engine):
+    """Each demo user × (list, case list, accept): written from the role table of docs/referrals.md."""
+    from api.demo import demo_users
+
+    case = _case(engine)
+    made = _made(api, case)
+    path = f"/api/v1/referrals/{made['id']}"
+    failures = []
+    for user in demo_users():
+        name, role, province = user["username"], user["role"], user["province"]
+        in_tanger = province == "tanger-assilah"
+        team = in_tanger and (role in ("coordinator", "supervisor") or user["unit"] == "upe-tanger-assilah")
+        addressed = in_tanger and role == "partner" and user["sector"] == "health"
+        sees = team or addressed
+        listed = api.get("/api/v1/referrals", name)
+        want_list = 200 if role in ("case_worker", "coordinator", "partner", "supervisor") else 403
+        got_ids = [r["id"] for r in listed.get_json().get("items", [])] if listed.status_code == 200 else []
+        if listed.status_code != want_list or (made["id"] in got_ids) != sees:
+            failures.append(f"list by {name}: {listed.status_code} {got_ids}")
+        got = api.post(path + "/decline", name, json={"reason": "x"}).status_code
+        want = 404 if not sees else (200 if addressed else 403)
+        if got != want:
+            failures.append(f"decline by {name}: got {got}, expected {want}")
+        if got == 200:  # put it back for the next users
+            with engine.db.transaction() as session:
+                row = session.get_one(Referral, made["id"])
+                row.status, row.status_reason, row.declined_by, row.declined_at = "requested", None, None, None
+    assert not failures, "\n".join(failures)
