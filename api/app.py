@@ -153,6 +153,9 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
 
     api.register_blueprint(case_notes.blp)
     api.register_blueprint(case_notes.contacts_blp)
+    from .rest import referrals  # referrals of a child to partners
+
+    api.register_blueprint(referrals.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
     from .web import bp as web_pages

@@ -16,6 +16,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from engine import transfers
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
+from engine.referrals import escalate_overdue_referrals
 from engine.runtime import SYSTEM, Engine
 from engine.settings import Settings
 from engine.statistical_reports import open_due_reports
@@ -56,10 +57,12 @@ class Jobs:
         return self.engine.fire_due_timers()
 
     def escalate(self) -> int:
-        """Climb the ladder of overdue steps, then of transfers left unanswered."""
+        """Overdue steps, transfers left unanswered and overdue referrals each climb their ladder
+        (one rung each, once)."""
         now = self.engine.now()
         return (escalate_overdue(self.engine.db, now, self.policy)
-                + transfers.escalate_overdue(self.engine.db, now, self.policy))
+                + transfers.escalate_overdue(self.engine.db, now, self.policy)
+                + escalate_overdue_referrals(self.engine.db, now, self.policy))
 
     def flag_stalled(self) -> int:
         return flag_stalled(self.engine.db, self.engine.now(), self.policy)

@@ -176,3 +176,16 @@ DOCUMENT_MESSAGES = [
     N_("The child is now older than this pathway serves: the case cannot be reopened."),
     N_("The case is open: only a closed case is reopened."),
 ]
+
+# referrals to partners (engine/referrals.py): the messages named by constants there
+REFERRAL_MESSAGES = [
+    N_("Say why the child is referred: the reason cannot be blank."),
+    N_("Say why the referral is declined: the reason cannot be blank."),
+    N_("Say why the referral is cancelled: the reason cannot be blank."),
+    N_("Say what service was given: it cannot be blank."),
+    N_("Give a date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM)."),
+    N_("Choose the partner sector from the list (health, justice, education…)."), N_("Choose the partner sector."),
+    N_("Choose the service requested."), N_("Give the date the service was given."),
+    N_("Give the date as YYYY-MM-DD."), N_("The answer has invalid fields."),
+    N_("The cancellation has invalid fields."),
+]

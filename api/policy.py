@@ -367,3 +367,54 @@ def can_add_document(principal: Principal, case: Any) -> bool:
     """Adds a document to a case it sees: the case's team (its unit's case workers, the province's
     coordinators) and the partners the case is shared with (a partner's own certificate)."""
     return principal.role in DOCUMENT_UPLOADERS and principal.province == case.province
+
+
+# --- referrals to partners (engine/referrals.py, api/readers/referrals.py) ---------------------
+#
+# | role | referrals it sees | makes | answers (accept, decline, record the service) | cancels |
+# |---|---|---|---|---|
+# | case_worker | those of its unit's cases | on its unit's cases | — | its own |
+# | coordinator | its province's | on its province's cases | — | its province's |
+# | partner | those addressed to its sector in its province (the child's reference, age and sex only) | — | those | — |
+# | supervisor | its province's (read-only) | — | — | — |
+
+def referral_scope(principal: Principal) -> Any:
+    """SQL condition on ``Referral`` joined with its ``Case``: the referrals the principal sees (a
+    referral not addressed to a partner is never found: 404)."""
+    from engine.models import Referral
+
+    if principal.role in PROVINCE_ROLES:
+        return Case.province == principal.province
+    if principal.role == CASE_WORKER:
+        return and_(Case.province == principal.province, Case.unit == principal.unit)
+    if principal.role == PARTNER:
+        return and_(Case.province == principal.province, Referral.performer_sector == principal.sector)
+    return false()
+
+
+def can_refer(principal: Principal, case: Any) -> bool:
+    """The case's team refers the child to a partner: its unit's case workers, the province's coordinators."""
+    return can_correct_identity(principal, case)
+
+
+def can_answer_referral(principal: Principal, referral: Any, case: Any) -> bool:
+    """A partner of the sector the referral is addressed to, in the case's province."""
+    return (principal.role == PARTNER and principal.sector == referral.performer_sector
+            and principal.province == case.province)
+
+
+def can_cancel_referral(principal: Principal, referral: Any, case: Any) -> bool:
+    """Its requester (still of the case's team), or a coordinator of the case's province."""
+    if principal.role == COORDINATOR:
+        return principal.province == case.province
+    return principal.username == referral.requester and can_refer(principal, case)
+
+
+def sees_referred_child(principal: Principal) -> bool:
+    """Partners see of the child only the case's reference, age and sex; the case's team its name too."""
+    return principal.role in FULL_FILE_ROLES
+
+
+def reads_referrals(principal: Principal) -> bool:
+    """May list referrals (which ones: :func:`referral_scope`)."""
+    return principal.role in TERRITORIAL_ROLES

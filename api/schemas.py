@@ -670,3 +670,102 @@ class CloseRequest(Strict):
 class ReopenRequest(Strict):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     urgent = fields.Boolean(load_default=False, metadata={"description": "immediate assistance first"})
+# --- referrals to partners (engine/referrals.py) ------------------------------------------------
+
+class ReferralRequest(Strict):
+    sector = _described("string", "required: justice | health | education | police | gendarmerie | youth | "
+                                  "employment | social_action | civil_status | other")
+    organisation = _described("string", "a named organisation of the sector (e.g. the hospital's child-protection "
+                                        "unit): one line, 200 characters at most")
+    service = _described("string", "required: a service of the sector's list (docs/referrals.md), e.g. "
+                                   "medical_exam, legal_aid, school_reinsertion, shelter, civil_registration, other")
+    note = _described("string", "what exactly is asked for, 2,000 characters at most")
+    reason = _described("string", "required: why the child is referred, 2,000 characters at most")
+    respond_by = _described("string", "the response deadline: YYYY-MM-DD (the end of that day) or an ISO 8601 "
+                                      "date and time; later than now; default by the case's risk level "
+                                      "(high 2 days, medium 5, low 10)")
+    task_id = _described("string", "the step it is made from (an open or completed task of the case)")
+
+
+class ReferralAcceptRequest(Strict):
+    due_by = _described("string", "when the service will be given: YYYY-MM-DD or an ISO 8601 date and time; "
+                                  "default by the case's risk level (high 14 days, medium 30, low 60)")
+    note = _described("string", "2,000 characters at most")
+
+
+class ReferralDeclineRequest(Strict):
+    reason = _described("string", "required: why it is declined, 2,000 characters at most")
+
+
+class ReferralCancelRequest(Strict):
+    reason = _described("string", "required: why it is cancelled, 2,000 characters at most")
+
+
+class ReferralCompleteRequest(Strict):
+    service_given = _described("string", "required: the service given, 2,000 characters at most")
+    occurrence = _described("string", "required: the day it was given, YYYY-MM-DD (from the referral's day "
+                                      "to today)")
+
+
+class ReferralListArgs(PageArgs):
+    state = fields.String(validate=validate.OneOf(("requested", "accepted", "declined", "completed", "cancelled",
+                                                   "open")),
+                          metadata={"description": "requested | accepted | declined | completed | cancelled | "
+                                                   "open (requested or accepted); none: every state"})
+
+
+class ReferredChild(Schema):
+    display_name = fields.String(metadata={"description": "not shown to partners"})
+    age = fields.Integer(allow_none=True)
+    age_estimated = fields.Boolean()
+    sex = fields.String(allow_none=True)
+
+
+class ReferralSchema(Schema):
+    id = fields.String()
+    case_id = fields.String()
+    case_reference = fields.String()
+    case_status = fields.String()
+    child = fields.Nested(ReferredChild)
+    requested_at = fields.DateTime()
+    requester = fields.String()
+    requester_role = fields.String()
+    requester_unit = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    step = fields.String(allow_none=True)
+    sector = fields.String()
+    organisation = fields.String(allow_none=True)
+    service = fields.String()
+    note = fields.String(allow_none=True)
+    reason = fields.String()
+    priority = fields.String(metadata={"description": "routine | urgent | asap (from the case's risk level)"})
+    respond_by = fields.DateTime()
+    due_by = fields.DateTime(allow_none=True)
+    deadline = fields.DateTime(allow_none=True, metadata={"description": "the running deadline: respond_by, "
+                                                                         "then due_by once accepted"})
+    overdue = fields.Boolean()
+    status = fields.String(metadata={"description": "requested | accepted | declined | completed | cancelled"})
+    status_reason = fields.String(allow_none=True)
+    accepted_by = fields.String(allow_none=True)
+    accepted_at = fields.DateTime(allow_none=True)
+    accept_note = fields.String(allow_none=True)
+    declined_by = fields.String(allow_none=True)
+    declined_at = fields.DateTime(allow_none=True)
+    service_given = fields.String(allow_none=True)
+    occurrence = fields.Date(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    cancelled_by = fields.String(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    escalation_level = fields.Integer()
+
+
+class ReferralList(Schema):
+    items = fields.List(fields.Nested(ReferralSchema), required=True)
+
+
+class ReferralPage(Schema):
+    items = fields.List(fields.Nested(ReferralSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)

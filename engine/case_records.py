@@ -34,11 +34,11 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import Connection, insert, select, update
 
+from .actor import Actor
 from .db import Database
 from .errors import Conflict, NotFound, ValidationFailed
 from .intake import BIDI_CONTROLS, StrictBoolean, clean_line, has_letters, plain_line
 from .models import Case, CaseContact, CaseEvent, CaseNote
-from .runtime import Actor
 
 NOTES, CONTACTS, EVENTS, CASES = CaseNote.__table__, CaseContact.__table__, CaseEvent.__table__, Case.__table__
 

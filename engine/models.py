@@ -664,3 +664,50 @@ class CaseTransfer(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)  # why declined (or cancelled)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None]
+# --- referrals to partners (engine/referrals.py) ---------------------------------------------
+
+class Referral(Base):
+    """A referral of a child's case to a partner sector of the province (or a named organisation of
+    it) for one service, with a response deadline: requested → accepted | declined → completed, or
+    cancelled by its requester. Shaped after FHIR ``ServiceRequest`` and ``Task`` (docs/referrals.md).
+    ``next_escalation_at`` is when the next rung of the ladder is due (the response deadline while
+    requested, the service deadline ``due_by`` once accepted; NULL when answered or done)."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (Index("ix_referrals_case", "case_id", "requested_at"),
+                      Index("ix_referrals_performer", "province", "performer_sector", "status", "respond_by"),
+                      Index("ix_referrals_next_escalation", "next_escalation_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    province: Mapped[str] = mapped_column(String(64))  # the case's province when it was made
+    requested_at: Mapped[datetime]
+    requester: Mapped[str] = mapped_column(String(100))
+    requester_role: Mapped[str] = mapped_column(String(20))
+    requester_unit: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[str | None] = mapped_column(String(36))  # the step it was made from, if any
+    step: Mapped[str | None] = mapped_column(String(100))
+    performer_sector: Mapped[str] = mapped_column(String(32))
+    performer_organisation: Mapped[str | None] = mapped_column(String(200))
+    service: Mapped[str] = mapped_column(String(40))  # engine.referrals.SERVICES of the sector
+    service_note: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(8))  # routine | urgent | asap
+    respond_by: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # requested | accepted | declined | completed | cancelled
+    status_reason: Mapped[str | None] = mapped_column(Text)  # why declined or cancelled
+    accepted_by: Mapped[str | None] = mapped_column(String(100))
+    accepted_at: Mapped[datetime | None]
+    accept_note: Mapped[str | None] = mapped_column(Text)
+    due_by: Mapped[datetime | None]  # once accepted: when the service is to be given
+    declined_by: Mapped[str | None] = mapped_column(String(100))
+    declined_at: Mapped[datetime | None]
+    service_given: Mapped[str | None] = mapped_column(Text)
+    occurrence: Mapped[date | None] = mapped_column(Date)
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    completed_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    cancelled_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

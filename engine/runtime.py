@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
-from . import identity, stalling, subjects, transfers
+from . import identity, referrals, stalling, subjects, transfers
+from .actor import SYSTEM, Actor
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
 from .definitions import storage
@@ -112,16 +113,6 @@ def _update_case(columns: tuple[str, ...]) -> Any:
     return update(CASES).where(CASES.c.id == bindparam("key_case_id")).values({n: bindparam(n) for n in columns})
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who runs a command: recorded in history; access is decided by the API's policy."""
-
-    username: str
-    role: str = "system"
-    source: str | None = None
-
-
-SYSTEM = Actor("system", "system")
 
 
 @dataclass
@@ -800,7 +791,8 @@ class Engine:
 
     def close_case(self, case_id: str, reason: Any, note: Any, actor: Actor) -> CommandResult:
         """Close a case before its pathway ends (:data:`CLOSE_REASONS`, and a note; ``other`` needs
-        one): its open tasks are cancelled, its timers stopped and a pending transfer cancelled."""
+        one): its open tasks are cancelled, its timers stopped, a pending transfer and the open
+        referrals to partners cancelled."""
         errors: dict[str, list[str]] = {}
         if reason not in CLOSE_REASONS:
             errors["reason"] = [f"Must be one of: {', '.join(CLOSE_REASONS)}."]
@@ -824,6 +816,7 @@ class Engine:
             if cancelled is not None:
                 unit.event(case, actor, "transfer_cancelled", detail={
                     **transfers.summary(cancelled._mapping), "reason": transfers.CASE_CLOSED})
+            referrals.cancel_open_of_case(unit.conn, case, actor, unit.now, reason=transfers.CASE_CLOSED)
             compiled = self.compiled(unit, case.pathway_version_id)
             workflow = self._load_workflow(unit, case, compiled)
             workflow.cancel()

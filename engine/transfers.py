@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from . import referrals
 from .db import Database
 from .errors import Conflict, NotFound, ValidationFailed
 from .escalation import DEFAULT_POLICY, EscalationPolicy
@@ -132,7 +133,7 @@ def addressed(conn: Connection, transfer_id: str, province: str | None, *, sendi
 
 
 def move(conn: Connection, case_id: str, transfer: Any) -> int:
-    """File the case's open tasks, search keys and duplicate reviews to the new unit and province
+    """File the case's open tasks, search keys, duplicate reviews and open referrals to the new unit and province
     (the case row itself is written by the command). Claimed tasks go back to the new unit's
     lanes, and their unsent drafts are dropped (they were the sending team's). Returns how many
     open tasks moved."""
@@ -142,6 +143,7 @@ def move(conn: Connection, case_id: str, transfer: Any) -> int:
             province=transfer.to_province, unit=transfer.to_unit, state="ready", assignee=None))
         conn.execute(delete(TaskDraft).where(TaskDraft.task_id.in_(task_ids)))
     conn.execute(update(ChildNameKey).where(ChildNameKey.case_id == case_id).values(province=transfer.to_province))
+    referrals.follow_transfer(conn, case_id, transfer.to_province)
     conn.execute(update(DuplicateReview).where(DuplicateReview.case_id == case_id)
                  .values(case_province=transfer.to_province))
     conn.execute(update(DuplicateReview).where(DuplicateReview.match_id == case_id)

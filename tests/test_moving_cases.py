@@ -267,3 +267,23 @@ def test_an_urgent_reopening_starts_with_immediate_assistance_and_informs_the_pr
     assert sorted(t["name"] for t in reopened.get_json()["open_tasks"]) == ["immediate_assistance",
                                                                              "judicial_decision"]
     assert len(_outbox(engine, "prosecutor_notification")) == 1  # the prosecutor is informed of the danger
+
+
+def test_open_referrals_follow_an_accepted_transfer_and_end_with_a_case_closed_early(api: ApiClient, engine: Engine):
+    from tests.test_referrals import BODY
+
+    case_id = engine.start_case(report(engine), UPE).case_id
+    made = api.post(f"/api/v1/cases/{case_id}/referrals", "upe.tanger", json=BODY)
+    assert made.status_code == 201, made.get_json()
+    referral = made.get_json()["id"]
+    transfer = _transfer(api, case_id).get_json()
+    assert api.post(f"/api/v1/transfers/{transfer['id']}/accept", "cape.casa", json={}).status_code == 200
+    assert api.get("/api/v1/referrals?state=requested", "sante.tanger").get_json()["items"] == []  # not Tanger's
+    listed = api.get("/api/v1/referrals?state=requested", "sante.casa").get_json()["items"]
+    assert [r["id"] for r in listed] == [referral]  # Casablanca's health partners answer it now
+
+    closed = api.post(f"/api/v1/cases/{case_id}/close", "cape.casa", json={"reason": "moved", "note": "Parti"})
+    assert closed.status_code == 200, closed.get_json()
+    [cancelled] = api.get(f"/api/v1/cases/{case_id}/referrals", "cape.casa").get_json()["items"]
+    assert cancelled["status"] == "cancelled"
+    assert [e.detail["reason"] for e in events(engine, case_id, "referral_cancelled")] == ["case_closed"]

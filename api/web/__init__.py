@@ -11,6 +11,7 @@ map of every page is below; each page family has its module:
 | :mod:`.drafts` | a step form's draft (kept as the worker types, or as a submit meets a lapsed session); keep-alive |
 | :mod:`.cases` | the case list and its search, reporting a child, a case's file, correcting its identity |
 | :mod:`.notes` | a case's notes and contacts (the case page's cards, their forms, a contact's edit page) |
+| :mod:`.referrals` | referrals to partners: the case page's card and form, the partners' page and its answers |
 | :mod:`.case_print` | the printable summary of a case's file (PDF) |
 | :mod:`.documents` | a case's documents: the upload form, downloads, images shown on the case page |
 | :mod:`.duplicates` | the coordinators' reviews of possible duplicate reports of a child |
@@ -44,6 +45,7 @@ from . import (
     moving,
     notes,
     planning,
+    referrals,
     statistics,
     supervision,
     tasks,
@@ -111,6 +113,12 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>/documents", "add_document", case_documents.add_document, POST),
     ("/documents/<uuid:document_id>/download", "document_download", case_documents.download, GET),
     ("/documents/<uuid:document_id>/image", "document_image", case_documents.image, GET),
+    ("/cases/<uuid:case_id>/referrals", "make_referral", referrals.make_referral, POST),
+    ("/referrals", "referrals_page", referrals.referrals_page, GET),
+    ("/referrals/<uuid:referral_id>/accept", "accept_referral", referrals.accept, POST),
+    ("/referrals/<uuid:referral_id>/decline", "decline_referral", referrals.decline, POST),
+    ("/referrals/<uuid:referral_id>/complete", "complete_referral", referrals.complete, POST),
+    ("/referrals/<uuid:referral_id>/cancel", "cancel_referral", referrals.cancel, POST),
 )
 
 for _rule, _endpoint, _view, _methods in PAGES:
@@ -127,6 +135,7 @@ bp.app_context_processor(inbox.template_globals)
 bp.app_context_processor(moving.template_globals)
 bp.app_context_processor(lambda: {"session_timing": drafts.session_timing, "due_words": tasks.due_words})
 bp.app_context_processor(case_documents.template_globals)
+bp.app_context_processor(referrals.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)

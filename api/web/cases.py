@@ -18,7 +18,7 @@ from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors, translate_message
 from ..readers import cases, children, duplicates, incidents, judicial, pathways, reports, territory
 from ..readers.context import ReadContext
-from . import moving, notes
+from . import moving, notes, referrals
 from .chrome import isolate
 from .forms import (
     CHILD_ERROR_FIELDS,
@@ -229,6 +229,8 @@ def case(case_id: str) -> ResponseReturnValue:
                            open_incidents=incidents.case_open_incidents(context, file.case.id),
                            # the "Notes" and "Contacts" cards, and the notes of the timeline
                            **notes.case_page_context(context, file.case, events),
+                           # the "Referrals" card and its form
+                           **referrals.case_page_context(context, file.case),
                            # the coordinators' card: risk level, transfer, closing early, reopening
                            **moving.case_page_context(context, file.case))
 

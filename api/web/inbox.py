@@ -7,9 +7,11 @@ from typing import Any
 from flask import abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from engine.errors import NotFound
 from notifications.inbox import mark_read
 
 from ..context import engine, reader
+from ..readers import cases
 from ..readers import notifications as inbox
 from .session import login_required
 
@@ -47,12 +49,20 @@ def inbox_page() -> ResponseReturnValue:
 
 @login_required
 def open_notification(notification_id: int) -> ResponseReturnValue:
-    """Mark it read and go to its page (the case, the list it names), or back to the inbox."""
+    """Mark it read and go to its page (the case, when the reader sees it; else the list it names,
+    e.g. a partner's referrals), or back to the inbox."""
     himaya = engine()
     row = mark_read(himaya.db, g.principal.username, notification_id, himaya.now())
     if row is None:
         abort(404)
-    shown = inbox.present_notification(reader(), row, {})
+    context = reader()
+    shown = inbox.present_notification(context, row, {})
     if shown["case_id"]:
-        return redirect(url_for("web.case", case_id=shown["case_id"]))
+        try:
+            cases.visible(context, shown["case_id"])
+        except NotFound:  # a partner told of a referral reads it on its referrals page, not the file
+            if shown["link"]:
+                return redirect(shown["link"])
+        else:
+            return redirect(url_for("web.case", case_id=shown["case_id"]))
     return redirect(shown["link"] or url_for("web.inbox"))

@@ -180,6 +180,8 @@ def event_label(kind: str, detail: dict | None) -> str:
         return f"{EVENT_LABELS[kind]} ({fields})"
     if kind in ("contact_added", "contact_changed"):
         return record_event_label(kind, detail)
+    if kind.startswith("referral_"):
+        return referral_event_label(kind, detail)
     return str(EVENT_LABELS.get(kind, kind))
 
 
@@ -248,3 +250,52 @@ def record_event_label(kind: str, detail: dict | None) -> str:
 # Documents of a child's case (api/web/documents.py).
 EVENT_LABELS.update({"document_added": _l("Document added"), "document_downloaded": _l("Document downloaded"),
                      "document_viewed": _l("Document image viewed")})
+
+
+# Referrals to partners (engine/referrals.py, api/web/referrals.py).
+EVENT_LABELS.update({
+    "referral_requested": _l("Referred to a partner"), "referral_accepted": _l("Referral accepted by the partner"),
+    "referral_declined": _l("Referral declined by the partner"),
+    "referral_completed": _l("Service given by the partner"), "referral_cancelled": _l("Referral cancelled"),
+    "referral_escalated": _l("Referral overdue: escalation"), "referrals_viewed": _l("Referrals viewed"),
+})
+TOPIC_LABELS.update({
+    "referral_requested": _l("Referral to answer"), "referral_accepted": _l("Referral accepted"),
+    "referral_declined": _l("Referral declined"), "referral_completed": _l("Service given on a referral"),
+    "referral_cancelled": _l("Referral cancelled"), "referral_overdue": _l("Referral overdue"),
+})
+SECTOR_LABELS = {
+    "justice": _l("Justice (prosecutor's office)"), "health": _l("Health"), "education": _l("National education"),
+    "police": _l("National security (police)"), "gendarmerie": _l("Royal Gendarmerie"), "youth": _l("Youth"),
+    "employment": _l("Employment"), "social_action": _l("Social action"), "civil_status": _l("Civil status"),
+    "other": _l("Other sector"),
+}
+SERVICE_LABELS = {
+    "protective_measure": _l("Protective measure"), "legal_proceedings": _l("Legal proceedings"),
+    "legal_aid": _l("Legal aid"), "medical_exam": _l("Medical examination"),
+    "medicolegal_exam": _l("Medico-legal examination"), "medical_care": _l("Medical care"),
+    "psychological_care": _l("Psychological care"), "school_reinsertion": _l("School reinsertion"),
+    "school_support": _l("School support"), "non_formal_education": _l("Non-formal education"),
+    "investigation": _l("Investigation"), "protection": _l("Police protection"),
+    "youth_activities": _l("Youth centre activities"), "vocational_training": _l("Vocational training"),
+    "job_placement": _l("Job placement"), "shelter": _l("Shelter"), "family_support": _l("Support to the family"),
+    "material_aid": _l("Material aid"), "civil_registration": _l("Civil registration"),
+    "other": _l("Other service (say which in the note)"),
+}
+REFERRAL_STATUS_LABELS = {"requested": _l("Waiting for an answer"), "accepted": _l("Accepted"),
+                          "declined": _l("Declined"), "completed": _l("Service given"), "cancelled": _l("Cancelled")}
+REFERRAL_TAB_LABELS = {"open": _l("In progress"), "requested": _l("Not answered yet"), "accepted": _l("Accepted"),
+                       "completed": _l("Service given"), "declined": _l("Declined"), "cancelled": _l("Cancelled"),
+                       "all": _l("All")}
+PRIORITY_LABELS = {"routine": _l("Routine"), "urgent": _l("Urgent"), "asap": _l("As soon as possible")}
+
+
+def referral_event_label(kind: str, detail: dict | None) -> str:
+    """A timeline line of a referral: the event and the sector and service it is about."""
+    detail = detail or {}
+    label = str(EVENT_LABELS.get(kind, kind))
+    sector, service = detail.get("sector"), detail.get("service")
+    about = [str(SECTOR_LABELS[sector])] if sector in SECTOR_LABELS else []
+    if service in SERVICE_LABELS:
+        about.append(str(SERVICE_LABELS[service]))
+    return f"{label} ({' · '.join(about)})" if about else label

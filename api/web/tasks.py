@@ -234,6 +234,8 @@ def _task_page(found: tasks.FoundTask, view: dict[str, Any], can_act: bool, valu
                            release_reason_max=RELEASE_REASON_MAX,
                            policy_may_write_contacts=file is not None and policy.can_write_case_records(
                                context.principal, file.case),
+                           may_refer=file is not None and file.case.status == "open" and policy.can_refer(
+                               context.principal, file.case),
                            child=children.child_brief(file.case, context.now.date()) if file else None), \
         400 if errors else 200
 
