@@ -357,3 +357,19 @@ def can_add_document(principal: Principal, case: Any) -> bool:
     """Adds a document to a case it sees: the case's team (its unit's case workers, the province's
     coordinators) and the partners the case is shared with (a partner's own certificate)."""
     return principal.role in DOCUMENT_UPLOADERS and principal.province == case.province
+
+
+# --- administration of units and users; out of office ----------------------------------------
+
+def can_administer(principal: Principal) -> bool:
+    """Units and user accounts (and their audit) are the administrators' alone."""
+    return principal.role == ADMIN
+
+
+def can_set_away(principal: Principal, user: Any) -> bool:
+    """Who sets a person's out-of-office dates: the person, an administrator, or a coordinator of
+    the province for its territorial staff (not another coordinator's)."""
+    if principal.username == user.username or principal.role == ADMIN:
+        return True
+    return (principal.role == COORDINATOR and user.province == principal.province
+            and user.role in TERRITORIAL_ROLES and user.role != COORDINATOR)

@@ -126,6 +126,7 @@ TOPIC_LABELS = {
     "supervisor_alert": _l("Alert to the CPPE supervisors"), "case_stalled": _l("Stalled case alert"),
     "duplicate_review": _l("Possible duplicate report to review"),
     "tasks_released": _l("Tasks of a disabled account back with the team"),
+    "tasks_released_away": _l("Tasks of someone out of office back with the team"),
 }
 INFORMED_VIA_LABELS = {"phone": _l("Phone"), "fax": _l("Fax"), "letter": _l("Letter"),
                        "in_person": _l("In person"), "other": _l("Other means")}
@@ -229,3 +230,23 @@ def record_event_label(kind: str, detail: dict | None) -> str:
 # Documents of a child's case (api/web/documents.py).
 EVENT_LABELS.update({"document_added": _l("Document added"), "document_downloaded": _l("Document downloaded"),
                      "document_viewed": _l("Document image viewed")})
+# Administration of units and users (api/web/accounts.py).
+UNIT_KIND_NAMES = {UPE: _l("UPE (child-protection unit)"), CAPE: _l("CAPE (child-protection support centre)"),
+                   SAS_MOBILE: _l("SAS mobile team"), "care_institution": _l("Care institution")}
+SECTOR_LABELS = {"justice": _l("Justice (prosecutor's office)"), "health": _l("Health"), "education": _l("Education"),
+                 "police": _l("Police"), "gendarmerie": _l("Gendarmerie"), "youth": _l("Youth"),
+                 "employment": _l("Employment"), "social_action": _l("Social action"),
+                 "civil_status": _l("Civil status"), "other": _l("Other sector")}
+LANGUAGE_NAMES = {"fr": "Français", "ar": "العربية", "en": "English"}
+ADMIN_ACTION_LABELS = {
+    "unit_created": _l("Unit created"), "unit_changed": _l("Unit changed"), "user_created": _l("Account created"),
+    "user_changed": _l("Account changed"), "user_disabled": _l("Account disabled"),
+    "user_enabled": _l("Account enabled"), "password_reset": _l("Password reset"),
+    "away_changed": _l("Out-of-office dates changed"),
+}
+ACCOUNT_FIELD_LABELS = {
+    "code": _l("Code"), "name": _l("Name"), "kind": _l("Kind"), "province": _l("Province"), "active": _l("Active"),
+    "full_name": _l("Full name"), "role": _l("Role"), "unit": _l("Unit"), "sector": _l("Sector"),
+    "email": _l("E-mail"), "phone": _l("Phone"), "language": _l("Language"), "password": _l("Password"),
+    "away_from": _l("Away from"), "away_until": _l("Away until"),
+}
