@@ -70,7 +70,8 @@ NEEDS_SECTOR = N_("Choose the partner's sector.")
 SECTOR_ONLY_PARTNERS = N_("Only partners have a sector.")
 SHORT_PASSWORD = N_("Use at least 10 characters.")
 LONG_PASSWORD = N_("Use at most 200 characters.")
-ONE_KIND_PASSWORD = N_("Mix at least two kinds of characters: lower-case letters, upper-case letters, digits, other signs.")
+ONE_KIND_PASSWORD = N_(
+    "Mix at least two kinds of characters: lower-case letters, upper-case letters, digits, other signs.")
 USERNAME_PASSWORD = N_("Do not use the user name as the password.")
 COMMON_PASSWORD = N_("This password is too common: choose another one.")
 BAD_EMAIL = N_("Enter an e-mail address such as name@example.ma.")
@@ -325,18 +326,20 @@ def change_user(session: Session, username: str, changes: dict[str, Any], *, now
                if k in changes and changes[k] != getattr(user, k)]
     for key in changed:
         setattr(user, key, changes[key])
-    common = {"at": now, "actor": actor, "target_kind": admin_log.USER, "target": username}
+    def audit(action: str, fields: list[str]) -> None:
+        admin_log.record(session, at=now, actor=actor, action=action, target_kind=admin_log.USER, target=username,
+                         fields=fields)
+
     profile = [k for k in changed if k not in AWAY_FIELDS]
     if profile:
-        admin_log.record(session, action=admin_log.USER_CHANGED, fields=profile, **common)
+        audit(admin_log.USER_CHANGED, profile)
     if any(k in AWAY_FIELDS for k in changed):
-        admin_log.record(session, action=admin_log.AWAY_CHANGED, fields=[k for k in changed if k in AWAY_FIELDS],
-                         **common)
+        audit(admin_log.AWAY_CHANGED, [k for k in changed if k in AWAY_FIELDS])
     if password_hash is not None:
         user.password_hash = password_hash
         user.password_changed_at = now
         revoke_all(session, user.id, now=now)
-        admin_log.record(session, action=admin_log.PASSWORD_RESET, fields=["password"], **common)
+        audit(admin_log.PASSWORD_RESET, ["password"])
         changed.append("password")
     session.flush()
     return user, changed
