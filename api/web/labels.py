@@ -245,7 +245,8 @@ ADMIN_ACTION_LABELS = {
     "away_changed": _l("Out-of-office dates changed"),
 }
 ACCOUNT_FIELD_LABELS = {
-    "code": _l("Code"), "name": _l("Name"), "kind": _l("Kind"), "province": _l("Province"), "active": _l("Active"),
+    "code": _l("Code"), "name": _l("Name"), "kind": _l("Kind"), "province": _l("Province"), "active": _l("State"),
+    "username": _l("User name"),
     "full_name": _l("Full name"), "role": _l("Role"), "unit": _l("Unit"), "sector": _l("Sector"),
     "email": _l("E-mail"), "phone": _l("Phone"), "language": _l("Language"), "password": _l("Password"),
     "away_from": _l("Away from"), "away_until": _l("Away until"),
