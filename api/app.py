@@ -156,6 +156,10 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     from .rest import referrals  # referrals of a child to partners
 
     api.register_blueprint(referrals.blp)
+    from .rest import admin as administration  # units and users, administered; out of office
+
+    api.register_blueprint(administration.blp)
+    api.register_blueprint(administration.away_blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
     from .web import bp as web_pages
@@ -163,6 +167,9 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
 
     app.register_blueprint(web_pages)
     app.register_blueprint(admin_pages)
+    from .web.accounts import bp as account_pages  # units and users administered; my account
+
+    app.register_blueprint(account_pages)
     from .jobs import Jobs
 
     jobs = Jobs.from_settings(engine, settings)  # a bad HIMAYA_SMTP_URL refuses start-up

@@ -205,13 +205,28 @@ def _user_command(args: argparse.Namespace, action: Any) -> int:
     return 0
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
-    from .users import add_user
+def _cli_actor() -> str:
+    """Who the audit names for a change made on the command line: ``cli:<OS user>``."""
+    import getpass
 
-    password = _read_password(args)
+    from engine.admin_log import CLI
+
+    try:
+        return f"{CLI}:{getpass.getuser()}"[:100]
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        return CLI
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from .users import add_user, check_new_user, clean
+
+    values = clean({"username": args.username, "password": _read_password(args), "role": args.role,
+                    "language": args.language, "email": args.email, "phone": args.phone, "full_name": args.name})
+    errors, password_hash = check_new_user(values)  # the slow hash before the transaction
     return _user_command(args, lambda session, now: "created: " + add_user(
-        session, username=args.username, password=password, role=args.role, now=now, province=args.province,
-        unit=args.unit, sector=args.sector, full_name=args.name, language=args.language).username)
+        session, username=args.username, password_hash=password_hash, errors=errors, role=args.role, now=now,
+        province=args.province, unit=args.unit, sector=args.sector, full_name=values["full_name"],
+        language=args.language, email=values["email"], phone=values["phone"], actor=_cli_actor()).username)
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
@@ -222,20 +237,26 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
     from .users import disable_user
 
+    actor = _cli_actor()
     status = _user_command(args, lambda session, now: "disabled (tokens revoked): " + disable_user(
-        session, args.username, now=now).username)
+        session, args.username, now=now, actor=actor).username)
     if status == 0:
-        released = release_all_of(_engine(args), args.username, Actor("cli", "administrator"))
+        released = release_all_of(_engine(args), args.username, Actor(actor, "administrator"))
         print(f"{len(released)} task(s) back in their lanes; the coordinators are told")
     return status
 
 
 def cmd_user_set_password(args: argparse.Namespace) -> int:
-    from .users import set_password
+    from .users import UserError, prepare_password, set_password
 
-    password = _read_password(args)
+    try:
+        password_hash = prepare_password(_read_password(args), args.username)
+    except UserError as error:
+        for field, problem in error.errors.items():
+            print(f"error: {field}: {problem}", file=sys.stderr)
+        return 1
     return _user_command(args, lambda session, now: "password changed (tokens revoked): " + set_password(
-        session, args.username, password, now=now).username)
+        session, args.username, password_hash=password_hash, now=now, actor=_cli_actor()).username)
 
 
 def cmd_reports_open(args: argparse.Namespace) -> int:
@@ -364,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--unit")
     add.add_argument("--sector")
     add.add_argument("--name", help="full name")
+    add.add_argument("--email", help="where escalation e-mails reach the user")
+    add.add_argument("--phone", help="digits and spaces, + before the country code")
     add.add_argument("--language", default="fr", choices=["fr", "ar", "en"])
     add.add_argument("--password-stdin", action="store_true")
     add.set_defaults(func=cmd_user_add)

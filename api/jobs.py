@@ -19,6 +19,7 @@ from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.referrals import escalate_overdue_referrals
 from engine.runtime import SYSTEM, Engine
 from engine.settings import Settings
+from engine.staffing import release_of_away
 from engine.statistical_reports import open_due_reports
 from engine.worktray import purge_drafts
 from notifications.channels import EmailSender, LogSmsSender, parse_smtp_url
@@ -26,7 +27,8 @@ from notifications.delivery import Deliverer
 
 log = logging.getLogger("himaya.jobs")
 
-INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600, "drafts": 3600}
+INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600, "drafts": 3600,
+             "away": 900}
 
 
 def email_sender(settings: Settings) -> EmailSender | None:
@@ -75,18 +77,24 @@ class Jobs:
         """Delete the step forms' drafts older than HIMAYA_DRAFT_DAYS, and those of ended tasks."""
         return purge_drafts(self.engine.db, self.engine.now(), timedelta(days=self.settings.draft_days))
 
+    def release_of_away(self) -> int:
+        """The tasks held by people whose absence has begun (today in the deployment's time zone)
+        back to their lanes, the coordinators told."""
+        today = self.engine.now().astimezone(self.settings.zone).date()
+        return len(release_of_away(self.engine, today, SYSTEM))
+
     def deliver(self) -> dict[str, Any]:
         return asdict(self.deliverer.run())
 
     def run_once(self) -> dict[str, Any]:
         """Every job once, in the order that lets one run finish a chain (timer → task → …)."""
         return {"timers": self.fire_timers(), "reports": self.open_reports(), "escalations": self.escalate(),
-                "stalled": self.flag_stalled(), "delivery": self.deliver()}
+                "stalled": self.flag_stalled(), "away": self.release_of_away(), "delivery": self.deliver()}
 
     def _guarded(self, name: str) -> Callable[[], None]:
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
                "outbox": self.deliver, "reports": self.open_reports,
-               "drafts": self.purge_drafts}[name]
+               "drafts": self.purge_drafts, "away": self.release_of_away}[name]
 
         def run() -> None:
             try:

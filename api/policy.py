@@ -418,3 +418,17 @@ def sees_referred_child(principal: Principal) -> bool:
 def reads_referrals(principal: Principal) -> bool:
     """May list referrals (which ones: :func:`referral_scope`)."""
     return principal.role in TERRITORIAL_ROLES
+# --- administration of units and users; out of office ----------------------------------------
+
+def can_administer(principal: Principal) -> bool:
+    """Units and user accounts (and their audit) are the administrators' alone."""
+    return principal.role == ADMIN
+
+
+def can_set_away(principal: Principal, user: Any) -> bool:
+    """Who sets a person's out-of-office dates: the person, an administrator, or a coordinator of
+    the province for its territorial staff (not another coordinator's)."""
+    if principal.username == user.username or principal.role == ADMIN:
+        return True
+    return (principal.role == COORDINATOR and user.province == principal.province
+            and user.role in TERRITORIAL_ROLES and user.role != COORDINATOR)

@@ -769,3 +769,135 @@ class ReferralPage(Schema):
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
+
+
+# --- administration of units and users (``/api/v1/admin``); out of office -------------------
+
+def _text(maximum: int, description: str, *, required: bool = False) -> Any:
+    return fields.String(required=required, allow_none=not required, validate=validate.Length(max=maximum),
+                         metadata={"description": description})
+
+
+class AdminUnitRequest(Strict):
+    code = _text(100, "lower-case letters, digits and '-', unique (never changes)", required=True)
+    name = _text(200, "shown in the pages", required=True)
+    kind = fields.String(required=True, metadata={"description": "upe | cape | sas_mobile | care_institution"})
+    province = _text(64, "an existing province code", required=True)
+
+
+class AdminUnitChange(Strict):
+    name = fields.String(validate=validate.Length(max=200))
+    active = fields.Boolean(metadata={"description": "false deactivates (409 while it has open cases or tasks)"})
+
+
+class AdminUnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    province = fields.String()
+    active = fields.Boolean()
+    receives_children = fields.Boolean()
+    users = fields.Integer(metadata={"description": "active accounts of the unit"})
+    open_cases = fields.Integer()
+
+
+class AdminUnitArgs(Schema):
+    province = fields.String(validate=validate.Length(min=1, max=64))
+    kind = fields.String(validate=validate.Length(min=1, max=20))
+    active = fields.Boolean()
+
+
+class AdminUnitList(Schema):
+    items = fields.List(fields.Nested(AdminUnitSchema))
+
+
+class _AccountFields(Strict):
+    full_name = _text(200, "default: the user name")
+    email = _text(200, "where escalation e-mails go")
+    phone = _text(40, "digits and spaces, + before the country code")
+    language = fields.String(validate=validate.OneOf(["fr", "ar", "en"]))
+    province = _text(64, "territorial roles: an existing province")
+    unit = _text(100, "case workers: an active unit of the province")
+    sector = _text(32, "partners: their sector")
+    away_from = fields.Date(allow_none=True, metadata={"description": "first day out of office"})
+    away_until = fields.Date(allow_none=True, metadata={"description": "last day out of office (none: until cleared)"})
+
+
+class AdminUserRequest(_AccountFields):
+    username = fields.String(required=True, validate=validate.Length(max=100))
+    password = fields.String(required=True, validate=validate.Length(max=200), load_only=True,
+                             metadata={"description": "≥ 10 characters, two kinds, not the user name, not common"})
+    role = fields.String(required=True, metadata={"description": "case_worker | coordinator | partner | supervisor | "
+                                                                 "national | admin"})
+
+
+class AdminUserChange(_AccountFields):
+    role = fields.String()
+    password = fields.String(validate=validate.Length(max=200), load_only=True,
+                             metadata={"description": "a password reset (the account's tokens are revoked)"})
+
+
+class AdminUserSchema(Schema):
+    username = fields.String()
+    full_name = fields.String()
+    role = fields.String()
+    province = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    sector = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    language = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    password_changed_at = fields.DateTime()
+    away_from = fields.Date(allow_none=True)
+    away_until = fields.Date(allow_none=True)
+
+
+class AdminUserArgs(PageArgs):
+    province = fields.String(validate=validate.Length(min=1, max=64))
+    role = fields.String(validate=validate.Length(min=1, max=20))
+    unit = fields.String(validate=validate.Length(min=1, max=100))
+    active = fields.Boolean()
+    q = fields.String(validate=validate.Length(min=1, max=100), metadata={"description": "part of a name"})
+
+
+class AdminUserPage(Schema):
+    items = fields.List(fields.Nested(AdminUserSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class DisableResult(Schema):
+    user = fields.Nested(AdminUserSchema)
+    released = fields.Integer(metadata={"description": "tasks back in their lanes (the coordinators are told)"})
+
+
+class AwayRequest(Strict):
+    away_from = fields.Date(required=True, allow_none=True)
+    away_until = fields.Date(load_default=None, allow_none=True)
+
+
+class AdminEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String(metadata={"description": "unit_created | unit_changed | user_created | user_changed | "
+                                                    "user_disabled | user_enabled | password_reset | away_changed"})
+    target_kind = fields.String(metadata={"description": "unit | user"})
+    target = fields.String()
+    fields_ = fields.List(fields.String(), data_key="fields", attribute="fields",
+                          metadata={"description": "names of the fields changed (never their values)"})
+
+
+class AuditArgs(PageArgs):
+    target = fields.String(validate=validate.Length(min=1, max=100))
+    action = fields.String(validate=validate.Length(min=1, max=40))
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AdminEventSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)

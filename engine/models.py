@@ -376,6 +376,27 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
+    # Out of office from the first day to the last (both included; no last day: until cleared):
+    # meanwhile the tasks the user holds go back to their lanes (engine.staffing.release_of_away).
+    away_from: Mapped[date | None] = mapped_column(Date)
+    away_until: Mapped[date | None] = mapped_column(Date)
+
+
+class AdminEvent(Base):
+    """Append-only audit of administrative changes (units, users): who, when, what, and the names
+    of the fields changed, never their values (no password, e-mail or phone is copied here)."""
+
+    __tablename__ = "admin_events"
+    __table_args__ = (Index("ix_admin_events_at", "at", "id"),
+                      Index("ix_admin_events_target", "target_kind", "target", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))  # unit_created | unit_changed | user_created | …
+    target_kind: Mapped[str] = mapped_column(String(20))  # unit | user
+    target: Mapped[str] = mapped_column(String(100))  # the unit's code, the user's name
+    fields: Mapped[list[str]]
 
 
 class AuthToken(Base):

@@ -1,5 +1,6 @@
 """A team that changes: the tasks a person held go back to their lanes when the account is
-disabled, and the province's coordinators are told which ones (to reassign what cannot wait).
+disabled, or while the person is out of office (from the first day of the absence), and the
+province's coordinators are told which ones (to reassign what cannot wait).
 
 Each task is released by its own command (:meth:`engine.runtime.Engine.release`, one case
 locked at a time); a task completed or released meanwhile is passed over.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 
 from .errors import Conflict, NotFound
-from .models import Case, OpenTask, OutboxMessage
+from .models import Case, OpenTask, OutboxMessage, User
 from .vocabulary import COORDINATOR, Lane
 
 if TYPE_CHECKING:
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 
 USER_DISABLED = "user_disabled"
 COORDINATOR_DECISION = "coordinator_decision"  # a bulk release without a reason given
+OUT_OF_OFFICE = "out_of_office"  # the holder is away (users.away_from … away_until)
+TOPICS = {USER_DISABLED: "tasks_released", OUT_OF_OFFICE: "tasks_released_away"}  # what the coordinators are told
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,8 @@ def held(himaya: Engine, *, username: str | None = None, unit: str | None = None
 
 def release(himaya: Engine, tasks: list[Released], actor: Actor, *, reason: str, told: str | None) -> list[Released]:
     """Each task back to its lane (its own command); the coordinators of each province told in
-    one notification when ``told`` names whose tasks they were. Returns what was released."""
+    one notification when ``told`` names whose tasks they were (topic ``tasks_released``, or
+    ``tasks_released_away`` for an absence). Returns what was released."""
     released = []
     for task in tasks:
         try:
@@ -66,7 +71,7 @@ def release(himaya: Engine, tasks: list[Released], actor: Actor, *, reason: str,
         now = himaya.now()
         with himaya.db.write_connection() as conn:
             conn.execute(insert(OutboxMessage.__table__), [{
-                "created_at": now, "case_id": None, "topic": "tasks_released", "channel": "notify",
+                "created_at": now, "case_id": None, "topic": TOPICS.get(reason, "tasks_released"), "channel": "notify",
                 "recipient": Lane(COORDINATOR, province).recipients(),
                 "payload": {"username": told, "reason": reason, "tasks": len(theirs),
                             "case_references": sorted({t.case_reference for t in theirs}),
@@ -80,3 +85,25 @@ def release_all_of(himaya: Engine, username: str, actor: Actor, *, reason: str =
     """Every task ``username`` holds back to its lane, in every province (an account disabled);
     the coordinators are told which cases (references, never the children's names)."""
     return release(himaya, held(himaya, username=username), actor, reason=reason, told=username)
+
+
+def away_on(himaya: Engine, today: date, username: str | None = None) -> list[str]:
+    """The active users out of office on ``today`` (their first day passed, their last day not);
+    only ``username`` when given."""
+    query = select(User.username).where(User.username == username) if username else select(User.username)
+    query = query.where(
+        User.active.is_(True), User.away_from.is_not(None), User.away_from <= today,
+        or_(User.away_until.is_(None), User.away_until >= today)).order_by(User.username)
+    with himaya.db.reading() as session:
+        return list(session.scalars(query))
+
+
+def release_of_away(himaya: Engine, today: date, actor: Actor, *, username: str | None = None) -> list[Released]:
+    """Every task held by someone out of office on ``today`` back to its lane (reason
+    ``out_of_office``), the coordinators told whose; run by the scheduler and as an absence is set.
+    The person may still claim tasks (on return, or to take one back meanwhile): the next run
+    offers again to the lane what they hold while the absence lasts."""
+    released: list[Released] = []
+    for away in away_on(himaya, today, username):
+        released += release(himaya, held(himaya, username=away), actor, reason=OUT_OF_OFFICE, told=away)
+    return released

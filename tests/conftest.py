@@ -79,7 +79,8 @@ def _reset_postgres(database: Database) -> None:
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         connection.execute(text("DELETE FROM users WHERE NOT (username = ANY(:names))"), {"names": names})
-        connection.execute(text("UPDATE users SET active = true, language = 'fr', phone = NULL, "
+        connection.execute(text("UPDATE users SET active = true, language = 'fr', phone = NULL, away_from = NULL, "
+                                "away_until = NULL, "
                                 "email = username || '@himaya.example'"))
 
 

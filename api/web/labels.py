@@ -143,6 +143,7 @@ TOPIC_LABELS = {
     "transfer_requested": _l("Transfer to answer"), "transfer_accepted": _l("Transfer accepted"),
     "transfer_declined": _l("Transfer declined"), "case_transferred_in": _l("Case transferred to the unit"),
     "transfer_overdue": _l("Transfer left unanswered"),
+    "tasks_released_away": _l("Tasks of someone out of office back with the team"),
 }
 INFORMED_VIA_LABELS = {"phone": _l("Phone"), "fax": _l("Fax"), "letter": _l("Letter"),
                        "in_person": _l("In person"), "other": _l("Other means")}
@@ -299,3 +300,20 @@ def referral_event_label(kind: str, detail: dict | None) -> str:
     if service in SERVICE_LABELS:
         about.append(str(SERVICE_LABELS[service]))
     return f"{label} ({' · '.join(about)})" if about else label
+# Administration of units and users (api/web/accounts.py).
+UNIT_KIND_NAMES = {UPE: _l("UPE (child-protection unit)"), CAPE: _l("CAPE (child-protection support centre)"),
+                   SAS_MOBILE: _l("SAS mobile team"), "care_institution": _l("Care institution")}
+LANGUAGE_NAMES = {"fr": "Français", "ar": "العربية", "en": "English"}
+ADMIN_ACTION_LABELS = {
+    "unit_created": _l("Unit created"), "unit_changed": _l("Unit changed"), "user_created": _l("Account created"),
+    "user_changed": _l("Account changed"), "user_disabled": _l("Account disabled"),
+    "user_enabled": _l("Account enabled"), "password_reset": _l("Password reset"),
+    "away_changed": _l("Out-of-office dates changed"),
+}
+ACCOUNT_FIELD_LABELS = {
+    "code": _l("Code"), "name": _l("Name"), "kind": _l("Kind"), "province": _l("Province"), "active": _l("State"),
+    "username": _l("User name"),
+    "full_name": _l("Full name"), "role": _l("Role"), "unit": _l("Unit"), "sector": _l("Sector"),
+    "email": _l("E-mail"), "phone": _l("Phone"), "language": _l("Language"), "password": _l("Password"),
+    "away_from": _l("Away from"), "away_until": _l("Away until"),
+}

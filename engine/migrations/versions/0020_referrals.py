@@ -1,7 +1,7 @@
 """referrals to partners with a response deadline, climbing the escalation ladder when overdue
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-03 09:00:00
 
 ``referrals`` holds each referral of a child's case to a partner sector (or a named organisation):
@@ -15,7 +15,7 @@ from alembic import op
 import engine.models
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
