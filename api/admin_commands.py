@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from engine import staffing
 from engine.models import User
@@ -19,6 +20,8 @@ from engine.runtime import Actor, Engine
 
 from . import unit_admin, users
 from .readers.administration import present_unit, present_user
+
+LANE_FIELDS = ("role", "province", "unit", "sector")  # what says which tasks a person works
 
 
 def local_today(himaya: Engine, zone: ZoneInfo) -> date:
@@ -33,9 +36,12 @@ def account(himaya: Engine, username: str) -> User | None:
 
 def create_unit(himaya: Engine, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
     errors = unit_admin.check_new_unit(values)
-    with himaya.db.transaction() as session:
-        unit = unit_admin.create_unit(session, values, now=himaya.now(), actor=actor.username, errors=errors)
-        return present_unit(unit)
+    try:
+        with himaya.db.transaction() as session:
+            unit = unit_admin.create_unit(session, values, now=himaya.now(), actor=actor.username, errors=errors)
+            return present_unit(unit)
+    except IntegrityError:  # the same code created by someone else at the same moment
+        raise users.UserConflict({"code": unit_admin.CODE_TAKEN}) from None
 
 
 def change_unit(himaya: Engine, code: str, changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
@@ -47,6 +53,14 @@ def change_unit(himaya: Engine, code: str, changes: dict[str, Any], actor: Actor
 def create_user(himaya: Engine, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
     values = users.clean(values)
     errors, password_hash = users.check_new_user(values)  # the slow hash before the transaction
+    try:
+        return _add_user(himaya, values, password_hash, errors, actor)
+    except IntegrityError:  # the same name created by someone else at the same moment
+        raise users.UserConflict({"username": users.TAKEN}) from None
+
+
+def _add_user(himaya: Engine, values: dict[str, Any], password_hash: str | None, errors: dict[str, str],
+              actor: Actor) -> dict[str, Any]:
     with himaya.db.transaction() as session:
         user = users.add_user(session, username=values.get("username") or "", role=values.get("role") or "",
                               now=himaya.now(), password_hash=password_hash, errors=errors,
@@ -70,6 +84,8 @@ def change_user(himaya: Engine, username: str, changes: dict[str, Any], actor: A
                                           now=himaya.now(), actor=actor.username, password_hash=password_hash,
                                           errors=errors)
         shown = present_user(user)
+    if any(k in changed for k in LANE_FIELDS):  # the tasks held were of the former lane
+        staffing.release_all_of(himaya, username, actor, reason=staffing.LANE_CHANGED)
     if any(k in changed for k in users.AWAY_FIELDS):
         staffing.release_of_away(himaya, local_today(himaya, zone), actor, username=username)
     return shown, changed

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 USER_DISABLED = "user_disabled"
 COORDINATOR_DECISION = "coordinator_decision"  # a bulk release without a reason given
 OUT_OF_OFFICE = "out_of_office"  # the holder is away (users.away_from … away_until)
-TOPICS = {USER_DISABLED: "tasks_released", OUT_OF_OFFICE: "tasks_released_away"}  # what the coordinators are told
+LANE_CHANGED = "lane_changed"  # the holder's role, province, unit or sector changed: not their lane any more
+# what the coordinators are told
+TOPICS = {USER_DISABLED: "tasks_released", OUT_OF_OFFICE: "tasks_released_away", LANE_CHANGED: "tasks_released_lane"}
 
 
 @dataclass(frozen=True)

@@ -541,3 +541,26 @@ def test_my_account_page_sets_and_clears_my_absence(web, engine: Engine, clock):
     with engine.db.reading() as session:
         user = session.scalar(select(User).where(User.username == "upe.tanger"))
         assert user is not None and user.away_from is None
+
+
+def test_moving_a_case_worker_to_another_unit_gives_back_the_tasks_of_her_former_unit(api: ApiClient,
+                                                                                      engine: Engine):
+    _worker(api)
+    _unit(api, "upe-tanger-nord")
+    case = engine.start_case(report(engine), UPE_ACTOR).case_id
+    tid = task_id(engine, case, "reception_listening")
+    token = _login(api, "salma.tanger", PASSWORD).get_json()["access_token"]
+    assert api.client.post(f"/api/v1/tasks/{tid}/claim",
+                           headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    renamed = _patch(api, "/api/v1/admin/users/salma.tanger", "admin", {"full_name": "Salma B."})
+    assert renamed.status_code == 200, renamed.get_json()
+    with engine.db.reading() as session:
+        assert session.get_one(OpenTask, tid).assignee == "salma.tanger"  # her name is not her lane
+    moved = _patch(api, "/api/v1/admin/users/salma.tanger", "admin", {"unit": "upe-tanger-nord"})
+    assert moved.status_code == 200, moved.get_json()
+    with engine.db.reading() as session:
+        task = session.get_one(OpenTask, tid)
+        [told] = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == "tasks_released_lane")).all()
+    assert (task.state, task.assignee) == ("ready", None)
+    assert told.recipient["province"] == TANGER and told.payload["username"] == "salma.tanger"
+    assert events(engine, case, "task_released")[0].detail["reason"] == "lane_changed"

@@ -144,6 +144,7 @@ TOPIC_LABELS = {
     "transfer_declined": _l("Transfer declined"), "case_transferred_in": _l("Case transferred to the unit"),
     "transfer_overdue": _l("Transfer left unanswered"),
     "tasks_released_away": _l("Tasks of someone out of office back with the team"),
+    "tasks_released_lane": _l("Tasks of someone who changed post back with the team"),
 }
 INFORMED_VIA_LABELS = {"phone": _l("Phone"), "fax": _l("Fax"), "letter": _l("Letter"),
                        "in_person": _l("In person"), "other": _l("Other means")}
