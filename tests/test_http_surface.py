@@ -91,7 +91,8 @@ def test_the_openapi_documents_a_body_for_each_write_that_takes_one(api: ApiClie
     assert without_body == {  # these act on the resource of their path and read no body
         ("POST", "/api/v1/auth/revoke"), ("POST", "/api/v1/tasks/{task_id}/claim"),
         ("POST", "/api/v1/tasks/{task_id}/unclaim"), ("POST", "/api/v1/pathways/{key}/versions/{version}/activate"),
-        ("POST", "/api/v1/notifications/{notification_id}/read"), ("POST", "/api/v1/admin/outbox/{outbox_id}/retry")}
+        ("POST", "/api/v1/notifications/{notification_id}/read"), ("POST", "/api/v1/admin/outbox/{outbox_id}/retry"),
+            ("POST", "/api/v1/admin/users/{username}/disable"), ("POST", "/api/v1/admin/users/{username}/enable")}
 
 
 def test_the_documented_plan_bodies_describe_the_guides_structure(api: ApiClient):
