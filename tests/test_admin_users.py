@@ -546,7 +546,7 @@ def test_my_account_page_sets_and_clears_my_absence(web, engine: Engine, clock):
 def test_moving_a_case_worker_to_another_unit_gives_back_the_tasks_of_her_former_unit(api: ApiClient,
                                                                                       engine: Engine):
     _worker(api)
-    _unit(api, "upe-tanger-nord")
+    _unit(api, "upe-tanger-beni-makada")
     case = engine.start_case(report(engine), UPE_ACTOR).case_id
     tid = task_id(engine, case, "reception_listening")
     token = _login(api, "salma.tanger", PASSWORD).get_json()["access_token"]
@@ -556,7 +556,7 @@ def test_moving_a_case_worker_to_another_unit_gives_back_the_tasks_of_her_former
     assert renamed.status_code == 200, renamed.get_json()
     with engine.db.reading() as session:
         assert session.get_one(OpenTask, tid).assignee == "salma.tanger"  # her name is not her lane
-    moved = _patch(api, "/api/v1/admin/users/salma.tanger", "admin", {"unit": "upe-tanger-nord"})
+    moved = _patch(api, "/api/v1/admin/users/salma.tanger", "admin", {"unit": "upe-tanger-beni-makada"})
     assert moved.status_code == 200, moved.get_json()
     with engine.db.reading() as session:
         task = session.get_one(OpenTask, tid)
