@@ -157,6 +157,20 @@ def test_the_coordination_card_and_the_transfers_page_in_chromium(request: pytes
         page.wait_for_load_state()
         assert page.url.endswith(f"/cases/{case_id}")
         assert page.locator(".flash.success").is_visible()
+        # Casablanca's coordinator closes it early (the family left the country), then reopens it.
+        page.click("#close-early summary")
+        page.check("#close-moved")
+        page.fill("#close-note", "Départ à l'étranger" if language == "fr" else "سافرت الأسرة إلى الخارج")
+        page.click("#close-case")
+        page.wait_for_load_state()
+        assert page.locator("#reopen-form").is_visible()
+        page.fill("#reopen-reason", "Revenue à Casablanca" if language == "fr" else "عادت إلى الدار البيضاء")
+        page.locator("#coordination").screenshot(path=str(ARTIFACTS / f"47-reopen-form-{language}-{width}px.png"))
+        page.click("#reopen-case")
+        page.wait_for_load_state()
+        assert page.locator("#close-form").count() == 1 and page.locator(".flash.success").is_visible()
         page.context.close()
         with himaya.db.reading() as session:
-            assert session.get_one(Case, case_id).province == "casablanca"
+            assert (session.get_one(Case, case_id).province, session.get_one(Case, case_id).status) == (
+                "casablanca", "open")
+        assert [e.detail["reason"] for e in events(himaya, case_id, "case_closed")] == ["moved"]
