@@ -14,9 +14,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_smorest import Api, abort
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from werkzeug.exceptions import HTTPException
 
+from engine import crypto
 from engine.assembly import assemble_engine
 from engine.db import Database
 from engine.documents import scanner_health
@@ -115,6 +116,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         app.config["SECRET_KEY"] = _secret_key(settings.secret_key, app.instance_path)
     if engine is None:
         engine = assemble_engine(Database(settings.database), settings=settings)
+        engine.db.check_keys()  # a missing or wrong master key stops the start, with its reason
     app.extensions["himaya"] = engine
     app.extensions["himaya_settings"] = settings
     init_i18n(app)
@@ -275,6 +277,26 @@ def _register_error_handlers(app: Flask, api: HimayaApi) -> None:
     def export_unavailable(error: ExportUnavailable) -> ResponseReturnValue:
         log.error("PDF export unavailable: %s", error)
         message = _("PDF exports need a Unicode font on the server (fonts-dejavu-core); XLSX works.")
+        if request.path.startswith("/api/"):
+            return shaped(503, message)
+        return render_template("error.html", code=503, message=message), 503
+
+    @app.errorhandler(crypto.SealedValueError)
+    @app.errorhandler(crypto.KeyProblem)
+    def sealed_unreadable(error: Exception) -> ResponseReturnValue:
+        return _unsealable(error)
+
+    @app.errorhandler(StatementError)
+    def statement_error(error: StatementError) -> ResponseReturnValue:
+        if isinstance(error.orig, (crypto.SealedValueError, crypto.KeyProblem)):
+            return _unsealable(error.orig)
+        log.error("database statement error: %s", type(error.orig).__name__)
+        return shaped(500, _("Internal error."))
+
+    def _unsealable(error: Exception) -> ResponseReturnValue:
+        log.error("a sealed value does not open (%s): see `himaya keys check`", type(error).__name__)
+        message = _("Part of this file cannot be opened with the data keys (altered, truncated, or a wrong key): "
+                    "nothing of it is shown. Tell the administrator, who checks it with `himaya keys check`.")
         if request.path.startswith("/api/"):
             return shaped(503, message)
         return render_template("error.html", code=503, message=message), 503

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine import crypto
 from engine.assembly import assemble_engine
 from engine.clock import ManualClock
 from engine.db import Database
@@ -299,6 +301,60 @@ def cmd_reindex_names(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_new(_args: argparse.Namespace) -> int:
+    """Print a new master key (to put in HIMAYA_DATA_KEY or a key file, 0600)."""
+    print(crypto.new_master_key_text())
+    return 0
+
+
+def cmd_keys_check(args: argparse.Namespace) -> int:
+    """Open every sealed value; name (never show) those that do not open."""
+    from engine.sealing import broken
+
+    database = Database(args.settings.database)
+    database.check_keys()
+    found = 0
+    for item in broken(database):
+        found += 1
+        print(f"does not open: {item.table}.{item.column} row {item.key} ({item.problem})")
+    print(f"sealed values checked: {found} that do not open")
+    return 1 if found else 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """Wrap the data keys with a new master key (``--new-key-file``, or HIMAYA_NEW_DATA_KEY); with
+    ``--new-data-key`` also start sealing with a new data key, and ``--re-encrypt`` move what the
+    older ones sealed (resumable)."""
+    from engine.sealing import reencrypt
+
+    database = Database(args.settings.database)
+    database.check_keys()
+    old = database.keys.master
+    assert old is not None  # check_keys opened the data keys with it
+    if args.new_key_file:
+        path = Path(args.new_key_file)
+        if not path.is_file():
+            print(f"error: no such key file: {path}", file=sys.stderr)
+            return 2
+        new = crypto.parse_master_key(path.read_text(encoding="ascii"), f"the key file {path}")
+    elif os.environ.get("HIMAYA_NEW_DATA_KEY"):
+        new = crypto.parse_master_key(os.environ["HIMAYA_NEW_DATA_KEY"], "HIMAYA_NEW_DATA_KEY")
+    else:
+        new = old
+    if new != old:
+        with database.write_connection() as conn:
+            count = crypto.rewrap(conn, old, new)
+        print(f"{count} data key(s) wrapped with the new master key ({new.fingerprint}): start every node with it")
+    if args.new_data_key:
+        with database.write_connection() as conn:
+            key_id = crypto.create_data_key(conn, new)
+        print(f"data key {key_id} is active for new values")
+    database.keys.master = new
+    if args.re_encrypt:
+        print(f"values sealed again with the active data key: {reencrypt(database)}")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from engine.backup import BackupError, backup
 
@@ -375,6 +431,19 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file")
     restore.set_defaults(func=cmd_restore)
 
+    keys = commands.add_parser("keys", help="the keys that seal the children's data")
+    key_actions = keys.add_subparsers(dest="key_action", required=True)
+    key_actions.add_parser("new", help="print a new master key").set_defaults(func=cmd_keys_new)
+    key_actions.add_parser("check", help="open every sealed value; name those that do not open"
+                           ).set_defaults(func=cmd_keys_check)
+    rotate = key_actions.add_parser("rotate", help="wrap the data keys with a new master key, and/or start a "
+                                                   "new data key (the service may run)")
+    rotate.add_argument("--new-key-file", help="the new master key's file (else HIMAYA_NEW_DATA_KEY)")
+    rotate.add_argument("--new-data-key", action="store_true", help="seal new values with a new data key")
+    rotate.add_argument("--re-encrypt", action="store_true",
+                        help="seal again with the active data key what older ones sealed (resumable)")
+    rotate.set_defaults(func=cmd_keys_rotate)
+
     user = commands.add_parser("user", help="manage user accounts")
     user_actions = user.add_subparsers(dest="user_command", required=True)
     add = user_actions.add_parser("add", help="create a user (password asked, or read from stdin)")
@@ -421,6 +490,9 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:  # a refused command: say why, change nothing
         print(f"error: {exc.message}" + (f" {exc.errors}" if exc.errors else ""), file=sys.stderr)
         return 1
+    except crypto.KeyProblem as exc:  # a missing or wrong master key: never a silent plain-text fallback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import crypto
+
 if TYPE_CHECKING:
     import sqlite3
 
     from alembic.config import Config
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from sqlalchemy.pool import ConnectionPoolEntry
 
 _WRITE_OPTION = "himaya_write"
@@ -45,7 +48,8 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One database: an engine and the two kinds of session the engine uses."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10,
+                 master_key: crypto.MasterKey | None = None) -> None:
         self.url = url
         options: dict[str, object] = {"echo": echo, "future": True}
         if self.url.startswith("sqlite"):
@@ -56,6 +60,10 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        # The children's data is sealed with this database's data keys (engine.crypto), opened
+        # with the master key kept outside it (HIMAYA_DATA_KEY or the key file).
+        self.keys = crypto.Keyring(master_key or crypto.master_key_from(), self._load_keys)
+        crypto.attach(self.engine.dialect, self.keys)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         # Commands flush once, explicitly, before they read what they wrote.
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
@@ -78,9 +86,34 @@ class Database:
         with self._reader() as session:
             yield session
 
+    def _load_keys(self) -> tuple[dict[int, AESGCM], int | None]:
+        if self.keys.master is None:
+            raise crypto.KeyProblem(crypto.NO_MASTER_KEY)
+        with self.engine.connect() as connection:
+            return crypto.load(connection, self.keys.master)
+
+    def _has_data_keys(self) -> bool:
+        from sqlalchemy import inspect, text
+
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table(crypto.DATA_KEYS):
+                return False
+            return connection.execute(text(f"SELECT COUNT(*) FROM {crypto.DATA_KEYS}")).scalar_one() > 0
+
+    def check_keys(self) -> None:
+        """Open the data keys now (at start-up): a missing or wrong master key is a clear
+        :class:`engine.crypto.KeyProblem` before any request."""
+        self.keys.reload()
+
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (Alembic)."""
+        """Bring the schema to the newest migration (Alembic); a new database gets its master key
+        file (when no HIMAYA_DATA_KEY is set) and its first data key."""
         from alembic import command
+
+        if self.keys.master is None:
+            if self._has_data_keys():  # its key file is lost, or not given to this node: never a new one
+                raise crypto.KeyProblem(crypto.NO_MASTER_KEY)
+            self.keys.master = crypto.master_key_from(create=True)
 
         with self.engine.connect() as connection:
             driver = connection.connection.dbapi_connection

@@ -53,9 +53,9 @@ def age_band(age: int | None) -> str:
 
 def _age_expression(dialect: str) -> Any:
     """The child's age at the report date, in SQL (as :func:`engine.intake.age_on`); else the estimate."""
-    received = func.substr(Case.report["received_at"].as_string(), 1, 10)  # the report's local date
+    received = Case.report_received_on  # the report's own date (the report itself is sealed)
     if dialect == "postgresql":
-        day = func.coalesce(cast(received, Date), cast(Case.opened_at, Date))
+        day = func.coalesce(received, cast(Case.opened_at, Date))
 
         def year(d: Any) -> ColumnElement[Any]:
             return cast(func.extract("year", d), Integer)

@@ -57,6 +57,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .crypto import Sealed
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
@@ -171,10 +173,11 @@ class Case(Base):
     # that continues (this one is closed with reason ``duplicate``).
     duplicate_of: Mapped[str | None] = mapped_column(String(36))
     closed_reason: Mapped[str | None] = mapped_column(String(20))
-    report: Mapped[dict[str, Any]]
+    report: Mapped[dict[str, Any]] = mapped_column(Sealed("cases.report", "json"))
+    report_received_on: Mapped[date | None] = mapped_column(Date)  # the report's own date (indicators: age)
     emergency_medical: Mapped[bool] = mapped_column(Boolean, default=False)
     immediate_danger: Mapped[bool] = mapped_column(Boolean, default=False)
-    consent: Mapped[dict[str, Any]]
+    consent: Mapped[dict[str, Any]] = mapped_column(Sealed("cases.consent", "json"))
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
@@ -220,7 +223,7 @@ class DuplicateReview(Base):
     raised_at: Mapped[datetime]
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None]
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Sealed("duplicate_reviews.note"))
     kept_id: Mapped[str | None] = mapped_column(String(36))  # confirmed: the case that continues
 
 
@@ -232,7 +235,7 @@ class CaseWorkflow(Base):
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    state: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Sealed("case_workflows.state"))
     task_count: Mapped[int]
     last_progress_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -296,7 +299,7 @@ class TaskRecord(Base):
     ended_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(16))  # completed | cancelled
     completed_by: Mapped[str | None] = mapped_column(String(100))
-    data: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]] = mapped_column(Sealed("task_history.data", "json"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -313,7 +316,7 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     step: Mapped[str | None] = mapped_column(String(100))
     task_id: Mapped[str | None] = mapped_column(String(36))
-    detail: Mapped[dict[str, Any]]
+    detail: Mapped[dict[str, Any]] = mapped_column(Sealed("case_events.detail", "json"))
 
 
 class OutboxMessage(Base):
@@ -569,7 +572,7 @@ class CaseNote(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
     visibility: Mapped[str] = mapped_column(String(16))  # team | coordinators
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed("case_notes.text"))
     author: Mapped[str] = mapped_column(String(100))
     author_role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]
@@ -586,12 +589,12 @@ class CaseContact(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
     relation: Mapped[str] = mapped_column(String(20))
-    name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    address: Mapped[str | None] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(Sealed("case_contacts.name"))
+    phone: Mapped[str | None] = mapped_column(Sealed("case_contacts.phone"))
+    address: Mapped[str | None] = mapped_column(Sealed("case_contacts.address"))
     guardian: Mapped[bool] = mapped_column(Boolean, default=False)
     may_contact: Mapped[bool] = mapped_column(Boolean, default=True)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Sealed("case_contacts.note"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
@@ -621,7 +624,7 @@ class TaskDraft(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     task_id: Mapped[str] = mapped_column(String(36), index=True)  # no foreign key: the open task row ends
-    data: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]] = mapped_column(Sealed("task_drafts.data", "json"))
     saved_at: Mapped[datetime]
 # --- documents on a child's case (engine/documents.py) ---------------------------------------
 
@@ -647,7 +650,7 @@ class CaseDocument(Base):
     uploader_role: Mapped[str] = mapped_column(String(20))
     uploader_sector: Mapped[str | None] = mapped_column(String(40))
     uploaded_at: Mapped[datetime]
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    content: Mapped[bytes] = mapped_column(Sealed("case_documents.content", "bytes"), deferred=True)
 
 
 # --- a case that moves (engine/transfers.py) ----------------------------------------------------
@@ -675,14 +678,14 @@ class CaseTransfer(Base):
     from_unit: Mapped[str] = mapped_column(String(100))
     to_province: Mapped[str] = mapped_column(String(64))
     to_unit: Mapped[str] = mapped_column(String(100))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Sealed("case_transfers.reason"))
     state: Mapped[str] = mapped_column(String(16))  # pending | accepted | declined | cancelled
     requested_by: Mapped[str] = mapped_column(String(100))
     requested_at: Mapped[datetime]
     respond_by: Mapped[datetime]
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_at: Mapped[datetime | None]
-    decision_reason: Mapped[str | None] = mapped_column(Text)  # why declined (or cancelled)
+    decision_reason: Mapped[str | None] = mapped_column(Sealed("case_transfers.decision_reason"))  # why declined
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None]
 # --- referrals to partners (engine/referrals.py) ---------------------------------------------
@@ -711,19 +714,19 @@ class Referral(Base):
     performer_sector: Mapped[str] = mapped_column(String(32))
     performer_organisation: Mapped[str | None] = mapped_column(String(200))
     service: Mapped[str] = mapped_column(String(40))  # engine.referrals.SERVICES of the sector
-    service_note: Mapped[str | None] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)
+    service_note: Mapped[str | None] = mapped_column(Sealed("referrals.service_note"))
+    reason: Mapped[str] = mapped_column(Sealed("referrals.reason"))
     priority: Mapped[str] = mapped_column(String(8))  # routine | urgent | asap
     respond_by: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))  # requested | accepted | declined | completed | cancelled
-    status_reason: Mapped[str | None] = mapped_column(Text)  # why declined or cancelled
+    status_reason: Mapped[str | None] = mapped_column(Sealed("referrals.status_reason"))  # why declined or cancelled
     accepted_by: Mapped[str | None] = mapped_column(String(100))
     accepted_at: Mapped[datetime | None]
-    accept_note: Mapped[str | None] = mapped_column(Text)
+    accept_note: Mapped[str | None] = mapped_column(Sealed("referrals.accept_note"))
     due_by: Mapped[datetime | None]  # once accepted: when the service is to be given
     declined_by: Mapped[str | None] = mapped_column(String(100))
     declined_at: Mapped[datetime | None]
-    service_given: Mapped[str | None] = mapped_column(Text)
+    service_given: Mapped[str | None] = mapped_column(Sealed("referrals.service_given"))
     occurrence: Mapped[date | None] = mapped_column(Date)
     completed_by: Mapped[str | None] = mapped_column(String(100))
     completed_at: Mapped[datetime | None]
@@ -732,3 +735,19 @@ class Referral(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+# --- the data keys that seal the children's data (engine/crypto.py) -------------------------------
+
+class DataKey(Base):
+    """An AES-256 data key, stored only wrapped by the master key kept outside the database
+    (``HIMAYA_DATA_KEY`` or the key file); ``fingerprint`` names that master key. The active one
+    seals new values; the others still open what they sealed."""
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]

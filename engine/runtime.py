@@ -368,7 +368,7 @@ class Engine:
                 child_birth_date=child.get("birth_date"), child_age_estimate=child.get("age_estimate"),
                 child_civil_status_registered=child.get("civil_status_registered"),
                 child_nationality=child.get("nationality"),
-                report=_stored_report(intake["report"]),
+                report=_stored_report(intake["report"]), report_received_on=intake["report"]["received_at"].date(),
                 emergency_medical=bool(emergency.get("medical")),
                 immediate_danger=bool(emergency.get("immediate_danger")),
                 consent=_stored_consent(intake["consent"], young_person, actor, unit.now),
