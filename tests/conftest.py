@@ -26,9 +26,6 @@ from engine.definitions.cache import DefinitionCache
 from engine.models import Base
 from engine.runtime import Engine
 
-# The master key of every test database (engine.crypto): set before any database is opened, and
-# inherited by the processes the tests start (the command line, a served site).
-os.environ.setdefault("HIMAYA_DATA_KEY", "dGVzdC1tYXN0ZXIta2V5LW9mLWhpbWF5YS0zMmJ5dGU")
 SHARED_DEFINITIONS = DefinitionCache()
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 KEEP_TABLES = {"provinces", "units", "users", "alembic_version", "data_keys"}

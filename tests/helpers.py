@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import os
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from engine.runtime import Actor, CommandResult, Engine
 if TYPE_CHECKING:
     from tests.conftest import ApiClient
 
+# The master key of the test databases, for the processes a test starts with an environment of its own.
+KEY_ENV = {"HIMAYA_DATA_KEY": os.environ.get("HIMAYA_DATA_KEY", "")}
 UPE = Actor("upe.tanger", "case_worker")
 CAPE = Actor("cape.tanger", "coordinator")
 JUSTICE = Actor("parquet.tanger", "partner")

@@ -21,7 +21,7 @@ from engine.errors import Conflict, DefinitionInvalid, DefinitionTooLarge, NotFo
 from engine.forms import CompiledForm
 from engine.models import Case, CaseEvent, OpenTask, PathwayVersion, TaskRecord
 from engine.runtime import Actor, Engine, _ValidatedData
-from tests.helpers import ANSWERS, UPE, WIDE_ENCODINGS, do, encoded, open_steps, report, task_id, with_entities
+from tests.helpers import ANSWERS, KEY_ENV, UPE, WIDE_ENCODINGS, do, encoded, open_steps, report, task_id, with_entities
 
 XML = (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8")
 FORMS = read_forms_folder(BPMN_FOLDER / "forms")
@@ -172,7 +172,7 @@ def test_cli_deploy_exits_non_zero_with_the_element_and_line(tmp_path: Path):
         if name != "closure_approval":
             (folder / "forms" / f"{name}.json").write_text(json.dumps(form), encoding="utf-8")
     (folder / "child_protection.bpmn").write_text(XML, encoding="utf-8")
-    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin", **KEY_ENV}
     done = subprocess.run([sys.executable, "-m", "api.cli", "deploy", str(folder / "child_protection.bpmn")],
                           capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent)
     assert done.returncode == 1
@@ -401,7 +401,7 @@ def test_cli_deploy_refuses_a_dtd_in_any_encoding(tmp_path: Path, codec: str, de
     hostile, shipped = tmp_path / "hostile.bpmn", tmp_path / "child_protection.bpmn"
     hostile.write_bytes(encoded(with_entities(XML), codec, declared, mark))
     shipped.write_bytes(encoded(XML, codec, declared, mark))
-    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin", **KEY_ENV}
 
     def deploy(path: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "api.cli", "deploy", str(path)], capture_output=True, text=True,

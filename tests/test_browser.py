@@ -19,7 +19,7 @@ import pytest
 from engine.assembly import assemble_engine
 from engine.db import Database
 from tests.conftest import SHARED_DEFINITIONS
-from tests.helpers import ANSWERS, UPE, do, report, task_id
+from tests.helpers import ANSWERS, KEY_ENV, UPE, do, report, task_id
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -148,7 +148,7 @@ def test_supervisor_sees_an_overdue_task_after_the_clock_is_advanced(browser, si
     case = engine.start_case(report(engine, categories=["out_of_school"]), UPE)
     later = (engine.now() + timedelta(days=8)).isoformat()
     done = subprocess.run([sys.executable, "-m", "api.cli", "scheduler", "run-once", "--now", later], cwd=ROOT,
-                          env={"HIMAYA_DATABASE_URL": site["db_url"], "PATH": "/usr/bin:/bin"},
+                          env={"HIMAYA_DATABASE_URL": site["db_url"], "PATH": "/usr/bin:/bin", **KEY_ENV},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     page = _page(browser)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from engine.consistency import check
 from engine.models import CaseTimer, OpenTask
 from engine.runtime import Engine
-from tests.helpers import ANSWERS, UPE, do, report
+from tests.helpers import ANSWERS, KEY_ENV, UPE, do, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,7 @@ def test_each_kind_of_difference_is_reported(engine: Engine):
 
 
 def test_cli_check_exit_codes(tmp_path: Path):
-    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite'}", "PATH": "/usr/bin:/bin"}
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite'}", "PATH": "/usr/bin:/bin", **KEY_ENV}
     run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", *a], cwd=ROOT, env=env,  # noqa: E731
                                     capture_output=True, text=True, timeout=120)
     assert run("demo").returncode == 0

@@ -21,7 +21,7 @@ from engine.models import CaseEvent, Notification, OpenTask, OutboxMessage, User
 from engine.runtime import Engine
 from notifications.channels import EmailSender, LogSmsSender, SmtpUrlError, parse_smtp_url
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS, CAPE, UPE, do, report
+from tests.helpers import ANSWERS, CAPE, KEY_ENV, UPE, do, report
 from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,7 +314,7 @@ def test_three_scheduler_processes_produce_each_rung_and_email_once(engine: Engi
         engine.start_case(report(engine, categories=["street"]), UPE)
     now = (clock.now() + timedelta(days=30)).isoformat()  # every rung of every task is due
     with Inbox() as inbox:
-        env = {"HIMAYA_DATABASE_URL": engine.db.url, "HIMAYA_SMTP_URL": inbox.url, "PATH": "/usr/bin:/bin"}
+        env = {"HIMAYA_DATABASE_URL": engine.db.url, "HIMAYA_SMTP_URL": inbox.url, "PATH": "/usr/bin:/bin", **KEY_ENV}
         processes = [subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler", "run-once", "--now", now],
                                       cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                      for _ in range(3)]
@@ -346,7 +346,8 @@ def test_three_scheduler_processes_produce_each_rung_and_email_once(engine: Engi
 def test_bad_smtp_urls_are_refused(url: str, tmp_path: Path):
     with pytest.raises(SmtpUrlError):
         parse_smtp_url(url)
-    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "HIMAYA_SMTP_URL": url, "PATH": "/usr/bin:/bin"}
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}", "HIMAYA_SMTP_URL": url,
+           "PATH": "/usr/bin:/bin", **KEY_ENV}
     done = subprocess.run([sys.executable, "-m", "api.cli", "scheduler", "run-once"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "HIMAYA_SMTP_URL" in done.stderr

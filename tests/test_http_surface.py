@@ -18,6 +18,7 @@ from api.server import REQUEST_LIMITS, insecure_cookies_warning, listens_beyond_
 from engine.settings import Settings
 from tests.api_data import intake
 from tests.conftest import ApiClient
+from tests.helpers import KEY_ENV
 from tests.live import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +146,7 @@ def served(tmp_path: Path):
     """``himaya serve`` (gunicorn) on every interface without HIMAYA_HTTPS: its stderr, its port."""
     port = free_port()
     env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}", "HIMAYA_SECRET_KEY": "serve-secret",
-           "HIMAYA_SCHEDULER": "off", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+           "HIMAYA_SCHEDULER": "off", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), **KEY_ENV}
     log = tmp_path / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", "0.0.0.0", "--port",

@@ -23,7 +23,7 @@ from engine.reference_data import ensure_unit
 from engine.runtime import Actor, Engine
 from tests.api_data import intake
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS, complete_by_api, page_csrf, page_login, report, task_id
+from tests.helpers import ANSWERS, KEY_ENV, complete_by_api, page_csrf, page_login, report, task_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCIAL = Actor("social.chaouen", "case_worker")
@@ -269,7 +269,7 @@ def test_user_administration_takes_a_case_worker_at_a_cape_and_refuses_nonsense(
 
 def test_the_command_line_adds_a_case_worker_at_a_cape(tmp_path: Path):
     def run(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+        env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin", **KEY_ENV}
         return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
                               cwd=ROOT, timeout=180, input=password)
 

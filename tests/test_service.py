@@ -9,6 +9,7 @@ from api.app import create_app
 from engine.assembly import assemble_engine
 from engine.db import Database
 from engine.runtime import Engine
+from tests.helpers import KEY_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +31,7 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path):
 
 
 def _himaya(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin", **KEY_ENV}
     return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=120)
 
@@ -60,7 +61,7 @@ def test_deploy_of_a_missing_file_exits_non_zero(tmp_path: Path):
 
 def test_user_add_disable_and_set_password(tmp_path: Path):
     def run(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin"}
+        env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}", "PATH": "/usr/bin:/bin", **KEY_ENV}
         return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env,
                               cwd=ROOT, timeout=120, input=password)
 

@@ -21,7 +21,7 @@ from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.models import CaseWorkflow, OpenTask
 from engine.settings import Settings, SettingsError
 from tests.conftest import ApiClient
-from tests.helpers import UPE, report
+from tests.helpers import KEY_ENV, UPE, report
 
 ROOT = Path(__file__).resolve().parent.parent
 LADDER = {"HIMAYA_ESCALATION_COORDINATOR_FRACTION": "1.0", "HIMAYA_ESCALATION_COORDINATOR_MIN_HOURS": "0",
@@ -102,7 +102,7 @@ def test_a_bad_value_stops_the_command_line_before_anything_starts(tmp_path: Pat
     database = tmp_path / "never.sqlite"
     done = subprocess.run([sys.executable, "-m", "api.cli", "migrate"], cwd=ROOT, capture_output=True, text=True,
                           env={"HIMAYA_DATABASE_URL": f"sqlite:///{database}", "HIMAYA_STALLED_DAYS": "two",
-                               "PATH": "/usr/bin:/bin"}, timeout=120)
+                               "PATH": "/usr/bin:/bin", **KEY_ENV}, timeout=120)
     assert done.returncode == 2
     assert "HIMAYA_STALLED_DAYS: expected a whole number of days" in done.stderr and "Traceback" not in done.stderr
     assert not database.exists()
