@@ -281,11 +281,16 @@ def cmd_reports_open(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from engine.consistency import check
+    from engine.sealing import broken
 
+    engine = _engine(args)
     differences = 0
-    for difference in check(_engine(args)):
+    for difference in check(engine):
         differences += 1
         print(f"difference: {difference}")
+    for item in broken(engine.db):  # a sealed value that does not open is a difference too
+        differences += 1
+        print(f"difference: {item.table}.{item.column} row {item.key} does not open ({item.problem})")
     print(f"checked: {differences} difference(s)")
     return 1 if differences else 0
 

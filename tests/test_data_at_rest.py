@@ -128,6 +128,8 @@ def test_a_tampered_value_is_named_by_the_check_and_refused_by_the_api(api: ApiC
         assert main(["keys", "check"]) == 1
         out = capsys.readouterr().out
         assert f"does not open: case_notes.text row {sealed.id}" in out
+        assert main(["check"]) == 1  # the consistency check reports it too
+        assert f"case_notes.text row {sealed.id} does not open" in capsys.readouterr().out
 
 
 def test_the_master_key_and_the_data_key_rotate(api: ApiClient, engine: Engine, tmp_path: Path, monkeypatch,
