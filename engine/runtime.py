@@ -113,8 +113,6 @@ def _update_case(columns: tuple[str, ...]) -> Any:
     return update(CASES).where(CASES.c.id == bindparam("key_case_id")).values({n: bindparam(n) for n in columns})
 
 
-
-
 @dataclass
 class TaskRow:
     """A row of ``open_tasks`` (what a caller may act on)."""
