@@ -54,10 +54,10 @@ class SealedValueError(ValueError):
 
 @dataclass(frozen=True)
 class MasterKey:
-    """The key-encryption key, and where it came from (for the error messages)."""
+    """The key-encryption key, and where it came from (for the error messages; never in a repr)."""
 
-    key: bytes
-    source: str
+    key: bytes = field(repr=False)
+    source: str = "HIMAYA_DATA_KEY"
 
     @property
     def fingerprint(self) -> str:
@@ -119,8 +119,8 @@ class Keyring:
     process) makes it read the keys again once."""
 
     master: MasterKey | None
-    loader: Callable[[], tuple[dict[int, AESGCM], int | None]]
-    keys: dict[int, AESGCM] = field(default_factory=dict)
+    loader: Callable[[], tuple[dict[int, AESGCM], int | None]] = field(repr=False)
+    keys: dict[int, AESGCM] = field(default_factory=dict, repr=False)
     active: int | None = None
     loaded: bool = False
 
