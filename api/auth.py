@@ -159,8 +159,8 @@ def login(database: Database, secret: str, username: str, password: str, *, now:
         session.add(LoginAttempt(username=username, at=now, success=success, source=client))
         if user is None or not success:
             return None
-        session.add(AuthToken(id=stored_id(identifier), user_id=user.id, kind=kind, issued_at=now, expires_at=now + lifetime,
-                              revoked_at=None))
+        session.add(AuthToken(id=stored_id(identifier), user_id=user.id, kind=kind, issued_at=now,
+                              expires_at=now + lifetime, revoked_at=None))
     return _signer(secret, kind).dumps(identifier), int(lifetime.total_seconds())
 
 
@@ -213,8 +213,8 @@ def authenticate_page(database: Database, secret: str, token: str, *, now: datet
     expires_at = min(now + WEB_IDLE, row.issued_at + WEB_LONGEST)
     if expires_at - row.expires_at >= WEB_REFRESH:
         with database.transaction() as session:
-            session.execute(update(AuthToken).where(AuthToken.id == stored_id(identifier), AuthToken.revoked_at.is_(None))
-                            .values(expires_at=expires_at))
+            session.execute(update(AuthToken).where(AuthToken.id == stored_id(identifier),
+                                                    AuthToken.revoked_at.is_(None)).values(expires_at=expires_at))
     return _principal(user)
 
 
