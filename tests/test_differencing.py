@@ -124,7 +124,7 @@ def test_no_hidden_cell_is_recovered_by_subtraction(api: ApiClient, clock) -> No
     bounds = _attack(scopes)
     recovered = {cell: bound for cell, bound in bounds.items() if bound[0] >= bound[1]}
     assert recovered == {}, f"recovered by subtraction: {recovered}"
-    truth = defaultdict(int)  # and what is published is true: the exact figures of the dataset
+    truth: dict[Any, int] = defaultdict(int)  # and what is published is true: the exact figures of the dataset
     for province, sex, _age, _categories, count in CHILDREN:
         truth[("national", ("served", "by_sex", sex))] += count
         truth[(province, ("served", "by_sex", sex))] += count
