@@ -70,25 +70,33 @@ def _active_provinces(session: Session, period: Period) -> set[str]:
 
 def protect(results: dict[str | None, dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
     """The results with small cells and their complementary cells hidden (see the module)."""
-    values = {(scope, path): value for scope, result in results.items() for path, value in _cells(result)}
-    relations = _relations(results, values)
-    hidden = {cell for cell, value in values.items() if 0 < value < SMALL_CELL}
-    by_cell: dict[Cell, list[Relation]] = defaultdict(list)
+    named = {(scope, path): value for scope, result in results.items() for path, value in _cells(result)}
+    cells = sorted(named, key=_order)  # one order: the same figures always hide the same cells
+    index = {cell: i for i, cell in enumerate(cells)}
+    values = [named[cell] for cell in cells]
+    relations = [(index[total], [index[m] for m in members]) for total, members in _relations(results, named)]
+    hidden = [0 < value < SMALL_CELL for value in values]
+    by_cell: dict[int, list[tuple[int, list[int]]]] = defaultdict(list)
     for relation in relations:
         for cell in (relation[0], *relation[1]):
             by_cell[cell].append(relation)
     while exposed := _exposed(values, hidden, relations):
-        more = {chosen for cell in sorted(exposed, key=_order)
-                if (chosen := _complement(cell, values, hidden, by_cell[cell])) is not None}
+        more = {chosen for cell in sorted(exposed)
+                if (chosen := _complement(values, hidden, by_cell[cell])) is not None}
         if not more:
             break  # nothing left to hide: every cell around is zero or hidden
-        hidden |= more
-    return {scope: _hide(result, {path for cell_scope, path in hidden if cell_scope == scope})
-            for scope, result in results.items()}
+        for chosen in more:
+            hidden[chosen] = True
+    paths: dict[str | None, set[Path]] = defaultdict(set)
+    for i, cell in enumerate(cells):
+        if hidden[i]:
+            paths[cell[0]].add(cell[1])
+    return {scope: _hide(result, paths[scope]) for scope, result in results.items()}
 
 
-def _order(cell: Cell) -> tuple[str, Path]:
-    return (cell[0] or "", cell[1])
+def _order(cell: Cell) -> tuple[str, tuple[str, ...]]:
+    """A total order of cells (a breakdown's key may be None: a case without a unit)."""
+    return (cell[0] or "", tuple("" if part is None else str(part) for part in cell[1]))
 
 
 def _cells(result: dict[str, Any]) -> Iterable[tuple[Path, int]]:
@@ -133,44 +141,46 @@ def _relations(results: dict[str | None, dict[str, Any]], values: dict[Cell, int
     return relations
 
 
-def _exposed(values: dict[Cell, int], hidden: set[Cell], relations: list[Relation]) -> set[Cell]:
+def _exposed(values: list[int], hidden: list[bool], relations: list[tuple[int, list[int]]]) -> set[int]:
     """The hidden cells an attacker pins to one value by subtractions (interval propagation)."""
-    low = {cell: 1 if cell in hidden else value for cell, value in values.items()}
-    high = {cell: _UNBOUNDED if cell in hidden else value for cell, value in values.items()}
-    relevant = [(total, members) for total, members in relations
-                if total in hidden or any(member in hidden for member in members)]
+    low = [1 if hidden[i] else value for i, value in enumerate(values)]
+    high = [_UNBOUNDED if hidden[i] else value for i, value in enumerate(values)]
+    relevant = [(t, members) for t, members in relations if hidden[t] or any(hidden[m] for m in members)]
     for _ in range(_PASSES):
         moved = False
-        for total, members in relevant:
-            low_sum, high_sum = sum(low[m] for m in members), sum(high[m] for m in members)
-            if total in hidden and (low_sum > low[total] or high_sum < high[total]):
-                low[total], high[total] = max(low[total], low_sum), min(high[total], high_sum)
+        for t, members in relevant:
+            low_sum = sum(low[m] for m in members)
+            high_sum = sum(high[m] for m in members)
+            if hidden[t] and (low_sum > low[t] or high_sum < high[t]):
+                low[t], high[t] = max(low[t], low_sum), min(high[t], high_sum)
                 moved = True
-            for member in members:
-                if member not in hidden:
+            for m in members:
+                if not hidden[m]:
                     continue
-                lo = low[total] - (high_sum - high[member])
-                hi = high[total] - (low_sum - low[member])
-                if lo > low[member] or hi < high[member]:
-                    low[member], high[member] = max(low[member], lo), min(high[member], hi)
-                    low_sum, high_sum = sum(low[m] for m in members), sum(high[m] for m in members)
+                lo = low[t] - (high_sum - high[m])
+                hi = high[t] - (low_sum - low[m])
+                if lo > low[m] or hi < high[m]:
+                    new_low, new_high = max(low[m], lo), min(high[m], hi)
+                    low_sum += new_low - low[m]
+                    high_sum += new_high - high[m]
+                    low[m], high[m] = new_low, new_high
                     moved = True
         if not moved:
             break
-    return {cell for cell in hidden if low[cell] >= high[cell]}
+    return {i for i, is_hidden in enumerate(hidden) if is_hidden and low[i] >= high[i]}
 
 
-def _complement(cell: Cell, values: dict[Cell, int], hidden: set[Cell], relations: list[Relation]) -> Cell | None:
+def _complement(values: list[int], hidden: list[bool], relations: list[tuple[int, list[int]]]) -> int | None:
     """The cell to hide beside an exposed one: in the sum with the fewest hidden cells, its
     smallest non-zero published cell, else its total."""
-    def hidden_in(relation: Relation) -> int:
-        return sum(c in hidden for c in (relation[0], *relation[1]))
+    def hidden_in(relation: tuple[int, list[int]]) -> int:
+        return hidden[relation[0]] + sum(hidden[m] for m in relation[1])
 
     for total, members in sorted(relations, key=hidden_in):
-        published = sorted((values[m], _order(m), m) for m in members if m not in hidden and values[m] > 0)
+        published = sorted((values[m], m) for m in members if not hidden[m] and values[m] > 0)
         if published:
-            return published[0][2]
-        if total not in hidden and values[total] > 0:
+            return published[0][1]
+        if not hidden[total] and values[total] > 0:
             return total
     return None
 
