@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from .indicators import Period, compute
 from .models import Case, StatisticalReport, Training
+from .province_indicators import compute_provinces
 from .vocabulary import CHILD
 
 SMALL_CELL = 5
@@ -53,7 +54,7 @@ def national_figures(session: Session, period: Period) -> dict[str | None, dict[
     """The country's indicators (key None) and each active province's, hidden together."""
     provinces = sorted(_active_provinces(session, period))
     results: dict[str | None, dict[str, Any]] = {NATIONAL: compute(session, period, None)}
-    results.update({province: compute(session, period, [province]) for province in provinces})
+    results.update(compute_provinces(session, period, provinces))  # grouped: a few queries for all
     return protect(results)
 
 

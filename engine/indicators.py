@@ -50,7 +50,7 @@ def age_band(age: int | None) -> str:
     return next((label for low, high, label in AGE_BANDS if low <= age <= high), "unknown")
 
 
-def _age_expression(dialect: str) -> Any:
+def age_expression_sql(dialect: str) -> Any:
     """The child's age at the report date, in SQL (as :func:`engine.intake.age_on`); else the estimate."""
     received = func.substr(Case.report["received_at"].as_string(), 1, 10)  # the report's local date
     if dialect == "postgresql":
@@ -110,7 +110,7 @@ def _served(session: Session, served_where: list[Any]) -> dict[str, Any]:
         select(categories.c.value, children).select_from(Case).join(categories, true())
         .where(*served_where).group_by(categories.c.value)).all()}
     by_age_band: dict[str, int] = defaultdict(int)
-    for age, n in session.execute(select(age_expression := _age_expression(dialect), children)
+    for age, n in session.execute(select(age_expression := age_expression_sql(dialect), children)
                                   .where(*served_where).group_by(age_expression)).all():
         by_age_band[age_band(age)] += n  # a hundred ages at most: the bands are summed here
     return {"total": session.scalar(select(children).select_from(Case).where(*served_where)) or 0,

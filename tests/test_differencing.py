@@ -139,3 +139,31 @@ def test_no_hidden_cell_is_recovered_by_subtraction(api: ApiClient, clock) -> No
                 assert exported[(f"children_served_{breakdown}", key)] == ("x" if value is None else str(value))
         assert exported[("children_served", "total")] == (
             "x" if body["children_served"]["total"] is None else str(body["children_served"]["total"]))
+
+
+def test_every_provinces_figures_at_once_equal_each_provinces_own(api: ApiClient, clock) -> None:
+    """The national table reads the provinces in grouped queries: the same figures as one by one."""
+    from datetime import date
+
+    from engine.indicators import Period, compute
+    from engine.models import Training
+    from engine.province_indicators import compute_provinces
+
+    from tests.conftest import START
+    from tests.test_indicators import _quarterly_reports
+
+    engine = api.app.extensions["himaya"]
+    _quarterly_reports(engine, clock)  # reports on time, late and unpublished, per province
+    clock.set(START)
+    _dataset(api, clock)
+    period = Period(date(2026, 1, 1), date(2026, 12, 31))
+    with engine.db.transaction() as session:  # trainings count per province too
+        session.add(Training(title="Écoute", start_date=date(2026, 10, 1), end_date=date(2026, 10, 2),
+                             province="casablanca", units=["upe-casablanca"], participants=["A. B", " a. b ", "C"],
+                             recorded_by="cape.casa", recorded_at=engine.now()))
+    with engine.db.reading() as session:
+        together = compute_provinces(session, period, [*PROVINCES, "chefchaouen"])
+        for province in [*PROVINCES, "chefchaouen"]:
+            assert together[province] == compute(session, period, [province]), province
+    assert together["casablanca"]["trainings"] == {"sessions": 1, "staff_trained": 2}
+    assert together["tanger-assilah"]["statistical_reports"]["published_late"] == 1
