@@ -81,6 +81,7 @@ def protect(results: dict[str | None, dict[str, Any]]) -> dict[str | None, dict[
     for relation in relations:
         for cell in (relation[0], *relation[1]):
             by_cell[cell].append(relation)
+    _lone_cells(values, hidden, relations)
     while exposed := _exposed(values, hidden, relations):
         more = {chosen for cell in sorted(exposed)
                 if (chosen := _complement(values, hidden, by_cell[cell])) is not None}
@@ -140,6 +141,22 @@ def _relations(results: dict[str | None, dict[str, Any]], values: dict[Cell, int
             if scope is NATIONAL:
                 relations.append(((NATIONAL, path), [(p, path) for p in provinces if (p, path) in values]))
     return relations
+
+
+def _lone_cells(values: list[int], hidden: list[bool], relations: list[tuple[int, list[int]]]) -> None:
+    """The quick first pass: a sum with exactly one hidden cell gives it back by one subtraction,
+    so its smallest non-zero published cell (else its total) is hidden too, until no sum has a
+    lone hidden cell. The auditor then finds what longer chains of subtractions pin."""
+    changed = True
+    while changed:
+        changed = False
+        for total, members in relations:
+            cells = (total, *members)
+            if sum(hidden[c] for c in cells) != 1:
+                continue
+            chosen = _complement(values, hidden, [(total, members)])
+            if chosen is not None:
+                hidden[chosen] = changed = True
 
 
 def _exposed(values: list[int], hidden: list[bool], relations: list[tuple[int, list[int]]]) -> set[int]:
