@@ -148,6 +148,9 @@ def _migrate(engine: Engine, target: str) -> None:
                 command.downgrade(config, str(ScriptDirectory.from_config(config).get_revision(target).down_revision))
 
 
+OLD_ID = "an-id-issued-before-the-upgrade-0123456789a"  # 43 characters, as token_urlsafe(32)
+
+
 def test_tokens_issued_before_the_upgrade_still_work_after_it(api: ApiClient, engine: Engine) -> None:
     secret = api.app.config["SECRET_KEY"]
     recent = api.token("admin")
@@ -156,11 +159,11 @@ def test_tokens_issued_before_the_upgrade_still_work_after_it(api: ApiClient, en
     now = engine.now()
     with engine.db.transaction() as session:  # what the release before issued: the id in clear
         user = session.scalars(select(User).where(User.username == "cape.tanger")).one()
-        session.add(AuthToken(id="an-id-issued-before-the-upgrade-0123456789ab", user_id=user.id, kind=auth.API,
+        session.add(AuthToken(id=OLD_ID, user_id=user.id, kind=auth.API,
                               issued_at=now, expires_at=now + timedelta(hours=1), revoked_at=None))
-    old = URLSafeSerializer(secret, salt=auth.KINDS[auth.API]).dumps("an-id-issued-before-the-upgrade-0123456789ab")
+    old = URLSafeSerializer(secret, salt=auth.KINDS[auth.API]).dumps(OLD_ID)
     _migrate(engine, "head")
-    assert _stored_ids(engine) == [auth.stored_id("an-id-issued-before-the-upgrade-0123456789ab")]
+    assert _stored_ids(engine) == [auth.stored_id(OLD_ID)]
     me = api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old}"})
     assert me.status_code == 200 and me.get_json()["username"] == "cape.tanger"
     assert api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {recent}"}).status_code == 401
