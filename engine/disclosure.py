@@ -7,7 +7,9 @@ always computed as one table — the country's result and every province's (:fun
 — whatever province the caller asks for, and hidden together:
 
 1. **primary**: every count from 1 to 4 (:data:`SMALL_CELL`) is hidden; zeros are published;
-2. **secondary** (complementary cells): an auditor plays the attacker — for every known sum
+2. **secondary** (complementary cells): a first pass settles every sum with one hidden cell
+   (one subtraction would give it back: its smallest non-zero published cell is hidden too);
+   then an auditor plays the attacker — for every known sum
    (a breakdown adds up to its total: units, provinces, sexes, age bands; the steps' counts to
    the steps completed; a report's outcomes to the reports due; each province's cells to the
    country's) it narrows each hidden cell's range (at least 1, since zeros are published) until

@@ -148,7 +148,6 @@ def test_every_provinces_figures_at_once_equal_each_provinces_own(api: ApiClient
     from engine.indicators import Period, compute
     from engine.models import Training
     from engine.province_indicators import compute_provinces
-
     from tests.conftest import START
     from tests.test_indicators import _quarterly_reports
 
