@@ -92,9 +92,9 @@ def protect(results: dict[str | None, dict[str, Any]]) -> dict[str | None, dict[
         for chosen in more:
             hidden[chosen] = True
     paths: dict[str | None, set[Path]] = defaultdict(set)
-    for i, cell in enumerate(cells):
-        if hidden[i]:
-            paths[cell[0]].add(cell[1])
+    for (scope, path), is_hidden in zip(cells, hidden, strict=True):
+        if is_hidden:
+            paths[scope].add(path)
     return {scope: _hide(result, paths[scope]) for scope, result in results.items()}
 
 
