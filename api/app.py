@@ -22,6 +22,7 @@ from engine.assembly import assemble_engine
 from engine.db import Database
 from engine.documents import scanner_health
 from engine.errors import DefinitionInvalid, EngineError, ValidationFailed
+from engine.private_files import FILE_MODE, private_file, private_folder, tighten
 from engine.runtime import Engine
 from engine.settings import Settings
 
@@ -78,16 +79,23 @@ class HimayaApi(Api):
         return payload, code, headers
 
 
+def _private_instance(folder: Path) -> None:
+    """The instance folder's files and folders made owner-only (:mod:`engine.private_files`),
+    said once in the log, by count (never a name's content, never the key)."""
+    if folder.is_dir() and (tightened := tighten(folder)):
+        log.warning("instance folder: %d file(s) or folder(s) readable by others were made owner-only (0600/0700)",
+                    tightened)
+
+
 def _secret_key(configured: str | None, instance_path: str) -> str:
     """HIMAYA_SECRET_KEY, or a random key kept in the instance folder (shared by workers)."""
     if configured:
         return configured
-    path = Path(instance_path) / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = private_folder(Path(instance_path)) / "secret_key"
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
+        return private_file(path).read_text(encoding="utf-8").strip()
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         key = secrets.token_urlsafe(48)
         handle.write(key)
@@ -112,6 +120,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         SESSION_COOKIE_SECURE=settings.https,
     )
     app.config.update(config or {})
+    _private_instance(Path(app.instance_path))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(settings.secret_key, app.instance_path)
     if engine is None:

@@ -7,6 +7,9 @@
   tokens (one hour) and web-session tokens, which only the pages accept, expire after 30 idle
   minutes on the server too (each page view moves the expiry on, at most once a minute) and
   after 12 hours whatever happens.
+- The database keeps a token's id only as its SHA-256 (:func:`stored_id`, 43 characters of
+  base64url, the id's own length): a copy of ``auth_tokens`` and of the secret key together sign
+  nothing valid, since the id inside a token cannot be read back from its hash.
 - Failed logins slow the next ones down, with delays that double after a free allowance
   (:data:`THROTTLES`): for one client guessing one name (6 free), for one client trying many
   names (10 free), and for one name tried from anywhere (20 free, at most a minute's wait, so
@@ -18,6 +21,8 @@
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -154,9 +159,16 @@ def login(database: Database, secret: str, username: str, password: str, *, now:
         session.add(LoginAttempt(username=username, at=now, success=success, source=client))
         if user is None or not success:
             return None
-        session.add(AuthToken(id=identifier, user_id=user.id, kind=kind, issued_at=now, expires_at=now + lifetime,
-                              revoked_at=None))
+        session.add(AuthToken(id=stored_id(identifier), user_id=user.id, kind=kind, issued_at=now,
+                              expires_at=now + lifetime, revoked_at=None))
     return _signer(secret, kind).dumps(identifier), int(lifetime.total_seconds())
+
+
+def stored_id(identifier: str) -> str:
+    """The key of a token's row: the SHA-256 of its random id, base64url without padding. The id
+    has 256 random bits, so a plain (unsalted, fast) hash is enough: nothing to guess."""
+    digest = hashlib.sha256(identifier.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _signer(secret: str, kind: str) -> URLSafeSerializer:
@@ -174,7 +186,7 @@ def token_id(secret: str, token: str, kind: str = API) -> str | None:
 def _valid_token(identifier: str, kind: str, now: datetime) -> Select[User, AuthToken]:
     """The user and token row of an unexpired, unrevoked token of this kind of an active user."""
     return select(User, AuthToken).join(AuthToken, AuthToken.user_id == User.id).where(
-        AuthToken.id == identifier, AuthToken.kind == kind, AuthToken.revoked_at.is_(None),
+        AuthToken.id == stored_id(identifier), AuthToken.kind == kind, AuthToken.revoked_at.is_(None),
         AuthToken.expires_at > now, User.active.is_(True))
 
 
@@ -201,8 +213,8 @@ def authenticate_page(database: Database, secret: str, token: str, *, now: datet
     expires_at = min(now + WEB_IDLE, row.issued_at + WEB_LONGEST)
     if expires_at - row.expires_at >= WEB_REFRESH:
         with database.transaction() as session:
-            session.execute(update(AuthToken).where(AuthToken.id == identifier, AuthToken.revoked_at.is_(None))
-                            .values(expires_at=expires_at))
+            session.execute(update(AuthToken).where(AuthToken.id == stored_id(identifier),
+                                                    AuthToken.revoked_at.is_(None)).values(expires_at=expires_at))
     return _principal(user)
 
 
@@ -216,14 +228,14 @@ def lapsed_page_user(database: Database, secret: str, token: str, *, now: dateti
         return None
     with database.reading() as session:
         found = session.execute(select(User, AuthToken).join(AuthToken, AuthToken.user_id == User.id).where(
-            AuthToken.id == identifier, AuthToken.kind == WEB, AuthToken.issued_at > now - WEB_LONGEST,
+            AuthToken.id == stored_id(identifier), AuthToken.kind == WEB, AuthToken.issued_at > now - WEB_LONGEST,
             User.password_changed_at <= AuthToken.issued_at, User.active.is_(True))).first()
     return _principal(found[0]) if found is not None else None
 
 
 def revoke(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> bool:
     identifier = token_id(secret, token, kind)
-    row = session.get(AuthToken, identifier) if identifier else None
+    row = session.get(AuthToken, stored_id(identifier)) if identifier else None
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = now

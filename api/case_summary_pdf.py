@@ -28,7 +28,6 @@ from .pdf_text import direction_of, set_direction, use_unicode_font
 from .plan_export import font_path
 from .readers import territory
 from .readers.cases import CaseFile, case_file
-from .readers.children import child_brief
 from .readers.context import ReadContext
 from .readers.documents import case_documents
 from .readers.judicial import JudicialStatus, judicial_status
@@ -328,8 +327,14 @@ class _Writer:
 
     def child(self) -> None:
         labels, case = _labels(), self.summary.file.case
-        brief = child_brief(case, self.summary.printed_at.date())
+        brief = self.summary.file.child_brief(self.summary.printed_at.date())
         self.heading(_("The child"))
+        if brief["identity_masked"]:  # the reference (in the header), the age and sex only
+            self.row(_("Name"), _("name not shown"))
+            self.note(_("Your steps need the child's age and sex only: the name is not shown to your service."))
+            self.row(_("Sex"), labels.CHILD_SEX_LABELS.get(case.child_sex, case.child_sex or NONE))
+            self._age(brief)
+            return
         if brief["identity_known"]:
             self.row(_("Name"), brief["display_name"])
         else:
@@ -342,17 +347,20 @@ class _Writer:
         self.row(_("Sex"), labels.CHILD_SEX_LABELS.get(case.child_sex, case.child_sex or NONE))
         self.row(_("Birth date"), case.child_birth_date.isoformat() if isinstance(case.child_birth_date, date)
                  else _("not known"))
-        age = brief["age"]
-        self.row(_("Age"), NONE if age is None else (_("about %(age)s years", age=age) if brief["age_estimated"]
-                                                     else _("%(age)s years", age=age)))
+        self._age(brief)
         self.row(_("Nationality"), _country(case.child_nationality, self.summary.language))
         registered = case.child_civil_status_registered
         self.row(_("Civil status"), NONE if registered is None else (
             _("Registered in civil status") if registered else _("Not registered in civil status")))
 
+    def _age(self, brief: dict[str, Any]) -> None:
+        age = brief["age"]
+        self.row(_("Age"), NONE if age is None else (_("about %(age)s years", age=age) if brief["age_estimated"]
+                                                     else _("%(age)s years", age=age)))
+
     def report(self) -> None:
         labels, file = _labels(), self.summary.file
-        report = file.case.report or {}
+        report = file.report()
         self.heading(_("Report"))
         self.row(_("Source"), labels.SOURCE_LABELS.get(report.get("source"), report.get("source")))
         self.row(_("Received on"), _local(report.get("received_at")))
@@ -381,7 +389,7 @@ class _Writer:
         self.row(_("Categories"), comma.join(str(labels.CATEGORY_LABELS.get(c, c)) for c in case.categories or []))
         self.row(_("Medical emergency"), _yes_no(case.emergency_medical))
         self.row(_("Immediate danger"), _yes_no(case.immediate_danger))
-        consent = case.consent or {}
+        consent = self.summary.file.consent()  # a partner's: no notes, no names
         basis = consent.get("legal_basis")
         self.row(_("Legal basis"), labels.LEGAL_BASIS_LABELS.get(basis, basis))
         if consent.get("given_by"):

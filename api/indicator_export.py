@@ -1,5 +1,6 @@
 """Indicator exports (CSV and XLSX), shared by the API and the pages: flat rows of
-(indicator, breakdown, value), with ``<5`` where the national level hides a small cell. Text is
+(indicator, breakdown, value), with ``x`` where the national level hides a cell (a small count, or
+one that would give a small count back by subtraction: :mod:`engine.disclosure`). Text is
 never a formula (``api/spreadsheet.py``): a breakdown such as a unit's code comes from data."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from engine.indicators import rows
 
 from .spreadsheet import append_row, csv_row
 
+HIDDEN = "x"  # a hidden cell, small or complementary alike
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -22,7 +24,7 @@ def _filename(result: dict[str, Any], extension: str) -> str:
 
 def _cells(result: dict[str, Any]) -> list[list[Any]]:
     hidden = "suppressed_below" in result
-    return [[name, breakdown, "<5" if value is None and hidden else value] for name, breakdown, value in rows(result)]
+    return [[name, breakdown, HIDDEN if value is None and hidden else value] for name, breakdown, value in rows(result)]
 
 
 def as_csv(result: dict[str, Any]) -> Response:

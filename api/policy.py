@@ -44,6 +44,7 @@ from engine.vocabulary import (
     CASE_WORKER,
     CHILD,
     COORDINATOR,
+    JUSTICE,
     NATIONAL,
     PARTNER,
     SAS_MOBILE,
@@ -432,3 +433,62 @@ def can_set_away(principal: Principal, user: Any) -> bool:
         return True
     return (principal.role == COORDINATOR and user.province == principal.province
             and user.role in TERRITORIAL_ROLES and user.role != COORDINATOR)
+
+
+# --- minimisation: what of the child a reader sees (issue 20; docs/security.md) ---------------
+#
+# The identity: names, alias, birth date, nationality, the report's place, the contacts. Masked,
+# a reader sees the case's reference, the child's age and sex. Consent notes: the notes, who gave
+# the consent, the young person's consent record (legal basis and "informed" ticks are shown).
+#
+# | reader | the child's identity | consent notes |
+# |---|---|---|
+# | the case's team (case workers, coordinators) | in lists and the file | yes |
+# | supervisor (CPPE) | in the file it opens (logged ``case_viewed``); lists by reference | yes |
+# | partner, justice | yes: the prosecutor's office acts on the named child (the law) | no |
+# | partner, health | yes: its steps are medical examinations of the named child | no |
+# | partner, other sectors | with the basis ``consent`` (child or guardian informed) or a | no |
+# |                        | ``judicial_order`` only; else masked                          |    |
+
+IDENTITY_SECTORS = (JUSTICE, "health")  # the partners whose steps need the named child
+
+
+def sees_child_identity(principal: Principal, consent: Any) -> bool:
+    """Whether the reader sees who the child is in a file it reads (see the table above):
+    ``consent`` is the case's recorded legal basis and consent (``Case.consent``)."""
+    if principal.role in FULL_FILE_ROLES:
+        return True
+    if principal.role != PARTNER:
+        return False
+    if principal.sector in IDENTITY_SECTORS:
+        return True
+    recorded = consent if isinstance(consent, dict) else {}
+    basis = recorded.get("legal_basis")
+    informed = recorded.get("child_informed") is True or recorded.get("guardian_informed") is True
+    return basis == "judicial_order" or (basis == "consent" and informed)
+
+
+def names_children_in_lists(principal: Principal, consent: Any) -> bool:
+    """Whether a list row (tasks, cases, overdue and stalled lists) names the child: the case's
+    team does; a supervisor reads lists by reference (the name when it opens the file); a
+    partner as in its files."""
+    if principal.role == SUPERVISOR:
+        return False
+    return sees_child_identity(principal, consent)
+
+
+def sees_consent_notes(principal: Principal) -> bool:
+    """The notes on consent, who gave it, the young person's consent record: the case's team and
+    supervisors only, never a partner."""
+    return principal.role in FULL_FILE_ROLES
+
+
+def identity_scope(principal: Principal) -> Any:
+    """The cases whose child the reader may find by name or birth date (a search must not tell a
+    masked reader which case a name belongs to): :func:`sees_child_identity` in SQL."""
+    if principal.role != PARTNER or principal.sector in IDENTITY_SECTORS:
+        return true()
+    basis = Case.consent["legal_basis"].as_string()
+    informed = or_(Case.consent["child_informed"].as_boolean().is_(True),
+                   Case.consent["guardian_informed"].as_boolean().is_(True))
+    return or_(basis == "judicial_order", and_(basis == "consent", informed))

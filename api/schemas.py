@@ -163,6 +163,8 @@ class TaskSchema(Schema):
     escalation_level = fields.Integer(required=True)
     child_name = fields.String(metadata={"description": "task lists: the child's name, or alias"})
     child_age = fields.Integer(allow_none=True, metadata={"description": "task lists: the child's age today"})
+    child_masked = fields.Boolean(metadata={"description": "task lists: true when the reader is not told the "
+                                                           "child's name (child_name is then empty)"})
     risk_level = fields.String(metadata={"description": "task lists: the case's risk level"})
     due_in_days = fields.Integer(allow_none=True, metadata={
         "description": "task lists: calendar days until the due date in the installation's time zone "
@@ -209,6 +211,8 @@ class ChildBrief(Schema):
     sex = fields.String(allow_none=True, metadata={"description": "F | M | U (not known)"})
     age = fields.Integer(allow_none=True, metadata={"description": "today (estimated when age_estimated)"})
     age_estimated = fields.Boolean()
+    identity_masked = fields.Boolean(metadata={"description": "true: the reader is not told who the child is "
+                                                              "(display_name and alias empty)"})
 
 
 class CaseSummary(Schema):

@@ -1,4 +1,8 @@
-"""Backups: SQLite's online backup API, ``pg_dump``/``pg_restore`` for PostgreSQL."""
+"""Backups: SQLite's online backup API, ``pg_dump``/``pg_restore`` for PostgreSQL.
+
+A backup file is created ``0600`` (and a folder it needs ``0700``) before anything is written in
+it: it holds what the database holds.
+"""
 from __future__ import annotations
 
 import shutil
@@ -7,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
+
+from .private_files import private_file, private_folder
 
 
 class BackupError(RuntimeError):
@@ -34,7 +40,9 @@ def _libpq(url: str) -> str:
 def backup(url: str, target: Path) -> Path:
     """Write a consistent copy of the database to ``target`` while the service runs."""
     parsed = make_url(url)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.exists():
+        private_folder(target.parent)
+    private_file(target)  # 0600 before a byte is written: SQLite and pg_dump keep the mode
     if parsed.get_backend_name() == "sqlite":
         source = sqlite3.connect(_sqlite_file(parsed))
         destination = sqlite3.connect(target)

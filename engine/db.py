@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import crypto
+from .private_files import private_file, sqlite_files
 
 if TYPE_CHECKING:
     import sqlite3
@@ -45,6 +47,20 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _private_sqlite_file(url: str) -> None:
+    """A SQLite database file made ``0600`` before SQLite opens it (SQLite gives its ``-wal``
+    and ``-shm`` files the database file's mode), and those found too open tightened."""
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    database, *companions = sqlite_files(Path(name))
+    if database.parent.is_dir():
+        private_file(database)
+        for companion in companions:
+            if companion.exists():
+                private_file(companion)
+
+
 class Database:
     """One database: an engine and the two kinds of session the engine uses."""
 
@@ -54,6 +70,7 @@ class Database:
         options: dict[str, object] = {"echo": echo, "future": True}
         if self.url.startswith("sqlite"):
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            _private_sqlite_file(self.url)
         else:
             options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine = create_engine(self.url, **options)

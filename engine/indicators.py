@@ -8,8 +8,8 @@
 - trainings organised for UPE staff and distinct staff trained;
 - quarterly statistical reports due in the period, published on time or not (from their pathway).
 
-Statistics for the national level carry no personal data and hide small cells
-(:func:`suppress`): any count from 1 to 4, and any median computed on fewer than 5 steps.
+Statistics for the national level carry no personal data and hide small cells, with the cells
+that would give them back by subtraction (:mod:`engine.disclosure`).
 """
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ from .vocabulary import CHILD
 # Which child a case is about: itself, or the case it was linked into as the same child.
 CHILD_OF_CASE = func.coalesce(Case.duplicate_of, Case.id)
 AGE_BANDS = ((0, 5, "0-5"), (6, 11, "6-11"), (12, 14, "12-14"), (15, 17, "15-17"), (18, 99, "18+"))
-SMALL_CELL = 5
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def age_band(age: int | None) -> str:
     return next((label for low, high, label in AGE_BANDS if low <= age <= high), "unknown")
 
 
-def _age_expression(dialect: str) -> Any:
+def age_expression_sql(dialect: str) -> Any:
     """The child's age at the report date, in SQL (as :func:`engine.intake.age_on`); else the estimate."""
     received = Case.report_received_on  # the report's own date (the report itself is sealed)
     if dialect == "postgresql":
@@ -111,7 +110,7 @@ def _served(session: Session, served_where: list[Any]) -> dict[str, Any]:
         select(categories.c.value, children).select_from(Case).join(categories, true())
         .where(*served_where).group_by(categories.c.value)).all()}
     by_age_band: dict[str, int] = defaultdict(int)
-    for age, n in session.execute(select(age_expression := _age_expression(dialect), children)
+    for age, n in session.execute(select(age_expression := age_expression_sql(dialect), children)
                                   .where(*served_where).group_by(age_expression)).all():
         by_age_band[age_band(age)] += n  # a hundred ages at most: the bands are summed here
     return {"total": session.scalar(select(children).select_from(Case).where(*served_where)) or 0,
@@ -185,33 +184,6 @@ def report_timeliness(session: Session, period: Period, provinces: list[str] | N
     return {"due": len(due), "published_on_time": on_time, "published_late": late,
             "unpublished": len(due) - on_time - late,
             "on_time_share": round(on_time / len(due), 4) if due else None}
-
-
-def suppress(indicators: dict[str, Any]) -> dict[str, Any]:
-    """Hide small cells (1–4) and medians of fewer than 5 steps, for national statistics."""
-    def cell(value: Any) -> Any:
-        return None if isinstance(value, int) and not isinstance(value, bool) and 0 < value < SMALL_CELL else value
-
-    result = dict(indicators)
-    served = dict(result["children_served"])
-    for key, value in served.items():
-        served[key] = {k: cell(v) for k, v in value.items()} if isinstance(value, dict) else cell(value)
-    result["children_served"] = served
-    result["cases_opened"], result["cases_closed"] = cell(result["cases_opened"]), cell(result["cases_closed"])
-    steps = dict(result["steps"])
-    steps["completed"], steps["late"] = cell(steps["completed"]), cell(steps["late"])
-    if steps["completed"] is None:
-        steps["late_share"] = None
-    steps["median_days"] = {step: (value if value["count"] >= SMALL_CELL else {"median": None, "count": None})
-                            for step, value in steps["median_days"].items()}
-    result["steps"] = steps
-    result["trainings"] = {k: cell(v) for k, v in result["trainings"].items()}
-    reports = {k: (cell(v) if k != "on_time_share" else v) for k, v in result["statistical_reports"].items()}
-    if reports["due"] is None:
-        reports["on_time_share"] = None
-    result["statistical_reports"] = reports
-    result["suppressed_below"] = SMALL_CELL
-    return result
 
 
 def rows(indicators: dict[str, Any]) -> list[tuple[str, str, Any]]:

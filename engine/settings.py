@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .durations import DEFAULT_TIMER_MINIMUM, parse_duration
 from .escalation import EscalationPolicy
+from .private_files import private_folder
 
 DEFAULT_SQLITE_NAME = "himaya.sqlite"
 DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -57,8 +58,7 @@ class Settings:
         """The database URL: the configured one, or the SQLite file of the instance folder."""
         if self.database_url:
             return self.database_url
-        folder = self.instance_path or Path("instance")
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_folder(self.instance_path or Path("instance"))
         return f"sqlite:///{(folder / DEFAULT_SQLITE_NAME).resolve()}"
 
     @property

@@ -49,7 +49,8 @@ def test_a_child_whose_name_is_unknown_is_reported_by_alias_and_found_by_it(api:
     assert found(api, "carrefour bab souk") == [case["reference"]]
     listed = api.get("/api/v1/cases", UPE, query_string={"q": "Bab Souk"}).get_json()["items"][0]
     assert listed["child"] == {"display_name": "Fille du carrefour Bab Souk", "identity_known": False,
-                               "alias": "Fille du carrefour Bab Souk", "sex": "U", "age": 9, "age_estimated": True}
+                               "alias": "Fille du carrefour Bab Souk", "sex": "U", "age": 9, "age_estimated": True,
+                               "identity_masked": False}
 
 
 def test_names_in_the_other_script_reporter_and_place_are_kept(api: ApiClient, engine: Engine):
@@ -351,6 +352,7 @@ def test_the_upgrade_keys_the_children_already_reported(api: ApiClient, engine: 
             config.attributes["connection"] = connection
             command.downgrade(config, "0011")  # before the identity columns and keys
     engine.db.upgrade()
+    api.forget_tokens()  # going below 0022 revoked every token (their ids are kept as hashes)
     with engine.db.reading() as session:
         assert session.get_one(Case, case["id"]).child_birth_year == 2011
     assert found(api, "حمزة السقلي") == [case["reference"]]

@@ -105,7 +105,10 @@ def test_every_indicator_equals_an_independent_count(api: ApiClient, dataset):
     assert served["by_unit"] == dict(dataset["unit"])
     assert served["by_sex"] == dict(dataset["sex"])
     assert served["by_category"] == dict(dataset["category"])
-    assert served["by_age_band"] == {k: (v if v >= 5 else None) for k, v in dataset["age_band"].items()}
+    assert served["by_age_band"].keys() == dataset["age_band"].keys()
+    for band, value in dataset["age_band"].items():  # small ones hidden, and others with them (test_differencing)
+        assert served["by_age_band"][band] == (None if value < 5 else served["by_age_band"][band])
+        assert served["by_age_band"][band] in (value, None)
     assert body["cases_opened"] == sum(dataset["served"].values()) and body["cases_closed"] == 0
     assert body["steps"]["completed"] == dataset["completed"] and body["steps"]["late"] == dataset["late"]
     assert body["steps"]["late_share"] == round(dataset["late"] / dataset["completed"], 4)
@@ -118,7 +121,8 @@ def test_every_indicator_equals_an_independent_count(api: ApiClient, dataset):
         "unpublished": reports["tanger-assilah"]["unpublished"],
         "on_time_share": round(reports["tanger-assilah"]["on_time"] / 4, 4)}
     on_time = sum(r["on_time"] for r in reports.values())
-    assert body["statistical_reports"]["due"] == 8 and body["statistical_reports"]["published_on_time"] == on_time
+    assert body["statistical_reports"]["due"] == 8
+    assert body["statistical_reports"]["published_on_time"] in (on_time, None), "hidden beside a small cell"
     late = sum(r["late"] for r in reports.values())
     assert body["statistical_reports"]["published_late"] == (late if late >= 5 else None), "small cells hidden"
 
@@ -134,7 +138,7 @@ def test_small_cells_are_suppressed_for_the_national_level(api: ApiClient, clock
     local = _get(api, "cppe.tanger").get_json()
     assert local["children_served"]["total"] == 3, "the province's own supervisors see exact counts"
     exported = _get(api, "national", "&format=csv").get_data(as_text=True)
-    assert "<5" in exported and "Amina" not in exported
+    assert "children_served,total,x" in exported and "Amina" not in exported
 
 
 def test_exports_open(api: ApiClient, clock):

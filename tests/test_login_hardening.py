@@ -170,12 +170,12 @@ def test_an_idle_session_dies_on_the_server_too(web, clock) -> None:
     clock.advance(timedelta(minutes=20))
     assert web.get("/tasks").status_code == 200  # activity moves the server-side expiry on
     with engine.db.reading() as session:
-        row = session.get(AuthToken, identifier)
+        row = session.get(AuthToken, auth.stored_id(identifier or ""))
         assert row is not None and row.expires_at == engine.now() + auth.WEB_IDLE
     clock.advance(timedelta(minutes=31))
     assert web.get("/tasks").status_code == 302  # idle: back to the login page
     with engine.db.reading() as session:
-        row = session.get(AuthToken, identifier)
+        row = session.get(AuthToken, auth.stored_id(identifier or ""))
         assert row is not None and (row.revoked_at is not None or row.expires_at <= engine.now())
 
 
@@ -196,5 +196,5 @@ def test_logging_out_revokes_the_session_token(web) -> None:
     engine = web.application.extensions["himaya"]
     identifier = auth.token_id(web.application.config["SECRET_KEY"], token, auth.WEB)
     with engine.db.reading() as session:
-        row = session.get(AuthToken, identifier)
+        row = session.get(AuthToken, auth.stored_id(identifier or ""))
         assert row is not None and row.revoked_at is not None

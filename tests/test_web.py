@@ -148,7 +148,7 @@ def test_indicators_page(web, engine: Engine):
     web.post("/logout", data={"csrf_token": page_csrf(web, "/indicators")})
     page_login(web, "national")
     assert web.get("/").headers["Location"] == "/indicators"
-    assert "&lt;5" in web.get("/indicators").get_data(as_text=True)
+    assert "cases qui permettraient de les retrouver par soustraction" in web.get("/indicators").get_data(as_text=True)
 
 
 def test_admin_pages_are_for_administrators_and_need_csrf(web):

@@ -32,6 +32,11 @@ from .tasks import case_open_tasks, overdue, present_task
 CHILD_FIELDS = ("identity_known", "alias", "first_name", "last_name", "sex", "birth_date", "age_estimate",
                 "civil_status_registered", "nationality")
 PARTNER_HIDDEN_REPORT = ("description", "reporter")  # a partner's task needs neither the account nor who gave it
+MASKED_REPORT = ("location",)  # nor, when the child's identity is masked, where the child was found
+# What a reader who may not know who the child is reads of the child (api.policy.sees_child_identity).
+MASKED_CHILD = ("sex", "identity_known")
+# What a partner reads of the consent: the legal basis and whether the child and guardian were told.
+PARTNER_CONSENT = ("legal_basis", "child_informed", "guardian_informed")
 LIST_FILTERS = ("status", "province", "unit", "risk_level")
 
 
@@ -61,15 +66,15 @@ class PathwayRef(NamedTuple):
 PATHWAY_REF = (PathwayVersion.key, PathwayVersion.version)
 
 
-def summary(case: Case, pathway: PathwayVersion | PathwayRef, version: int, today: date | None = None
-            ) -> dict[str, Any]:
-    """A case in a list: who it is about, what, where, and how far."""
+def summary(case: Case, pathway: PathwayVersion | PathwayRef, version: int, today: date | None = None, *,
+            masked: bool = False) -> dict[str, Any]:
+    """A case in a list: who it is about (``masked``: its age and sex only), what, where, and how far."""
     return {
         "id": case.id, "reference": case.reference, "status": case.status, "risk_level": case.risk_level,
         "province": case.province, "unit": case.unit, "categories": case.categories,
         "opened_at": case.opened_at, "closed_at": case.closed_at, "closed_reason": case.closed_reason,
         "duplicate_of": case.duplicate_of,
-        "child": child_brief(case, today or case.updated_at.date()),
+        "child": child_brief(case, today or case.updated_at.date(), masked=masked),
         "pathway": {"key": pathway.key, "version": pathway.version}, "version": version,
     }
 
@@ -91,6 +96,11 @@ SORTS = {
 REFERENCE = re.compile(r"^[A-Za-z]{2,8}-\d{4}(-\d{0,8})?$")
 BIRTH_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 YEAR = re.compile(r"^(19|20)\d{2}$")
+
+
+def _by_reference(q: str) -> bool:
+    """Whether a search string is a case reference (which any reader of the case may type)."""
+    return bool(REFERENCE.match(" ".join(without_controls(q).split())))
 
 
 class SearchRefused(ValueError):
@@ -152,11 +162,15 @@ def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: in
         query = query.where(*conditions)
         if tokens:
             query = query.where(identity.search_condition(tokens, policy.key_province(principal)))
+        if not _by_reference(filters["q"]):  # by name or birth date: only children the reader may know
+            query = query.where(policy.identity_scope(principal))
     with ctx.engine.db.reading() as session:
         total, rows = page_rows(session, query, page, per_page, *SORTS[filters.get("sort") or "newest"])
         linked = _continued_in(session, principal, {c.duplicate_of for c, *_ in rows if c.duplicate_of})
     today = ctx.now.date()
-    items = [summary(c, PathwayRef(key, pathway_version), version, today) for c, key, pathway_version, version in rows]
+    items = [summary(c, PathwayRef(key, pathway_version), version, today,
+                     masked=not policy.names_children_in_lists(principal, c.consent))
+             for c, key, pathway_version, version in rows]
     for item in items:
         if item["duplicate_of"] in linked:
             item["duplicate_of_reference"], item["duplicate_of_visible"] = linked[item["duplicate_of"]]
@@ -187,19 +201,40 @@ class CaseFile:
     timers: list[dict[str, Any]] = field(default_factory=list)  # the timers the case waits on: step, due_at
     definition: CheckedDefinition | None = None
     language: str = "fr"
+    identity: bool = True  # the reader sees who the child is (api.policy.sees_child_identity)
+    consent_notes: bool = True  # the reader reads the notes on consent (api.policy.sees_consent_notes)
+
+    def child_brief(self, today: date) -> dict[str, Any]:
+        """The child as the file's header shows it to this reader."""
+        return child_brief(self.case, today, masked=not self.identity)
+
+    def consent(self) -> dict[str, Any]:
+        """The recorded consent as this reader may read it."""
+        recorded = self.case.consent or {}
+        if self.consent_notes:
+            return recorded
+        return {key: recorded[key] for key in PARTNER_CONSENT if key in recorded}
+
+    def report(self) -> dict[str, Any]:
+        """The report as this reader may read it."""
+        hidden = (() if self.full else PARTNER_HIDDEN_REPORT) + (() if self.identity else MASKED_REPORT)
+        return {key: value for key, value in (self.case.report or {}).items() if key not in hidden}
 
     def body(self) -> dict[str, Any]:
         """The file as ``GET /api/v1/cases/{id}`` answers it."""
         case = self.case
-        body = summary(case, self.pathway, self.version)
+        body = summary(case, self.pathway, self.version, masked=not self.identity)
         other = {"first_name": case.child_first_name_other, "last_name": case.child_last_name_other}
+        child = {**{name: getattr(case, f"child_{name}") for name in CHILD_FIELDS},
+                 "names_other_script": other if any(other.values()) else None, "identity_masked": False}
+        if not self.identity:  # every identifying field null: the reference, age and sex remain
+            child = {**{name: (child[name] if name in MASKED_CHILD else None) for name in child},
+                     "age": body["child"]["age"], "identity_masked": True}
         body.update({
-            "child": {**{name: getattr(case, f"child_{name}") for name in CHILD_FIELDS},
-                      "names_other_script": other if any(other.values()) else None},
-            "report": case.report if self.full else {k: v for k, v in case.report.items()
-                                                     if k not in PARTNER_HIDDEN_REPORT},
+            "child": child,
+            "report": self.report(),
             "emergency": {"medical": case.emergency_medical, "immediate_danger": case.immediate_danger},
-            "consent": case.consent,
+            "consent": self.consent(),
             "open_tasks": self.open_tasks,
             "completed_steps": self.completed_steps,
         })
@@ -248,7 +283,9 @@ def case_file(ctx: ReadContext, case_id: str) -> CaseFile:
     open_tasks = [present_task(ctx, t, case.reference, case.pathway_version_id) for t in open_rows
                   if shows(t.role, t.sector)]
     return CaseFile(case, pathway, version, full, open_tasks, completed, titles, compiled.element_names,
-                    timers=timers, definition=compiled, language=ctx.language)
+                    timers=timers, definition=compiled, language=ctx.language,
+                    identity=policy.sees_child_identity(principal, case.consent),
+                    consent_notes=policy.sees_consent_notes(principal))
 
 
 def completed_step(ctx: ReadContext, compiled: CheckedDefinition, record: TaskRecord, titles: dict[str, str],

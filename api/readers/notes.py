@@ -54,8 +54,11 @@ def notes_by_id(ctx: ReadContext, case: Case, ids: Iterable[Any]) -> dict[int, d
 
 
 def contacts(ctx: ReadContext, case: Case) -> list[dict[str, Any]]:
-    """The case's active contacts the reader may read, in the order they were recorded."""
+    """The case's active contacts the reader may read, in the order they were recorded (none to a
+    reader from whom the child's identity is masked: a parent's name names the child)."""
     full = policy.reads_full_contacts(ctx.principal)
+    if not policy.sees_child_identity(ctx.principal, case.consent):
+        return []
     with ctx.engine.db.reading() as session:
         rows = session.scalars(select(CaseContact).where(CaseContact.case_id == case.id,
                                                          policy.contact_scope(ctx.principal))
@@ -65,6 +68,8 @@ def contacts(ctx: ReadContext, case: Case) -> list[dict[str, Any]]:
 
 def contact(ctx: ReadContext, case: Case, contact_id: int) -> dict[str, Any]:
     """One active contact of the case (:class:`NotFound` when there is none the reader may read)."""
+    if not policy.sees_child_identity(ctx.principal, case.consent):
+        raise NotFound(N_("No such contact."))
     with ctx.engine.db.reading() as session:
         row = session.scalar(select(CaseContact).where(CaseContact.case_id == case.id, CaseContact.id == contact_id,
                                                        policy.contact_scope(ctx.principal)))

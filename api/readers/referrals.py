@@ -47,7 +47,7 @@ def present(ctx: ReadContext, row: Any) -> dict[str, Any]:
     referral: Referral = row.Referral
     child = child_brief(row, ctx.now.date())
     shown_child = {"age": child["age"], "age_estimated": child["age_estimated"], "sex": child["sex"]}
-    if policy.sees_referred_child(ctx.principal):
+    if policy.sees_referred_child(ctx.principal) and policy.names_children_in_lists(ctx.principal, row.consent):
         shown_child["display_name"] = child["display_name"]
     item = {name: getattr(referral, name) for name in FIELDS}
     started, deadline = referrals.deadline_of(referral)

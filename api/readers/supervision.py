@@ -1,5 +1,9 @@
 """Supervision of a province: overdue tasks, stalled cases, counts, and the dashboard page.
 
+The CPPE's supervisors read these lists by the case's reference, the child's age and sex, never
+the child's name (:func:`api.policy.names_children_in_lists`): the name is in the file they open,
+and each opening is logged (``case_viewed``). Counts and medians carry no name at all.
+
 "Overdue" has one meaning everywhere (:func:`api.readers.tasks.overdue`); "stalled" too
 (:func:`engine.stalling.stalled`): an open case without a completed step for the stalled delay
 (``HIMAYA_STALLED_DAYS`` by default), the wait on a scheduled visit not counted, or whose visit
@@ -76,7 +80,8 @@ def _stalled_row(ctx: ReadContext, case: Case, pathway: PathwayRef, runtime: Cas
     """A stalled case: since when its clock runs, and whether a visit a timer opened is overdue."""
     idle_since = runtime.idle_since or runtime.last_progress_at
     visit_overdue = runtime.visit_due_at is not None and runtime.visit_due_at < ctx.now
-    return {**summary(case, pathway, runtime.version), "last_progress_at": runtime.last_progress_at,
+    masked = not policy.names_children_in_lists(ctx.principal, case.consent)  # supervisors: by reference
+    return {**summary(case, pathway, runtime.version, masked=masked), "last_progress_at": runtime.last_progress_at,
             "days_without_progress": (ctx.now - runtime.last_progress_at).days,
             "idle_since": idle_since, "days_idle": (ctx.now - idle_since).days,
             "visit_due_at": runtime.visit_due_at, "reason": "visit_overdue" if visit_overdue else "no_progress"}

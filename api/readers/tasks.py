@@ -47,8 +47,10 @@ def present_task(ctx: ReadContext, row: OpenTask | TaskRow, case_reference: str,
         "overdue": is_overdue(row, ctx.now), "escalation_level": row.escalation_level,
     }
     if child is not None:
-        brief = child_brief(child, ctx.now.date())
-        body.update(child_name=brief["display_name"], child_age=brief["age"], risk_level=child.risk_level)
+        masked = not policy.names_children_in_lists(ctx.principal, child.consent)
+        brief = child_brief(child, ctx.now.date(), masked=masked)
+        body.update(child_name=brief["display_name"], child_age=brief["age"], risk_level=child.risk_level,
+                    child_masked=masked)
     if with_form and info is not None:
         body["form"] = compiled.forms[info.form].localized(ctx.language)
     return body

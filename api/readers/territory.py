@@ -5,8 +5,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.disclosure import national_figures, protect
 from engine.errors import NotFound
-from engine.indicators import Period, compute, suppress
+from engine.indicators import Period, compute
 from engine.models import Province, Training, Unit
 from engine.vocabulary import RECEIVING_UNIT_KINDS, receives_children
 
@@ -102,8 +103,15 @@ def training_page(ctx: ReadContext, page: int, per_page: int) -> tuple[int, list
 
 
 def indicators(ctx: ReadContext, period: Period, scope: list[str] | None) -> dict[str, Any]:
-    """The indicators of a period for these provinces (None: the whole country); small counts
-    are hidden from the national level."""
+    """The indicators of a period for these provinces (None: the whole country). The national
+    level reads them from the country's table, small counts and their complementary cells
+    hidden in every province together (:mod:`engine.disclosure`), whichever province it asks for."""
     with ctx.engine.db.reading() as session:
-        result = compute(session, period, scope)
-    return suppress(result) if policy.reads_every_province(ctx.principal) else result
+        if not policy.reads_every_province(ctx.principal):
+            return compute(session, period, scope)
+        figures = national_figures(session, period)
+        if scope is None:
+            return figures[None]
+        if len(scope) == 1 and scope[0] in figures:
+            return figures[scope[0]]
+        return protect({scope[0] if len(scope) == 1 else "": compute(session, period, scope)}).popitem()[1]

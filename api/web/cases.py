@@ -16,7 +16,7 @@ from engine.vocabulary import RECEIVING_UNIT_KINDS, RISK_LEVELS, SAS_MOBILE
 from .. import policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors, translate_message
-from ..readers import cases, children, duplicates, incidents, judicial, pathways, reports, territory
+from ..readers import cases, duplicates, incidents, judicial, pathways, reports, territory
 from ..readers.context import ReadContext
 from . import moving, notes, referrals
 from .chrome import isolate
@@ -220,7 +220,7 @@ def case(case_id: str) -> ResponseReturnValue:
                            events_page=events_page, events_pages=max(1, -(-events_total // TIMELINE)),
                            may_read_access_log=policy.can_read_access_log(context.principal, file.case),
                            step_titles=file.step_titles, element_names=file.element_names, judicial=status,
-                           child=children.child_brief(file.case, context.now.date()),
+                           child=file.child_brief(context.now.date()), consent_notes=file.consent_notes,
                            unit_name={u.code: u.name for u in territory.units(context, file.case.province)
                                       }.get(file.case.unit, file.case.unit),
                            linked=linked, linked_references={c["case_id"]: c["reference"] for c in linked},

@@ -16,7 +16,7 @@ from engine.vocabulary import COORDINATOR, SUPERVISOR
 from .. import policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors, translate_form_errors, translate_message
-from ..readers import cases, children, incidents, judicial, reports, tasks, territory
+from ..readers import cases, incidents, judicial, reports, tasks, territory
 from . import drafts, notes
 from .chrome import isolate
 from .drafts import login_keeping_draft
@@ -236,7 +236,7 @@ def _task_page(found: tasks.FoundTask, view: dict[str, Any], can_act: bool, valu
                                context.principal, file.case),
                            may_refer=file is not None and file.case.status == "open" and policy.can_refer(
                                context.principal, file.case),
-                           child=children.child_brief(file.case, context.now.date()) if file else None), \
+                           child=file.child_brief(context.now.date()) if file else None), \
         400 if errors else 200
 
 
