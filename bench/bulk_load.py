@@ -56,9 +56,10 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from api.auth import hash_password  # noqa: E402
 from api.setup import prepare  # noqa: E402
-from engine import identity  # noqa: E402
+from engine import crypto, identity  # noqa: E402
 from engine.assembly import assemble_engine  # noqa: E402
 from engine.db import Database  # noqa: E402
+from engine.intake import age_on  # noqa: E402
 from engine.models import Case, CaseEvent, CaseWorkflow, ChildNameKey, OpenTask, PathwayVersion, Province, User  # noqa: E402
 from engine.reference_data import ensure_unit  # noqa: E402
 from engine.runtime import Actor, Engine  # noqa: E402
@@ -160,7 +161,8 @@ class StateTemplate:
         return "".join(parts)
 
 
-def random_child(rng: random.Random, reported_on: datetime) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def random_child(rng: random.Random, reported_on: datetime, keyring: crypto.Keyring
+                 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """A clone's child: a common Moroccan name in Latin or Arabic script (sometimes both), a sex
     that goes with it, a birth date of 0 to 17 years; with the search keys the engine would store."""
     first, first_ar, sex = rng.choice(FIRST_NAMES)
@@ -172,7 +174,7 @@ def random_child(rng: random.Random, reported_on: datetime) -> tuple[dict[str, A
              "names_other_script": ({"first_name": first if arabic else first_ar,
                                      "last_name": last if arabic else last_ar} if both else None),
              "sex": sex, "birth_date": born}
-    return child, identity.key_rows(identity.Identity.of_child(child, reported_on.date()))
+    return child, identity.key_rows(identity.Identity.of_child(child, reported_on.date()), keyring)
 
 
 def _shifted(row: dict[str, Any], keys: list[str], offset: timedelta) -> dict[str, Any]:
@@ -364,7 +366,7 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
             # every time of the template rows moves with the clone's creation time (due dates,
             # escalation times… keep their distance to it)
             offset = created - template_created
-            person, keys = random_child(rng, created)
+            person, keys = random_child(rng, created, database.keys)
             other = person["names_other_script"] or {}
             case_rows.append({**_shifted(case_row, case_times, offset), "id": case_id, "reference": reference,
                               "province": province, "unit": unit, "child_first_name": person["first_name"],
@@ -372,6 +374,8 @@ def load(url: str, cases: int, *, history_rows: int = 0, chunk: int = 5000, seed
                               "child_first_name_other": other.get("first_name"),
                               "child_last_name_other": other.get("last_name"),
                               "child_birth_date": person["birth_date"], "child_age_estimate": None,
+                              "child_birth_date_key": identity.birth_date_key(database.keys, person["birth_date"]),
+                              "child_age_at_report": age_on(person["birth_date"], created.date()),
                               "child_birth_year": person["birth_date"].year, "created_by": actor})
             key_rows.extend({"case_id": case_id, "province": province, "field": f, "key": k,
                              "birth_year": person["birth_date"].year} for f, k in keys)

@@ -27,7 +27,7 @@ import secrets
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +119,10 @@ class Keyring:
     process) makes it read the keys again once."""
 
     master: MasterKey | None
-    loader: Callable[[], tuple[dict[int, AESGCM], int | None]] = field(repr=False)
+    loader: Callable[[], Opened] = field(repr=False)
     keys: dict[int, AESGCM] = field(default_factory=dict, repr=False)
     active: int | None = None
+    index: bytes = field(default=b"", repr=False)  # the key of the keyed hashes (search keys)
     loaded: bool = False
 
     def ensure(self) -> None:
@@ -129,15 +130,33 @@ class Keyring:
             self.reload()
 
     def reload(self) -> None:
-        self.keys, self.active = self.loader()
-        self.loaded = True
+        self._take(self.loader())
 
     def opened_on(self, conn: Connection) -> None:
         """Read the data keys on this connection (a migration's, which sees the keys it just made)."""
         if self.master is None:
             raise KeyProblem(NO_MASTER_KEY)
-        self.keys, self.active = load(conn, self.master)
+        self._take(load(conn, self.master))
+
+    def _take(self, opened: Opened) -> None:
+        self.keys, self.active, self.index = opened.keys, opened.active, opened.index
         self.loaded = True
+
+    def hashed(self, value: str) -> str:
+        """A keyed hash of a value (HMAC-SHA256 with the index key, 22 base64url characters): equal
+        values give equal hashes, so an index can find them, and without the key none can be
+        guessed from a list of names."""
+        self.ensure()
+        if not self.index:
+            raise KeyProblem("this database has no data key yet: run the migrations (`himaya migrate`)")
+        digest = hmac.new(self.index, value.encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def hashed_key(self, key: str) -> str:
+        """A name's search key hashed with its kind kept (``n:…``, ``p:…``): the kinds weigh a match
+        (:func:`engine.names.field_match`)."""
+        kind, colon, value = key.partition(":")
+        return f"{kind}:{self.hashed(key)}" if colon else self.hashed(key)
 
     def seal(self, plain: bytes, column: str) -> bytes:
         self.ensure()
@@ -172,21 +191,37 @@ class Keyring:
 DATA_KEYS = "data_keys"
 
 
-def load(conn: Connection, master: MasterKey) -> tuple[dict[int, AESGCM], int | None]:
+INDEX_INFO = b"himaya index key"
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A database's data keys, opened: by id, the active one's id, and the index key (derived from
+    the first data key, which is never replaced, so the search keys outlive a rotation)."""
+
+    keys: dict[int, AESGCM]
+    active: int | None
+    index: bytes = field(repr=False)
+
+
+def load(conn: Connection, master: MasterKey) -> Opened:
     """Open every data key of the database with the master key (:class:`KeyProblem` when it is the
-    wrong one); returns them and the active one's id."""
+    wrong one)."""
     rows = conn.execute(text(f"SELECT id, wrapped, fingerprint, active FROM {DATA_KEYS} ORDER BY id")).all()
     keys: dict[int, AESGCM] = {}
-    active = None
+    active, index = None, b""
     for row in rows:
         if row.fingerprint != master.fingerprint:
             raise KeyProblem(f"the master key ({master.source}) is not the one that wraps this database's data "
                              f"key {row.id} (fingerprint {master.fingerprint}, expected {row.fingerprint}): start "
                              "with the right HIMAYA_DATA_KEY or key file")
-        keys[row.id] = AESGCM(master.unwrap(bytes(row.wrapped), row.id))
+        raw = master.unwrap(bytes(row.wrapped), row.id)
+        keys[row.id] = AESGCM(raw)
+        if not index:
+            index = hmac.new(raw, INDEX_INFO, hashlib.sha256).digest()
         if row.active:
             active = row.id
-    return keys, active
+    return Opened(keys, active, index)
 
 
 def create_data_key(conn: Connection, master: MasterKey, *, now: datetime | None = None) -> int:
@@ -229,7 +264,7 @@ def keyring_of(dialect: Dialect) -> Keyring:
 
 
 class Sealed(TypeDecorator[Any]):
-    """A column stored sealed: ``kind`` ``text`` (str), ``json`` (any JSON value) or ``bytes``;
+    """A column stored sealed: ``kind`` ``text`` (str), ``json`` (any JSON value), ``date`` or ``bytes``;
     ``column`` (``table.column``) is bound to each value as associated data."""
 
     impl = LargeBinary
@@ -244,6 +279,8 @@ class Sealed(TypeDecorator[Any]):
             return None
         if self.kind == "json":
             plain = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        elif self.kind == "date":
+            plain = value.isoformat().encode()
         elif self.kind == "bytes":
             plain = bytes(value)
         else:
@@ -256,6 +293,8 @@ class Sealed(TypeDecorator[Any]):
         plain = keyring_of(dialect).open(bytes(value), self.column)
         if self.kind == "json":
             return json.loads(plain)
+        if self.kind == "date":
+            return date.fromisoformat(plain.decode())
         if self.kind == "bytes":
             return plain
         return plain.decode()

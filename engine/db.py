@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     import sqlite3
 
     from alembic.config import Config
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from sqlalchemy.pool import ConnectionPoolEntry
 
 _WRITE_OPTION = "himaya_write"
@@ -103,7 +102,7 @@ class Database:
         with self._reader() as session:
             yield session
 
-    def _load_keys(self) -> tuple[dict[int, AESGCM], int | None]:
+    def _load_keys(self) -> crypto.Opened:
         if self.keys.master is None:
             raise crypto.KeyProblem(crypto.NO_MASTER_KEY)
         with self.engine.connect() as connection:

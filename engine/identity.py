@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Subquery, and_, delete, insert, or_, select, union_all
 
-from . import names
+from . import crypto, names
 from .models import Case, ChildNameKey
 
 KEYS, CASES = ChildNameKey.__table__, Case.__table__
@@ -69,13 +69,30 @@ def _field_keys(texts: Iterable[str]) -> frozenset[str]:
     return frozenset().union(*(names.name_keys(t) for t in texts))
 
 
-def key_rows(identity: Identity) -> list[tuple[str, str]]:
-    """The ``(field, key)`` pairs to store for an identity (computed before any transaction)."""
+def plain_key_rows(identity: Identity) -> list[tuple[str, str]]:
+    """The ``(field, key)`` pairs of an identity's names, before hashing."""
     rows = [(FIRST, k) for k in sorted(_field_keys(identity.first_names))]
     rows += [(LAST, k) for k in sorted(_field_keys(identity.last_names))]
     if identity.alias:
         rows += [(ALIAS, k) for k in sorted(names.name_keys(identity.alias))]
     return rows
+
+
+def key_rows(identity: Identity, keyring: crypto.Keyring) -> list[tuple[str, str]]:
+    """The ``(field, key)`` pairs to store for an identity, each key hashed with the database's
+    index key (:meth:`engine.crypto.Keyring.hashed_key`: its kind kept); computed before any
+    transaction."""
+    return [(field, keyring.hashed_key(key)) for field, key in plain_key_rows(identity)]
+
+
+def hashed_sets(keyring: crypto.Keyring, key_sets: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Key sets (per token of a name) as the database stores them: hashed."""
+    return [frozenset(keyring.hashed_key(k) for k in keys) for keys in key_sets]
+
+
+def birth_date_key(keyring: crypto.Keyring, born: date | None) -> str | None:
+    """The keyed hash a search by birth date finds the (sealed) birth date by."""
+    return keyring.hashed(f"birth:{born.isoformat()}") if born is not None else None
 
 
 def store_keys(conn: Connection, case_id: str, province: str, rows: list[tuple[str, str]], *,
@@ -92,6 +109,7 @@ def store_keys(conn: Connection, case_id: str, province: str, rows: list[tuple[s
 def reindex(conn: Connection) -> int:
     """Rebuild every child's keys from the cases (after a change of :mod:`engine.names`, or once
     when the table is created); returns the number of cases indexed."""
+    keyring = crypto.keyring_of(conn.dialect)
     conn.execute(delete(KEYS))
     rows = conn.execute(select(CASES.c.id, CASES.c.province, CASES.c.opened_at, CASES.c.child_first_name,
                                CASES.c.child_last_name, CASES.c.child_first_name_other,
@@ -103,7 +121,8 @@ def reindex(conn: Connection) -> int:
                  "names_other_script": {"first_name": row.child_first_name_other,
                                         "last_name": row.child_last_name_other}}
         year = birth_year(row.child_birth_date, row.child_age_estimate, row.opened_at.date())
-        store_keys(conn, row.id, row.province, key_rows(Identity.of_child(child, row.opened_at.date())), year=year)
+        store_keys(conn, row.id, row.province, key_rows(Identity.of_child(child, row.opened_at.date()), keyring),
+                   year=year)
         conn.execute(CASES.update().where(CASES.c.id == row.id).values(child_birth_year=year))
     return len(rows)
 
@@ -188,8 +207,9 @@ def find_duplicates(conn: Connection, identity: Identity, *, exclude: str | None
     on the first name, then their keys and rows."""
     if not identity.named:
         return []
-    first = [ks for n in identity.first_names for ks in names.keys_per_token(n)]
-    last = [ks for n in identity.last_names for ks in names.keys_per_token(n)]
+    keyring = crypto.keyring_of(conn.dialect)
+    first = hashed_sets(keyring, [ks for n in identity.first_names for ks in names.keys_per_token(n)])
+    last = hashed_sets(keyring, [ks for n in identity.last_names for ks in names.keys_per_token(n)])
     first_keys, last_keys = frozenset().union(*first), frozenset().union(*last)
     if not first_keys or not last_keys:
         return []
@@ -262,11 +282,12 @@ def _could_be(identity: Identity, exclude: str | None) -> list[Any]:
     return conditions
 
 
-def search_condition(query_tokens: list[frozenset[str]], province: str | None) -> Any:
+def search_condition(query_tokens: list[frozenset[str]], province: str | None, keyring: crypto.Keyring) -> Any:
     """SQL condition on ``Case``: every token of a search meets one of the case's keys (in
-    ``province``'s keys, or every province's for a reader of all)."""
+    ``province``'s keys, or every province's for a reader of all); the tokens' keys are hashed as
+    the stored ones are."""
     conditions = []
-    for token_keys in query_tokens:
+    for token_keys in hashed_sets(keyring, query_tokens):
         found = select(KEYS.c.case_id).where(KEYS.c.key.in_(_strong(token_keys)))
         if province is not None:
             found = found.where(KEYS.c.province == province)

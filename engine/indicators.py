@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, case, cast, distinct, func, or_, select, true
+from sqlalchemy import and_, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .models import Case, StatisticalReport, TaskRecord, Training
@@ -51,27 +51,9 @@ def age_band(age: int | None) -> str:
 
 
 def age_expression_sql(dialect: str) -> Any:
-    """The child's age at the report date, in SQL (as :func:`engine.intake.age_on`); else the estimate."""
-    received = Case.report_received_on  # the report's own date (the report itself is sealed)
-    if dialect == "postgresql":
-        day = func.coalesce(received, cast(Case.opened_at, Date))
-
-        def year(d: Any) -> ColumnElement[Any]:
-            return cast(func.extract("year", d), Integer)
-
-        def month_day(d: Any) -> ColumnElement[Any]:
-            return cast(func.extract("month", d) * 100 + func.extract("day", d), Integer)
-    else:  # SQLite keeps dates as ISO text
-        day = func.coalesce(received, func.date(Case.opened_at))
-
-        def year(d: Any) -> ColumnElement[Any]:
-            return cast(func.strftime("%Y", d), Integer)
-
-        def month_day(d: Any) -> ColumnElement[Any]:
-            return func.strftime("%m-%d", d)
-    born = Case.child_birth_date
-    years = year(day) - year(born) - case((month_day(day) < month_day(born), 1), else_=0)
-    return case((born.is_not(None), years), else_=Case.child_age_estimate)
+    """The child's age at the report date (:func:`engine.intake.check_age`, kept in clear on the case
+    since the birth date is sealed); else the estimate. ``dialect`` is kept for the callers."""
+    return func.coalesce(Case.child_age_at_report, Case.child_age_estimate)
 
 
 def _median_days(session: Session, step_where: list[Any]) -> dict[str, dict[str, Any]]:

@@ -153,19 +153,23 @@ class Case(Base):
     # What the pathway instance is about: a child (the protection pathway), or a unit's
     # statistical report, or a provincial action plan (their own tables hold the details).
     subject_kind: Mapped[str] = mapped_column(String(20), default="child", server_default="child")
-    child_first_name: Mapped[str | None] = mapped_column(String(100))
-    child_last_name: Mapped[str | None] = mapped_column(String(100))
+    # The child's names and birth date are sealed (engine.crypto); a search finds them through
+    # their keyed hashes (child_name_keys, child_birth_date_key), the indicators read the age.
+    child_first_name: Mapped[str | None] = mapped_column(Sealed("cases.child_first_name"))
+    child_last_name: Mapped[str | None] = mapped_column(Sealed("cases.child_last_name"))
     child_sex: Mapped[str | None] = mapped_column(String(1))
-    child_birth_date: Mapped[date | None] = mapped_column(Date)
+    child_birth_date: Mapped[date | None] = mapped_column(Sealed("cases.child_birth_date", "date"))
+    child_birth_date_key: Mapped[str | None] = mapped_column(String(32), index=True)
     child_age_estimate: Mapped[int | None]
+    child_age_at_report: Mapped[int | None]
     child_civil_status_registered: Mapped[bool | None]
     child_nationality: Mapped[str | None] = mapped_column(String(8))
     # A child reported without a known name is known by an alias ("girl at the Bab Souk crossing");
     # names may be written in either script, and also in the other one.
     child_identity_known: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    child_alias: Mapped[str | None] = mapped_column(String(200))
-    child_first_name_other: Mapped[str | None] = mapped_column(String(100))
-    child_last_name_other: Mapped[str | None] = mapped_column(String(100))
+    child_alias: Mapped[str | None] = mapped_column(Sealed("cases.child_alias"))
+    child_first_name_other: Mapped[str | None] = mapped_column(Sealed("cases.child_first_name_other"))
+    child_last_name_other: Mapped[str | None] = mapped_column(Sealed("cases.child_last_name_other"))
     # From the birth date, or the report's year minus the estimated age: what a search by year and
     # the duplicate check compare.
     child_birth_year: Mapped[int | None]

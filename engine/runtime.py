@@ -313,7 +313,8 @@ class Engine:
         # Keys and the look-up of earlier reports are read work: done before the write transaction.
         child = intake["child"]
         who = identity.Identity.of_child(child, intake["report"]["received_at"].date())
-        keys = identity.key_rows(who)
+        keys = identity.key_rows(who, self.db.keys)  # hashed with the index key, before the transaction
+        born_key = identity.birth_date_key(self.db.keys, child.get("birth_date"))
         with self.db.reading() as session:
             duplicates = tuple(identity.find_duplicates(session.connection(), who))
         with self._unit() as unit:
@@ -362,7 +363,7 @@ class Engine:
                 child_identity_known=child["identity_known"], child_alias=child["alias"],
                 child_first_name_other=(child["names_other_script"] or {}).get("first_name"),
                 child_last_name_other=(child["names_other_script"] or {}).get("last_name"),
-                child_birth_year=who.birth_year,
+                child_birth_year=who.birth_year, child_birth_date_key=born_key, child_age_at_report=age,
                 child_birth_date=child.get("birth_date"), child_age_estimate=child.get("age_estimate"),
                 child_civil_status_registered=child.get("civil_status_registered"),
                 child_nationality=child.get("nationality"),
@@ -639,8 +640,10 @@ class Engine:
             messages = exc.messages.get("child", exc.messages) if isinstance(exc.messages, dict) else exc.messages
             raise ValidationFailed("Invalid identity correction.", messages) from None
         who = identity.Identity.of_child(child, before.opened_at.date())
-        keys = identity.key_rows(who)
+        keys = identity.key_rows(who, self.db.keys)
         stored = _identity_columns(child, who)
+        derived = {"child_age_at_report": age,
+                   "child_birth_date_key": identity.birth_date_key(self.db.keys, child.get("birth_date"))}
         with self._unit() as unit:
             case = self._lock_case(unit, str(case_id))
             now_recorded = unit.conn.execute(select(*(CASES.c[c] for c in stored)).where(CASES.c.id == case.id)).one()
@@ -649,7 +652,7 @@ class Engine:
             changed = sorted(c.removeprefix("child_") for c in stored if stored[c] != getattr(before, c))
             if not changed:
                 return self._result(case, self._open_rows(unit, case.id))
-            case.set(**stored)
+            case.set(**stored, **derived)
             identity.store_keys(unit.conn, case.id, case.province, keys, year=who.birth_year, replace=True)
             unit.event(case, actor, "identity_corrected", detail={"fields": changed, "reason": reason})
             compiled = self.compiled(unit, case.pathway_version_id)

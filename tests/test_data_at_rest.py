@@ -32,11 +32,17 @@ SECRETS = {
     "contact": "Fatima Zahra El Idrissi",
     "phone": "+212 600 112 233",
     "document": "Certificat-ITT-17-jours",
+    "first_name": "Soukaina",
+    "last_name": "Ouazzani-Chahdi",
+    "arabic_name": "سكينة",
+    "birth_date": "2013-09-17",
 }
 
 
 def _filled(api: ApiClient, engine: Engine) -> str:
-    body = report(engine)
+    body = report(engine, first_name=SECRETS["first_name"], last_name=SECRETS["last_name"],
+                  birth_date=SECRETS["birth_date"])
+    body["child"]["names_other_script"] = {"first_name": SECRETS["arabic_name"], "last_name": "الوزاني"}
     body["report"]["description"] = SECRETS["report"]
     case_id = engine.start_case(body, UPE).case_id
     do(engine, case_id, "reception_listening", **{**ANSWERS["reception_listening"],
@@ -88,6 +94,17 @@ def test_a_copy_of_the_database_holds_none_of_the_childs_texts(api: ApiClient, e
     assert SECRETS["document"].encode() in content.data
     history = api.get(f"/api/v1/cases/{case_id}/history", "cape.tanger").get_json()["events"]
     assert any(e["kind"] == "step_completed" for e in history)
+    assert (file["child"]["first_name"], file["child"]["birth_date"]) == (SECRETS["first_name"], SECRETS["birth_date"])
+
+
+def test_a_child_whose_identity_is_sealed_is_still_found_and_recognised(api: ApiClient, engine: Engine):
+    case_id = _filled(api, engine)
+    for q in ("Soukaina Ouazzani", "سكينة", "Sukayna Wazzani", SECRETS["birth_date"]):
+        found = api.get("/api/v1/cases", "upe.tanger", query_string={"q": q}).get_json()["items"]
+        assert case_id in [c["id"] for c in found], q
+    again = report(engine, first_name="Soukayna", last_name="Ouazzani Chahdi", birth_date=SECRETS["birth_date"])
+    duplicates = api.post("/api/v1/cases", "upe.tanger", json=again).get_json()["possible_duplicates"]
+    assert case_id in [d["case_id"] for d in duplicates]  # the duplicate check reads the hashed keys too
 
 
 def test_a_wrong_or_missing_master_key_is_a_clear_error_never_plain_text(engine: Engine):

@@ -12,7 +12,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from engine import identity, names
+from engine import crypto, identity, names
 from engine.definitions.model import CheckedDefinition
 from engine.errors import NotFound
 from engine.intake import without_controls
@@ -107,7 +107,7 @@ class SearchRefused(ValueError):
     """A search string that cannot be searched (too short, nothing to match): a 400 for the caller."""
 
 
-def search_terms(q: str) -> tuple[list[Any], list[frozenset[str]]]:
+def search_terms(q: str, keyring: crypto.Keyring) -> tuple[list[Any], list[frozenset[str]]]:
     """A search string as SQL conditions on ``Case`` (a reference, a birth date or year) and the
     key sets of its name tokens; :class:`SearchRefused` when nothing in it can be searched."""
     text = " ".join(without_controls(q).split())
@@ -120,7 +120,8 @@ def search_terms(q: str) -> tuple[list[Any], list[frozenset[str]]]:
     for word in text.split():
         if BIRTH_DATE.match(word):
             try:
-                conditions.append(Case.child_birth_date == date.fromisoformat(word))
+                born = date.fromisoformat(word)
+                conditions.append(Case.child_birth_date_key == identity.birth_date_key(keyring, born))
             except ValueError:
                 raise SearchRefused(N_("Write a birth date as YYYY-MM-DD.")) from None
         elif YEAR.match(word):
@@ -158,10 +159,10 @@ def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: in
     if tasks:
         query = query.where(Case.id.in_(select(OpenTask.case_id).where(policy.task_scope(principal), *tasks)))
     if filters.get("q"):
-        conditions, tokens = search_terms(filters["q"])
+        conditions, tokens = search_terms(filters["q"], ctx.engine.db.keys)
         query = query.where(*conditions)
         if tokens:
-            query = query.where(identity.search_condition(tokens, policy.key_province(principal)))
+            query = query.where(identity.search_condition(tokens, policy.key_province(principal), ctx.engine.db.keys))
         if not _by_reference(filters["q"]):  # by name or birth date: only children the reader may know
             query = query.where(policy.identity_scope(principal))
     with ctx.engine.db.reading() as session:
