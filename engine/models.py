@@ -182,6 +182,10 @@ class Case(Base):
     emergency_medical: Mapped[bool] = mapped_column(Boolean, default=False)
     immediate_danger: Mapped[bool] = mapped_column(Boolean, default=False)
     consent: Mapped[dict[str, Any]] = mapped_column(Sealed("cases.consent", "json"))
+    # What the partners' minimisation decides on (api.policy.identity_scope), kept in clear since
+    # the consent itself is sealed: its legal basis, and whether the child or a guardian was told.
+    consent_legal_basis: Mapped[str | None] = mapped_column(String(32))
+    consent_informed: Mapped[bool | None]
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]

@@ -371,6 +371,9 @@ class Engine:
                 emergency_medical=bool(emergency.get("medical")),
                 immediate_danger=bool(emergency.get("immediate_danger")),
                 consent=_stored_consent(intake["consent"], young_person, actor, unit.now),
+                consent_legal_basis=intake["consent"].get("legal_basis"),
+                consent_informed=bool(intake["consent"].get("child_informed")
+                                      or intake["consent"].get("guardian_informed")),
                 opened_at=unit.now, closed_at=None, updated_at=unit.now,
                 created_by=actor.username,
             ))

@@ -8,8 +8,11 @@ The child's names (in both scripts), alias and birth date are sealed with the da
 data key (:mod:`engine.crypto`). A search still finds a child: the name keys of
 ``child_name_keys`` become keyed hashes (HMAC with the index key, their kind kept), and
 ``cases.child_birth_date_key`` holds the birth date's keyed hash; ``cases.child_age_at_report``
-keeps the age the indicators count, which was computed from the birth date.
+keeps the age the indicators count, which was computed from the birth date; the consent's legal
+basis and whether the child or a guardian was told (``consent_legal_basis``, ``consent_informed``:
+what the partners' minimisation decides on) are kept in clear beside the sealed consent.
 """
+import json
 from datetime import date
 from typing import Any
 
@@ -47,13 +50,16 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('child_birth_date_key', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('child_age_at_report', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('consent_legal_basis', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('consent_informed', sa.Boolean(), nullable=True))
         batch_op.create_index('ix_cases_child_birth_date_key', ['child_birth_date_key'], unique=False)
     rows = conn.execute(sa.text("SELECT id, child_birth_date, child_age_estimate, report_received_on, opened_at, "
-                                + ", ".join(NAMES) + " FROM cases")).all()
+                                "consent, " + ", ".join(NAMES) + " FROM cases")).all()
     if postgres:
         for column in (*NAMES, "child_birth_date"):
             op.execute(f"ALTER TABLE cases ALTER COLUMN {column} TYPE bytea USING NULL")
     cases = sa.table("cases", sa.column("id"), sa.column("child_birth_date_key"), sa.column("child_age_at_report"),
+                     sa.column("consent_legal_basis"), sa.column("consent_informed"),
                      *(sa.column(c, sa.LargeBinary()) for c in (*NAMES, "child_birth_date")))
     updates = []
     for row in rows:
@@ -64,6 +70,9 @@ def upgrade() -> None:
             "child_birth_date": keyring.seal(born.isoformat().encode(), "cases.child_birth_date") if born else None,
             "child_birth_date_key": keyring.hashed(f"birth:{born.isoformat()}") if born else None,
             "child_age_at_report": _age_on(born, reported) if born and reported else row.child_age_estimate}
+        consent = json.loads(keyring.open(bytes(row.consent), "cases.consent")) if row.consent is not None else {}
+        values["consent_legal_basis"] = consent.get("legal_basis")
+        values["consent_informed"] = bool(consent.get("child_informed") or consent.get("guardian_informed"))
         for column in NAMES:
             value = getattr(row, column)
             values[column] = keyring.seal(str(value).encode(), f"cases.{column}") if value is not None else None
@@ -71,7 +80,8 @@ def upgrade() -> None:
     if updates:
         conn.execute(sa.update(cases).where(cases.c.id == sa.bindparam("k"))
                      .values({c: sa.bindparam(c) for c in (*NAMES, "child_birth_date", "child_birth_date_key",
-                                                           "child_age_at_report")}), updates)
+                                                           "child_age_at_report", "consent_legal_basis",
+                                                           "consent_informed")}), updates)
     keys = conn.execute(sa.text("SELECT id, key FROM child_name_keys")).all()
     table = sa.table("child_name_keys", sa.column("id"), sa.column("key"))
     if keys:
@@ -109,5 +119,7 @@ def downgrade() -> None:
     conn.execute(sa.text("DELETE FROM child_name_keys"))
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_child_birth_date_key')
+        batch_op.drop_column('consent_informed')
+        batch_op.drop_column('consent_legal_basis')
         batch_op.drop_column('child_age_at_report')
         batch_op.drop_column('child_birth_date_key')
