@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
+from api import auth
 from api.setup import BPMN_FOLDER, prepare
 from engine.assembly import assemble_engine
 from engine.clock import ManualClock
@@ -26,6 +28,12 @@ from engine.definitions.cache import DefinitionCache
 from engine.models import Base
 from engine.runtime import Engine
 
+# The tests log the demo users in thousands of times: their passwords are hashed with a cheap
+# argon2id (same algorithm; a hash carries its own cost, so checking one costs what it was made
+# with), a login ~1 ms instead of ~0.1-0.2 s. The service keeps argon2's defaults (a hash made by
+# the command line is checked in tests/test_service.py), and the dummy hash an unknown name is
+# checked against keeps them too (tests/test_login_hardening.py floods it).
+auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 SHARED_DEFINITIONS = DefinitionCache()
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 KEEP_TABLES = {"provinces", "units", "users", "alembic_version", "data_keys"}
