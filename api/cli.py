@@ -9,6 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
 from engine import crypto
 from engine.assembly import assemble_engine
 from engine.clock import ManualClock
@@ -497,6 +500,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except crypto.KeyProblem as exc:  # a missing or wrong master key: never a silent plain-text fallback
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:  # the database cannot be reached or opened: say which, not a traceback
+        url = make_url(args.settings.database).render_as_string(hide_password=True)
+        print(f"error: cannot open the database {url}: {exc.orig}", file=sys.stderr)
         return 2
 
 

@@ -165,6 +165,15 @@ def test_identical_definition_returns_the_same_version(engine: Engine):
     assert (changed.created, changed.pathway.version, changed.pathway.is_active) == (True, 2, True)
 
 
+def test_cli_names_a_database_it_cannot_open_without_a_traceback(tmp_path: Path):
+    env = {"HIMAYA_DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'folder' / 'cli.sqlite'}",
+           "PATH": "/usr/bin:/bin", **KEY_ENV}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "check"], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 2, done.stderr
+    assert "error: cannot open the database sqlite:///" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_cli_deploy_exits_non_zero_with_the_element_and_line(tmp_path: Path):
     folder = tmp_path / "pathways"
     (folder / "forms").mkdir(parents=True)
