@@ -84,6 +84,7 @@ def test_a_transfer_asked_and_accepted_in_the_pages(web: FlaskClient, engine: En
     assert web.get(f"/cases/{case_id}").status_code == 200
     again = web.post(f"/transfers/{transfer.id}", data={"csrf_token": csrf_of(listed), "decision": "accept"})
     assert again.status_code == 409
+    assert 'id="transfer-problem"' in again.get_data(as_text=True)  # said, though no longer listed
     _logout(web)
     page_login(web, "cape.tanger")
     assert web.get(f"/cases/{case_id}").status_code == 404
