@@ -309,6 +309,33 @@ def cmd_reindex_names(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_chain(args: argparse.Namespace) -> int:
+    """Chain the events not chained yet (the scheduler does it every minute)."""
+    from engine import audit
+
+    engine = _engine(args)
+    chained = audit.extend(engine.db, engine.now(), full=args.full)
+    print(f"events chained: {chained}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Recompute the audit trail's hash chain; name the first broken link (exit 1)."""
+    from engine import audit
+
+    database = Database(args.settings.database)
+    database.check_keys()
+    result = audit.verify(database)
+    first = result.first_broken
+    if first is not None:
+        print(f"first broken link: {first.describe()}")
+        for problem in result.problems[1:]:
+            print(f"also: {problem.describe()}")
+    print(f"links checked: {result.links}; problems: {len(result.problems)}; "
+          f"events waiting for the next chaining: {result.waiting}")
+    return 0 if result.intact else 1
+
+
 def cmd_keys_new(_args: argparse.Namespace) -> int:
     """Print a new master key (to put in HIMAYA_DATA_KEY or a key file, 0600)."""
     print(crypto.new_master_key_text())
@@ -438,6 +465,15 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="replace the database with a backup (stop the service first)")
     restore.add_argument("file")
     restore.set_defaults(func=cmd_restore)
+
+    trail = commands.add_parser("audit", help="the audit trail's hash chain")
+    trail_actions = trail.add_subparsers(dest="audit_action", required=True)
+    chain = trail_actions.add_parser("chain", help="chain the events not chained yet (the scheduler does it "
+                                     "every minute)")
+    chain.add_argument("--full", action="store_true", help="look through every event, not only recent ones")
+    chain.set_defaults(func=cmd_audit_chain)
+    trail_actions.add_parser("verify", help="recompute the chain and report the first broken link (exit 1)"
+                             ).set_defaults(func=cmd_audit_verify)
 
     keys = commands.add_parser("keys", help="the keys that seal the children's data")
     key_actions = keys.add_subparsers(dest="key_action", required=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from engine import transfers
+from engine import audit, transfers
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.referrals import escalate_overdue_referrals
 from engine.runtime import SYSTEM, Engine
@@ -28,7 +28,7 @@ from notifications.delivery import Deliverer
 log = logging.getLogger("himaya.jobs")
 
 INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600, "drafts": 3600,
-             "away": 900}
+             "away": 900, "audit": 60}
 
 
 def email_sender(settings: Settings) -> EmailSender | None:
@@ -83,18 +83,23 @@ class Jobs:
         today = self.engine.now().astimezone(self.settings.zone).date()
         return len(release_of_away(self.engine, today, SYSTEM))
 
+    def chain_audit(self) -> int:
+        """Seal the events written since the last run into the audit trail's hash chain."""
+        return audit.extend(self.engine.db, self.engine.now())
+
     def deliver(self) -> dict[str, Any]:
         return asdict(self.deliverer.run())
 
     def run_once(self) -> dict[str, Any]:
         """Every job once, in the order that lets one run finish a chain (timer → task → …)."""
         return {"timers": self.fire_timers(), "reports": self.open_reports(), "escalations": self.escalate(),
-                "stalled": self.flag_stalled(), "away": self.release_of_away(), "delivery": self.deliver()}
+                "stalled": self.flag_stalled(), "away": self.release_of_away(), "delivery": self.deliver(),
+                "audit": self.chain_audit()}
 
     def _guarded(self, name: str) -> Callable[[], None]:
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
                "outbox": self.deliver, "reports": self.open_reports,
-               "drafts": self.purge_drafts, "away": self.release_of_away}[name]
+               "drafts": self.purge_drafts, "away": self.release_of_away, "audit": self.chain_audit}[name]
 
         def run() -> None:
             try:

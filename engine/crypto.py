@@ -158,6 +158,16 @@ class Keyring:
         kind, colon, value = key.partition(":")
         return f"{kind}:{self.hashed(key)}" if colon else self.hashed(key)
 
+    def digest(self, purpose: str, data: bytes) -> str:
+        """A keyed hash of ``data`` for one purpose (HMAC-SHA256 in hex, with a key derived from the
+        index key and the purpose: ``answers``, ``audit chain``): nobody without the master key can
+        compute one, or guess short values (a "yes", a date) from it."""
+        self.ensure()
+        if not self.index:
+            raise KeyProblem("this database has no data key yet: run the migrations (`himaya migrate`)")
+        key = hmac.new(self.index, b"himaya " + purpose.encode(), hashlib.sha256).digest()
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+
     def seal(self, plain: bytes, column: str) -> bytes:
         self.ensure()
         if self.active is None:

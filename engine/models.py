@@ -190,6 +190,9 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
+    # Set when the retention period ran out (engine.retention): identity, contacts, free text and
+    # documents removed, the pathway's facts kept for the indicators.
+    anonymised_at: Mapped[datetime | None]
 
 
 class ChildNameKey(Base):
@@ -746,6 +749,34 @@ class Referral(Base):
 
 
 # --- the data keys that seal the children's data (engine/crypto.py) -------------------------------
+
+class AuditLink(Base):
+    """One link of the audit trail's hash chain (engine.audit): the event it seals (a case event
+    or an administrative one) and the keyed hash of that event chained to the previous link.
+    Append-only, written by the chaining job, never by a command."""
+
+    __tablename__ = "audit_chain"
+    __table_args__ = (UniqueConstraint("source", "event_id", name="uq_audit_chain_event"),)
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(8))  # case | admin
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    link: Mapped[str] = mapped_column(String(64))
+    chained_at: Mapped[datetime]
+
+
+class AuditChainHead(Base):
+    """The single row the chaining job locks, and where it looks for new events (the highest id
+    chained by the run before last, per source: an event committed late is still found)."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_low: Mapped[int] = mapped_column(BigInteger, default=0)
+    case_seen: Mapped[int] = mapped_column(BigInteger, default=0)
+    admin_low: Mapped[int] = mapped_column(BigInteger, default=0)
+    admin_seen: Mapped[int] = mapped_column(BigInteger, default=0)
+
 
 class DataKey(Base):
     """An AES-256 data key, stored only wrapped by the master key kept outside the database

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from handlers import registry as handler_registry
 from handlers.registry import ServiceCall
 
-from . import identity, referrals, stalling, subjects, transfers
+from . import audit, identity, referrals, stalling, subjects, transfers
 from .actor import SYSTEM, Actor
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
@@ -198,6 +198,7 @@ class _ValidatedData:
     pathway_version_id: int
     step: str
     values: dict[str, Any]
+    reference: dict[str, Any]  # what the step's event records of the answers (engine.audit)
 
     def holds_for(self, case: CaseState, row: TaskRow) -> bool:
         """Still the task's form under the lock (versions never change, so neither do their forms)."""
@@ -518,7 +519,7 @@ class Engine:
             unit.shared.update({k: spiff_task.data[k] for k in compiled.shared_data if k in values})
             self._end_task(unit, row, "completed", actor.username, values)
             unit.event(case, actor, "step_completed", row.step, row.id, {
-                "data": values, "overdue": bool(row.due_at and row.due_at < unit.now)})
+                **validated.reference, "overdue": bool(row.due_at and row.due_at < unit.now)})
             case.set(last_progress_at=unit.now, stalled_since=None)
             return self._advance(unit, case, compiled, workflow, actor)
 
@@ -543,7 +544,8 @@ class Engine:
             values = compiled.form_for(task.step).validate(data if data is not None else {})
         except ValidationError as exc:
             raise ValidationFailed("The form has invalid fields.", exc.messages) from None
-        return _ValidatedData(task.pathway_version_id, task.step, values)
+        return _ValidatedData(task.pathway_version_id, task.step, values,
+                              audit.answers_reference(self.db.keys, values))
 
     @staticmethod
     def _refuse_completion_by(task: Any, actor: Actor) -> None:

@@ -36,7 +36,7 @@ from engine.runtime import Engine
 auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 SHARED_DEFINITIONS = DefinitionCache()
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-KEEP_TABLES = {"provinces", "units", "users", "alembic_version", "data_keys"}
+KEEP_TABLES = {"provinces", "units", "users", "alembic_version", "data_keys", "audit_chain_head"}
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +90,8 @@ def _reset_postgres(database: Database) -> None:
         connection.execute(text("UPDATE users SET active = true, language = 'fr', phone = NULL, away_from = NULL, "
                                 "away_until = NULL, "
                                 "email = username || '@himaya.example'"))
+        connection.execute(text("UPDATE audit_chain_head SET case_low = 0, case_seen = 0, admin_low = 0, "
+                                "admin_seen = 0"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
