@@ -336,6 +336,39 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if result.intact else 1
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """List (``--dry-run``) or anonymise the files whose retention has run out."""
+    from engine import retention
+
+    engine = _engine(args)
+    now = engine.now()
+    policy = args.settings.retention
+    expired = retention.plan(engine.db, now, policy)
+    print(f"retention: closed cases {policy.closed_case_years} years after closure and "
+          f"{policy.after_majority_years} after majority; documents {policy.document_years} years; "
+          f"rejected duplicate reviews {policy.rejected_duplicate_days} days")
+    for entry in expired.files:
+        of_age = entry.of_age_on.isoformat() if entry.of_age_on else "age unknown"
+        print(f"file {entry.reference} ({entry.province}): closed {entry.closed_at.date().isoformat()}, "
+              f"18 on {of_age}, {entry.documents} document(s)")
+    for entry in expired.documents:
+        print(f"documents of {entry.reference} ({entry.province}): closed {entry.closed_at.date().isoformat()}, "
+              f"{entry.documents} document(s)")
+    if expired.rejected_reviews:
+        print(f"rejected duplicate reviews: {len(expired.rejected_reviews)}")
+    if args.dry_run:
+        print(f"dry run: {len(expired.files)} file(s) would be anonymised, "
+              f"{sum(e.documents for e in expired.documents)} document(s) and {len(expired.rejected_reviews)} "
+              "rejected review(s) removed; nothing changed")
+        return 0
+    outcome = retention.apply(engine.db, engine.definition, now, expired)
+    print(f"{outcome.files} file(s) anonymised, {outcome.documents} document(s) and {outcome.rejected_reviews} "
+          "rejected review(s) removed")
+    for reference in outcome.skipped:
+        print(f"skipped (changed meanwhile, next run): {reference}")
+    return 0
+
+
 def cmd_keys_new(_args: argparse.Namespace) -> int:
     """Print a new master key (to put in HIMAYA_DATA_KEY or a key file, 0600)."""
     print(crypto.new_master_key_text())
@@ -474,6 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
     chain.set_defaults(func=cmd_audit_chain)
     trail_actions.add_parser("verify", help="recompute the chain and report the first broken link (exit 1)"
                              ).set_defaults(func=cmd_audit_verify)
+
+    kept = commands.add_parser("retention", help="anonymise the files whose retention has run out "
+                               "(HIMAYA_RETENTION_*; the scheduler does it daily)")
+    kept.add_argument("--dry-run", action="store_true", help="list what would go, change nothing")
+    kept.set_defaults(func=cmd_retention)
 
     keys = commands.add_parser("keys", help="the keys that seal the children's data")
     key_actions = keys.add_subparsers(dest="key_action", required=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from engine import audit, transfers
+from engine import audit, retention, transfers
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.referrals import escalate_overdue_referrals
 from engine.runtime import SYSTEM, Engine
@@ -28,7 +28,7 @@ from notifications.delivery import Deliverer
 log = logging.getLogger("himaya.jobs")
 
 INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600, "drafts": 3600,
-             "away": 900, "audit": 60}
+             "away": 900, "audit": 60, "retention": 86400}
 
 
 def email_sender(settings: Settings) -> EmailSender | None:
@@ -87,6 +87,17 @@ class Jobs:
         """Seal the events written since the last run into the audit trail's hash chain."""
         return audit.extend(self.engine.db, self.engine.now())
 
+    def apply_retention(self) -> int:
+        """Anonymise the files whose retention has run out (HIMAYA_RETENTION_*), remove the
+        documents and rejected duplicate reviews kept long enough; the number of files anonymised."""
+        now = self.engine.now()
+        expired = retention.plan(self.engine.db, now, self.settings.retention)
+        outcome = retention.apply(self.engine.db, self.engine.definition, now, expired)
+        if outcome.files or outcome.documents or outcome.rejected_reviews:
+            log.info("retention: %d file(s) anonymised, %d document(s) and %d rejected review(s) removed",
+                     outcome.files, outcome.documents, outcome.rejected_reviews)
+        return outcome.files
+
     def deliver(self) -> dict[str, Any]:
         return asdict(self.deliverer.run())
 
@@ -99,7 +110,8 @@ class Jobs:
     def _guarded(self, name: str) -> Callable[[], None]:
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
                "outbox": self.deliver, "reports": self.open_reports,
-               "drafts": self.purge_drafts, "away": self.release_of_away, "audit": self.chain_audit}[name]
+               "drafts": self.purge_drafts, "away": self.release_of_away, "audit": self.chain_audit,
+               "retention": self.apply_retention}[name]
 
         def run() -> None:
             try:

@@ -173,6 +173,8 @@ DOCUMENT_MESSAGES = [
     N_("Keep the note to 2000 characters at most."), N_("Say why the case is closed."),
     N_("The case is closed already."), N_("Answer yes or no."),
     N_("This case was closed as a duplicate: continue in the case it was linked to."),
+    N_("This file was anonymised when its retention period ended: it cannot be reopened. "
+       "Report the child again as a new case."),
     N_("The child is now older than this pathway serves: the case cannot be reopened."),
     N_("The case is open: only a closed case is reopened."),
 ]

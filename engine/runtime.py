@@ -848,6 +848,8 @@ class Engine:
             pathway = storage.active_version(session, key)
             compiled = self.compiled(session, pathway.id)
             age = _age_today(before, self.now())
+        if before.anonymised_at is not None:
+            raise Conflict(ANONYMISED)
         if before.duplicate_of is not None:
             raise Conflict("This case was closed as a duplicate: continue in the case it was linked to.")
         if age > int(compiled.properties.get("age_max", 17) or 17):
@@ -856,6 +858,8 @@ class Engine:
             case = self._lock_case(unit, case_id)
             if case.status == "open":
                 raise Conflict("The case is open: only a closed case is reopened.")
+            if unit.conn.execute(select(CASES.c.anonymised_at).where(CASES.c.id == case.id)).scalar() is not None:
+                raise Conflict(ANONYMISED)
             workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=SCRIPT_ENGINE)
             workflow.task_tree.data.update({
                 "case_reference": case.reference, "province": case.province, "unit": case.unit,
@@ -1168,6 +1172,8 @@ def _age_today(case: Case, now: datetime) -> int:
     return estimate + max(0, age_on(case.opened_at.date(), now.date()))
 
 
+ANONYMISED = ("This file was anonymised when its retention period ended: it cannot be reopened. "
+              "Report the child again as a new case.")
 IDENTITY_FIELDS = ("identity_known", "alias", "first_name", "last_name", "names_other_script", "sex", "birth_date",
                    "age_estimate", "civil_status_registered", "nationality")
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .durations import DEFAULT_TIMER_MINIMUM, parse_duration
 from .escalation import EscalationPolicy
 from .private_files import private_folder
+from .retention import RetentionPolicy
 
 DEFAULT_SQLITE_NAME = "himaya.sqlite"
 DEFAULT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
@@ -52,6 +53,7 @@ class Settings:
     document_max_bytes: int = DEFAULT_DOCUMENT_MAX_BYTES  # the largest document a case accepts
     clamd_address: str | None = None  # a ClamAV daemon: a unix socket path or host:port; None: scanning off
     clamd_timeout: timedelta = timedelta(seconds=30)  # for one scan
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # how long files are kept
 
     @property
     def database(self) -> str:
@@ -72,6 +74,7 @@ class Settings:
         read = _Reader(os.environ if env is None else env)
         defaults = cls()
         policy = defaults.escalation
+        kept = defaults.retention
         font, instance = read.text("HIMAYA_PDF_FONT"), read.text("HIMAYA_INSTANCE_PATH")
         return cls(
             database_url=read.text("HIMAYA_DATABASE_URL"),
@@ -110,7 +113,31 @@ class Settings:
                 "a number of bytes from 1024 to 104857600 (100 MB)", 1024, 100 * 1024 * 1024),
             clamd_address=read.socket_address("HIMAYA_CLAMD_SOCKET"),
             clamd_timeout=read.seconds("HIMAYA_CLAMD_TIMEOUT_SECONDS") or defaults.clamd_timeout,
+            retention=_retention(read, kept),
         )
+
+
+def _retention(read: _Reader, kept: RetentionPolicy) -> RetentionPolicy:
+    policy = RetentionPolicy(
+        closed_case_years=read.integer(
+            "HIMAYA_RETENTION_CLOSED_CASE_YEARS", kept.closed_case_years,
+            "a whole number of years from 1 to 100 (a closed case may be reopened: it is kept a year at least)",
+            1, 100),
+        after_majority_years=read.integer(
+            "HIMAYA_RETENTION_AFTER_MAJORITY_YEARS", kept.after_majority_years,
+            "a whole number of years from 0 to 50 after the child turns 18", 0, 50),
+        document_years=read.integer(
+            "HIMAYA_RETENTION_DOCUMENT_YEARS", kept.document_years,
+            "a whole number of years from 1 to 100 after the case is closed", 1, 100),
+        rejected_duplicate_days=read.integer(
+            "HIMAYA_RETENTION_REJECTED_DUPLICATE_DAYS", kept.rejected_duplicate_days,
+            "a whole number of days from 30 to 3650 after the review's decision", 30, 3650),
+    )
+    for name, problem in policy.problems().items():
+        variable = f"HIMAYA_RETENTION_{name.upper()}"
+        raise SettingsError(variable, f"no more than HIMAYA_RETENTION_CLOSED_CASE_YEARS ({problem})",
+                            read.text(variable) or str(getattr(policy, name)))
+    return policy
 
 
 class _Reader:
