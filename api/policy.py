@@ -78,8 +78,8 @@ def can_review_duplicates(principal: Principal) -> bool:
 
 def can_correct_identity(principal: Principal, case: Any) -> bool:
     """The case's own team corrects a child's identity: its unit's case workers and the province's
-    coordinators (a partner never)."""
-    if principal.province != case.province:
+    coordinators (a partner never); nobody once the file is anonymised (its retention over)."""
+    if principal.province != case.province or getattr(case, "anonymised_at", None) is not None:
         return False
     return principal.role == COORDINATOR or (principal.role == CASE_WORKER and principal.unit == case.unit)
 
@@ -366,8 +366,10 @@ def document_scope(principal: Principal) -> Any:
 
 def can_add_document(principal: Principal, case: Any) -> bool:
     """Adds a document to a case it sees: the case's team (its unit's case workers, the province's
-    coordinators) and the partners the case is shared with (a partner's own certificate)."""
-    return principal.role in DOCUMENT_UPLOADERS and principal.province == case.province
+    coordinators) and the partners the case is shared with (a partner's own certificate); nobody
+    once the file is anonymised."""
+    return (principal.role in DOCUMENT_UPLOADERS and principal.province == case.province
+            and getattr(case, "anonymised_at", None) is None)
 
 
 # --- referrals to partners (engine/referrals.py, api/readers/referrals.py) ---------------------

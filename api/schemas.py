@@ -226,6 +226,8 @@ class CaseSummary(Schema):
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     closed_reason = fields.String(allow_none=True, metadata={"description": "duplicate | … (null: the pathway ended)"})
+    anonymised_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the file was anonymised, its retention period over (null: it was not)"})
     duplicate_of = fields.String(allow_none=True, metadata={"description": "the case this report continues in"})
     duplicate_of_reference = fields.String(metadata={"description": "lists: that case's reference"})
     duplicate_of_visible = fields.Boolean(metadata={"description": "lists: whether the caller may open it"})

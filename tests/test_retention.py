@@ -23,6 +23,7 @@ from engine.settings import Settings, SettingsError
 from tests.conftest import ApiClient
 from tests.helpers import ANSWERS, UPE, do, events, report
 from tests.helpers import CAPE as COORDINATOR
+from tests.test_browser import browser, site  # noqa: F401  (the Chromium fixtures)
 from tests.test_documents import PDF, upload
 
 CAPE = "cape.tanger"
@@ -144,6 +145,9 @@ def test_an_expired_file_is_anonymised_and_the_indicators_stay(api: ApiClient, e
     assert api.get("/api/v1/cases", UPE.username, query_string={"q": WORDS["last_name"]}).get_json()["items"] == []
     audit.extend(engine.db, engine.now())
     assert audit.verify(engine.db).intact  # forgetting does not break the chain
+    assert api.get(f"/api/v1/cases/{case_id}", CAPE).get_json()["anonymised_at"]
+    assert api.post(f"/api/v1/cases/{case_id}/notes", CAPE, json={"text": "Nouvelle note", "visibility": "team"}
+                    ).status_code == 403  # nothing personal is added to an anonymised file
     refused = api.post(f"/api/v1/cases/{case_id}/reopen", CAPE, json={"reason": "Retour", "urgent": False})
     assert refused.status_code == 409 and "anonymis" in refused.get_json()["message"]
     assert jobs.apply_retention() == 0  # once
@@ -191,3 +195,45 @@ def test_a_rejected_duplicate_review_goes_after_its_days(api: ApiClient, engine:
         assert session.scalar(select(func.count()).select_from(DuplicateReview)) == 0
         kept = session.get(Case, first["id"])
         assert kept is not None and kept.child_first_name == "Yassine"  # the files themselves stay
+
+
+def test_an_anonymised_file_in_the_case_page(web, engine: Engine, api: ApiClient, clock: ManualClock):
+    from tests.helpers import page_login
+    case_id = _closed_file(api, engine)
+    clock.advance(TEN_YEARS)
+    outcome = retention.apply(engine.db, engine.definition, clock.now(),
+                              retention.plan(engine.db, clock.now(), RetentionPolicy()))
+    assert outcome.files == 1
+    page_login(web, "cape.tanger")
+    html = web.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'id="anonymised-notice"' in html and 'id="reopen-form"' not in html and 'id="identity-removed"' in html
+    assert 'id="correct-identity"' not in html
+    assert "environ 22 ans" in html  # from the age at the report (12), ten years on
+    assert [w for w in WORDS.values() if w in html] == []
+    assert "(effacé à la fin de la durée de conservation du dossier)" in html  # the closure's note, erased
+
+
+def test_the_anonymised_file_in_chromium_in_french_and_arabic(request: pytest.FixtureRequest):
+    from tests.test_browser import ARTIFACTS, _login, _page
+
+    chromium, live = request.getfixturevalue("browser"), request.getfixturevalue("site")
+    himaya: Engine = live["engine"]
+    case_id = himaya.start_case(report(himaya, first_name=WORDS["first_name"]), UPE).case_id
+    himaya.set_risk_level(case_id, "high", WORDS["risk"], UPE)
+    himaya.close_case(case_id, "other", WORDS["close"], COORDINATOR)
+    later = himaya.now() + TEN_YEARS
+    assert retention.apply(himaya.db, himaya.definition, himaya.now(),
+                           retention.plan(himaya.db, later, RetentionPolicy())).files == 1
+    for language, width in (("fr", 1280), ("ar", 360)):
+        page = _page(chromium, width)
+        _login(page, live, "cape.tanger")
+        if language == "ar":
+            page.click("a[lang=ar]")
+            page.wait_for_load_state()
+        page.goto(f"{live['url']}/cases/{case_id}")
+        assert page.locator("#anonymised-notice").is_visible()
+        assert page.locator("#reopen-form").count() == 0
+        body = page.locator("main").inner_text()
+        assert WORDS["first_name"] not in body and WORDS["close"] not in body and WORDS["risk"] not in body
+        page.screenshot(path=str(ARTIFACTS / f"52-anonymised-file-{language}-{width}px.png"), full_page=True)
+        page.context.close()

@@ -73,7 +73,7 @@ def summary(case: Case, pathway: PathwayVersion | PathwayRef, version: int, toda
         "id": case.id, "reference": case.reference, "status": case.status, "risk_level": case.risk_level,
         "province": case.province, "unit": case.unit, "categories": case.categories,
         "opened_at": case.opened_at, "closed_at": case.closed_at, "closed_reason": case.closed_reason,
-        "duplicate_of": case.duplicate_of,
+        "anonymised_at": case.anonymised_at, "duplicate_of": case.duplicate_of,
         "child": child_brief(case, today or case.updated_at.date(), masked=masked),
         "pathway": {"key": pathway.key, "version": pathway.version}, "version": version,
     }

@@ -11,8 +11,8 @@ from engine.models import Case
 
 # The case columns a child's brief reads (selected next to task rows in the task list).
 BRIEF_COLUMNS = (Case.child_identity_known, Case.child_first_name, Case.child_last_name, Case.child_alias,
-                 Case.child_sex, Case.child_birth_date, Case.child_age_estimate, Case.opened_at, Case.risk_level,
-                 Case.consent)
+                 Case.child_sex, Case.child_birth_date, Case.child_age_estimate, Case.child_age_at_report,
+                 Case.opened_at, Case.risk_level, Case.consent)
 
 
 def display_name(first: str | None, last: str | None, alias: str | None, known: bool | None) -> str:
@@ -34,7 +34,10 @@ def child_brief(row: Any, today: date, *, masked: bool = False) -> dict[str, Any
     """``{display_name, identity_known, alias, sex, age, age_estimated, identity_masked}`` of a case
     row (a ``Case`` or a row holding :data:`BRIEF_COLUMNS`); ``masked``: no name, no alias."""
     known = row.child_identity_known is not False
-    age = age_today(row.child_birth_date, row.child_age_estimate, row.opened_at.date(), today)
+    # an anonymised file has lost the birth date: its age at the report remains
+    estimate = row.child_age_estimate if row.child_age_estimate is not None else getattr(
+        row, "child_age_at_report", None)
+    age = age_today(row.child_birth_date, estimate, row.opened_at.date(), today)
     if masked:
         return {"display_name": "", "identity_known": known, "alias": None, "sex": row.child_sex, "age": age,
                 "age_estimated": row.child_birth_date is None, "identity_masked": True}

@@ -1,9 +1,12 @@
 """Labels of the codes the pages show (translated through the catalogues)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from engine import audit
 from engine.vocabulary import (
     ADMIN,
     CAPE,
@@ -77,6 +80,8 @@ EVENT_LABELS = {
     "transfer_requested": _l("Transfer asked"), "transfer_accepted": _l("Transfer accepted: the case moved"),
     "transfer_declined": _l("Transfer declined"), "transfer_cancelled": _l("Transfer withdrawn"),
     "transfer_escalated": _l("Transfer still unanswered: escalated"), "case_reopened": _l("Case reopened"),
+    "file_anonymised": _l("File anonymised: its retention period ended"),
+    "documents_removed": _l("Documents removed: their retention period ended"),
 }
 # The child's sex on a case (U: not known or not stated).
 CHILD_SEX_LABELS = {"F": _l("Girl"), "M": _l("Boy"), "U": _l("Not stated")}
@@ -117,11 +122,14 @@ def step_label(step: str, titles: dict[str, str], names: dict[str, str] | None =
     return gettext(ELEMENT_NAMES[name]) if name in ELEMENT_NAMES else name
 
 
-def transfer_decision_reason(reason: str | None) -> str:
-    """Why a transfer was declined or withdrawn: the coordinator's words, or the case's closure."""
+def transfer_decision_reason(reason: Any) -> str:
+    """Why a transfer was declined or withdrawn (or a risk changed, a case closed or reopened):
+    the coordinator's words, the case's closure, or words erased when the file was anonymised."""
     if reason == "case_closed":
         return gettext("the case was closed")
-    return reason or ""
+    if audit.is_erased(reason):
+        return gettext("(erased when the file's retention period ended)")
+    return reason if isinstance(reason, str) else ""
 
 
 def list_separator() -> str:
