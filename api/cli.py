@@ -283,6 +283,7 @@ def cmd_reports_open(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from engine import audit
     from engine.consistency import check
     from engine.sealing import broken
 
@@ -294,6 +295,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     for item in broken(engine.db):  # a sealed value that does not open is a difference too
         differences += 1
         print(f"difference: {item.table}.{item.column} row {item.key} does not open ({item.problem})")
+    for problem in audit.verify(engine.db).problems:  # so is a broken link of the audit's chain
+        differences += 1
+        print(f"difference: audit trail, {problem.describe()}")
     print(f"checked: {differences} difference(s)")
     return 1 if differences else 0
 

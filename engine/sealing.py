@@ -3,9 +3,11 @@
 :func:`broken` opens every sealed value and names the records that do not open (altered,
 truncated, sealed by a key the database does not hold) without ever showing a value;
 :func:`reencrypt` seals again, with the active data key, every value sealed by an older one,
-in batches, each its own transaction — interrupted, it resumes where it stopped, since a value
-already moved is passed over. The audit trail (``case_events``) is append-only and keeps the
-data key it was written with: no key is ever deleted while a value names it.
+in batches — each page read, sealed again outside any transaction, then written only where the
+stored value is still the one read — so that, interrupted, it resumes where it stopped (a value
+already moved is passed over). The audit trail's details move too: the database lets ``detail``
+change (engine.audit), and the hash chain covers what a detail says, not how it is sealed. Data
+keys are never deleted: a backup may still hold values an older key sealed.
 """
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ from . import crypto
 from .db import Database
 from .models import Base
 
-APPEND_ONLY = {"case_events"}
 BATCH = 500
 
 
@@ -56,31 +57,29 @@ def broken(database: Database) -> Iterator[Broken]:
 
 
 def reencrypt(database: Database) -> int:
-    """Seal with the active data key every value sealed by an older one (the audit trail apart);
-    returns how many values moved."""
+    """Seal with the active data key every value sealed by an older one; returns how many values
+    moved (a value changed meanwhile by a command is left as the command wrote it)."""
     keyring = database.keys
     keyring.reload()
     moved = 0
     for table, column in _columns():
-        if table in APPEND_ONLY:
-            continue
         name = f"{table}.{column}"
         target = Base.metadata.tables[table]
         key = target.c[_key_column(table)]
         raw = type_coerce(target.c[column], LargeBinary())
-        statement = (update(target).where(key == bindparam("k"))
+        statement = (update(target).where(key == bindparam("k"), raw == bindparam("old", type_=LargeBinary()))
                      .values({column: bindparam("v", type_=LargeBinary())}))
         last = None
-        while True:  # one page of keys at a time, each page its own transaction
-            with database.write_connection() as conn:
-                page = select(key, raw).where(target.c[column].is_not(None)).order_by(key).limit(BATCH)
+        while True:  # one page of keys at a time: read, sealed again, then a short write
+            page = select(key, raw).where(target.c[column].is_not(None)).order_by(key).limit(BATCH)
+            with database.engine.connect() as conn:
                 rows = conn.execute(page if last is None else page.where(key > last)).all()
-                if not rows:
-                    break
-                last = rows[-1][0]
-                stale = [(k, bytes(v)) for k, v in rows if crypto.Keyring.key_id_of(bytes(v)) != keyring.active]
-                if stale:
-                    conn.execute(statement, [{"k": k, "v": keyring.seal(keyring.open(v, name), name)}
-                                             for k, v in stale])
-                    moved += len(stale)
+            if not rows:
+                break
+            last = rows[-1][0]
+            stale = [{"k": k, "old": bytes(v), "v": keyring.seal(keyring.open(bytes(v), name), name)}
+                     for k, v in rows if crypto.Keyring.key_id_of(bytes(v)) != keyring.active]
+            if stale:
+                with database.write_connection() as conn:
+                    moved += conn.execute(statement, stale).rowcount
     return moved

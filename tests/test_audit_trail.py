@@ -96,6 +96,8 @@ def test_verify_names_the_first_altered_row(engine: Engine, lift_fact_guard, mon
     assert first is not None and (first.source, first.event_id, first.what) == ("case", target.id, "altered")
     code, out = _verify(engine, monkeypatch, capsys)
     assert code == 1 and f"first broken link: link {first.seq}: case event {target.id} was altered" in out
+    assert main(["check"]) == 1  # the consistency check reports it too
+    assert f"difference: audit trail, link {first.seq}: case event {target.id}" in capsys.readouterr().out
 
 
 def test_verify_finds_a_detail_swapped_between_two_events(engine: Engine):
