@@ -230,45 +230,53 @@ class Verification:
 
 
 def verify(database: Database) -> Verification:
-    """Recompute the whole chain from the events as they are now."""
+    """Recompute the whole chain from the events as they are now (a page of links at a time, their
+    events read in one query per source)."""
     result = Verification()
     previous = GENESIS
     with database.reading() as session:
         head = session.execute(select(HEAD).where(HEAD.c.id == 1)).one()
-        for link in _links(session):
-            source = next(s for s in SOURCES if s.name == link.source)
-            row = session.execute(select(*source.columns()).where(source.table.c.id == link.event_id)).first()
-            result.links += 1
-            if row is None:
-                result.problems.append(Problem(link.seq, link.source, link.event_id, "deleted"))
-            else:
-                try:
-                    record = source.record(database, row)
-                except _Unreadable:
-                    result.problems.append(Problem(link.seq, link.source, link.event_id, "unreadable"))
-                    record = [source.name, row.id, "unreadable"]
-                expected = _link(database.keys, previous, record)
-                if expected != link.link and not (result.problems and result.problems[-1].seq == link.seq):
-                    result.problems.append(Problem(link.seq, link.source, link.event_id, "altered"))
-            previous = link.link  # each link is checked on its own: one altered row breaks one link
+        for page in _pages(session):
+            rows: dict[tuple[str, int], Any] = {}
+            for source in SOURCES:
+                ids = [link.event_id for link in page if link.source == source.name]
+                if ids:
+                    rows.update(((source.name, int(row.id)), row) for row in session.execute(
+                        select(*source.columns()).where(source.table.c.id.in_(ids))))
+            for link in page:
+                source = next(s for s in SOURCES if s.name == link.source)
+                row = rows.get((link.source, int(link.event_id)))
+                result.links += 1
+                if row is None:
+                    result.problems.append(Problem(link.seq, link.source, link.event_id, "deleted"))
+                else:
+                    try:
+                        record = source.record(database, row)
+                    except _Unreadable:
+                        result.problems.append(Problem(link.seq, link.source, link.event_id, "unreadable"))
+                        record = [source.name, row.id, "unreadable"]
+                    if _link(database.keys, previous, record) != link.link and not (
+                            result.problems and result.problems[-1].seq == link.seq):
+                        result.problems.append(Problem(link.seq, link.source, link.event_id, "altered"))
+                previous = link.link  # each link is checked on its own: one altered row breaks one link
         for source in SOURCES:
-            seen = int(getattr(head, source.low))  # below it, the runs no longer look
+            low = int(getattr(head, source.low))  # below it, the runs no longer look
             chained = exists().where(CHAIN.c.source == source.name, CHAIN.c.event_id == source.table.c.id)
             for (event_id,) in session.execute(select(source.table.c.id).where(
-                    source.table.c.id <= seen, ~chained).order_by(source.table.c.id)):
+                    source.table.c.id <= low, ~chained).order_by(source.table.c.id)):
                 result.problems.append(Problem(None, source.name, int(event_id), "unchained"))
             result.waiting += int(session.execute(select(func.count()).select_from(source.table).where(
-                source.table.c.id > seen, ~chained)).scalar_one())
+                source.table.c.id > low, ~chained)).scalar_one())
     result.problems.sort(key=lambda p: (p.seq is None, p.seq or 0, p.event_id))
     return result
 
 
-def _links(session: Any) -> Iterator[Any]:
+def _pages(session: Any) -> Iterator[list[Any]]:
     after = 0
     while True:
         batch = session.execute(select(CHAIN.c.seq, CHAIN.c.source, CHAIN.c.event_id, CHAIN.c.link).where(
             CHAIN.c.seq > after).order_by(CHAIN.c.seq).limit(BATCH)).all()
         if not batch:
             return
-        yield from batch
+        yield batch
         after = batch[-1].seq

@@ -124,6 +124,7 @@ class Keyring:
     active: int | None = None
     index: bytes = field(default=b"", repr=False)  # the key of the keyed hashes (search keys)
     loaded: bool = False
+    purposes: dict[tuple[bytes, str], bytes] = field(default_factory=dict, repr=False)  # keys derived from it
 
     def ensure(self) -> None:
         if not self.loaded:
@@ -165,7 +166,10 @@ class Keyring:
         self.ensure()
         if not self.index:
             raise KeyProblem("this database has no data key yet: run the migrations (`himaya migrate`)")
-        key = hmac.new(self.index, b"himaya " + purpose.encode(), hashlib.sha256).digest()
+        key = self.purposes.get((self.index, purpose))
+        if key is None:
+            key = self.purposes[(self.index, purpose)] = hmac.new(
+                self.index, b"himaya " + purpose.encode(), hashlib.sha256).digest()
         return hmac.new(key, data, hashlib.sha256).hexdigest()
 
     def seal(self, plain: bytes, column: str) -> bytes:
