@@ -2,7 +2,9 @@
 
 For each open case, the stored SpiffWorkflow state is loaded with its pathway version and
 compared with what queries read: the open tasks (ids and steps), the waiting timers (ids and
-due times), and the case's status. Any difference is reported; nothing is changed.
+due times), and the case's status. A step of any case whose completion is dated before its
+start (a negative duration, which no chart may draw) is reported too. Any difference is
+reported; nothing is changed.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from .models import Case, CaseTimer, CaseWorkflow, OpenTask
+from .models import Case, CaseTimer, CaseWorkflow, OpenTask, TaskRecord
 from .runtime import Engine, _waiting_timers
 from .workflow_state import load_state
 
@@ -47,6 +49,18 @@ def check(engine: Engine, *, batch: int = 500) -> Iterator[Difference]:
         for case_id in chunk:
             case = cases[case_id]
             yield from _check_case(engine, case, states.get(case_id), tasks[case_id], timers[case_id])
+    yield from negative_durations(engine)
+
+
+def negative_durations(engine: Engine) -> Iterator[Difference]:
+    """Steps ended before they started (a clock set wrong, a hand-made import): a data error."""
+    with engine.db.reading() as session:
+        rows = session.execute(select(TaskRecord.id, TaskRecord.step, TaskRecord.created_at, TaskRecord.ended_at,
+                                      Case.id, Case.reference).join(Case, Case.id == TaskRecord.case_id)
+                               .where(TaskRecord.ended_at < TaskRecord.created_at).order_by(TaskRecord.ended_at)).all()
+    for task_id, step, created_at, ended_at, case_id, reference in rows:
+        yield Difference(case_id, reference, f"step {step} ({task_id}) ended {ended_at.isoformat()}, before it "
+                                             f"started {created_at.isoformat()}: a negative duration")
 
 
 def _check_case(engine: Engine, case: Case, state: str | None, tasks: dict[str, str],

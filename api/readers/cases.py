@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, func, or_, select, type_coerce
@@ -85,6 +85,8 @@ def with_pathway(query: Select) -> Select:
         CaseWorkflow, CaseWorkflow.case_id == Case.id)
 
 
+# "opened (or closed) within": the last 30, 90 or 365 days (the dashboard's periods).
+WITHIN_DAYS = {"30d": 30, "90d": 90, "365d": 365}
 SORTS = {
     "newest": (Case.opened_at.desc(), Case.id),
     "oldest": (Case.opened_at, Case.id),
@@ -144,6 +146,9 @@ def case_page(ctx: ReadContext, filters: dict[str, Any], page: int, per_page: in
     for name in LIST_FILTERS:
         if filters.get(name):
             query = query.where(getattr(Case, name) == filters[name])
+    for name, column in (("opened_within", Case.opened_at), ("closed_within", Case.closed_at)):
+        if filters.get(name) in WITHIN_DAYS:  # opened (closed) in the last 30, 90 or 365 days
+            query = query.where(column > ctx.now - timedelta(days=WITHIN_DAYS[filters[name]]))
     if filters.get("category"):
         if ctx.engine.db.engine.dialect.name == "postgresql":
             query = query.where(type_coerce(Case.categories, JSONB).contains([filters["category"]]))

@@ -53,6 +53,11 @@ def _list_filters(args: Any, steps: dict[str, str]) -> dict[str, Any]:
         filters["assigned"] = "me"
     if args.get("overdue") == "1":
         filters["overdue"] = True
+    if args.get("unit") and len(args["unit"]) <= 100:
+        filters["unit"] = args["unit"]
+    for name in ("opened_within", "closed_within"):  # the dashboard's tiles link here
+        if args.get(name) in cases.WITHIN_DAYS:
+            filters[name] = args[name]
     filters["sort"] = args.get("sort") if args.get("sort") in SORTS else "newest"
     return filters
 

@@ -71,7 +71,17 @@ def local_time(value: Any) -> str:
     return str(value.astimezone(current_app.extensions["himaya_settings"].zone).strftime("%Y-%m-%d %H:%M"))
 
 
-TEMPLATE_FILTERS = {"bdi": bdi, "isolate": isolate, "local": local_time}
+def local_date(value: Any) -> str:
+    """The day of a moment in the installation's time zone: ``2026-11-20``."""
+    return local_time(value)[:10]
+
+
+def ltr(value: Any) -> Markup:
+    """A date, a number or a code kept left to right inside a right-to-left sentence."""
+    return Markup('<bdi dir="ltr">{}</bdi>').format(value)
+
+
+TEMPLATE_FILTERS = {"bdi": bdi, "isolate": isolate, "local": local_time, "local_date": local_date, "ltr": ltr}
 
 
 def vendor(name: str) -> Response:
