@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 
 from engine import trainings
 from engine.errors import NotFound, ValidationFailed
-from engine.indicators import Period, rows
+from engine.indicators import Period
 
 from .. import policy
 from ..context import engine, reader
 from ..i18n import translate_errors
 from ..indicator_export import as_csv, as_xlsx
-from ..readers import territory
+from ..readers import pathways, territory
+from . import indicator_view
 from .forms import flat_errors
 from .session import login_required
 
@@ -55,7 +56,11 @@ def _indicators() -> tuple[dict[str, Any], date, date, str | None, str | None, d
 @login_required
 def indicators_page() -> ResponseReturnValue:
     result, start, end, error, chosen, provinces = _indicators()
-    return render_template("indicators.html", result=result, rows=rows(result), start=start, end=end,
+    context = reader()
+    shown = indicator_view.sections(result, step_titles=dict(pathways.child_steps(context)),
+                                    unit_names=territory.unit_names(context),
+                                    province_names=provinces or territory.provinces(context))
+    return render_template("indicators.html", result=result, sections=shown, start=start, end=end,
                            error=error, province=chosen, provinces=provinces), 400 if error else 200
 
 
