@@ -14,7 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from engine import audit, retention, transfers
+from engine import audit, figures_cache, retention, transfers
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.referrals import escalate_overdue_referrals
 from engine.runtime import SYSTEM, Engine
@@ -28,7 +28,7 @@ from notifications.delivery import Deliverer
 log = logging.getLogger("himaya.jobs")
 
 INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600, "drafts": 3600,
-             "away": 900, "audit": 60, "retention": 86400}
+             "away": 900, "audit": 60, "retention": 86400, "figures": 240}
 
 
 def email_sender(settings: Settings) -> EmailSender | None:
@@ -98,6 +98,13 @@ class Jobs:
                      outcome.files, outcome.documents, outcome.rejected_reviews)
         return outcome.files
 
+    def refresh_figures(self) -> int:
+        """Recount the national page's default period (the last twelve months) before its figures
+        age past HIMAYA_NATIONAL_FIGURES_MAX_AGE_SECONDS, so that the page never waits; the number
+        of provinces counted."""
+        now = self.engine.now()
+        return len(figures_cache.refresh(self.engine.db, figures_cache.default_period(now.date()), now)) - 1
+
     def deliver(self) -> dict[str, Any]:
         return asdict(self.deliverer.run())
 
@@ -111,7 +118,7 @@ class Jobs:
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
                "outbox": self.deliver, "reports": self.open_reports,
                "drafts": self.purge_drafts, "away": self.release_of_away, "audit": self.chain_audit,
-               "retention": self.apply_retention}[name]
+               "retention": self.apply_retention, "figures": self.refresh_figures}[name]
 
         def run() -> None:
             try:

@@ -790,3 +790,16 @@ class DataKey(Base):
     fingerprint: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
+
+
+class NationalFigures(Base):
+    """The national level's figures of one period, hidden together (engine.disclosure), kept a few
+    minutes (engine.figures_cache): what the national page reads instead of recounting the country
+    at each request. Aggregates only, with their small cells already hidden: no child in them."""
+
+    __tablename__ = "national_figures"
+
+    period_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    period_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime]
+    figures: Mapped[dict[str, Any]]

@@ -54,6 +54,7 @@ class Settings:
     clamd_address: str | None = None  # a ClamAV daemon: a unix socket path or host:port; None: scanning off
     clamd_timeout: timedelta = timedelta(seconds=30)  # for one scan
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # how long files are kept
+    national_figures_max_age: timedelta = timedelta(minutes=5)  # how long the national figures are reused
 
     @property
     def database(self) -> str:
@@ -114,6 +115,9 @@ class Settings:
             clamd_address=read.socket_address("HIMAYA_CLAMD_SOCKET"),
             clamd_timeout=read.seconds("HIMAYA_CLAMD_TIMEOUT_SECONDS") or defaults.clamd_timeout,
             retention=_retention(read, kept),
+            national_figures_max_age=timedelta(seconds=read.integer(
+                "HIMAYA_NATIONAL_FIGURES_MAX_AGE_SECONDS", int(defaults.national_figures_max_age.total_seconds()),
+                "a whole number of seconds from 0 (always recounted) to 86400", 0, 86400)),
         )
 
 

@@ -1,11 +1,13 @@
 """Provinces and units, their trainings and their indicators."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from engine.disclosure import national_figures, protect
+from engine import figures_cache
+from engine.disclosure import protect
 from engine.errors import NotFound
 from engine.indicators import Period, compute
 from engine.models import Province, Training, Unit
@@ -102,14 +104,17 @@ def training_page(ctx: ReadContext, page: int, per_page: int) -> tuple[int, list
     return total, [present_training(training) for (training,) in rows]
 
 
-def indicators(ctx: ReadContext, period: Period, scope: list[str] | None) -> dict[str, Any]:
+def indicators(ctx: ReadContext, period: Period, scope: list[str] | None, *,
+               max_age: timedelta = figures_cache.DEFAULT_MAX_AGE) -> dict[str, Any]:
     """The indicators of a period for these provinces (None: the whole country). The national
     level reads them from the country's table, small counts and their complementary cells
-    hidden in every province together (:mod:`engine.disclosure`), whichever province it asks for."""
+    hidden in every province together (:mod:`engine.disclosure`), whichever province it asks for
+    — reused while younger than ``max_age`` (:mod:`engine.figures_cache`)."""
+    if policy.reads_every_province(ctx.principal):
+        figures = figures_cache.figures(ctx.engine.db, period, ctx.now, max_age=max_age)
     with ctx.engine.db.reading() as session:
         if not policy.reads_every_province(ctx.principal):
             return compute(session, period, scope)
-        figures = national_figures(session, period)
         if scope is None:
             return figures[None]
         if len(scope) == 1 and scope[0] in figures:

@@ -12,6 +12,7 @@ from engine import trainings
 from engine.indicators import Period
 
 from .. import policy
+from ..context import settings
 from ..indicator_export import XLSX_TYPE, as_csv, as_xlsx
 from ..readers import territory
 from ..schemas import PageArgs
@@ -92,7 +93,7 @@ def indicators(args: dict[str, Any]) -> Any:
     if period.start > period.end:
         abort(400, message=_("The request has invalid fields."),
               errors={"query": {"from": [_("The period ends before it starts.")]}})
-    result = territory.indicators(reader(), period, provinces)
+    result = territory.indicators(reader(), period, provinces, max_age=settings().national_figures_max_age)
     wanted = args.get("format") or ("csv" if request.accept_mimetypes.best == "text/csv" else "json")
     if wanted == "csv":
         return as_csv(result)

@@ -13,7 +13,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.indicators import Period
 
 from .. import policy
-from ..context import engine, reader
+from ..context import engine, reader, settings
 from ..i18n import translate_errors
 from ..indicator_export import as_csv, as_xlsx
 from ..readers import pathways, territory
@@ -49,7 +49,7 @@ def _indicators() -> tuple[dict[str, Any], date, date, str | None, str | None, d
     if chosen is not None:
         territory.check_province(context, chosen)
     scope = ([chosen] if chosen else None) if national else [p.province]
-    result = territory.indicators(context, Period(start, end), scope)
+    result = territory.indicators(context, Period(start, end), scope, max_age=settings().national_figures_max_age)
     return result, start, end, error, chosen, territory.provinces(context) if national else {}
 
 
