@@ -21,7 +21,13 @@ EXAMPLES = int(os.environ.get("HIMAYA_FUZZ_EXAMPLES", "20"))
 SKIPPED = {("POST", "/api/v1/auth/revoke")}  # would revoke the fuzzer's own token
 
 
-@pytest.mark.parametrize("username", ["cape.tanger", "admin"])
+# Each user on one database (the coordinator's operations on SQLite, the administrator's on PostgreSQL)
+# keeps the suite short; HIMAYA_FUZZ_ALL=1 runs every user on both.
+PAIRS = ([(db, user) for db in ("sqlite", "postgresql") for user in ("cape.tanger", "admin")]
+         if os.environ.get("HIMAYA_FUZZ_ALL") else [("sqlite", "cape.tanger"), ("postgresql", "admin")])
+
+
+@pytest.mark.parametrize(("database", "username"), PAIRS, indirect=["database"])
 def test_openapi_fuzzing_finds_no_server_error(api: ApiClient, username: str):
     engine = api.app.extensions["himaya"]
     assert api.post("/api/v1/cases", "cape.tanger", json=intake(engine)).status_code == 201

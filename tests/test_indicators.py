@@ -1,4 +1,4 @@
-"""Indicators against independent counts of a generated dataset (1 200 cases, 8 quarterly reports);
+"""Indicators against independent counts of a generated dataset (400 cases, 8 quarterly reports);
 suppression; exports; bad input."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def dataset(api: ApiClient, clock):
     expected["reports"] = _quarterly_reports(engine, clock)
     clock.set(START)
     cases = []
-    for _ in range(1200):  # enough for every reported cell to pass the small-cell threshold
+    for _ in range(400):  # enough for every reported cell (by one dimension) to pass the small-cell threshold
         province = rng.choice(list(PROVINCES))
         sex = rng.choice("FM")
         age = rng.randint(0, 17)

@@ -171,7 +171,8 @@ def test_a_coordinator_records_a_training_and_the_supervisor_reads_it(web, engin
                                         "participants": "Nadia B.\nOmar K.\n"})
     assert done.status_code == 302
     indicators = web.get("/indicators?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
-    assert re.search(r'id="figure-staff_trained"><dt>Professionnels formés</dt><dd><bdi dir="ltr">2</bdi></dd>', indicators)
+    assert re.search(r'id="figure-staff_trained"><dt>Professionnels formés</dt>'
+                     r'<dd><bdi dir="ltr">2</bdi></dd>', indicators)
     web.post("/logout", data={"csrf_token": csrf})
     cppe = _login(web, "cppe.tanger")
     listed = web.get("/trainings").get_data(as_text=True)
