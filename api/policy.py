@@ -265,6 +265,11 @@ def can_move_case(principal: Principal, case: Any) -> bool:
     return principal.role == COORDINATOR and case.province == principal.province
 
 
+def can_export_for_subject_access(principal: Principal, case: Any) -> bool:
+    """Export a child's whole file for a subject-access request: the province's coordinators (CAPE)."""
+    return principal.role == COORDINATOR and case.province == principal.province
+
+
 def can_answer_transfers(principal: Principal) -> bool:
     """Accept or decline the transfers addressed to the province, withdraw those it sent."""
     return principal.role == COORDINATOR and principal.province is not None

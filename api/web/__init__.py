@@ -81,6 +81,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
     ("/cases/<uuid:case_id>/access-log", "case_access_log", cases.access_log, GET),
     ("/cases/<uuid:case_id>/summary.pdf", "case_summary", case_print.case_summary, GET),
+    ("/cases/<uuid:case_id>/subject-access", "subject_access", case_print.export_for_subject_access, POST),
     ("/cases/<uuid:case_id>/notes", "add_note", notes.add_note, POST),
     ("/cases/<uuid:case_id>/risk-level", "change_risk", moving.change_risk, POST),
     ("/cases/<uuid:case_id>/transfer", "transfer_case", moving.transfer, POST),
