@@ -24,6 +24,7 @@ EXPORTED = "subject_access_exported"
 REQUESTERS = ("child", "guardian", "legal_representative")
 LANGUAGES = ("fr", "ar", "en")  # those of the pages (api.i18n.LANGUAGES)
 REFERENCE_MAX = 120
+BLANK = "Write the reference of the written request (the letter or form received)."
 ANONYMISED = "This file was anonymised when its retention period ended: there is no personal data left to export."
 
 CASES, EVENTS = Case.__table__, CaseEvent.__table__
@@ -35,7 +36,7 @@ class SubjectAccessRequest(Schema):
     class Meta:
         unknown = RAISE
 
-    request_reference = fields.String(required=True, validate=[validate.Length(min=1, max=REFERENCE_MAX), plain_line],
+    request_reference = fields.String(required=True, validate=[validate.Length(max=REFERENCE_MAX), plain_line],
                                       metadata={"description": "the reference of the written request (1 to 120 "
                                                                "characters, no control character)"})
     requested_by = fields.String(required=True, validate=validate.OneOf(REQUESTERS),
@@ -46,7 +47,7 @@ class SubjectAccessRequest(Schema):
     @validates("request_reference")
     def _not_blank(self, value: str, **_: Any) -> None:
         if not (value or "").strip():
-            raise ValidationError("Missing data for required field.")
+            raise ValidationError(BLANK)
 
 
 def load_request(payload: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from engine.retention import RetentionPolicy
 from engine.runtime import Engine
 from tests.conftest import ApiClient
 from tests.helpers import ANSWERS, CAPE, UPE, do, events, page_csrf, page_login, report
+from tests.test_browser import browser, site  # noqa: F401  (the Chromium fixtures)
 from tests.test_documents import PDF, png, upload
 from tests.test_retention import TEN_YEARS
 
