@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from engine import staffing, worktray
+from engine import staffing
 from engine.errors import ValidationFailed
 from engine.vocabulary import COORDINATOR
 
@@ -171,5 +171,4 @@ def complete(body: dict[str, Any], task_id: str) -> dict[str, Any]:
         result = engine().complete(task.id, body["data"], actor())
     except ValidationFailed as error:
         abort(400, message=_("The form has invalid fields."), errors={"json": {"data": error.errors}})
-    worktray.discard_drafts(engine().db, task.id)  # the task has ended: its drafts are of no use
     return present_command(reader(), result)
