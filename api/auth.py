@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import vocabulary
@@ -183,11 +183,16 @@ def token_id(secret: str, token: str, kind: str = API) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _valid_token(identifier: str, kind: str, now: datetime) -> Select[User, AuthToken]:
+# Built once: constructing the statement costs more than running it on every request.
+_VALID_TOKEN: Select[User, AuthToken] = select(User, AuthToken).join(
+    AuthToken, AuthToken.user_id == User.id).where(
+    AuthToken.id == bindparam("token_row"), AuthToken.kind == bindparam("kind"), AuthToken.revoked_at.is_(None),
+    AuthToken.expires_at > bindparam("now"), User.active.is_(True))
+
+
+def _valid_token(session: Session, identifier: str, kind: str, now: datetime) -> Row[User, AuthToken] | None:
     """The user and token row of an unexpired, unrevoked token of this kind of an active user."""
-    return select(User, AuthToken).join(AuthToken, AuthToken.user_id == User.id).where(
-        AuthToken.id == stored_id(identifier), AuthToken.kind == kind, AuthToken.revoked_at.is_(None),
-        AuthToken.expires_at > now, User.active.is_(True))
+    return session.execute(_VALID_TOKEN, {"token_row": stored_id(identifier), "kind": kind, "now": now}).first()
 
 
 def authenticate(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> Principal | None:
@@ -195,7 +200,7 @@ def authenticate(session: Session, secret: str, token: str, *, now: datetime, ki
     identifier = token_id(secret, token, kind)
     if identifier is None:
         return None
-    found = session.execute(_valid_token(identifier, kind, now)).first()
+    found = _valid_token(session, identifier, kind, now)
     return _principal(found[0]) if found is not None else None
 
 
@@ -206,7 +211,7 @@ def authenticate_page(database: Database, secret: str, token: str, *, now: datet
     if identifier is None:
         return None
     with database.reading() as session:
-        found = session.execute(_valid_token(identifier, WEB, now)).first()
+        found = _valid_token(session, identifier, WEB, now)
     if found is None:
         return None
     user, row = found

@@ -16,7 +16,7 @@ from .. import policy
 from ..messages import N_
 from .children import BRIEF_COLUMNS, child_brief
 from .context import ReadContext
-from .paging import count
+from .paging import count, total_of
 
 # An open task, its case's reference and its pathway version.
 FoundTask = tuple[OpenTask, str, int]
@@ -153,12 +153,12 @@ def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: 
     or ``all`` (visible); by due date (``sort``: also ``risk``, high first, ``oldest`` or ``step``)."""
     query = _task_query(ctx, scope, state=state, case_id=case_id, step=step, overdue_only=overdue_only, unit=unit)
     with ctx.engine.db.reading() as session:
-        total = count(session, query)
         rows = session.execute(
             query.with_only_columns(OpenTask, Case.reference, Case.pathway_version_id, *BRIEF_COLUMNS)
             .join(Case, Case.id == OpenTask.case_id)
             .order_by(*_order(sort))
             .limit(per_page).offset((page - 1) * per_page)).all()
+        total = total_of(session, query, page, per_page, len(rows))
     items = []
     for row in rows:
         item = present_task(ctx, row[0], row[1], row[2], child=row)
