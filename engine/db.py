@@ -37,26 +37,30 @@ BUSY_TIMEOUT_MS = 30000  # how long a statement waits for a lock held by another
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0002, 0.002  # seconds between two tries at the write lock
 
 
-def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
+def _begin_immediate(connection: Connection) -> None:
     """``BEGIN IMMEDIATE``, tried again after short pauses while another process holds the write
-    lock, for :data:`BUSY_TIMEOUT_MS` at most (then SQLite's "database is locked" error)."""
+    lock, for :data:`BUSY_TIMEOUT_MS` at most; the last try goes through SQLAlchemy, so that a
+    lock never freed (or any other failure) raises its usual ``OperationalError``."""
     import sqlite3
 
+    raw = connection.connection.driver_connection
+    assert raw is not None, "a connection in use is attached"
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     pause = _FIRST_PAUSE
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    raw.execute("PRAGMA busy_timeout=0")
     try:
-        while True:
+        while time.monotonic() < deadline:
             try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
+                raw.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if ("locked" not in str(error) and "busy" not in str(error)) or time.monotonic() > deadline:
-                    raise
+                if "locked" not in str(error) and "busy" not in str(error):
+                    break
             time.sleep(pause)
             pause = min(pause * 2, _LONGEST_PAUSE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -74,9 +78,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if connection.get_execution_options().get(_WRITE_OPTION):
-            raw = connection.connection.driver_connection
-            assert raw is not None, "a connection in use is attached"
-            _begin_immediate(raw)
+            _begin_immediate(connection)
         else:
             connection.exec_driver_sql("BEGIN")
 
