@@ -26,6 +26,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -172,6 +173,7 @@ def stored_id(identifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+@lru_cache(maxsize=16)
 def _signer(secret: str, kind: str) -> URLSafeSerializer:
     return URLSafeSerializer(secret, salt=KINDS[kind])
 
