@@ -32,7 +32,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import vocabulary
@@ -195,7 +195,7 @@ _VALID_TOKEN = select(*_PRINCIPAL_COLUMNS, AuthToken.issued_at, AuthToken.expire
     AuthToken.expires_at > bindparam("now"), User.active.is_(True))
 
 
-def _valid_token(session: Session, identifier: str, kind: str, now: datetime) -> Any:
+def _valid_token(session: Session | Connection, identifier: str, kind: str, now: datetime) -> Any:
     """The user's principal columns and the token's dates, for an unexpired, unrevoked token of
     this kind of an active user."""
     return session.execute(_VALID_TOKEN, {"token_row": stored_id(identifier), "kind": kind, "now": now}).first()
@@ -205,7 +205,8 @@ def _principal_of(row: Any) -> Principal:
     return Principal(row.id, row.username, row.role, row.province, row.unit, row.sector, row.language)
 
 
-def authenticate(session: Session, secret: str, token: str, *, now: datetime, kind: str = API) -> Principal | None:
+def authenticate(session: Session | Connection, secret: str, token: str, *, now: datetime,
+                 kind: str = API) -> Principal | None:
     """The principal of a valid, unexpired, unrevoked token of this kind of an active user, or None."""
     identifier = token_id(secret, token, kind)
     if identifier is None:

@@ -8,7 +8,8 @@ request, the time by layer (the package each function belongs to, counted where 
 spent: "self" time) and the functions with the most self time.
 
 Usage:  .venv/bin/python bench/profile_request_path.py [--cases 2000] [--rounds 300]
-        [--url postgresql+psycopg://…] [--top 40] [--sort tottime|cumulative]
+        [--url postgresql+psycopg://…] [--top 40] [--sort tottime|cumulative] [--save FILE.pstats]
+        [--write docs/benchmarks.md] [--no-profile]
 """
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ import argparse
 import cProfile
 import json
 import os
+import platform
 import pstats
+import re
 import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
     parser.add_argument("--save", help="write the profile (pstats format) to this file")
+    parser.add_argument("--write", default="", help="markdown file to write the section to (docs/benchmarks.md)")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="time the rounds without the profiler (its overhead is ~2x)")
     args = parser.parse_args(argv)
@@ -105,40 +110,94 @@ def main(argv: list[str] | None = None) -> int:
     warm: dict[str, list[float]] = defaultdict(list)
     for _ in range(10):
         one_round(warm)
-    times: dict[str, list[float]] = defaultdict(list)
-    profiler = cProfile.Profile()
-    if args.profile:
-        profiler.enable()
+    times: dict[str, list[float]] = defaultdict(list)  # first without the profiler: real times
     cpu = time.process_time()
     for _ in range(args.rounds):
         one_round(times)
-    cpu = time.process_time() - cpu
-    profiler.disable()
-    for name, values in times.items():
-        ordered = sorted(values)
-        print(f"{name:10} p50 {statistics.median(ordered) * 1000:6.2f} ms   "
-              f"p95 {ordered[int(len(ordered) * 0.95)] * 1000:6.2f} ms"
-              + ("   (under the profiler)" if args.profile else ""))
-    print(f"CPU per round (list + completion, this process): {cpu / args.rounds * 1000:.2f} ms")
+    cpu_ms = (time.process_time() - cpu) / args.rounds * 1000
+    timed = {name: (statistics.median(v) * 1000, sorted(v)[int(len(v) * 0.95)] * 1000) for name, v in times.items()}
+    for name, (p50, p95) in timed.items():
+        print(f"{name:10} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms")
+    print(f"CPU per round (list + completion, this process): {cpu_ms:.2f} ms")
     if not args.profile:
         return 0
 
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.rounds):
+        one_round(defaultdict(list))
+    profiler.disable()
     if args.save:
         profiler.dump_stats(args.save)
     stats = pstats.Stats(profiler)
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     by_layer: dict[str, float] = defaultdict(float)
     total = 0.0
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in raw.items():
         by_layer[layer_of(filename)] += tottime
         total += tottime
-    per_round = 1000 / args.rounds
-    print(f"\nself time by layer, ms per round (one list + one completion), {total * per_round:.2f} ms in all:")
-    for label, seconds in sorted(by_layer.items(), key=lambda kv: -kv[1]):
-        print(f"  {label:24} {seconds * per_round:7.2f}  {seconds / total:6.1%}")
-    print()
+
+    def cumulative(pattern: str) -> float:
+        found = [ct for (f, line, n), (_cc, _nc, _tt, ct, _c) in raw.items() if re.search(pattern, f"{f}:{line}({n})")]
+        return max(found, default=0.0)
+
+    whole = cumulative(r"profile_request_path.py:\d+\(one_round\)") or 1.0
+    stages = [(label, cumulative(pattern) / whole) for label, pattern in STAGES]
+    layers = sorted(((label, seconds / total) for label, seconds in by_layer.items()), key=lambda kv: -kv[1])
+    lines = [
+        f"## Request path profile (`python bench/profile_request_path.py {' '.join(argv or sys.argv[1:])}`)",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, {url.split(':')[0]}, "
+        f"{args.cases:,} open cases, {os.cpu_count()} cores. One process, Flask's test client (no sockets, no "
+        f"gunicorn): {args.rounds} rounds of what a case worker's client does in `bench/api_bench.py` (the first "
+        "page of available tasks, then the completion of a listed reception task), first timed, then again "
+        "under cProfile for the shares.",
+        "",
+        "| timed (no profiler) | p50 ms | p95 ms |",
+        "|---|---:|---:|",
+        *(f"| {name} | {p50:.2f} | {p95:.2f} |" for name, (p50, p95) in timed.items()),
+        "",
+        f"CPU per round (task list + completion, this one process): **{cpu_ms:.1f} ms**.",
+        "",
+        "Where a round's time goes (cumulative share of the profiled round; nested rows are part of the row "
+        "above them):",
+        "",
+        "| stage | share |",
+        "|---|---:|",
+        *(f"| {label} | {share:.0%} |" for label, share in stages),
+        "",
+        "Self time by layer (where the interpreter was when sampled; C calls counted as builtins):",
+        "",
+        "| layer | share |",
+        "|---|---:|",
+        *(f"| {label} | {share:.0%} |" for label, share in layers if share >= 0.005),
+    ]
+    text = "\n".join(lines)
+    print("\n" + text + "\n")
+    if args.write:
+        from report import write_section
+
+        write_section(Path(args.write), f"request-path-{url.split(':')[0].split('+')[0]}", text)
+        print(f"written to {args.write}")
     stats.sort_stats(args.sort).print_stats(args.top)
     return 0
+
+
+STAGES = [  # (label, pattern of the function's "file:line(name)")
+    ("GET /tasks (the view)", r"rest/tasks.py:\d+\(list_tasks\)"),
+    ("&nbsp;&nbsp;the page: queries, decrypting names, presenting", r"readers/tasks.py:\d+\(task_page\)"),
+    ("&nbsp;&nbsp;audit of the read (one row, its own transaction)", r"runtime.py:\d+\(record_access\)"),
+    ("POST /tasks/{id}/complete (the view)", r"rest/tasks.py:\d+\(complete\)"),
+    ("&nbsp;&nbsp;the task as the caller sees it (read, policy)", r"rest/tasks.py:\d+\(_acting\)"),
+    ("&nbsp;&nbsp;the engine's command", r"runtime.py:\d+\(complete\)"),
+    ("&nbsp;&nbsp;&nbsp;&nbsp;form validation, before the lock", r"_validate_before_lock"),
+    ("&nbsp;&nbsp;&nbsp;&nbsp;workflow state read back (deserialised)", r"runtime.py:\d+\(_load_workflow\)"),
+    ("&nbsp;&nbsp;&nbsp;&nbsp;SpiffWorkflow runs the next steps", r"bpmn/workflow.py:\d+\(do_engine_steps\)"),
+    ("&nbsp;&nbsp;&nbsp;&nbsp;workflow state written (serialised)", r"workflow_state.py:\d+\(dump_state\)"),
+    ("&nbsp;&nbsp;&nbsp;&nbsp;commits", r"\(do_commit\)"),
+    ("token check (both requests)", r"rest/common.py:\d+\(load_principal\)"),
+    ("request arguments (webargs, both requests)", r"webargs/core.py:\d+\(parse\)"),
+]
 
 
 if __name__ == "__main__":

@@ -140,6 +140,12 @@ class Database:
             yield connection
 
     @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for one short read (no ORM session: lighter for a single query)."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         with self._reader() as session:
             yield session
