@@ -4,6 +4,7 @@ PYTHON  ?= python3
 PORT    ?= $(or $(HIMAYA_PORT),5000)
 STAMP   := $(VENV)/.installed
 ASSETS  := node_modules/.installed
+PACKED  := build/assets/.built
 
 .PHONY: run test lint install bench clean
 
@@ -19,13 +20,18 @@ $(ASSETS): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $(ASSETS)
 
-install: $(STAMP) $(ASSETS)
+# Compressed copies of the pages' scripts and style sheets, named by their fingerprints (api/assets.py).
+$(PACKED): $(STAMP) $(ASSETS) $(wildcard api/static/*)
+	$(VENV)/bin/himaya assets
+	touch $(PACKED)
 
-run: $(STAMP) $(ASSETS)
+install: $(STAMP) $(ASSETS) $(PACKED)
+
+run: $(STAMP) $(ASSETS) $(PACKED)
 	$(VENV)/bin/himaya demo
 	$(VENV)/bin/himaya serve --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP) $(ASSETS)
+test: $(STAMP) $(ASSETS) $(PACKED)
 	VENV=$(VENV) scripts/test.sh
 
 # Style and types only (also the first step of `make test`).

@@ -454,6 +454,28 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assets(args: argparse.Namespace) -> int:
+    from api import assets
+
+    try:
+        built = assets.build()
+    except assets.MissingAssets as error:
+        print(f"error: files of the npm packages are missing ({error}): run `npm ci --ignore-scripts` "
+              "(or `make install`) first", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: the compressed copies could not be written: {error}", file=sys.stderr)
+        return 1
+    raw = sum(b.size for b in built)
+    packed = sum(b.compressed if b.compressed is not None else b.size for b in built)
+    if args.verbose:
+        for b in built:
+            print(f"{b.kind:7} {b.name:32} {b.size:>10,} bytes"
+                  + (f" → {b.compressed:>9,} gzip" if b.compressed is not None else "  (not compressed)"))
+    print(f"{len(built)} assets, {raw:,} bytes, {packed:,} compressed, in {assets.COMPRESSED_DIR}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="himaya", description="Himaya child-protection workflow engine")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -483,6 +505,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: CPU cores)")
     serve.add_argument("--dev", action="store_true", help="Flask development server")
     serve.set_defaults(func=cmd_serve)
+
+    assets_command = commands.add_parser("assets", help="write the compressed copies of the pages' scripts "
+                                         "and style sheets (build/assets/; make install runs it)")
+    assets_command.add_argument("-v", "--verbose", action="store_true", help="list each asset")
+    assets_command.set_defaults(func=cmd_assets)
 
     commands.add_parser("check", help="compare every open case's stored workflow with its projections"
                         ).set_defaults(func=cmd_check)

@@ -61,6 +61,7 @@ CONTACT = "/cases/<uuid:case_id>/contacts/<int(max=9223372036854775807):contact_
 # (URL, endpoint, view, methods): the endpoint is what templates and redirects name (web.<endpoint>).
 PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]], ...] = (
     ("/vendor/<name>", "vendor", chrome.vendor, GET),
+    ("/assets/<kind>/<digest>/<name>", "asset", chrome.asset, GET),
     ("/language/<code>", "set_language", chrome.set_language, GET),
     ("/login", "login", login.login, BOTH),
     ("/logout", "logout", login.logout, POST),
