@@ -103,6 +103,15 @@
   fetch(container.dataset.xml, { credentials: "same-origin" })
     .then(function (response) { return response.text(); })
     .then(function (xml) { return modeler.importXML(xml); })
-    .then(function () { modeler.get("canvas").zoom("fit-viewport"); container.dataset.ready = "true"; })
+    .then(function () {
+      // Fit the diagram, then leave the palette's width free on its side so that it covers nothing.
+      var canvas = modeler.get("canvas");
+      canvas.zoom("fit-viewport");
+      var box = canvas.viewbox(), palette = container.querySelector(".djs-palette");
+      var free = (palette ? palette.getBoundingClientRect().width + 16 : 0) / box.scale;
+      var rtl = document.documentElement.dir === "rtl";
+      canvas.viewbox({ x: rtl ? box.x : box.x - free, y: box.y, width: box.width + free, height: box.height });
+      container.dataset.ready = "true";
+    })
     .catch(function (error) { container.dataset.ready = "error"; container.textContent = String(error.message || error); });
 })();

@@ -113,6 +113,53 @@ def check_scripts_and_sub_processes(process: etree._Element, findings: Findings)
                              element)
 
 
+_FLOW_NODES = ("task", "userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "businessRuleTask",
+               "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+               "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
+
+
+def check_connections(process: etree._Element, findings: Findings) -> None:
+    """Every element of the flow is connected and reached: an element no flow leads to (other
+    than a start or a boundary event), one that leads nowhere (other than an end event), a
+    flow whose end is missing, and a step no path from a start event reaches."""
+    nodes = {e.get("id"): e for e in process if isinstance(e.tag, str) and etree.QName(e).localname in _FLOW_NODES}
+    outgoing: dict[str, list[str]] = {node: [] for node in nodes}
+    incoming: dict[str, int] = dict.fromkeys(nodes, 0)
+    for flow in process.xpath("./bpmn:sequenceFlow", namespaces=NS):
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        if source not in nodes or target not in nodes:
+            findings.problem("this flow is not connected at both ends", flow)
+            continue
+        outgoing[source].append(target)
+        incoming[target] += 1
+    attached: dict[str, list[str]] = {}
+    for node_id, node in nodes.items():
+        kind = etree.QName(node).localname
+        if kind == "boundaryEvent":
+            attached.setdefault(node.get("attachedToRef", ""), []).append(node_id)
+        if incoming[node_id] == 0 and kind not in ("startEvent", "boundaryEvent"):
+            findings.problem("not connected: no flow leads to this element", node)
+        if not outgoing[node_id] and kind != "endEvent" and not _compensation(node):
+            findings.problem("not connected: no flow leaves this element (end the path with an end event)", node)
+    reached: set[str] = set()
+    waiting = [n for n, node in nodes.items() if etree.QName(node).localname == "startEvent"]
+    while waiting:
+        current = waiting.pop()
+        if current in reached:
+            continue
+        reached.add(current)
+        waiting.extend(outgoing[current])
+        waiting.extend(attached.get(current, []))
+    for node_id, node in nodes.items():
+        if node_id not in reached and incoming[node_id] > 0:
+            findings.problem("unreachable: no path from the start event leads to this step", node)
+
+
+def _compensation(node: etree._Element) -> bool:
+    return node.get("isForCompensation") == "true" or bool(
+        node.xpath("./bpmn:compensateEventDefinition", namespaces=NS))
+
+
 def check_user_tasks(process: etree._Element, forms: dict[str, Any], findings: Findings
                      ) -> tuple[dict[str, UserTaskInfo], dict[str, CompiledForm]]:
     """Role, sector, form and due rule of every user task; returns the valid tasks and their compiled forms."""
