@@ -6,7 +6,7 @@ import gzip
 import re
 from pathlib import Path
 
-import brotli
+import brotli  # type: ignore[import-untyped]
 import pytest
 
 from api import assets as assets_module
