@@ -132,8 +132,9 @@ def form_editor(name: str) -> ResponseReturnValue:
         pathway_admin.save_form_draft(engine(), name, compiled.definition, actor=g.principal.username)
         return jsonify({"ok": True})
     schema = pathway_readers.forms(reader()).get(name) or EMPTY_FORM
+    config = json.dumps(form_editor_page.editor_config(), ensure_ascii=False).replace("<", "\\u003c")  # in a <script>
     return render_template("admin/form_editor.html", name=name, schema=json.dumps(schema, ensure_ascii=False),
-                           config=json.dumps(form_editor_page.editor_config(), ensure_ascii=False).replace("<", "\\u003c"))
+                           config=config)
 
 
 @bp.post("/forms/<string(maxlength=100):name>/preview")

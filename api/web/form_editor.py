@@ -39,7 +39,7 @@ EDITOR_WORDS = (
     N_("Use the components palette on the left to add form fields."), N_("Select a form field to edit its properties."),
     N_("Click to set a dynamic value with FEEL expression"), N_("FEEL expression is mandatory"),
     N_("Use 24h"), N_("Time format"), N_("Time interval"), N_("Input data"), N_("Expression"),
-    N_("Property"), N_("Entry"), N_("Template"), N_("Number of rows"),
+    N_("Property"), N_("Entry"), N_("Constraints"), N_("Template"), N_("Number of rows"),
 )
 
 
