@@ -20,8 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.report import write_section  # noqa: E402
+from report import write_section  # noqa: E402
 
 PAGES = (("BPMN modeler", "/admin/pathways/child_protection/versions/1/modeler"),
          ("Form editor", "/admin/forms/follow_up"))
