@@ -4,7 +4,7 @@ PYTHON  ?= python3
 PORT    ?= $(or $(HIMAYA_PORT),5000)
 STAMP   := $(VENV)/.installed
 ASSETS  := node_modules/.installed
-PACKED  := build/assets/.built
+BUILT   := build/assets/manifest.json
 
 .PHONY: run test lint install bench clean
 
@@ -20,18 +20,17 @@ $(ASSETS): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $(ASSETS)
 
-# Compressed copies of the pages' scripts and style sheets, named by their fingerprints (api/assets.py).
-$(PACKED): $(STAMP) $(ASSETS) $(wildcard api/static/*)
+# The static files pre-compressed (gzip, brotli) and fingerprinted: `himaya assets` (api/assets.py).
+$(BUILT): $(STAMP) $(ASSETS) $(wildcard api/static/*)
 	$(VENV)/bin/himaya assets
-	touch $(PACKED)
 
-install: $(STAMP) $(ASSETS) $(PACKED)
+install: $(STAMP) $(ASSETS) $(BUILT)
 
-run: $(STAMP) $(ASSETS) $(PACKED)
+run: $(STAMP) $(ASSETS) $(BUILT)
 	$(VENV)/bin/himaya demo
 	$(VENV)/bin/himaya serve --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP) $(ASSETS) $(PACKED)
+test: $(STAMP) $(ASSETS) $(BUILT)
 	VENV=$(VENV) scripts/test.sh
 
 # Style and types only (also the first step of `make test`).

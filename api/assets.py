@@ -1,35 +1,46 @@
-"""The pages' scripts and style sheets: fingerprinted URLs, pre-compressed copies, cache headers.
+"""The pages' static files (Himaya's own scripts and styles, and the npm bundles), sent small
+and cached for good.
 
-A unit on a slow mobile connection should download the modeler's or the form editor's bundle
-once, compressed, and never again until it changes. So:
+``himaya assets`` (run at install: ``make install``/``make run``/``make test``) writes, for every
+file, a gzip and a brotli copy under ``build/assets/`` and a manifest of their content hashes.
+Templates name a file with ``asset_url("admin-forms.js")`` or ``asset_url("vendor/form-editor.js")``,
+which gives a *fingerprinted* URL, ``/assets/admin-forms.3f2a9c1d04be.js``: the content hash is in
+the name, so the URL changes when the file does and the browser may keep it a year
+(``Cache-Control: public, max-age=31536000, immutable``). The response's ``Content-Encoding`` is
+chosen from the request's ``Accept-Encoding`` (brotli, then gzip, else the file as it is), always
+with ``Vary: Accept-Encoding``; a pre-compressed copy that is missing or stale falls back to the
+next one, down to the plain file. Without a build the URLs are still fingerprinted (the hash is
+computed once per file version) and the files sent uncompressed.
 
-- every asset has a **fingerprint**, the start of the SHA-256 of its bytes; the pages link to
-  ``/assets/<kind>/<fingerprint>/<name>`` (:func:`asset_url`), which is cached for a year
-  (``immutable``): a changed file has a new URL, an old URL is redirected to the current one;
-- ``himaya assets`` (run by ``make install``, ``make run`` and ``make test``) writes a gzip copy
-  of each asset under ``build/assets/``, named by its fingerprint, so a stale copy is never served;
-  a browser that accepts gzip gets it (``Content-Encoding: gzip``, ``Vary: Accept-Encoding``),
-  others — or when no copy was built — the file itself;
-- the plain URLs (``/static/…``, ``/vendor/…``) keep working with an hour's cache.
-
-Two kinds: ``static`` (Himaya's own files in ``api/static/``) and ``vendor`` (the npm packages'
-files listed in :data:`VENDOR_FILES`, served from ``node_modules/``).
+The unfingerprinted URLs (``/static/<file>``, ``/vendor/<name>``) keep working with a short cache.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
-import mimetypes
+import json
 import os
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import Response, abort, redirect, request, send_file, url_for
+import brotli  # type: ignore[import-untyped]
+from flask import Response, abort, current_app, request, send_file
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC_DIR = ROOT / "api" / "static"
+STATIC = Path(__file__).resolve().parent / "static"
 NODE_MODULES = ROOT / "node_modules"
-COMPRESSED_DIR = ROOT / "build" / "assets"
+BUILD = ROOT / "build" / "assets"
+MANIFEST = "manifest.json"
+VENDOR_PREFIX = "vendor/"
+HASH_LENGTH = 12
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=300"
+COMPRESSIBLE = (".js", ".css", ".svg", ".json", ".map", ".html", ".txt")
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))  # preferred first
+# The npm bundles the pages use, by the name templates give them (vendor/<name>).
 VENDOR_FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "bpmn-navigated-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
@@ -43,118 +54,235 @@ VENDOR_FILES = {
     "properties-panel.css": "@bpmn-io/form-js/dist/assets/properties-panel.css",
     "draggle.css": "@bpmn-io/form-js/dist/assets/draggle.css",
 }
-KINDS = ("static", "vendor")
-COMPRESSIBLE = (".js", ".css", ".svg", ".json", ".map", ".txt")
-YEAR = 365 * 24 * 3600
-HOUR = 3600
-FINGERPRINT_LENGTH = 16
+_FINGERPRINTED = re.compile(rf"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{{{HASH_LENGTH}}})(?P<ext>\.[A-Za-z0-9]+)$")
 
 
-def path_of(kind: str, name: str) -> Path | None:
-    """The file of an asset, or None when there is no such asset (never a path outside its folder)."""
-    if kind == "vendor":
-        relative = VENDOR_FILES.get(name)
-        return NODE_MODULES / relative if relative else None
-    if kind != "static" or not name or name.startswith(".") or "/" in name or "\\" in name:
-        return None
-    path = STATIC_DIR / name
-    return path if path.is_file() else None
+class AssetsError(Exception):
+    """A file the pages need is missing or cannot be written (``himaya assets`` exits 1)."""
 
 
-_fingerprints: dict[tuple[str, int, int], str] = {}
+def default_sources() -> dict[str, Path]:
+    """Every file a page may load, by its logical name."""
+    sources = {path.name: path for path in sorted(STATIC.iterdir()) if path.is_file()}
+    sources.update({VENDOR_PREFIX + name: NODE_MODULES / path for name, path in VENDOR_FILES.items()})
+    return sources
 
 
-def fingerprint(path: Path) -> str:
-    """The start of the SHA-256 of the file's bytes (computed again when its size or time changes)."""
-    status = path.stat()
-    key = (str(path), status.st_mtime_ns, status.st_size)
-    found = _fingerprints.get(key)
-    if found is None:
-        found = _fingerprints[key] = hashlib.sha256(path.read_bytes()).hexdigest()[:FINGERPRINT_LENGTH]
-    return found
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()[:HASH_LENGTH]
 
 
-def compressed_path(path: Path, digest: str) -> Path:
-    return COMPRESSED_DIR / f"{digest}{path.suffix}.gz"
-
-
-def asset_url(kind: str, name: str) -> str:
-    """The fingerprinted URL of an asset (the plain one when its file is missing: it then 404s)."""
-    path = path_of(kind, name)
-    if path is None or not path.exists():
-        return url_for("web.static", filename=name) if kind == "static" else url_for("web.vendor", name=name)
-    return url_for("web.asset", kind=kind, digest=fingerprint(path), name=name)
-
-
-def _accepts_gzip() -> bool:
-    return request.accept_encodings["gzip"] > 0
-
-
-def send(kind: str, name: str, digest: str | None = None) -> Response:
-    """The asset's bytes, gzip-compressed when the browser accepts it and a copy was built;
-    a year's cache for a fingerprinted URL, an hour's for a plain one."""
-    path = path_of(kind, name)
-    if path is None or not path.exists():
-        abort(404)
-    current = fingerprint(path)
-    if digest is not None and digest != current:  # a page cached with the old URL: send it to the new one
-        response = redirect(url_for("web.asset", kind=kind, digest=current, name=name), code=302)
-        response.headers["Cache-Control"] = "no-cache"
-        return response  # type: ignore[return-value]
-    mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    packed = compressed_path(path, current)
-    if _accepts_gzip() and packed.exists():
-        response = send_file(packed, mimetype=mimetype, conditional=True, etag=f"{current}-gzip")
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = send_file(path, mimetype=mimetype, conditional=True, etag=current)
-    response.headers["Vary"] = "Accept-Encoding"
-    response.headers["Cache-Control"] = (f"public, max-age={YEAR}, immutable" if digest is not None
-                                         else f"public, max-age={HOUR}")
-    return response
+def fingerprinted_name(name: str, digest: str) -> str:
+    """``vendor/form-editor.js`` → ``vendor/form-editor.<hash>.js``."""
+    folder, _, base = name.rpartition("/")
+    stem, dot, ext = base.rpartition(".")
+    base = f"{stem}.{digest}.{ext}" if dot else f"{base}.{digest}"
+    return f"{folder}/{base}" if folder else base
 
 
 @dataclass(frozen=True)
-class Built:
-    kind: str
-    name: str
+class _Version:
     size: int
-    compressed: int | None  # None: not worth compressing (an image, a font)
+    mtime_ns: int
+    digest: str
 
 
-def every_asset() -> list[tuple[str, str]]:
-    names = sorted(p.name for p in STATIC_DIR.iterdir() if p.is_file() and not p.name.startswith("."))
-    return [("static", n) for n in names] + [("vendor", n) for n in sorted(VENDOR_FILES)]
+@dataclass(frozen=True)
+class BuildReport:
+    files: int
+    plain_bytes: int
+    gzip_bytes: int
+    brotli_bytes: int
 
 
-class MissingAssets(Exception):
-    """Some npm packages' files are missing (``npm ci`` not run)."""
+def _write_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
-def build(out: Path | None = None) -> list[Built]:
-    """Write the gzip copy of every compressible asset (named by its fingerprint) and remove
-    the copies of files that changed since; what was built, with sizes."""
-    folder = out or COMPRESSED_DIR
-    missing = [n for kind, n in every_asset() if kind == "vendor" and not (NODE_MODULES / VENDOR_FILES[n]).exists()]
-    if missing:
-        raise MissingAssets(", ".join(missing))
-    folder.mkdir(parents=True, exist_ok=True)
-    built, kept = [], set()
-    for kind, name in every_asset():
-        path = path_of(kind, name)
-        assert path is not None, "every_asset lists existing assets"
-        data = path.read_bytes()
-        if path.suffix not in COMPRESSIBLE:
-            built.append(Built(kind, name, len(data), None))
-            continue
-        target = folder / compressed_path(path, fingerprint(path)).name
-        if not target.exists():
-            temporary = target.with_suffix(target.suffix + f".{os.getpid()}.tmp")
-            temporary.write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
-            temporary.replace(target)  # a server reading it never sees half a file
-        kept.add(target.name)
-        built.append(Built(kind, name, len(data), target.stat().st_size))
-    for stale in folder.glob("*.gz"):
-        if stale.name not in kept:
-            stale.unlink()
-    return built
+class Assets:
+    """The static files of the pages: their fingerprints, their compressed copies, their responses."""
+
+    def __init__(self, sources: dict[str, Path] | None = None, build: Path = BUILD) -> None:
+        self._sources = sources
+        self.build = build
+        self._versions: dict[str, _Version] = {}
+        self._manifest: dict[str, Any] | None = None
+        self._manifest_stamp: tuple[int, int] | None = None
+
+    @property
+    def sources(self) -> dict[str, Path]:
+        if self._sources is None:
+            self._sources = default_sources()
+        return self._sources
+
+    # -- building (himaya assets) --------------------------------------------------------------
+    def build_all(self) -> BuildReport:
+        """Hash and pre-compress every source; raises :class:`AssetsError` naming a missing file."""
+        missing = [f"{name} ({path})" for name, path in self.sources.items() if not path.is_file()]
+        if missing:
+            raise AssetsError("missing file(s): " + ", ".join(missing)
+                              + " — run `npm ci --ignore-scripts` for the npm bundles")
+        manifest: dict[str, Any] = {}
+        written: set[Path] = set()
+        plain = gz = br = 0
+        for name, path in sorted(self.sources.items()):
+            data = path.read_bytes()
+            stat = path.stat()
+            digest = hashlib.sha256(data).hexdigest()[:HASH_LENGTH]
+            entry: dict[str, Any] = {"hash": digest, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            plain += len(data)
+            if path.suffix in COMPRESSIBLE:
+                sizes = {}
+                for encoding, suffix in ENCODINGS:
+                    target = self._encoded_path(name, digest, suffix)
+                    written.add(target)
+                    if not target.is_file():  # named by the content's hash: an existing copy is this one
+                        _write_atomically(target, _compress(encoding, data))
+                    sizes[encoding] = target.stat().st_size
+                gz, br = gz + sizes["gzip"], br + sizes["br"]
+                entry.update({"gzip": sizes["gzip"], "br": sizes["br"]})
+            else:
+                gz, br = gz + len(data), br + len(data)
+            manifest[name] = entry
+        _write_atomically(self.build / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+        self._manifest = None
+        for old in [*self.build.rglob("*.gz"), *self.build.rglob("*.br")]:
+            if old not in written:  # the copies of files' earlier versions
+                old.unlink(missing_ok=True)
+        return BuildReport(len(manifest), plain, gz, br)
+
+    def stale(self) -> list[str]:
+        """The files whose compressed copies are missing or older than the file (empty: up to date)."""
+        manifest = self._read_manifest()
+        problems = []
+        for name, path in sorted(self.sources.items()):
+            if not path.is_file():
+                problems.append(f"{name}: missing source {path}")
+                continue
+            digest = self.digest(name)
+            entry = manifest.get(name)
+            if entry is None or entry.get("hash") != digest:
+                problems.append(f"{name}: not built for its current content")
+            elif path.suffix in COMPRESSIBLE and not all(
+                    self._encoded_path(name, digest, suffix).is_file() for _, suffix in ENCODINGS):
+                problems.append(f"{name}: compressed copy missing")
+        return problems
+
+    # -- fingerprints ----------------------------------------------------------------------------
+    def _read_manifest(self) -> dict[str, Any]:
+        path = self.build / MANIFEST
+        try:
+            stat = path.stat()
+        except OSError:
+            self._manifest, self._manifest_stamp = {}, None
+            return {}
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._manifest is None or stamp != self._manifest_stamp:
+            try:
+                self._manifest = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._manifest = {}
+            self._manifest_stamp = stamp
+        return self._manifest or {}
+
+    def digest(self, name: str) -> str:
+        """The content hash of the file as it is now (the build's, when it still matches the file)."""
+        path = self.sources.get(name)
+        if path is None:
+            raise KeyError(name)
+        stat = path.stat()
+        known = self._versions.get(name)
+        if known is not None and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            return known.digest
+        entry = self._read_manifest().get(name) or {}
+        if (entry.get("size"), entry.get("mtime_ns")) == (stat.st_size, stat.st_mtime_ns):
+            digest = str(entry["hash"])
+        else:
+            digest = content_hash(path)
+        self._versions[name] = _Version(stat.st_size, stat.st_mtime_ns, digest)
+        return digest
+
+    def url_path(self, name: str) -> str:
+        """The fingerprinted file name under ``/assets/``; raises ``KeyError`` for an unknown file."""
+        return fingerprinted_name(name, self.digest(name))
+
+    def _encoded_path(self, name: str, digest: str, suffix: str) -> Path:
+        target = self.build / fingerprinted_name(name, digest)
+        return target.with_name(target.name + suffix)
+
+    # -- serving ---------------------------------------------------------------------------------
+    def respond(self, name: str, *, immutable: bool) -> Response:
+        path = self.sources.get(name)
+        if path is None or not path.is_file():
+            abort(404)
+        digest = self.digest(name)
+        chosen: tuple[str, Path] | None = None
+        if path.suffix in COMPRESSIBLE:
+            accepted = request.accept_encodings
+            for encoding, suffix in ENCODINGS:
+                if accepted.quality(encoding) > 0:
+                    candidate = self._encoded_path(name, digest, suffix)
+                    if candidate.is_file():
+                        chosen = (encoding, candidate)
+                        break
+        mimetype = _mimetype(path)
+        if chosen is None:
+            response = send_file(path, mimetype=mimetype, conditional=True, max_age=None)
+        else:
+            response = send_file(chosen[1], mimetype=mimetype, conditional=True, max_age=None)
+            response.headers["Content-Encoding"] = chosen[0]
+        response.headers["Cache-Control"] = IMMUTABLE if immutable else SHORT
+        response.vary.add("Accept-Encoding")
+        return response
+
+    def respond_fingerprinted(self, filename: str) -> Response:
+        """``/assets/<name>.<hash>.<ext>``: immutable when the hash is the file's current one; an
+        old hash (a page from before an upgrade) gets today's file with a short cache."""
+        matched = _FINGERPRINTED.match(filename)
+        if matched is None:
+            abort(404)
+        name = matched["stem"] + matched["ext"]
+        if name not in self.sources:
+            abort(404)
+        current = self.sources[name].is_file() and self.digest(name) == matched["hash"]
+        return self.respond(name, immutable=current)
+
+
+def _compress(encoding: str, data: bytes) -> bytes:
+    if encoding == "br":
+        return bytes(brotli.compress(data, quality=11))
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _mimetype(path: Path) -> str:
+    if path.suffix == ".js":
+        return "text/javascript; charset=utf-8"
+    if path.suffix == ".css":
+        return "text/css; charset=utf-8"
+    import mimetypes
+
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def assets() -> Assets:
+    found: Assets = current_app.extensions["himaya_assets"]
+    return found
+
+
+def asset_url(name: str) -> str:
+    """The fingerprinted URL of a page's static file: ``asset_url("vendor/form-editor.js")``."""
+    from flask import url_for
+
+    return url_for("web.asset", filename=assets().url_path(name))

@@ -455,24 +455,23 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_assets(args: argparse.Namespace) -> int:
-    from api import assets
+    """Pre-compress the pages' static files (gzip and brotli) and record their content hashes."""
+    from .assets import BUILD, Assets, AssetsError
 
+    built = Assets(build=Path(args.build) if args.build else BUILD)
+    if args.check:
+        problems = built.stale()
+        for problem in problems:
+            print(f"stale: {problem}")
+        print(f"checked: {len(problems)} file(s) to rebuild" + (" — run `himaya assets`" if problems else ""))
+        return 1 if problems else 0
     try:
-        built = assets.build()
-    except assets.MissingAssets as error:
-        print(f"error: files of the npm packages are missing ({error}): run `npm ci --ignore-scripts` "
-              "(or `make install`) first", file=sys.stderr)
+        report = built.build_all()
+    except (AssetsError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
-    except OSError as error:
-        print(f"error: the compressed copies could not be written: {error}", file=sys.stderr)
-        return 1
-    raw = sum(b.size for b in built)
-    packed = sum(b.compressed if b.compressed is not None else b.size for b in built)
-    if args.verbose:
-        for b in built:
-            print(f"{b.kind:7} {b.name:32} {b.size:>10,} bytes"
-                  + (f" → {b.compressed:>9,} gzip" if b.compressed is not None else "  (not compressed)"))
-    print(f"{len(built)} assets, {raw:,} bytes, {packed:,} compressed, in {assets.COMPRESSED_DIR}")
+    print(f"assets: {report.files} file(s) in {built.build}, {report.plain_bytes:,} bytes; "
+          f"gzip {report.gzip_bytes:,}, brotli {report.brotli_bytes:,}")
     return 0
 
 
@@ -489,6 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--no-activate", action="store_true", help="store the version without activating it")
     deploy.set_defaults(func=cmd_deploy)
 
+    built = commands.add_parser("assets", help="pre-compress the static files (gzip, brotli) and fingerprint "
+                                "them; run at install (exit 1 on a missing file)")
+    built.add_argument("--check", action="store_true", help="only report files not built for their current "
+                       "content (exit 1 if any)")
+    built.add_argument("--build", help="folder of the compressed copies (default: build/assets)")
+    built.set_defaults(func=cmd_assets)
     commands.add_parser("demo", help="prepare the database and load demo data").set_defaults(func=cmd_demo)
 
     move = commands.add_parser("move-cases", help="move the open cases of a pathway version to another "
@@ -505,11 +510,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: CPU cores)")
     serve.add_argument("--dev", action="store_true", help="Flask development server")
     serve.set_defaults(func=cmd_serve)
-
-    assets_command = commands.add_parser("assets", help="write the compressed copies of the pages' scripts "
-                                         "and style sheets (build/assets/; make install runs it)")
-    assets_command.add_argument("-v", "--verbose", action="store_true", help="list each asset")
-    assets_command.set_defaults(func=cmd_assets)
 
     commands.add_parser("check", help="compare every open case's stored workflow with its projections"
                         ).set_defaults(func=cmd_check)

@@ -1,104 +1,135 @@
-"""The pages' scripts and style sheets: fingerprinted URLs cached for a year, gzip copies built
-by `himaya assets` and served to browsers that accept them, plain URLs kept, stale ones sent on.
-Assets do not touch the database: these tests run once, on SQLite."""
+"""Static files sent small and cached for good (api/assets.py): pre-compressed by `himaya assets`,
+chosen from Accept-Encoding, fingerprinted URLs cached a year, plain URLs a short while."""
 from __future__ import annotations
 
 import gzip
 import re
 from pathlib import Path
 
+import brotli  # type: ignore[import-untyped]
 import pytest
-from flask.testing import FlaskClient
 
-from api import assets
+from api import assets as assets_module
+from api.assets import IMMUTABLE, SHORT, Assets
 from api.cli import main
 
-pytestmark = pytest.mark.sqlite_only
-GZIP = {"Accept-Encoding": "gzip, deflate, br"}
+TEMPLATES = Path(__file__).resolve().parent.parent / "api" / "templates"
+SCRIPT = "// a page's script\n" + "var himaya = 'حماية';\n" * 400
 
 
 @pytest.fixture
-def packed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "assets"
-    monkeypatch.setattr(assets, "COMPRESSED_DIR", folder)
-    assets.build()
-    return folder
+def files(tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "src").mkdir()
+    script, style = tmp_path / "src" / "page.js", tmp_path / "src" / "form-js.css"
+    script.write_text(SCRIPT, encoding="utf-8")
+    style.write_text(".fjs { color: red; }\n" * 300, encoding="utf-8")
+    return {"page.js": script, "vendor/form-js.css": style}
 
 
-def _linked(web: FlaskClient, page: str, name: str) -> str:
-    html = web.get(page).get_data(as_text=True)
-    found = re.search(rf'"(/assets/(static|vendor)/[0-9a-f]{{16}}/{re.escape(name)})"', html)
-    assert found, f"{name} not linked by its fingerprint in {page}"
-    return found.group(1)
+@pytest.fixture
+def built(web, files, tmp_path: Path) -> Assets:
+    registry = Assets(dict(files), build=tmp_path / "build")
+    registry.build_all()
+    registry.sources.update({**assets_module.default_sources(), **files})  # the pages' own files too, not built
+    web.application.extensions["himaya_assets"] = registry
+    return registry
 
 
-def test_a_page_links_its_assets_by_fingerprint_and_gets_them_compressed_for_a_year(web: FlaskClient, packed):
-    url = _linked(web, "/login", "himaya.css")
-    answer = web.get(url, headers=GZIP)
-    assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
-    assert answer.headers["Vary"] == "Accept-Encoding" and answer.mimetype == "text/css"
-    assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert gzip.decompress(answer.data) == (assets.STATIC_DIR / "himaya.css").read_bytes()
-    assert len(answer.data) < (assets.STATIC_DIR / "himaya.css").stat().st_size / 2
-
-
-def test_a_browser_that_does_not_accept_gzip_gets_the_file_itself(web: FlaskClient, packed):
-    url = _linked(web, "/login", "himaya.css")
-    answer = web.get(url, headers={"Accept-Encoding": "identity"})
-    assert answer.status_code == 200 and "Content-Encoding" not in answer.headers
-    assert answer.headers["Vary"] == "Accept-Encoding"
-    assert answer.data == (assets.STATIC_DIR / "himaya.css").read_bytes()
-
-
-def test_without_a_built_copy_the_file_itself_is_served(web: FlaskClient, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(assets, "COMPRESSED_DIR", tmp_path / "never-built")
-    answer = web.get(_linked(web, "/login", "himaya.css"), headers=GZIP)
-    assert answer.status_code == 200 and "Content-Encoding" not in answer.headers
-    assert answer.data == (assets.STATIC_DIR / "himaya.css").read_bytes()
-
-
-def test_plain_urls_keep_working_with_a_short_cache_and_an_old_fingerprint_is_sent_on(web: FlaskClient, packed):
-    plain = web.get("/vendor/htmx.min.js", headers=GZIP)
-    assert plain.status_code == 200 and plain.headers["Content-Encoding"] == "gzip"
-    assert plain.headers["Cache-Control"] == "public, max-age=3600"
+def _url(web, name: str) -> str:
     with web.application.test_request_context():
-        current = assets.asset_url("vendor", "htmx.min.js")
-    stale = web.get("/assets/vendor/0123456789abcdef/htmx.min.js")
-    assert stale.status_code == 302 and stale.headers["Location"].endswith(current)
-    assert stale.headers["Cache-Control"] == "no-cache"
+        return assets_module.asset_url(name)
 
 
-@pytest.mark.parametrize("path", ["/assets/other/0123456789abcdef/himaya.css", "/assets/static/0123456789abcdef/..",
-                                  "/assets/vendor/0123456789abcdef/left-pad.js", "/vendor/../pyproject.toml"])
-def test_what_is_not_an_asset_is_not_found(web: FlaskClient, path: str):
-    assert web.get(path).status_code == 404
+def test_the_encoding_follows_accept_encoding(web, built):
+    url = _url(web, "page.js")
+    assert re.fullmatch(r"/assets/page\.[0-9a-f]{12}\.js", url)
+    plain = web.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert plain.get_data(as_text=True) == SCRIPT and plain.mimetype == "text/javascript"
+    gzipped = web.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert gzipped.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(gzipped.get_data()).decode() == SCRIPT
+    assert len(gzipped.get_data()) < len(SCRIPT.encode()) / 5
+    squeezed = web.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert squeezed.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(squeezed.get_data()).decode() == SCRIPT
+    refused = web.get(url, headers={"Accept-Encoding": "br;q=0, gzip"})
+    assert refused.headers["Content-Encoding"] == "gzip"
+    for response in (plain, gzipped, squeezed):
+        assert "Accept-Encoding" in response.headers["Vary"]
+    assert "Content-Encoding" not in web.get(url).headers  # no Accept-Encoding: the file as it is
 
 
-def test_a_changed_file_gets_a_new_url_and_its_old_copy_is_removed(web: FlaskClient, tmp_path: Path, monkeypatch):
-    static = tmp_path / "static"
-    static.mkdir()
-    (static / "page.js").write_text("console.log('v1');\n" * 50)
-    monkeypatch.setattr(assets, "STATIC_DIR", static)
-    monkeypatch.setattr(assets, "COMPRESSED_DIR", tmp_path / "packed")
-    with web.application.test_request_context():
-        first = assets.asset_url("static", "page.js")
-        assets.build()
-        old_copy = assets.compressed_path(static / "page.js", assets.fingerprint(static / "page.js"))
-        assert old_copy.exists()
-        (static / "page.js").write_text("console.log('v2');\n" * 50)
-        second = assets.asset_url("static", "page.js")
-        assets.build()
-    assert first != second and first.rsplit("/", 1)[1] == second.rsplit("/", 1)[1] == "page.js"
-    assert not old_copy.exists(), "the first version's copy is gone"
-    answer = web.get(second, headers=GZIP)
-    assert gzip.decompress(answer.data).startswith(b"console.log('v2')")
+def test_fingerprinted_urls_are_immutable_and_plain_urls_short_lived(web, built):
+    fingerprinted = web.get(_url(web, "vendor/form-js.css"), headers={"Accept-Encoding": "gzip"})
+    assert fingerprinted.headers["Cache-Control"] == IMMUTABLE == "public, max-age=31536000, immutable"
+    assert fingerprinted.mimetype == "text/css"
+    plain_vendor = web.get("/vendor/form-js.css", headers={"Accept-Encoding": "gzip"})
+    plain_static = web.get("/static/page.js")
+    for response in (plain_vendor, plain_static):
+        assert response.status_code == 200 and response.headers["Cache-Control"] == SHORT
+    assert plain_vendor.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in plain_vendor.headers["Vary"]
+    assert web.get("/assets/nothing.0123456789ab.js").status_code == 404
+    assert web.get("/assets/page.js").status_code == 404
+    assert web.get("/static/nothing.js").status_code == 404
 
 
-def test_the_command_builds_the_copies_and_says_what_is_missing(tmp_path: Path, monkeypatch, capsys):
-    monkeypatch.setattr(assets, "COMPRESSED_DIR", tmp_path / "packed")
-    assert main(["assets", "--verbose"]) == 0
-    out = capsys.readouterr().out
-    assert "form-editor.js" in out and "gzip" in out and any((tmp_path / "packed").glob("*.js.gz"))
-    monkeypatch.setattr(assets, "NODE_MODULES", tmp_path / "no-node-modules")
-    assert main(["assets"]) == 1
-    assert "npm ci" in capsys.readouterr().err
+def test_a_changed_file_gets_a_new_url(web, built, files):
+    before = _url(web, "page.js")
+    files["page.js"].write_text(SCRIPT + "var changed = true;\n", encoding="utf-8")
+    after = _url(web, "page.js")
+    assert after != before
+    fresh = web.get(after, headers={"Accept-Encoding": "gzip"})
+    assert fresh.headers["Cache-Control"] == IMMUTABLE
+    assert "Content-Encoding" not in fresh.headers  # not rebuilt yet: the plain file, never the old copy
+    assert fresh.get_data(as_text=True).endswith("var changed = true;\n")
+    old = web.get(before)  # a page from before the change: today's file, not cached for a year
+    assert old.status_code == 200 and old.headers["Cache-Control"] == SHORT
+    built.build_all()
+    assert _url(web, "page.js") == after
+    assert web.get(after, headers={"Accept-Encoding": "gzip"}).headers["Content-Encoding"] == "gzip"
+
+
+def test_a_missing_precompressed_file_falls_back(web, built):
+    url = _url(web, "page.js")
+    name = url.rsplit("/", 1)[1]
+    (built.build / (name + ".br")).unlink()
+    assert web.get(url, headers={"Accept-Encoding": "br, gzip"}).headers["Content-Encoding"] == "gzip"
+    (built.build / (name + ".gz")).unlink()
+    response = web.get(url, headers={"Accept-Encoding": "br, gzip"})
+    assert response.status_code == 200 and "Content-Encoding" not in response.headers
+    assert response.get_data(as_text=True) == SCRIPT and response.headers["Cache-Control"] == IMMUTABLE
+
+
+def test_every_page_names_its_files_with_fingerprints(web):
+    from tests.helpers import page_login
+
+    for template in TEMPLATES.rglob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert "web.static" not in text and "web.vendor" not in text, template.name
+    page_login(web, "admin")
+    html = web.get("/admin/forms/follow_up").get_data(as_text=True)
+    sources = re.findall(r'(?:src|href)="(/(?:assets|static|vendor)/[^"]+)"', html)
+    assert len(sources) >= 6
+    for source in sources:
+        assert re.fullmatch(r"/assets/[\w./-]+\.[0-9a-f]{12}\.(js|css)", source), source
+        response = web.get(source, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE, source
+
+
+def test_himaya_assets_builds_checks_and_says_what_is_missing(files, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(assets_module, "default_sources", lambda: dict(files))
+    build = str(tmp_path / "out")
+    assert main(["assets", "--check", "--build", build]) == 1  # nothing built yet
+    assert "page.js: not built" in capsys.readouterr().out
+    assert main(["assets", "--build", build]) == 0
+    assert "2 file(s)" in capsys.readouterr().out
+    assert sorted(p.name.rsplit(".", 3)[0] for p in (tmp_path / "out").rglob("*.gz")) == ["form-js", "page"]
+    assert main(["assets", "--check", "--build", build]) == 0
+    files["page.js"].write_text("var other = 1;\n", encoding="utf-8")
+    assert main(["assets", "--check", "--build", build]) == 1
+    assert main(["assets", "--build", build]) == 0
+    assert len(list((tmp_path / "out").rglob("page.*.js.gz"))) == 1  # the old version's copies removed
+    files["vendor/form-js.css"].unlink()
+    assert main(["assets", "--build", build]) == 1
+    assert "vendor/form-js.css" in capsys.readouterr().err

@@ -52,7 +52,7 @@ from . import (
 )
 from . import documents as case_documents
 
-bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
+bp = Blueprint("web", __name__, template_folder="../templates")  # static files: api/assets.py
 
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 PLAN = "/plans/<int(max=2147483647):plan_id>"
@@ -60,6 +60,8 @@ CONTACT = "/cases/<uuid:case_id>/contacts/<int(max=9223372036854775807):contact_
 
 # (URL, endpoint, view, methods): the endpoint is what templates and redirects name (web.<endpoint>).
 PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]], ...] = (
+    ("/assets/<path:filename>", "asset", chrome.asset, GET),
+    ("/static/<path:filename>", "static", chrome.static_file, GET),
     ("/vendor/<name>", "vendor", chrome.vendor, GET),
     ("/assets/<kind>/<digest>/<name>", "asset", chrome.asset, GET),
     ("/language/<code>", "set_language", chrome.set_language, GET),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, current_app, g, redirect, render_template, request, session
+from flask import Response, current_app, g, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import assets
+from ..assets import VENDOR_PREFIX, asset_url, assets
 from ..i18n import LANGUAGES, RTL_LANGUAGES, current_language
 from . import labels
 from .session import check_csrf, csrf_token, safe_next
@@ -29,8 +29,8 @@ def template_globals() -> dict[str, Any]:
     rtl = language in RTL_LANGUAGES
     # "from → to" reads the wrong way in a right-to-left page: there the arrow points left
     return {"csrf_token": csrf_token, "language": language, "direction": "rtl" if rtl else "ltr",
-            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels, "arrow": "←" if rtl else "→",
-            "asset_url": assets.asset_url}
+            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels,
+            "asset_url": asset_url, "arrow": "←" if rtl else "→"}
 
 
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
@@ -71,16 +71,19 @@ def ltr(value: Any) -> Markup:
 TEMPLATE_FILTERS = {"bdi": bdi, "isolate": isolate, "local": local_time, "local_date": local_date, "ltr": ltr}
 
 
+def asset(filename: str) -> Response:
+    """A fingerprinted static file (``asset_url``): cached for a year, compressed as accepted."""
+    return assets().respond_fingerprinted(filename)
+
+
+def static_file(filename: str) -> Response:
+    """Himaya's own scripts and styles by their plain name (short cache)."""
+    return assets().respond(filename, immutable=False)
+
+
 def vendor(name: str) -> Response:
-    """Front-end packages from npm, served locally (no CDN), at their plain URL."""
-    return assets.send("vendor", name)
-
-
-def asset(kind: str, digest: str, name: str) -> Response:
-    """An asset at its fingerprinted URL (:mod:`api.assets`): cached for a year."""
-    if kind not in assets.KINDS:
-        abort(404)
-    return assets.send(kind, name, digest)
+    """Front-end packages from npm by their plain name, served locally (no CDN; short cache)."""
+    return assets().respond(VENDOR_PREFIX + name, immutable=False)
 
 
 def set_language(code: str) -> ResponseReturnValue:
