@@ -452,7 +452,8 @@ def warm_up(port: int, workers: int, case_worker: str) -> None:
 
 
 def explain_task_list(url: str, username: str) -> tuple[str, str]:
-    """EXPLAIN ANALYZE of the count and page queries of GET /tasks?scope=available (as in api/readers/tasks.py)."""
+    """The plans of the count and page queries of GET /tasks?scope=available (as in
+    api/readers/tasks.py): PostgreSQL's EXPLAIN (ANALYZE, BUFFERS), SQLite's EXPLAIN QUERY PLAN."""
     from sqlalchemy import func, select
 
     from api import policy
@@ -461,36 +462,7 @@ def explain_task_list(url: str, username: str) -> tuple[str, str]:
     from engine.models import Case, OpenTask, User
 
     database = Database(url)
-    try:
-        with database.reading() as session:
-            user = session.execute(select(User).where(User.username == username)).scalar_one()
-            principal = Principal(user.id, user.username, user.role, user.province, user.unit, user.sector,
-                                  user.language)
-            query = (select(OpenTask, Case.reference, Case.pathway_version_id)
-                     .join(Case, Case.id == OpenTask.case_id).where(policy.actionable_scope(principal))
-                     .where(OpenTask.state == "ready"))
-            page = query.order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id).limit(20).offset(0)
-            count = select(func.count()).select_from(query.subquery())
-            plans = []
-            for statement in (count, page):
-                compiled = statement.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True})
-                rows = session.connection().exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}").all()
-                plans.append("\n".join(r[0] for r in rows))
-            return plans[0], plans[1]
-    finally:
-        database.dispose()
-
-
-def explain_sqlite(url: str, username: str) -> tuple[str, str]:
-    """SQLite's EXPLAIN QUERY PLAN of the count and page queries of GET /tasks?scope=available."""
-    from sqlalchemy import func, select
-
-    from api import policy
-    from api.auth import Principal
-    from engine.db import Database
-    from engine.models import Case, OpenTask, User
-
-    database = Database(url)
+    explain = "EXPLAIN QUERY PLAN" if database.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS)"
     try:
         with database.reading() as session:
             user = session.execute(select(User).where(User.username == username)).scalar_one()
@@ -503,8 +475,8 @@ def explain_sqlite(url: str, username: str) -> tuple[str, str]:
             plans = []
             for statement in (count, page):
                 compiled = statement.compile(dialect=database.engine.dialect, compile_kwargs={"literal_binds": True})
-                rows = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
-                plans.append("\n".join(str(r[-1]) for r in rows))
+                rows = session.connection().exec_driver_sql(f"{explain} {compiled}").all()
+                plans.append("\n".join(str(r[-1]) for r in rows))  # PostgreSQL: one column; SQLite: the detail last
             return plans[0], plans[1]
     finally:
         database.dispose()
@@ -784,12 +756,9 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         listed = [s for res in results for s in res.list_s]
         errors = [e for res in results for e in res.errors]
         plan = ""
-        if args.explain and args.database == "sqlite":
-            count_plan, plan = explain_sqlite(services.url, loaded.case_workers[0])
-            print("EXPLAIN QUERY PLAN (count):\n" + count_plan + "\n\nEXPLAIN QUERY PLAN (page):\n" + plan, flush=True)
-        elif args.explain:
+        if args.explain:
             count_plan, plan = explain_task_list(services.url, loaded.case_workers[0])
-            print("EXPLAIN ANALYZE (count):\n" + count_plan + "\n\nEXPLAIN ANALYZE (page):\n" + plan, flush=True)
+            print("Plan of the count query:\n" + count_plan + "\n\nPlan of the page query:\n" + plan, flush=True)
         report = {
             "command": command, "cores": cores, "cpu_model": cpu_model(), "pg_version": database_name,
             "database": args.database, "database_name": database_name, "database_setup": database_setup,
