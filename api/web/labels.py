@@ -326,3 +326,53 @@ ACCOUNT_FIELD_LABELS = {
     "email": _l("E-mail"), "phone": _l("Phone"), "language": _l("Language"), "password": _l("Password"),
     "away_from": _l("Away from"), "away_until": _l("Away until"),
 }
+
+
+# The modeler (api/static/admin-modeler.js): bpmn-js's own English words (palette tooltips,
+# context pad, lanes) in the page's language, by the text bpmn-js passes to its translate service.
+MODELER_BPMN_TEXTS = {
+    "Activate hand tool": _l("Move the diagram (hand tool)"),
+    "Activate lasso tool": _l("Select several elements (lasso)"),
+    "Activate create/remove space tool": _l("Make or remove space between elements"),
+    "Activate global connect tool": _l("Draw an arrow between two elements"),
+    "Create start event": _l("Start event: where the pathway begins"),
+    "Create intermediate/boundary event": _l("Intermediate event: a wait (timer) or a signal"),
+    "Create end event": _l("End event: where a path of the pathway ends"),
+    "Create gateway": _l("Gateway: the path splits or joins"),
+    "Create data object reference": _l("Data object (drawn only, not used by Himaya)"),
+    "Create data store reference": _l("Data store (drawn only, not used by Himaya)"),
+    "Create pool/participant": _l("Pool: the province's lanes"),
+    "Create group": _l("Group: a frame around elements (drawn only)"),
+    "Append task": _l("Add a Himaya step after this one"),
+    "Append end event": _l("Add an end event after this one"),
+    "Append gateway": _l("Add a gateway after this one"),
+    "Append intermediate/boundary event": _l("Add an intermediate event after this one"),
+    "Append timer intermediate catch event": _l("Add a wait (timer) after this one"),
+    "Append signal intermediate catch event": _l("Add a signal wait after this one"),
+    "Append message intermediate catch event": _l("Add a message wait after this one"),
+    "Append conditional intermediate catch event": _l("Add a conditional wait after this one"),
+    "Append receive task": _l("Add a receive task after this one"),
+    "Change element": _l("Change the type of this element"),
+    "Delete": _l("Delete"),
+    "Connect to other element": _l("Draw an arrow to another element"),
+    "Connect using association": _l("Link to a note"),
+    "Add text annotation": _l("Add a note"),
+    "Add lane above": _l("Add a lane above"),
+    "Add lane below": _l("Add a lane below"),
+    "Divide into two lanes": _l("Divide into two lanes"),
+    "Divide into three lanes": _l("Divide into three lanes"),
+}
+# The modeler's own words (JavaScript), by key.
+MODELER_TEXTS = {
+    "himaya_step": _l("Himaya step: a step a person does, with its role, form and delay"),
+    "full_screen": _l("Full screen"), "leave_full_screen": _l("Leave full screen"),
+    "ready": _l("Checked: the diagram can be deployed."),
+    "warnings": _l("Checked, with remarks that do not stop the deploy:"),
+    "problems": _l("Problems to fix before deploying (each is shown on its element):"),
+    "deployed": _l("Version %(version)s deployed."),
+    "unchanged": _l("Nothing changed: this diagram is version %(version)s."),
+    "due_each": _l("Give a delay for each risk level."),
+    "due_kept": _l("The current rule “%(rule)s” is kept: it uses a unit the picker does not offer. "
+                   "Set the delays here to replace it."),
+    "failed": _l("The server could not be reached: try again."),
+}

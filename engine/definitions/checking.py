@@ -5,8 +5,9 @@ A BPMN file goes through four gates before it can run:
 1. a hardened lxml parse of the file decoded per its BOM or XML declaration: no DTD, no
    entities, no network, a size and depth cap;
 2. the BPMN 2.0 XSD (with SpiffWorkflow's extension schema);
-3. Himaya's rules: every user task has a role, an existing form and a due rule; service
-   tasks name a registered handler; no scripts; every expression passes the sandbox;
+3. Himaya's rules: every element is connected and reached from a start event; every user
+   task has a role, an existing form and a due rule; service tasks name a registered
+   handler; no scripts; every expression passes the sandbox;
    timers last at least the deploy's minimum and cycles repeat a given number of times;
    every exclusive/inclusive gateway has a default flow or conditions that provably cover
    every case; a thrown signal is caught, and (a warning) a step recording violence reaches a
@@ -52,6 +53,7 @@ def check_definition(
 
     findings = rules.Findings()
     rules.check_scripts_and_sub_processes(process, findings)
+    rules.check_connections(process, findings)
     user_tasks, compiled_forms = rules.check_user_tasks(process, forms, findings)
     rules.check_service_tasks(process, handler_names, findings)
     rules.check_expressions(process, findings)

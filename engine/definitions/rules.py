@@ -1,6 +1,7 @@
 """Himaya's rules: what a definition must hold beyond valid BPMN before it may run.
 
-Every user task has a role, an existing form and a due rule; service tasks name a
+Every element is connected and reached from a start event; every user task has a role, an
+existing form and a due rule; service tasks name a
 registered handler; no scripts; every expression passes the sandbox; every timer duration
 and cycle is one of the ISO 8601 values its expression shows, each no shorter than the
 deploy's minimum, and every cycle has a count; every exclusive/inclusive gateway has a
@@ -76,11 +77,11 @@ class Findings:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
-    def problem(self, message: str, element: etree._Element) -> None:
-        self.problems.append(Problem(message, element.get("id"), element.sourceline))
+    def problem(self, message: str, element: etree._Element, code: str | None = None, **params: str) -> None:
+        self.problems.append(Problem(message, element.get("id"), element.sourceline, code, params))
 
-    def warning(self, message: str, element: etree._Element) -> None:
-        self.warnings.append(Problem(message, element.get("id"), element.sourceline))
+    def warning(self, message: str, element: etree._Element, code: str | None = None, **params: str) -> None:
+        self.warnings.append(Problem(message, element.get("id"), element.sourceline, code, params))
 
 
 def executable_process(root: etree._Element) -> etree._Element:
@@ -134,7 +135,7 @@ def _check_user_task(task: etree._Element, forms: dict[str, Any], compiled_forms
     _check_form(task, form_name, forms, compiled_forms, findings)
     rule = _due_rule(task, props.get("due"), findings)
     if step not in lanes:
-        findings.warning("user task is not in a lane", task)
+        findings.warning("user task is not in a lane", task, "not_in_lane")
     titles = _titles(task, props, findings)
     if (step is not None and rule is not None and role is not None and role in ROLES
             and form_name is not None and form_name in compiled_forms):
@@ -144,22 +145,25 @@ def _check_user_task(task: etree._Element, forms: dict[str, Any], compiled_forms
 
 def _check_role(task: etree._Element, role: str | None, sector: str | None, findings: Findings) -> None:
     if role not in ROLES:
-        findings.problem(f"user task needs a 'role' property, one of {', '.join(ROLES)}", task)
+        findings.problem(f"user task needs a 'role' property, one of {', '.join(ROLES)}", task,
+                         "role_unknown" if role else "role_missing", role=role or "")
     if role == PARTNER and sector not in SECTORS:
-        findings.problem(f"a partner task needs a 'sector' property, one of {', '.join(SECTORS)}", task)
+        findings.problem(f"a partner task needs a 'sector' property, one of {', '.join(SECTORS)}", task,
+                         "sector_missing")
     if role != PARTNER and sector:
-        findings.problem("only partner tasks have a 'sector'", task)
+        findings.problem("only partner tasks have a 'sector'", task, "sector_not_partner")
 
 
 def _check_form(task: etree._Element, form_name: str | None, forms: dict[str, Any],
                 compiled_forms: dict[str, CompiledForm], findings: Findings) -> None:
     """The task's form exists and compiles (compiled once per definition, into ``compiled_forms``)."""
     if not form_name:
-        findings.problem("user task needs a 'form' property naming a form of bpmn/forms/", task)
+        findings.problem("user task needs a 'form' property naming a form of bpmn/forms/", task, "form_missing")
     elif not FORM_NAME.match(form_name):
-        findings.problem(f"form name '{form_name}' must be lower-case letters, digits, _ or -", task)
+        findings.problem(f"form name '{form_name}' must be lower-case letters, digits, _ or -", task,
+                         "form_unknown", form=form_name)
     elif form_name not in forms:
-        findings.problem(f"form '{form_name}' does not exist", task)
+        findings.problem(f"form '{form_name}' does not exist", task, "form_unknown", form=form_name)
     elif form_name not in compiled_forms:
         try:
             compiled_forms[form_name] = compile_form(form_name, forms[form_name])
@@ -172,12 +176,13 @@ def _check_form(task: etree._Element, form_name: str | None, forms: dict[str, An
 
 def _due_rule(task: etree._Element, due: str | None, findings: Findings) -> DueRule | None:
     if not due:
-        findings.problem("user task needs a 'due' property (e.g. P3D or high=PT24H;medium=P3D;low=P7D)", task)
+        findings.problem("user task needs a 'due' property (e.g. P3D or high=PT24H;medium=P3D;low=P7D)", task,
+                         "due_missing")
         return None
     try:
         return parse_due_rule(due)
     except ValueError as exc:
-        findings.problem(f"due rule: {exc}", task)
+        findings.problem(f"due rule: {exc}", task, "due_invalid", due=due)
         return None
 
 
@@ -188,8 +193,66 @@ def _titles(task: etree._Element, props: dict[str, str], findings: Findings) -> 
         if props.get(f"title_{language}"):
             titles[language] = props[f"title_{language}"]
         else:
-            findings.warning(f"no '{language}' title (property title_{language})", task)
+            findings.warning(f"no '{language}' title (property title_{language})", task, f"no_title_{language}")
     return titles
+
+
+# The elements a token passes through: every one is reached from a start event and, unless it
+# ends the path, is left by a sequence flow.
+_FLOW_NODES = ("task", "userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "businessRuleTask",
+               "scriptTask", "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent",
+               "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+               "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
+
+
+def check_connections(process: etree._Element, findings: Findings) -> None:
+    """Every element of the process is connected and reached: a start event, an element with
+    no flow leading to it, one no flow leaves (other than an end event), and one no path from a
+    start event reaches (a loop drawn apart) are each a problem on that element."""
+    nodes = {node.get("id", ""): node for node in process
+             if isinstance(node.tag, str) and etree.QName(node).localname in _FLOW_NODES and node.get("id")}
+    incoming: dict[str, list[str]] = {}
+    outgoing: dict[str, list[str]] = {}
+    for flow in process.xpath("./bpmn:sequenceFlow", namespaces=NS):
+        source, target = flow.get("sourceRef", ""), flow.get("targetRef", "")
+        if source in nodes and target in nodes:
+            outgoing.setdefault(source, []).append(target)
+            incoming.setdefault(target, []).append(source)
+    attached: dict[str, list[str]] = {}
+    for node_id, node in nodes.items():
+        if etree.QName(node).localname == "boundaryEvent":
+            attached.setdefault(node.get("attachedToRef", ""), []).append(node_id)
+    starts = [node_id for node_id, node in nodes.items() if etree.QName(node).localname == "startEvent"]
+    if not starts:
+        findings.problem("the process has no start event", process, "no_start_event")
+    reached = _reached(starts, outgoing, attached)
+    for node_id, node in nodes.items():
+        kind = etree.QName(node).localname
+        needs_in = kind not in ("startEvent", "boundaryEvent")
+        needs_out = kind != "endEvent"
+        has_in, has_out = bool(incoming.get(node_id)), bool(outgoing.get(node_id))
+        if needs_in and not has_in and needs_out and not has_out:
+            findings.problem("this element is connected to nothing: link it to the steps before and after it",
+                             node, "unconnected")
+        elif needs_in and not has_in:
+            findings.problem("no sequence flow leads to this element", node, "no_incoming")
+        elif needs_out and not has_out:
+            findings.problem("no sequence flow leaves this element: link it to the next step or an end event",
+                             node, "no_outgoing")
+        elif node_id not in reached and starts:
+            findings.problem("no path from a start event reaches this element", node, "unreachable")
+
+
+def _reached(starts: list[str], outgoing: dict[str, list[str]], attached: dict[str, list[str]]) -> set[str]:
+    """The elements some path from a start event reaches (a boundary event with its activity)."""
+    reached, queue = set(starts), list(starts)
+    while queue:
+        node_id = queue.pop()
+        for following in outgoing.get(node_id, []) + attached.get(node_id, []):
+            if following not in reached:
+                reached.add(following)
+                queue.append(following)
+    return reached
 
 
 def check_service_tasks(process: etree._Element, handler_names: Collection[str], findings: Findings) -> None:
