@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.test_browser import ARTIFACTS, _login, browser, site  # noqa: F401  (fixtures)
 
 MODELER = "/admin/pathways/child_protection/versions/1/modeler"
@@ -118,6 +120,18 @@ def test_a_step_from_the_palette_is_a_user_task_with_the_step_panel(browser, sit
                   "m.get('selection').select(m.get('elementRegistry').get(id)); }", created["id"])
     assert page.locator("#panel-form").is_visible()
     assert page.input_value("#prop-name") == "Nouvelle étape"
+    # a readable code instead of bpmn-js's random id; a bad or taken one is refused on the spot
+    page.fill("#prop-id", "Médiation")
+    page.dispatch_event("#prop-id", "change")
+    assert page.locator("#prop-id-error").is_visible() and page.get_attribute("#prop-id", "aria-invalid") == "true"
+    page.fill("#prop-id", "follow_up")
+    page.dispatch_event("#prop-id", "change")
+    assert "Un autre élément a déjà ce code." in page.inner_text("#prop-id-error")
+    page.fill("#prop-id", "family_mediation")
+    page.dispatch_event("#prop-id", "change")
+    assert page.locator("#prop-id-error").is_hidden()
+    xml = _saved_xml(page)
+    assert '<bpmn:userTask id="family_mediation" name="Nouvelle étape"' in xml, re.findall(".*Nouvelle étape.*", xml)
     # labelled lists: the role, the partner's sector (shown for a partner only), the form
     assert page.locator("#prop-sector").is_hidden()
     page.select_option("#prop-role", "partner")
@@ -132,15 +146,17 @@ def test_a_step_from_the_palette_is_a_user_task_with_the_step_panel(browser, sit
     _shot(page, "51-modeler-new-step-fr")
 
 
-def test_the_check_shows_an_unconnected_step_on_its_element(browser, site):  # noqa: F811
+@pytest.mark.parametrize("language, words", [("fr", "Cet élément n'est relié à rien"),
+                                             ("ar", "هذا العنصر غير مربوط بأي شيء")])
+def test_the_check_shows_an_unconnected_step_on_its_element(browser, site, language, words):  # noqa: F811
     page = _page(browser)
-    _open(page, site)
+    _open(page, site, language)
     created = _place_step_from_palette(page)
     page.click("#check")
     page.wait_for_selector("#result[data-state=invalid]")
     note = page.locator(f".problem-note[data-element='{created['id']}']")
     assert note.is_visible()
-    assert "relié à rien" in note.inner_text() or "reliez-le" in note.inner_text()
+    assert words in note.inner_text() and note.get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
     assert page.evaluate(f"document.querySelector('[data-element-id={created['id']}]').classList.contains('invalid')")
     # the note is drawn on the element: right above it in the canvas (its context pad opens on its right)
     shape = page.locator(f".djs-element[data-element-id='{created['id']}']").bounding_box()
@@ -149,7 +165,7 @@ def test_the_check_shows_an_unconnected_step_on_its_element(browser, site):  # n
     codes = page.evaluate(f"() => [...document.querySelectorAll('#problems li[data-element={created['id']}]')]"
                           ".map(li => li.dataset.code)")
     assert "unconnected" in codes and "role_missing" in codes and "form_missing" in codes, codes
-    _shot(page, "52-modeler-check-fr")
+    _shot(page, f"52-modeler-check-{language}")
 
 
 def test_the_due_rule_picker_writes_the_due_property(browser, site):  # noqa: F811

@@ -264,7 +264,9 @@
     form.hidden = !selected;
     empty.hidden = !!selected;
     if (!selected) { return; }
-    document.getElementById("panel-id").textContent = selected.id;
+    document.getElementById("prop-id").value = selected.id;
+    document.getElementById("prop-id").removeAttribute("aria-invalid");
+    document.getElementById("prop-id-error").hidden = true;
     document.getElementById("prop-name").value = selected.businessObject.name || "";
     form.querySelectorAll("[data-prop]").forEach(function (input) {
       var value = read(selected.businessObject, input.dataset.prop);
@@ -288,6 +290,17 @@
         if (input.value !== "partner") { document.getElementById("prop-sector").value = ""; write(selected, "sector", ""); }
       }
     });
+  });
+  document.getElementById("prop-id").addEventListener("change", function (event) {
+    if (!selected) { return; }
+    var code = event.target.value.trim();
+    var error = document.getElementById("prop-id-error");
+    var problem = !/^[a-z][a-z0-9_]{0,62}$/.test(code) ? error.dataset.pattern
+      : (code !== selected.id && registry.get(code)) ? error.dataset.taken : "";
+    error.textContent = problem;
+    error.hidden = !problem;
+    event.target.setAttribute("aria-invalid", problem ? "true" : "false");
+    if (!problem && code !== selected.id) { modeler.get("modeling").updateProperties(selected, { id: code }); }
   });
   document.getElementById("prop-name").addEventListener("change", function (event) {
     if (selected) { modeler.get("modeling").updateLabel(selected, event.target.value.trim()); }
@@ -316,7 +329,9 @@
       var link = document.createElement("button");
       link.type = "button";
       link.className = "link-button";
-      link.textContent = element.businessObject.name || problem.element;
+      var name = document.createElement("bdi");  // a name the administrator wrote, in its own direction
+      name.textContent = element.businessObject.name || problem.element;
+      link.appendChild(name);
       link.addEventListener("click", function () { locate(problem.element); });
       item.appendChild(link);
       item.appendChild(document.createTextNode(" — "));
