@@ -86,6 +86,7 @@ def test_the_canvas_takes_the_page_width_and_goes_full_screen(browser, site):  #
     full = page.locator("#canvas").bounding_box()
     assert full and full["width"] > canvas["width"] and full["height"] >= 800, full
     assert page.inner_text("#fullscreen") == "Quitter le plein écran"
+    _shot(page, "54-modeler-full-screen-fr")
     page.keyboard.press("Escape")
     assert page.get_attribute("#fullscreen", "aria-pressed") == "false"
 
@@ -116,9 +117,8 @@ def test_a_step_from_the_palette_is_a_user_task_with_the_step_panel(browser, sit
     _open(page, site)
     created = _place_step_from_palette(page)
     assert created["type"] == "bpmn:UserTask"
-    page.evaluate("(id) => { const m = window.himayaModeler; "
-                  "m.get('selection').select(m.get('elementRegistry').get(id)); }", created["id"])
-    assert page.locator("#panel-form").is_visible()
+    # the new step is selected and its panel open, nothing else to do
+    assert page.locator("#panel-form").is_visible() and page.input_value("#prop-id") == created["id"]
     assert page.input_value("#prop-name") == "Nouvelle étape"
     # a readable code instead of bpmn-js's random id; a bad or taken one is refused on the spot
     page.fill("#prop-id", "Médiation")

@@ -258,7 +258,10 @@
 
   // --- the step panel ------------------------------------------------------------------------
   var sectorField = document.getElementById("sector-field");
-  function showSector() { sectorField.hidden = document.getElementById("prop-role").value !== "partner"; }
+  function showSector() {  // a partner's; shown too while another step still holds one (to clear it)
+    sectorField.hidden = document.getElementById("prop-role").value !== "partner" &&
+      !document.getElementById("prop-sector").value;
+  }
   function show(element) {
     selected = element && element.type === "bpmn:UserTask" ? element : null;
     form.hidden = !selected;
@@ -306,10 +309,9 @@
     if (selected) { modeler.get("modeling").updateLabel(selected, event.target.value.trim()); }
   });
   modeler.get("eventBus").on("selection.changed", function (event) { show(event.newSelection[0]); });
+  // an undo (Ctrl+Z), a label edited on the canvas: the panel follows, unless it is being typed in
   modeler.get("eventBus").on("element.changed", function (event) {
-    if (selected && event.element === selected && document.activeElement !== document.getElementById("prop-name")) {
-      document.getElementById("prop-name").value = selected.businessObject.name || "";
-    }
+    if (selected && event.element === selected && !form.contains(document.activeElement)) { show(selected); }
   });
 
   // --- check and deploy: each problem on its element ------------------------------------------
