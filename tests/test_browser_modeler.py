@@ -191,6 +191,14 @@ def test_the_due_rule_picker_writes_the_due_property(browser, site):  # noqa: F8
     page.select_option("#due-all-u", "H")
     assert 'name="due" value="PT36H"' in _saved_xml(page)
     _shot(page, "53-modeler-due-fr")
+    # an undo (Ctrl+Z on the canvas) brings the rule back, and the picker shows it
+    page.evaluate("() => document.activeElement.blur()")
+    for _undo in range(4):  # back to the rule by risk level (the picker wrote a step or two on the way)
+        page.evaluate("() => window.himayaModeler.get('commandStack').undo()")
+        if 'name="due" value="high=P2D;medium=P3D;low=P10D"' in _saved_xml(page):
+            break
+    assert 'name="due" value="high=P2D;medium=P3D;low=P10D"' in _saved_xml(page)
+    assert not page.is_checked("#due-same") and page.input_value("#due-low-n") == "10"
     # the diagram with the new rule is accepted as it is
     page.click("#check")
     page.wait_for_selector("#result[data-state]")

@@ -138,40 +138,36 @@
   window.addEventListener("resize", function () { canvas.resized(); });
 
   // --- Himaya's extension properties of a user task ------------------------------------------
-  function propertiesOf(bo, create) {
-    var moddle = modeler.get("moddle");
+  function propertiesOf(bo) {
     var ext = bo.extensionElements;
-    if (!ext && create) { ext = moddle.create("bpmn:ExtensionElements", { values: [] }); }
-    if (!ext) { return null; }
-    var props = (ext.values || []).filter(function (v) { return v.$type === "spiffworkflow:Properties"; })[0];
-    if (!props && create) {
-      props = moddle.create("spiffworkflow:Properties", { properties: [] });
-      ext.values = (ext.values || []).concat([props]);
-      props.$parent = ext;
-    }
+    var props = ext && (ext.values || []).filter(function (v) { return v.$type === "spiffworkflow:Properties"; })[0];
     return props ? { ext: ext, props: props } : null;
   }
   function read(bo, name) {
-    var found = propertiesOf(bo, false);
+    var found = propertiesOf(bo);
     var prop = found && (found.props.properties || []).filter(function (p) { return p.name === name; })[0];
     return prop ? prop.value : "";
   }
+  // A change builds new extension elements (the old ones untouched), so that undo brings them back.
   function write(element, name, value) {
     var bo = element.businessObject;
-    if (!value && !read(bo, name)) { return; }
-    var found = propertiesOf(bo, true);
-    var list = found.props.properties || (found.props.properties = []);
-    var prop = list.filter(function (p) { return p.name === name; })[0];
-    if (!value) {
-      found.props.properties = list.filter(function (p) { return p.name !== name; });
-    } else if (prop) {
-      prop.value = value;
-    } else {
-      prop = modeler.get("moddle").create("spiffworkflow:Property", { name: name, value: value });
-      prop.$parent = found.props;
-      list.push(prop);
+    if ((read(bo, name) || "") === (value || "")) { return; }
+    var moddle = modeler.get("moddle");
+    var old = bo.extensionElements;
+    var others = ((old && old.values) || []).filter(function (v) { return v.$type !== "spiffworkflow:Properties"; });
+    var found = propertiesOf(bo);
+    var kept = ((found && found.props.properties) || []).filter(function (p) { return p.name !== name; });
+    var list = kept.map(function (p) { return moddle.create("spiffworkflow:Property", { name: p.name, value: p.value }); });
+    if (value) {
+      var at = ((found && found.props.properties) || []).map(function (p) { return p.name; }).indexOf(name);
+      var prop = moddle.create("spiffworkflow:Property", { name: name, value: value });
+      list.splice(at < 0 ? list.length : at, 0, prop);
     }
-    modeler.get("modeling").updateProperties(element, { extensionElements: found.ext });
+    var props = moddle.create("spiffworkflow:Properties", { properties: list });
+    list.forEach(function (p) { p.$parent = props; });
+    var ext = moddle.create("bpmn:ExtensionElements", { values: others.concat([props]) });
+    props.$parent = ext;
+    modeler.get("modeling").updateProperties(element, { extensionElements: ext });
   }
 
   // --- the due rule: a number and a unit (days, hours) per risk level -> ISO 8601 -------------
