@@ -203,3 +203,18 @@ def test_the_due_rule_picker_writes_the_due_property(browser, site):  # noqa: F8
     page.click("#check")
     page.wait_for_selector("#result[data-state]")
     assert page.get_attribute("#result", "data-state") == "ok", page.inner_text("#problems")
+
+
+def test_a_problem_of_the_whole_process_is_shown_on_its_pool(browser, site):  # noqa: F811
+    page = _page(browser)
+    _open(page, site)
+    pool = page.evaluate("""() => {
+        const m = window.himayaModeler, reg = m.get('elementRegistry');
+        m.get('modeling').removeElements([reg.filter(e => e.type === 'bpmn:StartEvent')[0]]);
+        return reg.filter(e => e.type === 'bpmn:Participant')[0].id;
+    }""")
+    page.click("#check")
+    page.wait_for_selector("#result[data-state=invalid]")
+    note = page.locator(f".problem-note[data-element='{pool}']")
+    assert note.is_visible() and "Le parcours n'a pas d'événement de début." in note.inner_text()
+    assert page.locator("#problems li[data-code=no_start_event] button").count() == 1

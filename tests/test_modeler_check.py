@@ -172,3 +172,24 @@ def test_a_sound_diagram_checks_ok_with_its_remarks_in_the_page_language(web):
     assert body["ok"] is True
     [remark] = [w for w in body["warnings"] if w["element"] == "follow_up"]
     assert remark["code"] == "no_title_en" and remark["text"] == "Cette étape n'a pas encore de titre en anglais."
+
+
+def test_a_version_deployed_before_the_connection_rule_still_runs(engine):
+    """The rule holds new deploys only: a stored version with a step drawn apart still loads."""
+    from engine.definitions.cache import DefinitionCache
+    from engine.models import PathwayVersion
+
+    with engine.db.transaction() as session:
+        row = session.scalar(select(PathwayVersion).where(PathwayVersion.key == "child_protection",
+                                                          PathwayVersion.is_active.is_(True)))
+        assert row is not None
+        row.bpmn_xml = _with(_task("lonely"))
+        row.content_hash = "deployed-before-the-connection-rule"
+        version_id = row.id
+    with engine.db.reading() as session:
+        stored = session.get(PathwayVersion, version_id)
+        assert stored is not None
+        compiled = DefinitionCache().get(stored)
+    assert "lonely" in compiled.user_tasks and "follow_up" in compiled.user_tasks
+    with pytest.raises(DefinitionInvalid):  # a new deploy of it is refused
+        check_definition(stored.bpmn_xml, FORMS)

@@ -317,12 +317,19 @@
     canvas.scrollToElement(element);
     modeler.get("selection").select(element);
   }
+  // The element a problem names on the canvas: itself, or for the process the pool that holds it.
+  function onCanvas(id) {
+    if (!id) { return null; }
+    return registry.get(id) || registry.filter(function (el) {
+      return el.type === "bpmn:Participant" && el.businessObject.processRef && el.businessObject.processRef.id === id;
+    })[0] || null;
+  }
   function listItem(problem, kind) {
     var item = document.createElement("li");
     item.className = kind;
     item.dataset.element = problem.element || "";
     item.dataset.code = problem.code || "";
-    var element = problem.element && registry.get(problem.element);
+    var element = onCanvas(problem.element);
     if (element) {
       var link = document.createElement("button");
       link.type = "button";
@@ -330,7 +337,7 @@
       var name = document.createElement("bdi");  // a name the administrator wrote, in its own direction
       name.textContent = element.businessObject.name || problem.element;
       link.appendChild(name);
-      link.addEventListener("click", function () { locate(problem.element); });
+      link.addEventListener("click", function () { locate(element.id); });
       item.appendChild(link);
       item.appendChild(document.createTextNode(" — "));
     }
@@ -345,9 +352,8 @@
     var onElement = {};
     (answer.errors || []).forEach(function (problem) {
       list.appendChild(listItem(problem, "problem"));
-      if (problem.element && registry.get(problem.element)) {
-        (onElement[problem.element] = onElement[problem.element] || []).push(problem.text || problem.message);
-      }
+      var element = onCanvas(problem.element);
+      if (element) { (onElement[element.id] = onElement[element.id] || []).push(problem.text || problem.message); }
     });
     Object.keys(onElement).forEach(function (id) {
       canvas.addMarker(id, "invalid");

@@ -39,11 +39,14 @@ def check_definition(
     *,
     handler_names: Collection[str] | None = None,
     timer_minimum: timedelta | None = DEFAULT_TIMER_MINIMUM,
+    connections: bool = True,
 ) -> CheckedDefinition:
     """Run every gate; raises :class:`DefinitionInvalid` listing all problems.
 
     ``timer_minimum`` is the shortest timer a deploy accepts; None skips the timer rules, for a
     version stored before them (it runs, and its missed cycles coalesce: :mod:`engine.clock`).
+    ``connections=False`` skips the rule that every element is connected and reached, for the
+    same reason: a version deployed before it still runs (an element it never reaches is inert).
     """
     if handler_names is None:
         handler_names = registered_handler_names()
@@ -53,7 +56,8 @@ def check_definition(
 
     findings = rules.Findings()
     rules.check_scripts_and_sub_processes(process, findings)
-    rules.check_connections(process, findings)
+    if connections:
+        rules.check_connections(process, findings)
     user_tasks, compiled_forms = rules.check_user_tasks(process, forms, findings)
     rules.check_service_tasks(process, handler_names, findings)
     rules.check_expressions(process, findings)
