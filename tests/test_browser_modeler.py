@@ -109,6 +109,13 @@ def test_every_palette_entry_has_a_tooltip_in_the_page_language(browser, site): 
         tooltip.wait_for(timeout=5000)
         assert step_word in tooltip.inner_text()
         _shot(page, f"50-modeler-{language}")
+        # the step panel in the page's language: role, sector and form by their labels
+        page.evaluate("() => { const m = window.himayaModeler; "
+                      "m.get('selection').select(m.get('elementRegistry').get('referral_health')); }")
+        assert page.locator("#sector-field").is_visible()
+        sector = page.locator("#prop-sector option:checked").inner_text()
+        assert sector == {"fr": "Santé", "ar": "الصحة", "en": "Health"}[language], sector
+        _shot(page, f"55-modeler-step-{language}")
         page.context.close()
 
 
@@ -144,6 +151,14 @@ def test_a_step_from_the_palette_is_a_user_task_with_the_step_panel(browser, sit
     assert re.search(r'name="role" value="partner"', xml) and 'name="sector" value="health"' in xml
     assert 'name="form" value="referral_health"' in xml
     _shot(page, "51-modeler-new-step-fr")
+    # its "change element" menu speaks French too
+    page.evaluate("(id) => { const m = window.himayaModeler; "
+                  "m.get('popupMenu').open(m.get('elementRegistry').get(id), 'bpmn-replace', {x: 400, y: 400}); }",
+                  "family_mediation")
+    menu = page.locator(".djs-popup").inner_text()
+    assert "Tâche automatique (service)" in menu and "Service task" not in menu, menu
+    assert "Script task" not in menu and "Call activity" not in menu, "only what a Himaya pathway runs"
+    _shot(page, "56-modeler-change-element-fr")
 
 
 @pytest.mark.parametrize("language, words", [("fr", "Cet élément n'est relié à rien"),

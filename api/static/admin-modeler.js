@@ -82,13 +82,28 @@
   }
   HimayaContextPad.$inject = ["contextPad", "create", "elementFactory", "autoPlace"];
 
+  // The "change element" menu offers only what a Himaya pathway runs: no script, sub-process,
+  // call activity, message, error, escalation, compensation or conditional element.
+  var NOT_RUN = /(send-task|receive-task|manual-task|rule-task|script-task|call-activity|subprocess|transaction|compensation|escalation|error|cancel|link-|conditional|message|complex-gateway)/;
+  function HimayaReplaceMenu(popupMenu) {
+    this.getPopupMenuEntries = function () {
+      return function (entries) {
+        var result = {};
+        Object.keys(entries).forEach(function (name) { if (!NOT_RUN.test(name)) { result[name] = entries[name]; } });
+        return result;
+      };
+    };
+    popupMenu.registerProvider("bpmn-replace", 500, this);
+  }
+  HimayaReplaceMenu.$inject = ["popupMenu"];
+
   var modeler = new BpmnJS({
     container: container,
     moddleExtensions: { spiffworkflow: SPIFF },
     additionalModules: [
       { translate: ["value", translate] },
-      { __init__: ["himayaPalette", "himayaContextPad"], himayaPalette: ["type", HimayaPalette],
-        himayaContextPad: ["type", HimayaContextPad] }
+      { __init__: ["himayaPalette", "himayaContextPad", "himayaReplaceMenu"], himayaPalette: ["type", HimayaPalette],
+        himayaContextPad: ["type", HimayaContextPad], himayaReplaceMenu: ["type", HimayaReplaceMenu] }
     ]
   });
   window.himayaModeler = modeler;
