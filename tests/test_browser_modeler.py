@@ -87,6 +87,11 @@ def test_the_canvas_takes_the_page_width_and_goes_full_screen(browser, site):  #
     assert full and full["width"] > canvas["width"] and full["height"] >= 800, full
     assert page.inner_text("#fullscreen") == "Quitter le plein écran"
     _shot(page, "54-modeler-full-screen-fr")
+    # Esc first cancels a step being dragged from the palette, then leaves full screen
+    page.click(".djs-palette .entry[data-action='create.himaya-step']")
+    page.mouse.move(700, 500)
+    page.keyboard.press("Escape")
+    assert page.get_attribute("#fullscreen", "aria-pressed") == "true"
     page.keyboard.press("Escape")
     assert page.get_attribute("#fullscreen", "aria-pressed") == "false"
 

@@ -146,9 +146,12 @@
     canvas.resized();
   }
   fullscreen.addEventListener("click", function () { setFullscreen(!layout.classList.contains("fullscreen")); });
+  // Esc leaves full screen, unless it cancels a drag, a tool or a label being typed on the canvas
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && layout.classList.contains("fullscreen")) { setFullscreen(false); }
-  });
+    if (event.key !== "Escape" || !layout.classList.contains("fullscreen")) { return; }
+    if (modeler.get("dragging").context() || modeler.get("directEditing").isActive()) { return; }
+    setFullscreen(false);
+  }, true);
   document.getElementById("fit").addEventListener("click", function () { fit(true); });
   window.addEventListener("resize", function () { canvas.resized(); });
 
