@@ -4,6 +4,7 @@ PYTHON  ?= python3
 PORT    ?= $(or $(HIMAYA_PORT),5000)
 STAMP   := $(VENV)/.installed
 ASSETS  := node_modules/.installed
+BUILT   := build/assets/manifest.json
 
 .PHONY: run test lint install bench clean
 
@@ -19,13 +20,17 @@ $(ASSETS): package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $(ASSETS)
 
-install: $(STAMP) $(ASSETS)
+# The static files pre-compressed (gzip, brotli) and fingerprinted: `himaya assets` (api/assets.py).
+$(BUILT): $(STAMP) $(ASSETS) $(wildcard api/static/*)
+	$(VENV)/bin/himaya assets
 
-run: $(STAMP) $(ASSETS)
+install: $(STAMP) $(ASSETS) $(BUILT)
+
+run: $(STAMP) $(ASSETS) $(BUILT)
 	$(VENV)/bin/himaya demo
 	$(VENV)/bin/himaya serve --host 127.0.0.1 --port $(PORT)
 
-test: $(STAMP) $(ASSETS)
+test: $(STAMP) $(ASSETS) $(BUILT)
 	VENV=$(VENV) scripts/test.sh
 
 # Style and types only (also the first step of `make test`).

@@ -26,6 +26,7 @@ from engine.private_files import FILE_MODE, private_file, private_folder, tighte
 from engine.runtime import Engine
 from engine.settings import Settings
 
+from .assets import Assets
 from .i18n import init_i18n, translate_errors, translate_message
 from .json_input import BoundedJSONProvider
 from .plan_export import ExportUnavailable
@@ -108,7 +109,8 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     raises :class:`~engine.settings.SettingsError` naming the variable); ``engine`` is built from
     them when not given."""
     settings = settings or Settings.from_environment()
-    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None)
+    app = Flask(__name__, static_folder=None,  # static files: api/assets.py
+                instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None)
     app.json = HimayaJSONProvider(app)  # bounded request bodies (400, not 500), ISO 8601 dates in answers
     app.config.update(
         MAX_CONTENT_LENGTH=1024 * 1024,
@@ -128,6 +130,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         engine.db.check_keys()  # a missing or wrong master key stops the start, with its reason
     app.extensions["himaya"] = engine
     app.extensions["himaya_settings"] = settings
+    app.extensions["himaya_assets"] = Assets()
     init_i18n(app)
 
     api = HimayaApi(app, spec_kwargs={

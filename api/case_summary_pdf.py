@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from flask_babel import gettext as _
@@ -32,6 +32,9 @@ from .readers.context import ReadContext
 from .readers.documents import case_documents
 from .readers.judicial import JudicialStatus, judicial_status
 from .readers.notes import contacts as case_contacts
+
+if TYPE_CHECKING:
+    from .subject_access import Withholding
 
 FAMILY = "Summary"
 MARGIN = 15  # mm, on every side
@@ -53,6 +56,10 @@ class CaseSummary:
     /api/v1/cases/{id}/documents`` answers them, ``{"title", "kind", "kind_label", "content_type",
     "size", "uploaded_by", "uploaded_at"}`` (``kind_label``: the kind in the reader's language).
     An empty list prints "none recorded".
+
+    ``withholding``: printed for a subject-access request (:mod:`api.subject_access`): no
+    reporter, no third party's contact details, roles instead of the professionals' names, the
+    reporter's name and phone blanked wherever written.
     """
 
     file: CaseFile
@@ -64,6 +71,7 @@ class CaseSummary:
     language: str
     contacts: list[Mapping[str, Any]] = field(default_factory=list)
     documents: list[Mapping[str, Any]] = field(default_factory=list)
+    withholding: Withholding | None = None
 
     @property
     def filename(self) -> str:
@@ -206,6 +214,17 @@ class _Writer:
 
     # the pieces
 
+    def _scrub(self, text: str) -> str:
+        withholding = self.summary.withholding
+        return withholding.scrub(text) if withholding is not None else text
+
+    def _who(self, username: str | None, role: str | None = None, sector: str | None = None) -> str:
+        """A professional: their user name, or (for a subject-access copy) their role and unit."""
+        withholding = self.summary.withholding
+        if withholding is None:
+            return username or NONE
+        return withholding.post(username, role, sector)
+
     def _align(self) -> str:
         return "R" if self.rtl else "L"
 
@@ -261,7 +280,7 @@ class _Writer:
     def row(self, label: str, value: Any) -> None:
         """``label`` and its value side by side (the label at the page's start side); a value too
         long for a page goes under its label and runs over the pages."""
-        text = NONE if value in (None, "") else str(value)
+        text = NONE if value in (None, "") else self._scrub(str(value))
         document = self.document
         value_width = self.width - LABEL_WIDTH
         label_x, value_x = (MARGIN + value_width, MARGIN) if self.rtl else (MARGIN, MARGIN + LABEL_WIDTH)
@@ -322,6 +341,9 @@ class _Writer:
         self.row(_("Unit"), summary.unit_name)
         self.row(_("Printed on"), summary.printed_at.strftime("%Y-%m-%d %H:%M"))
         self.row(_("Printed by"), summary.printed_by)
+        if summary.withholding is not None:
+            self.row(_("Copy for a subject-access request"), summary.withholding.request_reference)
+            self.row(_("Requested by"), summary.withholding.requested_by_label)
         if not summary.file.full:
             self.note(_("Partner's view: what this partner's steps need (no account of the report, no reporter)."))
 
@@ -367,7 +389,10 @@ class _Writer:
         place = report.get("location") or {}
         self.row(_("Place"), place.get("place"))
         self.row(_("Commune"), place.get("commune"))
-        if file.full:
+        if file.full and self.summary.withholding is not None:
+            self.row(_("Reported by"), _("withheld (the law protects whoever reports a child)"))
+            self.row(_("What was reported"), report.get("description"))
+        elif file.full:
             reporter = report.get("reporter") or {}
             if any(reporter.get(k) for k in ("name", "relation", "phone")):
                 self.row(_("Reported by"), reporter.get("name"))
@@ -403,7 +428,7 @@ class _Writer:
             method = young.get("method")
             self.row(_("The young person's consent"), _("Given on %(date)s", date=young.get("given_on")))
             self.row(_("How"), labels.CONSENT_METHOD_LABELS.get(method, method))
-            if young.get("witness"):
+            if young.get("witness") and self.summary.withholding is None:
                 self.row(_("Witness"), young["witness"])
 
     def completed(self) -> None:
@@ -413,7 +438,7 @@ class _Writer:
             self.note(_("No step completed yet."))
         for number, step in enumerate(steps, start=1):
             self.subheading(f"{number}. {step['title']}")
-            self.row(_("Completed by"), step["completed_by"])
+            self.row(_("Completed by"), self._who(step["completed_by"], step.get("role"), step.get("sector")))
             self.row(_("Completed on"), _local(step["completed_at"]))
             for answer in step["answers"]:
                 self.row(answer["label"], answer["display"])
@@ -431,7 +456,8 @@ class _Writer:
                 due = f"{due} · {_('Overdue')}"
             self.subheading(task["title"])
             self.row(_("Due"), due)
-            self.row(_("Assigned to"), task.get("assignee") or _("not claimed yet"))
+            self.row(_("Assigned to"), self._who(task["assignee"], task.get("role"), task.get("sector"))
+                     if task.get("assignee") else _("not claimed yet"))
 
     def judicial(self, status: JudicialStatus) -> None:
         labels = _labels()
@@ -449,7 +475,8 @@ class _Writer:
                     self.row(_("Decision date"), decision.decision_date)
                 if decision.court_reference:
                     self.row(_("Court reference"), decision.court_reference)
-                self.row(_("Recorded on"), f"{_local(decision.at)} · {decision.by or NONE}")
+                by = self._who(decision.by) if decision.by else NONE
+                self.row(_("Recorded on"), f"{_local(decision.at)} · {by}")
         if status.pending:
             self.row(_("Decisions awaited"), str(status.pending))
             if status.pending_due:
@@ -468,8 +495,17 @@ class _Writer:
         self.heading(_("Contacts"))
         if not self.summary.contacts:
             self.note(_("None recorded."))
+        third_parties = self.summary.withholding is not None
+        if third_parties and self.summary.contacts:
+            self.note(_("Their phone numbers, addresses and notes are withheld (third parties' personal data)."))
         for contact in self.summary.contacts:
             relation = contact.get("relation")
+            if third_parties:
+                self.subheading(str(contact.get("name") or NONE))
+                self.row(_("Relation to the child"), labels.RELATION_LABELS.get(relation, relation))
+                if contact.get("guardian") is not None:
+                    self.row(_("Guardian"), _yes_no(contact["guardian"]))
+                continue
             self.subheading(str(contact.get("name") or NONE))
             self.row(_("Relation to the child"), labels.RELATION_LABELS.get(relation, relation))
             if contact.get("phone"):
@@ -488,7 +524,9 @@ class _Writer:
         if not self.summary.documents:
             self.note(_("None recorded."))
         for document in self.summary.documents:
-            self.subheading(str(document.get("title") or NONE))
+            self.subheading(self._scrub(str(document.get("title") or NONE)))
             self.row(_("Kind"), document.get("kind_label") or document.get("kind"))
-            uploaded = " · ".join(p for p in (_local(document.get("uploaded_at")), document.get("uploaded_by")) if p)
+            by = self._who(document.get("uploaded_by"), document.get("uploader_role")) \
+                if document.get("uploaded_by") else None
+            uploaded = " · ".join(p for p in (_local(document.get("uploaded_at")), by) if p)
             self.row(_("Added"), uploaded)

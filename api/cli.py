@@ -454,6 +454,27 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_assets(args: argparse.Namespace) -> int:
+    """Pre-compress the pages' static files (gzip and brotli) and record their content hashes."""
+    from .assets import BUILD, Assets, AssetsError
+
+    built = Assets(build=Path(args.build) if args.build else BUILD)
+    if args.check:
+        problems = built.stale()
+        for problem in problems:
+            print(f"stale: {problem}")
+        print(f"checked: {len(problems)} file(s) to rebuild" + (" — run `himaya assets`" if problems else ""))
+        return 1 if problems else 0
+    try:
+        report = built.build_all()
+    except (AssetsError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"assets: {report.files} file(s) in {built.build}, {report.plain_bytes:,} bytes; "
+          f"gzip {report.gzip_bytes:,}, brotli {report.brotli_bytes:,}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="himaya", description="Himaya child-protection workflow engine")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -467,6 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--no-activate", action="store_true", help="store the version without activating it")
     deploy.set_defaults(func=cmd_deploy)
 
+    built = commands.add_parser("assets", help="pre-compress the static files (gzip, brotli) and fingerprint "
+                                "them; run at install (exit 1 on a missing file)")
+    built.add_argument("--check", action="store_true", help="only report files not built for their current "
+                       "content (exit 1 if any)")
+    built.add_argument("--build", help="folder of the compressed copies (default: build/assets)")
+    built.set_defaults(func=cmd_assets)
     commands.add_parser("demo", help="prepare the database and load demo data").set_defaults(func=cmd_demo)
 
     move = commands.add_parser("move-cases", help="move the open cases of a pathway version to another "

@@ -194,7 +194,7 @@ REFERRAL_MESSAGES = [
 
 # a definition's problems as the modeler shows them on their element (engine/definitions/rules.py codes)
 PROBLEM_TEXTS = {
-    "unconnected": N_("This element is connected to nothing: link it to the steps before and after it."),
+    "flow_unconnected": N_("This arrow is not connected at both ends: link it or delete it."),
     "no_incoming": N_("No arrow leads to this element: link the step before to it."),
     "no_outgoing": N_("No arrow leaves this element: link it to the next step or to an end event."),
     "unreachable": N_("No path from the start event reaches this element."),

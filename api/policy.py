@@ -24,6 +24,7 @@ reports and plans themselves have their own scopes (:func:`report_scope`, :func:
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select, true
@@ -106,8 +107,10 @@ def _territory(principal: Principal) -> Any:
     return false()
 
 
+@lru_cache(maxsize=4096)
 def lane_condition(lane: Lane) -> Any:
-    """SQL condition on ``OpenTask``: the tasks of this lane."""
+    """SQL condition on ``OpenTask``: the tasks of this lane (an immutable expression, built once
+    per lane: building it cost more than running the task list's query)."""
     condition = and_(OpenTask.province == lane.province, OpenTask.role == lane.role)
     if lane.by_unit:
         condition = and_(condition, OpenTask.unit == lane.unit)
@@ -262,6 +265,11 @@ def can_change_risk(principal: Principal, case: Any) -> bool:
 
 def can_move_case(principal: Principal, case: Any) -> bool:
     """Transfer, close early or reopen a case: the province's coordinators (CAPE)."""
+    return principal.role == COORDINATOR and case.province == principal.province
+
+
+def can_export_for_subject_access(principal: Principal, case: Any) -> bool:
+    """Export a child's whole file for a subject-access request: the province's coordinators (CAPE)."""
     return principal.role == COORDINATOR and case.province == principal.province
 
 

@@ -100,11 +100,13 @@ class RawRunner:
             "has_any": lambda a, b: bool(set(a) & set(b))}))
         self.clock = ManualClock(START)
 
-    def start(self) -> BpmnWorkflow:
+    def start(self, **data: Any) -> BpmnWorkflow:
+        """A case of a child in danger (violence, high risk), unless ``data`` says otherwise."""
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update({"categories": ["victim_violence"], "risk_level": "high",
                                         "emergency_medical": False, "immediate_danger": True,
-                                        "judicial_measure": None, "decision_date": None, "court_reference": None})
+                                        "judicial_measure": None, "decision_date": None, "court_reference": None,
+                                        **data})
         with using_clock(self.clock):
             workflow.do_engine_steps()
         return workflow

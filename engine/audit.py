@@ -54,6 +54,7 @@ FREE_TEXT: dict[str, frozenset[str]] = {kind: frozenset(keys) for kind, keys in 
     "case_closed": ("note",),
     "case_reopened": ("reason",),
     "document_added": ("title",),
+    "subject_access_exported": ("request_reference",),
 }.items()}
 
 _SEALED_DETAIL = crypto.Sealed("case_events.detail", "json")

@@ -4,11 +4,18 @@ SQLite (WAL) is the default, one file in the instance folder; PostgreSQL comes t
 ``HIMAYA_DATABASE_URL`` (both: :attr:`engine.settings.Settings.database`). A write transaction
 on SQLite starts with ``BEGIN IMMEDIATE`` so that two writers queue for the lock instead of
 failing half-way; on PostgreSQL the case row is locked with ``SELECT … FOR UPDATE`` by the runtime.
+
+SQLite lets one writer in at a time. The threads of one process queue for it on a lock of their
+own (woken as soon as it is free); a writer of another process that finds the file locked tries
+again every fraction of a millisecond (:func:`_begin_immediate`) instead of SQLite's own waits,
+which grow to 100 ms and made a busy server's latency.
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +33,34 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
 _WRITE_OPTION = "himaya_write"
+BUSY_TIMEOUT_MS = 30000  # how long a statement waits for a lock held by another process
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.0002, 0.002  # seconds between two tries at the write lock
+
+
+def _begin_immediate(connection: Connection) -> None:
+    """``BEGIN IMMEDIATE``, tried again after short pauses while another process holds the write
+    lock, for :data:`BUSY_TIMEOUT_MS` at most; the last try goes through SQLAlchemy, so that a
+    lock never freed (or any other failure) raises its usual ``OperationalError``."""
+    import sqlite3
+
+    raw = connection.connection.driver_connection
+    assert raw is not None, "a connection in use is attached"
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = _FIRST_PAUSE
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    break
+            time.sleep(pause)
+            pause = min(pause * 2, _LONGEST_PAUSE)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -37,13 +72,15 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(_WRITE_OPTION)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if connection.get_execution_options().get(_WRITE_OPTION):
+            _begin_immediate(connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -84,17 +121,28 @@ class Database:
         # Commands flush once, explicitly, before they read what they wrote.
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
+        # SQLite: this process's writers queue here, one at a time, as SQLite would let them in.
+        self._write_turn: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+
+    def _turn(self) -> threading.RLock | nullcontext[None]:
+        return self._write_turn if self._write_turn is not None else nullcontext()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error."""
-        with self._writer() as session, session.begin():
+        with self._turn(), self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """A Core connection in one write transaction (the engine's command path)."""
-        with self._write_engine.begin() as connection:
+        with self._turn(), self._write_engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for one short read (no ORM session: lighter for a single query)."""
+        with self.engine.connect() as connection:
             yield connection
 
     @contextmanager

@@ -27,8 +27,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 LANGUAGES = ("fr", "ar", "en")
 SOURCE_LANGUAGE = "fr"
 TRANSLATABLE_KEYS = ("label", "dateLabel", "timeLabel", "description", "text", "placeholder")
-STATIC_TYPES = {"text", "html", "image", "separator", "spacer", "button"}
-INPUT_TYPES = {"textfield", "textarea", "number", "checkbox", "checklist", "taglist", "radio", "select", "datetime"}
+# The components a form may hold: those the task page renders (templates/_formjs.html), and the only
+# ones the admin form editor's palette offers (passed to the page). Any other type is refused.
+STATIC_TYPES = {"text"}
+CONTAINER_TYPES = {"group"}
+INPUT_TYPES = {"textfield", "textarea", "number", "checkbox", "checklist", "radio", "select", "datetime"}
+COMPONENT_TYPES = (*sorted(INPUT_TYPES), *sorted(STATIC_TYPES), *sorted(CONTAINER_TYPES))
 MAX_PATTERN_LENGTH = 200
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the administrator, not logged by RE2
@@ -127,7 +131,7 @@ def compile_form(name: str, definition: Any) -> CompiledForm:
     for component in iter_components(definition["components"]):
         ctype = component.get("type")
         where = f"form '{name}', component '{component.get('id') or component.get('key') or ctype}'"
-        if ctype in STATIC_TYPES or ctype == "group":
+        if ctype in STATIC_TYPES or ctype in CONTAINER_TYPES:
             continue
         if ctype not in INPUT_TYPES:
             problems.append(f"{where}: unsupported component type '{ctype}'")

@@ -61,6 +61,7 @@ from .models import (
     PathwayVersion,
     Province,
     ReferenceCounter,
+    TaskDraft,
     TaskRecord,
     Unit,
     new_id,
@@ -72,7 +73,7 @@ from .workflow_state import WorkflowCache, compact, dump_state, load_state
 log = logging.getLogger("himaya.engine")
 
 CASES, OPEN_TASKS, TASK_HISTORY = Case.__table__, OpenTask.__table__, TaskRecord.__table__
-REVIEWS = DuplicateReview.__table__
+REVIEWS, DRAFTS = DuplicateReview.__table__, TaskDraft.__table__
 EVENTS, TIMERS, STATES, OUTBOX = (CaseEvent.__table__, CaseTimer.__table__, CaseWorkflow.__table__,
                                   OutboxMessage.__table__)
 
@@ -96,6 +97,7 @@ _TASK_TO_COMPLETE = (select(OPEN_TASKS.c.step, OPEN_TASKS.c.state, OPEN_TASKS.c.
                      .where(OPEN_TASKS.c.id == bindparam("task_id")))
 _ENDED_TASK = select(TASK_HISTORY.c.id).where(TASK_HISTORY.c.id == bindparam("task_id"))
 _DELETE_OPEN = delete(OPEN_TASKS).where(OPEN_TASKS.c.id == bindparam("task_id"))
+_DELETE_DRAFTS = delete(DRAFTS).where(DRAFTS.c.task_id.in_(bindparam("task_ids", expanding=True)))
 _SET_ASSIGNEE = (update(OPEN_TASKS).where(OPEN_TASKS.c.id == bindparam("task_id"))
                  .values(state=bindparam("new_state"), assignee=bindparam("new_assignee")))
 _INSERT = {table.name: insert(table) for table in (OPEN_TASKS, TIMERS, TASK_HISTORY, OUTBOX, EVENTS, STATES, CASES)}
@@ -215,6 +217,7 @@ class _Unit:
         self.open_rows: dict[str, list[TaskRow]] = {}
         self.events: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
+        self.ended_tasks: list[str] = []  # their drafts go with them, in this transaction
         self.outbox: list[dict[str, Any]] = []
         self.new_tasks: list[dict[str, Any]] = []
         self.new_timers: list[dict[str, Any]] = []
@@ -243,6 +246,8 @@ class _Unit:
                             (OUTBOX, self.outbox), (EVENTS, self.events)):
             if rows:
                 self.conn.execute(_INSERT[table.name], rows)
+        if self.ended_tasks:
+            self.conn.execute(_DELETE_DRAFTS, {"task_ids": self.ended_tasks})
 
 
 class Engine:
@@ -975,6 +980,7 @@ class Engine:
             "created_at": row.created_at, "due_at": row.due_at, "ended_at": unit.now, "outcome": outcome,
             "completed_by": by, "data": data, "escalation_level": row.escalation_level})
         unit.conn.execute(_DELETE_OPEN, {"task_id": row.id})
+        unit.ended_tasks.append(row.id)
         rows = unit.open_rows.get(row.case_id)
         if rows is not None:
             rows[:] = [r for r in rows if r.id != row.id]

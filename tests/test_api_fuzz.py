@@ -1,6 +1,6 @@
 """schemathesis over the API's own OpenAPI: no server error, every response matches its schema.
 
-The number of examples per operation is bounded (HIMAYA_FUZZ_EXAMPLES, default 20) so CI
+The number of examples per operation is bounded (HIMAYA_FUZZ_EXAMPLES, default 12) so CI
 stays fast; the reliability suite runs a larger budget.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tests.api_data import intake
 from tests.conftest import ApiClient
 
-EXAMPLES = int(os.environ.get("HIMAYA_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("HIMAYA_FUZZ_EXAMPLES", "12"))
 SKIPPED = {("POST", "/api/v1/auth/revoke")}  # would revoke the fuzzer's own token
 
 

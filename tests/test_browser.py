@@ -262,6 +262,24 @@ def test_an_invalid_diagram_shows_the_error_on_its_element(browser, site):
     _shot(page, "12-admin-modeler-error")
 
 
+def test_a_task_dropped_on_the_canvas_and_left_unconnected_is_flagged_on_it(browser, site):
+    page = _page(browser, width=1440)
+    _login(page, site, "admin")
+    page.goto(site["url"] + "/admin/pathways/child_protection/versions/1/modeler")
+    page.wait_for_selector("#canvas[data-ready=true]", timeout=20000)
+    created = page.evaluate("""() => { const m = window.himayaModeler;
+        const shape = m.get('elementFactory').createShape({ type: 'bpmn:UserTask' });
+        const root = m.get('canvas').getRootElement();
+        const lane = m.get('elementRegistry').filter(e => e.type === 'bpmn:Lane')[0];
+        return m.get('modeling').createShape(shape, { x: 400, y: 60 }, lane || root).id; }""")
+    page.click("#check")
+    page.wait_for_selector("#result[data-state=invalid]")
+    assert page.locator(f"#problems li[data-element={created}]").count() >= 2
+    assert "Aucune flèche ne mène à cet élément" in page.inner_text("#problems")  # in the page's language
+    assert page.evaluate(f"document.querySelector('[data-element-id={created}]').classList.contains('invalid')")
+    _shot(page, "12b-admin-modeler-unconnected")
+
+
 def test_admin_form_editor_loads_and_saves(browser, site):
     page = _page(browser)
     _login(page, site, "admin")

@@ -218,14 +218,26 @@ def _pathway() -> tuple[str, dict[str, Any]]:
     return (BPMN_FOLDER / "child_protection.bpmn").read_text(encoding="utf-8"), read_forms_folder(BPMN_FOLDER / "forms")
 
 
+def _without(xml: str, element_id: str) -> str:
+    """The diagram without an element, the flows leaving it, and its shape."""
+    from lxml import etree
+    root = etree.fromstring(xml.encode())
+    for element in root.xpath(f"//*[@id='{element_id}' or @sourceRef='{element_id}' or @bpmnElement='{element_id}']"):
+        element.getparent().remove(element)
+    for reference in root.xpath("//*[local-name()='incoming' or local-name()='outgoing']"):
+        if not root.xpath(f"//*[@id='{reference.text}']"):
+            reference.getparent().remove(reference)
+    return etree.tostring(root, encoding="unicode")
+
+
 def test_the_check_warns_when_a_step_recording_violence_informs_no_prosecutor():
     from engine.definitions.checking import check_definition
     xml, forms = _pathway()
     assert check_definition(xml, forms).warnings == []
-    # the step's path still passes the throw event, which no longer throws the signal
-    cut = xml.replace('<bpmn:signalEventDefinition id="SignalEventDefinition_signal_diagnosis_medicolegal" '
-                      'signalRef="signal_concern_diagnosis_medicolegal" />', '')
+    cut = xml.replace('sourceRef="diagnosis_medicolegal" targetRef="signal_diagnosis_medicolegal"',
+                      'sourceRef="diagnosis_medicolegal" targetRef="join_diagnosis"')
     assert cut != xml
+    cut = _without(cut, "signal_diagnosis_medicolegal")  # the notification left unconnected goes too
     [warning] = check_definition(cut, forms).warnings
     assert warning.element == "diagnosis_medicolegal" and "informs the prosecutor" in warning.message
 

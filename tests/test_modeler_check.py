@@ -58,7 +58,9 @@ def _replace_property(step: str, name: str, value: str) -> str:
 
 # each kind of problem: the diagram that has it, and the (element, code) the check must name
 KINDS: dict[str, tuple[str, set[tuple[str, str]]]] = {
-    "a step connected to nothing": (_with(_task("lonely")), {("lonely", "unconnected")}),
+    "a step connected to nothing": (_with(_task("lonely")), {("lonely", "no_incoming"), ("lonely", "no_outgoing")}),
+    "an arrow with one end missing": (_with(_flow("flow_nowhere", "follow_up", "no_such_step")),
+                                      {("flow_nowhere", "flow_unconnected")}),
     "a step no arrow leaves": (_with(_task("dead_end", incoming=("flow_to_dead_end",)),
                                      _flow("flow_to_dead_end", "follow_up", "dead_end")),
                                {("dead_end", "no_outgoing")}),
@@ -107,6 +109,7 @@ def test_a_process_without_a_start_event_is_refused():
     xml = xml.replace("</bpmn:startEvent>", "</bpmn:intermediateThrowEvent>", 1)
     found = {(e["element"], e["code"]) for e in _refusal(xml)}
     assert found == {("child_protection", "no_start_event"), ("report_received", "no_incoming")}, found
+    assert not any(code == "unreachable" for _element, code in found), "not every element again"
 
 
 def test_the_form_and_role_problems_carry_what_they_name():
@@ -125,9 +128,9 @@ def _post(web: Any, path: str, xml: str, language: str = "fr") -> Any:
 
 
 @pytest.mark.parametrize("language, unconnected, no_role", [
-    ("fr", "Cet élément n'est relié à rien", "Choisissez qui réalise cette étape"),
-    ("ar", "هذا العنصر غير مربوط بأي شيء", "اختر من ينجز هذه الخطوة"),
-    ("en", "This element is connected to nothing", "Choose who does this step"),
+    ("fr", "Aucune flèche ne mène à cet élément", "Choisissez qui réalise cette étape"),
+    ("ar", "لا يؤدي أي سهم إلى هذا العنصر", "اختر من ينجز هذه الخطوة"),
+    ("en", "No arrow leads to this element", "Choose who does this step"),
 ])
 def test_the_check_answers_each_problem_on_its_element_in_the_page_language(web, language, unconnected, no_role):
     page_login(web, "admin")
@@ -137,11 +140,11 @@ def test_the_check_answers_each_problem_on_its_element_in_the_page_language(web,
     body = answer.get_json()
     assert body["ok"] is False
     by_element = {(e["element"], e["code"]): e for e in body["errors"]}
-    assert unconnected in by_element[("lonely", "unconnected")]["text"]
+    assert unconnected in by_element[("lonely", "no_incoming")]["text"]
     assert no_role in by_element[("follow_up", "role_missing")]["text"]
     # the answer keeps what it said before: the English message and the line
-    assert by_element[("lonely", "unconnected")]["message"].startswith("this element is connected to nothing")
-    assert isinstance(by_element[("lonely", "unconnected")]["line"], int)
+    assert by_element[("lonely", "no_incoming")]["message"] == "not connected: no flow leads to this element"
+    assert isinstance(by_element[("lonely", "no_incoming")]["line"], int)
 
 
 def test_the_check_names_a_missing_form_by_its_name(web):
@@ -159,7 +162,8 @@ def test_a_deploy_with_an_unconnected_step_is_refused_and_nothing_is_stored(web,
         before = session.scalar(select(func.count()).select_from(PathwayVersion))
     answer = _post(web, "/admin/pathways/deploy", _with(_task("lonely")))
     assert answer.status_code == 422
-    assert [(e["element"], e["code"]) for e in answer.get_json()["errors"]] == [("lonely", "unconnected")]
+    assert sorted((e["element"], e["code"]) for e in answer.get_json()["errors"]) == [
+        ("lonely", "no_incoming"), ("lonely", "no_outgoing")]
     with engine.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(PathwayVersion)) == before
 

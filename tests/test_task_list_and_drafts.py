@@ -10,10 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from api.jobs import Jobs
+from engine import worktray
 from engine.models import TaskDraft, TaskView
 from engine.runtime import Engine
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS, UPE, csrf_of, do, page_csrf, page_login, report, task_id
+from tests.helpers import ANSWERS, CAPE, UPE, csrf_of, do, page_csrf, page_login, report, task_id
 
 
 def _cases(engine: Engine) -> dict[str, str]:
@@ -247,6 +248,31 @@ def test_a_draft_is_saved_restored_for_its_author_only_and_deleted_on_completion
                                                                   ANSWERS["reception_listening"].items()}})
     assert done.status_code == 302
     assert _drafts(engine) == 0
+
+
+def _user_id(engine: Engine, username: str) -> int:
+    from engine.models import User
+    with engine.db.reading() as session:
+        return session.scalar(select(User.id).where(User.username == username)) or 0
+
+
+def test_the_drafts_of_every_task_a_command_ends_go_in_its_own_transaction(engine: Engine):
+    """Completed through the engine (the API, the page, an import alike), or cancelled when the
+    case is closed: the task's drafts are deleted by the command that ended it, nobody else's kept."""
+    upe = _user_id(engine, "upe.tanger")
+    done = engine.start_case(report(engine), UPE).case_id
+    closed = engine.start_case(report(engine), UPE).case_id
+    other = engine.start_case(report(engine), UPE).case_id
+    for case_id in (done, closed, other):
+        worktray.save_draft(engine.db, upe, task_id(engine, case_id, "reception_listening"),
+                            {"listening_summary": "en cours"}, engine.now())
+    assert _drafts(engine) == 3
+    engine.complete(task_id(engine, done, "reception_listening"), ANSWERS["reception_listening"], UPE)
+    assert _drafts(engine) == 2
+    engine.close_case(closed, "moved", None, CAPE)
+    assert _drafts(engine) == 1
+    with engine.db.reading() as session:
+        assert session.scalar(select(TaskDraft.task_id)) == task_id(engine, other, "reception_listening")
 
 
 def test_a_draft_can_be_discarded_and_old_ones_are_purged(web: FlaskClient, engine: Engine, clock):

@@ -105,3 +105,13 @@ def audit_page(ctx: ReadContext, page: int, per_page: int, *, target: str | None
     with ctx.engine.db.reading() as session:
         total, rows = page_rows(session, query, page, per_page, AdminEvent.at.desc(), AdminEvent.id.desc())
         return total, [present_event(event) for (event,) in rows]
+
+
+def staff_posts(ctx: ReadContext, usernames: set[str]) -> dict[str, tuple[str, str | None, str | None]]:
+    """``{username: (role, unit, sector)}`` of these accounts as they are now (what a copy of a
+    file names instead of the people: :mod:`api.subject_access`)."""
+    if not usernames:
+        return {}
+    with ctx.engine.db.reading() as session:
+        return {row.username: (row.role, row.unit, row.sector) for row in session.execute(
+            select(User.username, User.role, User.unit, User.sector).where(User.username.in_(sorted(usernames))))}

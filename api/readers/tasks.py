@@ -16,10 +16,11 @@ from .. import policy
 from ..messages import N_
 from .children import BRIEF_COLUMNS, child_brief
 from .context import ReadContext
-from .paging import count
+from .paging import count, total_of
 
 # An open task, its case's reference and its pathway version.
 FoundTask = tuple[OpenTask, str, int]
+_TASK_COLUMNS = tuple(OpenTask.__table__.c)
 
 
 def overdue(now: datetime) -> ColumnElement[bool]:
@@ -33,7 +34,7 @@ def on_time(now: datetime) -> ColumnElement[bool]:
     return and_(or_(OpenTask.due_at >= now, OpenTask.due_at.is_(None)), OpenTask.escalation_level == 0)
 
 
-def present_task(ctx: ReadContext, row: OpenTask | TaskRow, case_reference: str, pathway_version_id: int, *,
+def present_task(ctx: ReadContext, row: OpenTask | TaskRow | Any, case_reference: str, pathway_version_id: int, *,
                  with_form: bool = False, child: Any = None) -> dict[str, Any]:
     """A task as the API and the pages show it (title and form in the reader's language; with the
     child's name or alias, age and the case's risk when ``child`` holds the case's brief columns)."""
@@ -153,16 +154,18 @@ def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: 
     or ``all`` (visible); by due date (``sort``: also ``risk``, high first, ``oldest`` or ``step``)."""
     query = _task_query(ctx, scope, state=state, case_id=case_id, step=step, overdue_only=overdue_only, unit=unit)
     with ctx.engine.db.reading() as session:
-        total = count(session, query)
+        # Plain rows of the task's columns, not ORM objects: a page is shown, never changed.
         rows = session.execute(
-            query.with_only_columns(OpenTask, Case.reference, Case.pathway_version_id, *BRIEF_COLUMNS)
+            query.with_only_columns(*_TASK_COLUMNS, Case.reference.label("case_reference"),
+                                    Case.pathway_version_id, *BRIEF_COLUMNS)
             .join(Case, Case.id == OpenTask.case_id)
             .order_by(*_order(sort))
             .limit(per_page).offset((page - 1) * per_page)).all()
+        total = total_of(session, query, page, per_page, len(rows))
     items = []
     for row in rows:
-        item = present_task(ctx, row[0], row[1], row[2], child=row)
-        item["due_in_days"] = due_in_days(row[0].due_at, ctx.now, zone)
+        item = present_task(ctx, row, row.case_reference, row.pathway_version_id, child=row)
+        item["due_in_days"] = due_in_days(row.due_at, ctx.now, zone)
         items.append(item)
     return total, items
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, request, send_file
 from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 
-from engine.errors import ValidationFailed
+from engine import subject_access as subject_access_records
+from engine.errors import Conflict, ValidationFailed
 
-from .. import case_summary_pdf, policy
+from .. import case_summary_pdf, policy, subject_access
 from ..context import settings
 from ..i18n import LANGUAGES
 from ..readers import cases as case_readers
@@ -273,3 +274,33 @@ def summary_pdf(_args: dict[str, Any], case_id: str) -> Response:
     engine().record_access(actor(), "summary_printed", [summary.file.case.id], {"language": summary.language})
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{summary.filename}"'})
+
+
+@blp.route("/<uuid:case_id>/subject-access", methods=["POST"])
+@blp.arguments(subject_access_records.SubjectAccessRequest)
+@blp.doc(responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+@blp.response(200, description="The child's whole file as a ZIP attachment named after the case reference")
+@blp.alt_response(400, description="Invalid fields (each listed): nothing exported, nothing recorded")
+@blp.alt_response(403, description="Only the province's coordinators export a file")
+@blp.alt_response(404, description="Unknown or not visible")
+@blp.alt_response(409, description="The file was anonymised: no personal data left to export")
+def export_for_subject_access(body: dict[str, Any], case_id: str) -> Response:
+    """The child's whole file for a written subject-access request by the child, a guardian or a
+    legal representative: the summary PDF, every document, the history (JSON and CSV) and a README
+    in the requested language saying what was withheld (the reporter, third parties, the
+    professionals' names). Recorded afterwards as ``subject_access_exported``."""
+    context = reader()
+    case = case_readers.visible(context, case_id)
+    if not policy.can_export_for_subject_access(context.principal, case):
+        abort(403, message=_("Only the province's coordinators export a file for a subject-access request."))
+    if case.anonymised_at is not None:
+        abort(409, message=_(subject_access_records.ANONYMISED))
+    request_ = subject_access_records.cleaned(body)
+    export = subject_access.build(context, case.id, request_)
+    try:
+        himaya = engine()
+        subject_access_records.record_export(himaya.db, case.id, request_, language=export.language,
+                                             documents=export.documents, actor=actor(), now=himaya.now())
+    except Conflict as conflict:
+        abort(409, message=_(str(conflict)))
+    return send_file(export.body, mimetype="application/zip", as_attachment=True, download_name=export.filename)

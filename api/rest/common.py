@@ -65,8 +65,8 @@ def load_principal() -> None:
         abort(401, message=_("Authentication required: send a bearer token."),
               headers={"WWW-Authenticate": "Bearer"})
     himaya = engine()
-    with himaya.db.reading() as session:
-        found = authenticate(session, secret(), token.strip(), now=himaya.now())
+    with himaya.db.read_connection() as connection:
+        found = authenticate(connection, secret(), token.strip(), now=himaya.now())
     if found is None:
         abort(401, message=_("Invalid or expired token."), headers={"WWW-Authenticate": "Bearer"})
     g.principal = found

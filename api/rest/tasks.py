@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_babel import gettext as _
 
-from engine import staffing, worktray
+from engine import staffing
 from engine.errors import ValidationFailed
 from engine.vocabulary import COORDINATOR
 
-from .. import policy
+from .. import fast_dump, policy
 from ..context import settings
 from ..readers import tasks as task_readers
 from ..readers import territory
@@ -34,14 +35,14 @@ blp.before_request(load_principal)
 @blp.route("", methods=["GET"])
 @blp.arguments(TaskListArgs, location="query")
 @blp.response(200, TaskPage)
-def list_tasks(args: dict[str, Any]) -> dict[str, Any]:
+def list_tasks(args: dict[str, Any]) -> Response:
     """Open tasks: ``mine`` (claimed by me), ``available`` (ready, mine to take), ``all`` (visible)."""
     total, items = task_readers.task_page(
         reader(), scope=args["scope"], page=args["page"], per_page=args["per_page"], state=args.get("state"),
         case_id=args.get("case_id"), step=args.get("step"), overdue_only=args.get("overdue"),
         unit=args.get("unit"), sort=args["sort"], zone=settings().zone)
     engine().record_access(actor(), "tasks_listed", sorted({i["case_id"] for i in items}))
-    return page_of(total, args["page"], args["per_page"], items)
+    return fast_dump.respond(TaskPage, page_of(total, args["page"], args["per_page"], items))
 
 
 @blp.route("/<uuid:task_id>", methods=["GET"])
@@ -164,12 +165,11 @@ def release_all(body: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(403, description="Another role's task")
 @blp.alt_response(404, description="Unknown or not visible")
 @blp.alt_response(409, description="No longer open, or claimed by someone else")
-def complete(body: dict[str, Any], task_id: str) -> dict[str, Any]:
+def complete(body: dict[str, Any], task_id: str) -> Response:
     """Complete the task with its form's data; returns the case's new open tasks."""
     task, _reference, _version_id = _acting(task_id)
     try:
         result = engine().complete(task.id, body["data"], actor())
     except ValidationFailed as error:
         abort(400, message=_("The form has invalid fields."), errors={"json": {"data": error.errors}})
-    worktray.discard_drafts(engine().db, task.id)  # the task has ended: its drafts are of no use
-    return present_command(reader(), result)
+    return fast_dump.respond(CommandResponse, present_command(reader(), result))

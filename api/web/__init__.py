@@ -52,7 +52,7 @@ from . import (
 )
 from . import documents as case_documents
 
-bp = Blueprint("web", __name__, template_folder="../templates", static_folder="../static", static_url_path="/static")
+bp = Blueprint("web", __name__, template_folder="../templates")  # static files: api/assets.py
 
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 PLAN = "/plans/<int(max=2147483647):plan_id>"
@@ -60,7 +60,10 @@ CONTACT = "/cases/<uuid:case_id>/contacts/<int(max=9223372036854775807):contact_
 
 # (URL, endpoint, view, methods): the endpoint is what templates and redirects name (web.<endpoint>).
 PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]], ...] = (
+    ("/assets/<path:filename>", "asset", chrome.asset, GET),
+    ("/static/<path:filename>", "static", chrome.static_file, GET),
     ("/vendor/<name>", "vendor", chrome.vendor, GET),
+    ("/assets/<kind>/<digest>/<name>", "asset", chrome.asset, GET),
     ("/language/<code>", "set_language", chrome.set_language, GET),
     ("/login", "login", login.login, BOTH),
     ("/logout", "logout", login.logout, POST),
@@ -81,6 +84,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/cases/<uuid:case_id>/diagram.bpmn", "diagram", cases.diagram, GET),
     ("/cases/<uuid:case_id>/access-log", "case_access_log", cases.access_log, GET),
     ("/cases/<uuid:case_id>/summary.pdf", "case_summary", case_print.case_summary, GET),
+    ("/cases/<uuid:case_id>/subject-access", "subject_access", case_print.export_for_subject_access, POST),
     ("/cases/<uuid:case_id>/notes", "add_note", notes.add_note, POST),
     ("/cases/<uuid:case_id>/risk-level", "change_risk", moving.change_risk, POST),
     ("/cases/<uuid:case_id>/transfer", "transfer_case", moving.transfer, POST),

@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from engine.definitions.checking import check_definition
 from engine.definitions.model import Problem
 from engine.definitions.rules import FORM_NAME
 from engine.errors import DefinitionInvalid, DefinitionTooLarge, EngineError
-from engine.forms import FormDefinitionError, compile_form
+from engine.forms import LANGUAGES, FormDefinitionError, compile_form
 from engine.migration import migrate
 from engine.vocabulary import RISK_LEVELS, SECTORS, TERRITORIAL_ROLES
 
@@ -22,6 +23,7 @@ from .. import pathway_admin, policy
 from ..context import actor, engine, reader
 from ..i18n import translate_problem
 from ..readers import pathways as pathway_readers
+from . import form_editor as form_editor_page
 from . import labels
 from .session import login_required
 
@@ -145,4 +147,22 @@ def form_editor(name: str) -> ResponseReturnValue:
         pathway_admin.save_form_draft(engine(), name, compiled.definition, actor=g.principal.username)
         return jsonify({"ok": True})
     schema = pathway_readers.forms(reader()).get(name) or EMPTY_FORM
-    return render_template("admin/form_editor.html", name=name, schema=json.dumps(schema, ensure_ascii=False))
+    config = json.dumps(form_editor_page.editor_config(), ensure_ascii=False).replace("<", "\\u003c")  # in a <script>
+    return render_template("admin/form_editor.html", name=name, schema=json.dumps(schema, ensure_ascii=False),
+                           config=config)
+
+
+@bp.post("/forms/<string(maxlength=100):name>/preview")
+@admin_only
+def form_preview(name: str) -> ResponseReturnValue:
+    """The form being edited as the task page will render it, in the language asked (?lang=ar)."""
+    if not FORM_NAME.match(name):
+        abort(404)
+    language = request.args.get("lang", "fr")
+    if language not in LANGUAGES:
+        return jsonify({"ok": False, "errors": [_("Choose French, Arabic or English.")]}), 400
+    try:
+        compiled = compile_form(name, request.get_json(silent=True))
+    except FormDefinitionError as error:
+        return jsonify({"ok": False, "errors": error.problems}), 422
+    return jsonify({"ok": True, "html": form_editor_page.preview(compiled, language)})

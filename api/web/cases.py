@@ -18,7 +18,7 @@ from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors, translate_message
 from ..readers import cases, duplicates, incidents, judicial, pathways, reports, territory
 from ..readers.context import ReadContext
-from . import moving, notes, referrals
+from . import case_print, moving, notes, referrals
 from .chrome import isolate
 from .forms import (
     CHILD_ERROR_FIELDS,
@@ -237,7 +237,9 @@ def case(case_id: str) -> ResponseReturnValue:
                            # the "Referrals" card and its form
                            **referrals.case_page_context(context, file.case),
                            # the coordinators' card: risk level, transfer, closing early, reopening
-                           **moving.case_page_context(context, file.case))
+                           **moving.case_page_context(context, file.case),
+                           # the coordinators' export of the whole file for a subject-access request
+                           **case_print.subject_access_context(context, file.case))
 
 
 def _page_number(value: str | None) -> int:

@@ -3,32 +3,18 @@ user-written text (the `bdi` and `isolate` filters), the front-end files
 served from npm, the language switch and the error pages."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, current_app, g, redirect, render_template, request, send_from_directory, session
+from flask import Response, current_app, g, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ..assets import VENDOR_PREFIX, asset_url, assets
 from ..i18n import LANGUAGES, RTL_LANGUAGES, current_language
 from . import labels
 from .session import check_csrf, csrf_token, safe_next
 
-NODE_MODULES = Path(__file__).resolve().parent.parent.parent / "node_modules"
-VENDOR_FILES = {
-    "htmx.min.js": "htmx.org/dist/htmx.min.js",
-    "bpmn-navigated-viewer.js": "bpmn-js/dist/bpmn-navigated-viewer.production.min.js",
-    "diagram-js.css": "bpmn-js/dist/assets/diagram-js.css",
-    "bpmn-js.css": "bpmn-js/dist/assets/bpmn-js.css",
-    "bpmn-embedded.css": "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css",
-    "bpmn-modeler.js": "bpmn-js/dist/bpmn-modeler.production.min.js",
-    "form-editor.js": "@bpmn-io/form-js/dist/form-editor.umd.js",
-    "form-js.css": "@bpmn-io/form-js/dist/assets/form-js.css",
-    "form-js-editor.css": "@bpmn-io/form-js/dist/assets/form-js-editor.css",
-    "properties-panel.css": "@bpmn-io/form-js/dist/assets/properties-panel.css",
-    "draggle.css": "@bpmn-io/form-js/dist/assets/draggle.css",
-}
 PAGE_BLUEPRINTS = ("web", "admin")
 
 
@@ -43,7 +29,8 @@ def template_globals() -> dict[str, Any]:
     rtl = language in RTL_LANGUAGES
     # "from → to" reads the wrong way in a right-to-left page: there the arrow points left
     return {"csrf_token": csrf_token, "language": language, "direction": "rtl" if rtl else "ltr",
-            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels, "arrow": "←" if rtl else "→"}
+            "languages": LANGUAGES, "me": g.get("principal"), "labels": labels,
+            "asset_url": asset_url, "arrow": "←" if rtl else "→"}
 
 
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
@@ -84,12 +71,19 @@ def ltr(value: Any) -> Markup:
 TEMPLATE_FILTERS = {"bdi": bdi, "isolate": isolate, "local": local_time, "local_date": local_date, "ltr": ltr}
 
 
+def asset(filename: str) -> Response:
+    """A fingerprinted static file (``asset_url``): cached for a year, compressed as accepted."""
+    return assets().respond_fingerprinted(filename)
+
+
+def static_file(filename: str) -> Response:
+    """Himaya's own scripts and styles by their plain name (short cache)."""
+    return assets().respond(filename, immutable=False)
+
+
 def vendor(name: str) -> Response:
-    """Front-end packages from npm, served locally (no CDN)."""
-    path = VENDOR_FILES.get(name)
-    if path is None or not (NODE_MODULES / path).exists():
-        abort(404)
-    return send_from_directory(NODE_MODULES, path, max_age=86400)
+    """Front-end packages from npm by their plain name, served locally (no CDN; short cache)."""
+    return assets().respond(VENDOR_PREFIX + name, immutable=False)
 
 
 def set_language(code: str) -> ResponseReturnValue:

@@ -132,11 +132,6 @@ def restored(ctx: ReadContext, task_id: str) -> tuple[dict[str, Any], str] | Non
     return (draft.data, local_time(draft.saved_at, ctx.now)) if draft is not None else None
 
 
-def discard(task_id: str) -> None:
-    """The task has ended: nobody's draft of it is of use any more."""
-    worktray.discard_drafts(engine().db, task_id)
-
-
 def save(task_id: str) -> ResponseReturnValue:
     """``POST /tasks/<id>/draft``: keep the form's fields as the user's draft (JSON answer);
     ``discard=1`` deletes it instead (then back to the task's page)."""

@@ -82,7 +82,11 @@ EVENT_LABELS = {
     "transfer_escalated": _l("Transfer still unanswered: escalated"), "case_reopened": _l("Case reopened"),
     "file_anonymised": _l("File anonymised: its retention period ended"),
     "documents_removed": _l("Documents removed: their retention period ended"),
+    "subject_access_exported": _l("File exported for a subject-access request"),
 }
+# Who asked for a copy of the file (engine.subject_access.REQUESTERS).
+REQUESTER_LABELS = {"child": _l("The child"), "guardian": _l("The guardian"),
+                    "legal_representative": _l("A legal representative")}
 # The child's sex on a case (U: not known or not stated).
 CHILD_SEX_LABELS = {"F": _l("Girl"), "M": _l("Boy"), "U": _l("Not stated")}
 # Why a possible earlier report may be the same child (engine.identity.REASONS).
@@ -190,6 +194,8 @@ def event_label(kind: str, detail: dict | None) -> str:
         return f"{EVENT_LABELS[kind]} ({fields})"
     if kind in ("contact_added", "contact_changed"):
         return record_event_label(kind, detail)
+    if kind == "subject_access_exported" and (detail or {}).get("requested_by") in REQUESTER_LABELS:
+        return f"{EVENT_LABELS[kind]} ({REQUESTER_LABELS[(detail or {})['requested_by']]})"
     if kind.startswith("referral_"):
         return referral_event_label(kind, detail)
     return str(EVENT_LABELS.get(kind, kind))

@@ -186,7 +186,6 @@ def task(task_id: str) -> ResponseReturnValue:
         return _task_page(found, view, True, values, translate_form_errors(error.errors, view["form"]), None)
     except Conflict:
         return _gone()
-    drafts.discard(row.id)
     flash(_("Step completed: %(title)s", title=isolate(view["title"])), "success")
     return redirect(url_for("web.case", case_id=row.case_id))
 

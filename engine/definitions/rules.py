@@ -1,12 +1,11 @@
 """Himaya's rules: what a definition must hold beyond valid BPMN before it may run.
 
 Every element is connected and reached from a start event; every user task has a role, an
-existing form and a due rule; service tasks name a
-registered handler; no scripts; every expression passes the sandbox; every timer duration
-and cycle is one of the ISO 8601 values its expression shows, each no shorter than the
-deploy's minimum, and every cycle has a count; every exclusive/inclusive gateway has a
-default flow or conditions that provably cover every case. Call activities and
-sub-processes are refused for now.
+existing form and a due rule; service tasks name a registered handler; no scripts; every
+expression passes the sandbox; every timer duration and cycle is one of the ISO 8601 values
+its expression shows, each no shorter than the deploy's minimum, and every cycle has a count;
+every exclusive/inclusive gateway has a default flow or conditions that provably cover every
+case. Call activities and sub-processes are refused for now.
 
 There is one function per kind of element; each adds what it finds to :class:`Findings`,
 every problem naming the element id and line.
@@ -114,6 +113,60 @@ def check_scripts_and_sub_processes(process: etree._Element, findings: Findings)
                              element)
 
 
+_FLOW_NODES = ("task", "userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "businessRuleTask",
+               "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+               "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
+
+
+def check_connections(process: etree._Element, findings: Findings) -> None:
+    """Every element of the flow is connected and reached: an element no flow leads to (other
+    than a start or a boundary event), one that leads nowhere (other than an end event), a
+    flow whose end is missing, and a step no path from a start event reaches (a loop drawn
+    apart); a process without a start event is a problem on the process. Each problem has its
+    ``code`` for the modeler (``no_incoming``, ``no_outgoing``, ``flow_unconnected``,
+    ``unreachable``, ``no_start_event``)."""
+    nodes = {e.get("id"): e for e in process if isinstance(e.tag, str) and etree.QName(e).localname in _FLOW_NODES}
+    outgoing: dict[str, list[str]] = {node: [] for node in nodes}
+    incoming: dict[str, int] = dict.fromkeys(nodes, 0)
+    for flow in process.xpath("./bpmn:sequenceFlow", namespaces=NS):
+        source, target = flow.get("sourceRef"), flow.get("targetRef")
+        if source not in nodes or target not in nodes:
+            findings.problem("this flow is not connected at both ends", flow, "flow_unconnected")
+            continue
+        outgoing[source].append(target)
+        incoming[target] += 1
+    attached: dict[str, list[str]] = {}
+    for node_id, node in nodes.items():
+        kind = etree.QName(node).localname
+        if kind == "boundaryEvent":
+            attached.setdefault(node.get("attachedToRef", ""), []).append(node_id)
+        if incoming[node_id] == 0 and kind not in ("startEvent", "boundaryEvent"):
+            findings.problem("not connected: no flow leads to this element", node, "no_incoming")
+        if not outgoing[node_id] and kind != "endEvent" and not _compensation(node):
+            findings.problem("not connected: no flow leaves this element (end the path with an end event)", node,
+                             "no_outgoing")
+    reached: set[str] = set()
+    waiting = [n for n, node in nodes.items() if etree.QName(node).localname == "startEvent"]
+    if not waiting:
+        findings.problem("the process has no start event", process, "no_start_event")
+        return
+    while waiting:
+        current = waiting.pop()
+        if current in reached:
+            continue
+        reached.add(current)
+        waiting.extend(outgoing[current])
+        waiting.extend(attached.get(current, []))
+    for node_id, node in nodes.items():
+        if node_id not in reached and incoming[node_id] > 0:
+            findings.problem("unreachable: no path from the start event leads to this step", node, "unreachable")
+
+
+def _compensation(node: etree._Element) -> bool:
+    return node.get("isForCompensation") == "true" or bool(
+        node.xpath("./bpmn:compensateEventDefinition", namespaces=NS))
+
+
 def check_user_tasks(process: etree._Element, forms: dict[str, Any], findings: Findings
                      ) -> tuple[dict[str, UserTaskInfo], dict[str, CompiledForm]]:
     """Role, sector, form and due rule of every user task; returns the valid tasks and their compiled forms."""
@@ -195,64 +248,6 @@ def _titles(task: etree._Element, props: dict[str, str], findings: Findings) -> 
         else:
             findings.warning(f"no '{language}' title (property title_{language})", task, f"no_title_{language}")
     return titles
-
-
-# The elements a token passes through: every one is reached from a start event and, unless it
-# ends the path, is left by a sequence flow.
-_FLOW_NODES = ("task", "userTask", "serviceTask", "sendTask", "receiveTask", "manualTask", "businessRuleTask",
-               "scriptTask", "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent",
-               "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-               "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
-
-
-def check_connections(process: etree._Element, findings: Findings) -> None:
-    """Every element of the process is connected and reached: a start event, an element with
-    no flow leading to it, one no flow leaves (other than an end event), and one no path from a
-    start event reaches (a loop drawn apart) are each a problem on that element."""
-    nodes = {node.get("id", ""): node for node in process
-             if isinstance(node.tag, str) and etree.QName(node).localname in _FLOW_NODES and node.get("id")}
-    incoming: dict[str, list[str]] = {}
-    outgoing: dict[str, list[str]] = {}
-    for flow in process.xpath("./bpmn:sequenceFlow", namespaces=NS):
-        source, target = flow.get("sourceRef", ""), flow.get("targetRef", "")
-        if source in nodes and target in nodes:
-            outgoing.setdefault(source, []).append(target)
-            incoming.setdefault(target, []).append(source)
-    attached: dict[str, list[str]] = {}
-    for node_id, node in nodes.items():
-        if etree.QName(node).localname == "boundaryEvent":
-            attached.setdefault(node.get("attachedToRef", ""), []).append(node_id)
-    starts = [node_id for node_id, node in nodes.items() if etree.QName(node).localname == "startEvent"]
-    if not starts:
-        findings.problem("the process has no start event", process, "no_start_event")
-    reached = _reached(starts, outgoing, attached)
-    for node_id, node in nodes.items():
-        kind = etree.QName(node).localname
-        needs_in = kind not in ("startEvent", "boundaryEvent")
-        needs_out = kind != "endEvent"
-        has_in, has_out = bool(incoming.get(node_id)), bool(outgoing.get(node_id))
-        if needs_in and not has_in and needs_out and not has_out:
-            findings.problem("this element is connected to nothing: link it to the steps before and after it",
-                             node, "unconnected")
-        elif needs_in and not has_in:
-            findings.problem("no sequence flow leads to this element", node, "no_incoming")
-        elif needs_out and not has_out:
-            findings.problem("no sequence flow leaves this element: link it to the next step or an end event",
-                             node, "no_outgoing")
-        elif node_id not in reached and starts:
-            findings.problem("no path from a start event reaches this element", node, "unreachable")
-
-
-def _reached(starts: list[str], outgoing: dict[str, list[str]], attached: dict[str, list[str]]) -> set[str]:
-    """The elements some path from a start event reaches (a boundary event with its activity)."""
-    reached, queue = set(starts), list(starts)
-    while queue:
-        node_id = queue.pop()
-        for following in outgoing.get(node_id, []) + attached.get(node_id, []):
-            if following not in reached:
-                reached.add(following)
-                queue.append(following)
-    return reached
 
 
 def check_service_tasks(process: etree._Element, handler_names: Collection[str], findings: Findings) -> None:
