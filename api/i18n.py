@@ -132,6 +132,18 @@ def translate_message(message: str) -> str:
     return gettext(message)
 
 
+def translate_problem(problem: dict[str, Any]) -> str:
+    """A definition's problem (``engine.definitions.model.Problem.as_dict``) in the reader's
+    language: the sentence of its ``code`` with its ``params``, else its message translated."""
+    from .messages import PROBLEM_TEXTS
+
+    template = PROBLEM_TEXTS.get(problem.get("code") or "")
+    if template is None:
+        return translate_message(str(problem.get("message") or ""))
+    params = {key: str(value) for key, value in (problem.get("params") or {}).items()}
+    return gettext(template, **params)
+
+
 def translate_errors(errors: Any) -> Any:
     """Translate every message of a (nested) marshmallow error structure."""
     if isinstance(errors, dict):

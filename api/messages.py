@@ -191,3 +191,24 @@ REFERRAL_MESSAGES = [
     N_("Give the date as YYYY-MM-DD."), N_("The answer has invalid fields."),
     N_("The cancellation has invalid fields."),
 ]
+
+# a definition's problems as the modeler shows them on their element (engine/definitions/rules.py codes)
+PROBLEM_TEXTS = {
+    "flow_unconnected": N_("This arrow is not connected at both ends: link it or delete it."),
+    "no_incoming": N_("No arrow leads to this element: link the step before to it."),
+    "no_outgoing": N_("No arrow leaves this element: link it to the next step or to an end event."),
+    "unreachable": N_("No path from the start event reaches this element."),
+    "no_start_event": N_("The pathway has no start event."),
+    "role_missing": N_("Choose who does this step (role)."),
+    "role_unknown": N_("The role “%(role)s” is not known: choose one from the list."),
+    "sector_missing": N_("A partner step needs its sector: choose one from the list."),
+    "sector_not_partner": N_("Only a partner step has a sector: clear the sector or choose the partner role."),
+    "form_missing": N_("Choose the form of this step."),
+    "form_unknown": N_("The form “%(form)s” does not exist: choose one from the list."),
+    "due_missing": N_("Give the delay of this step for each risk level."),
+    # warnings: shown, the deploy goes on
+    "not_in_lane": N_("This step is in no lane: put it in the lane of the people who do it."),
+    "no_title_ar": N_("This step has no title in Arabic yet."),
+    "no_title_en": N_("This step has no title in English yet."),
+    "due_invalid": N_("The delay “%(due)s” cannot be read: set it again with the delay picker."),
+}

@@ -227,8 +227,9 @@ def test_admin_adds_a_step_in_the_modeler_and_deploys_a_new_version(browser, sit
     }""")
     page.select_option("#prop-role", "case_worker")
     page.select_option("#prop-form", "follow_up")
-    page.fill("#prop-due", "P7D")
-    page.dispatch_event("#prop-due", "change")
+    page.check("#due-same")
+    page.fill("#due-all-n", "7")
+    page.dispatch_event("#due-all-n", "change")
     page.fill("#prop-title_ar", "الوساطة الأسرية")
     page.dispatch_event("#prop-title_ar", "change")
     page.fill("#prop-title_en", "Family mediation")
@@ -274,7 +275,7 @@ def test_a_task_dropped_on_the_canvas_and_left_unconnected_is_flagged_on_it(brow
     page.click("#check")
     page.wait_for_selector("#result[data-state=invalid]")
     assert page.locator(f"#problems li[data-element={created}]").count() >= 2
-    assert "no flow leads to this element" in page.inner_text("#problems")
+    assert "Aucune flèche ne mène à cet élément" in page.inner_text("#problems")  # in the page's language
     assert page.evaluate(f"document.querySelector('[data-element-id={created}]').classList.contains('invalid')")
     _shot(page, "12b-admin-modeler-unconnected")
 

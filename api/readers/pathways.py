@@ -62,6 +62,19 @@ def child_steps(ctx: ReadContext) -> list[tuple[str, str]]:
     return sorted(steps.items(), key=lambda item: item[1].casefold())
 
 
+def form_choices(ctx: ReadContext, names: list[str]) -> list[tuple[str, str]]:
+    """(form, label) for a choice of forms, by label: a form is named by the title, in the
+    reader's language, of the step of an active pathway that fills it (a new form by its name)."""
+    with ctx.engine.db.reading() as session:
+        active = session.scalars(select(PathwayVersion.id).where(PathwayVersion.is_active.is_(True))
+                                 .order_by(PathwayVersion.key)).all()
+    labels: dict[str, str] = {}
+    for version_id in active:
+        for info in ctx.definition(version_id).user_tasks.values():
+            labels.setdefault(info.form, info.title(ctx.language))
+    return sorted(((name, labels.get(name, name)) for name in names), key=lambda item: item[1].casefold())
+
+
 def version(ctx: ReadContext, key: str, number: int) -> tuple[PathwayVersion, int]:
     """One version with its open cases (:class:`NotFound` when there is no such version)."""
     with ctx.engine.db.reading() as session:

@@ -12,15 +12,19 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from engine.definitions.checking import check_definition
+from engine.definitions.model import Problem
 from engine.definitions.rules import FORM_NAME
 from engine.errors import DefinitionInvalid, DefinitionTooLarge, EngineError
 from engine.forms import LANGUAGES, FormDefinitionError, compile_form
 from engine.migration import migrate
+from engine.vocabulary import RISK_LEVELS, SECTORS, TERRITORIAL_ROLES
 
 from .. import pathway_admin, policy
 from ..context import actor, engine, reader
+from ..i18n import translate_problem
 from ..readers import pathways as pathway_readers
 from . import form_editor as form_editor_page
+from . import labels
 from .session import login_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="../templates")
@@ -53,8 +57,12 @@ def pathways() -> ResponseReturnValue:
 def modeler(key: str, version: int) -> ResponseReturnValue:
     context = reader()
     row, _open_cases = pathway_readers.version(context, key, version)
-    return render_template("admin/modeler.html", row=row, forms=sorted(pathway_readers.forms(context)),
-                           xml_url=url_for("admin.bpmn", key=key, version=version))
+    texts = {"bpmn": {text: str(label) for text, label in labels.MODELER_BPMN_TEXTS.items()},
+             "page": {key: str(label) for key, label in labels.MODELER_TEXTS.items()}}
+    return render_template("admin/modeler.html", row=row, roles=TERRITORIAL_ROLES, sectors=SECTORS,
+                           risk_levels=RISK_LEVELS,
+                           forms=pathway_readers.form_choices(context, sorted(pathway_readers.forms(context))),
+                           texts=texts, xml_url=url_for("admin.bpmn", key=key, version=version))
 
 
 @bp.get("/pathways/<string(maxlength=100):key>/versions/<int(min=1, max=1000000):version>/bpmn")
@@ -65,8 +73,15 @@ def bpmn(key: str, version: int) -> ResponseReturnValue:
 
 
 def _problems(error: EngineError) -> list[dict[str, Any]]:
+    """The problems of a refused diagram, each with its element, code and ``text``: the message in
+    the page's language, which the modeler shows on the element."""
     errors = error.errors if isinstance(error.errors, list) else []
-    return errors or [{"element": None, "line": None, "message": error.message}]
+    problems = errors or [{"element": None, "line": None, "message": error.message, "code": None, "params": {}}]
+    return [{**problem, "text": translate_problem(problem)} for problem in problems]
+
+
+def _warnings(warnings: list[Problem]) -> list[dict[str, Any]]:
+    return [{**warning.as_dict(), "text": translate_problem(warning.as_dict())} for warning in warnings]
 
 
 @bp.post("/pathways/check")
@@ -78,7 +93,7 @@ def check() -> ResponseReturnValue:
                                    timer_minimum=engine().timer_minimum)  # as a deploy would judge it
     except (DefinitionInvalid, DefinitionTooLarge) as error:
         return jsonify({"ok": False, "errors": _problems(error)}), 422
-    return jsonify({"ok": True, "key": checked.key, "warnings": [w.as_dict() for w in checked.warnings]})
+    return jsonify({"ok": True, "key": checked.key, "warnings": _warnings(checked.warnings)})
 
 
 @bp.post("/pathways/deploy")
@@ -89,7 +104,7 @@ def deploy() -> ResponseReturnValue:
     except (DefinitionInvalid, DefinitionTooLarge) as error:
         return jsonify({"ok": False, "errors": _problems(error)}), 422
     return jsonify({"ok": True, "key": result.pathway.key, "version": result.pathway.version,
-                    "created": result.created, "warnings": [w.as_dict() for w in result.warnings]})
+                    "created": result.created, "warnings": _warnings(result.warnings)})
 
 
 @bp.get("/pathways/<string(maxlength=100):key>/compare")

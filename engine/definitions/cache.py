@@ -23,8 +23,10 @@ class DefinitionCache:
         compiled = self._compiled.get(row.content_hash)
         if compiled is None:
             # Checked at deploy: a handler missing now fails at run time, and a stricter timer
-            # minimum applies to new deploys, not to the versions cases already run on.
-            compiled = check_definition(row.bpmn_xml, row.forms, handler_names=_any_names(), timer_minimum=None)
+            # minimum or the connection rule applies to new deploys, not to the versions cases
+            # already run on.
+            compiled = check_definition(row.bpmn_xml, row.forms, handler_names=_any_names(), timer_minimum=None,
+                                        connections=False)
             self._compiled[row.content_hash] = compiled
         compiled.versions[row.id] = row.version
         return compiled

@@ -5,9 +5,9 @@ A BPMN file goes through four gates before it can run:
 1. a hardened lxml parse of the file decoded per its BOM or XML declaration: no DTD, no
    entities, no network, a size and depth cap;
 2. the BPMN 2.0 XSD (with SpiffWorkflow's extension schema);
-3. Himaya's rules: every element connected and reached from a start event; every user task
-   has a role, an existing form and a due rule; service
-   tasks name a registered handler; no scripts; every expression passes the sandbox;
+3. Himaya's rules: every element is connected and reached from a start event; every user
+   task has a role, an existing form and a due rule; service tasks name a registered
+   handler; no scripts; every expression passes the sandbox;
    timers last at least the deploy's minimum and cycles repeat a given number of times;
    every exclusive/inclusive gateway has a default flow or conditions that provably cover
    every case; a thrown signal is caught, and (a warning) a step recording violence reaches a
@@ -39,11 +39,14 @@ def check_definition(
     *,
     handler_names: Collection[str] | None = None,
     timer_minimum: timedelta | None = DEFAULT_TIMER_MINIMUM,
+    connections: bool = True,
 ) -> CheckedDefinition:
     """Run every gate; raises :class:`DefinitionInvalid` listing all problems.
 
     ``timer_minimum`` is the shortest timer a deploy accepts; None skips the timer rules, for a
     version stored before them (it runs, and its missed cycles coalesce: :mod:`engine.clock`).
+    ``connections=False`` skips the rule that every element is connected and reached, for the
+    same reason: a version deployed before it still runs (an element it never reaches is inert).
     """
     if handler_names is None:
         handler_names = registered_handler_names()
@@ -53,7 +56,8 @@ def check_definition(
 
     findings = rules.Findings()
     rules.check_scripts_and_sub_processes(process, findings)
-    rules.check_connections(process, findings)
+    if connections:
+        rules.check_connections(process, findings)
     user_tasks, compiled_forms = rules.check_user_tasks(process, forms, findings)
     rules.check_service_tasks(process, handler_names, findings)
     rules.check_expressions(process, findings)

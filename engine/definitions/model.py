@@ -16,12 +16,19 @@ def listed_property(value: str | None) -> tuple[str, ...]:
 
 @dataclass
 class Problem:
+    """One problem of a definition: its English message, the element it is on (id and line)
+    and, for the kinds the modeler explains in the page's language, a ``code`` with the
+    ``params`` its sentence names (see :data:`api.messages.PROBLEM_TEXTS`)."""
+
     message: str
     element: str | None = None
     line: int | None = None
+    code: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"element": self.element, "line": self.line, "message": self.message}
+        return {"element": self.element, "line": self.line, "message": self.message, "code": self.code,
+                "params": dict(self.params)}
 
     def __str__(self) -> str:
         where = f"{self.element or '-'}" + (f" (line {self.line})" if self.line else "")

@@ -1,11 +1,11 @@
 """Himaya's rules: what a definition must hold beyond valid BPMN before it may run.
 
-Every user task has a role, an existing form and a due rule; service tasks name a
-registered handler; no scripts; every expression passes the sandbox; every timer duration
-and cycle is one of the ISO 8601 values its expression shows, each no shorter than the
-deploy's minimum, and every cycle has a count; every exclusive/inclusive gateway has a
-default flow or conditions that provably cover every case. Call activities and
-sub-processes are refused for now.
+Every element is connected and reached from a start event; every user task has a role, an
+existing form and a due rule; service tasks name a registered handler; no scripts; every
+expression passes the sandbox; every timer duration and cycle is one of the ISO 8601 values
+its expression shows, each no shorter than the deploy's minimum, and every cycle has a count;
+every exclusive/inclusive gateway has a default flow or conditions that provably cover every
+case. Call activities and sub-processes are refused for now.
 
 There is one function per kind of element; each adds what it finds to :class:`Findings`,
 every problem naming the element id and line.
@@ -76,11 +76,11 @@ class Findings:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
 
-    def problem(self, message: str, element: etree._Element) -> None:
-        self.problems.append(Problem(message, element.get("id"), element.sourceline))
+    def problem(self, message: str, element: etree._Element, code: str | None = None, **params: str) -> None:
+        self.problems.append(Problem(message, element.get("id"), element.sourceline, code, params))
 
-    def warning(self, message: str, element: etree._Element) -> None:
-        self.warnings.append(Problem(message, element.get("id"), element.sourceline))
+    def warning(self, message: str, element: etree._Element, code: str | None = None, **params: str) -> None:
+        self.warnings.append(Problem(message, element.get("id"), element.sourceline, code, params))
 
 
 def executable_process(root: etree._Element) -> etree._Element:
@@ -121,14 +121,17 @@ _FLOW_NODES = ("task", "userTask", "serviceTask", "sendTask", "receiveTask", "ma
 def check_connections(process: etree._Element, findings: Findings) -> None:
     """Every element of the flow is connected and reached: an element no flow leads to (other
     than a start or a boundary event), one that leads nowhere (other than an end event), a
-    flow whose end is missing, and a step no path from a start event reaches."""
+    flow whose end is missing, and a step no path from a start event reaches (a loop drawn
+    apart); a process without a start event is a problem on the process. Each problem has its
+    ``code`` for the modeler (``no_incoming``, ``no_outgoing``, ``flow_unconnected``,
+    ``unreachable``, ``no_start_event``)."""
     nodes = {e.get("id"): e for e in process if isinstance(e.tag, str) and etree.QName(e).localname in _FLOW_NODES}
     outgoing: dict[str, list[str]] = {node: [] for node in nodes}
     incoming: dict[str, int] = dict.fromkeys(nodes, 0)
     for flow in process.xpath("./bpmn:sequenceFlow", namespaces=NS):
         source, target = flow.get("sourceRef"), flow.get("targetRef")
         if source not in nodes or target not in nodes:
-            findings.problem("this flow is not connected at both ends", flow)
+            findings.problem("this flow is not connected at both ends", flow, "flow_unconnected")
             continue
         outgoing[source].append(target)
         incoming[target] += 1
@@ -138,11 +141,15 @@ def check_connections(process: etree._Element, findings: Findings) -> None:
         if kind == "boundaryEvent":
             attached.setdefault(node.get("attachedToRef", ""), []).append(node_id)
         if incoming[node_id] == 0 and kind not in ("startEvent", "boundaryEvent"):
-            findings.problem("not connected: no flow leads to this element", node)
+            findings.problem("not connected: no flow leads to this element", node, "no_incoming")
         if not outgoing[node_id] and kind != "endEvent" and not _compensation(node):
-            findings.problem("not connected: no flow leaves this element (end the path with an end event)", node)
+            findings.problem("not connected: no flow leaves this element (end the path with an end event)", node,
+                             "no_outgoing")
     reached: set[str] = set()
     waiting = [n for n, node in nodes.items() if etree.QName(node).localname == "startEvent"]
+    if not waiting:
+        findings.problem("the process has no start event", process, "no_start_event")
+        return
     while waiting:
         current = waiting.pop()
         if current in reached:
@@ -152,7 +159,7 @@ def check_connections(process: etree._Element, findings: Findings) -> None:
         waiting.extend(attached.get(current, []))
     for node_id, node in nodes.items():
         if node_id not in reached and incoming[node_id] > 0:
-            findings.problem("unreachable: no path from the start event leads to this step", node)
+            findings.problem("unreachable: no path from the start event leads to this step", node, "unreachable")
 
 
 def _compensation(node: etree._Element) -> bool:
@@ -181,7 +188,7 @@ def _check_user_task(task: etree._Element, forms: dict[str, Any], compiled_forms
     _check_form(task, form_name, forms, compiled_forms, findings)
     rule = _due_rule(task, props.get("due"), findings)
     if step not in lanes:
-        findings.warning("user task is not in a lane", task)
+        findings.warning("user task is not in a lane", task, "not_in_lane")
     titles = _titles(task, props, findings)
     if (step is not None and rule is not None and role is not None and role in ROLES
             and form_name is not None and form_name in compiled_forms):
@@ -191,22 +198,25 @@ def _check_user_task(task: etree._Element, forms: dict[str, Any], compiled_forms
 
 def _check_role(task: etree._Element, role: str | None, sector: str | None, findings: Findings) -> None:
     if role not in ROLES:
-        findings.problem(f"user task needs a 'role' property, one of {', '.join(ROLES)}", task)
+        findings.problem(f"user task needs a 'role' property, one of {', '.join(ROLES)}", task,
+                         "role_unknown" if role else "role_missing", role=role or "")
     if role == PARTNER and sector not in SECTORS:
-        findings.problem(f"a partner task needs a 'sector' property, one of {', '.join(SECTORS)}", task)
+        findings.problem(f"a partner task needs a 'sector' property, one of {', '.join(SECTORS)}", task,
+                         "sector_missing")
     if role != PARTNER and sector:
-        findings.problem("only partner tasks have a 'sector'", task)
+        findings.problem("only partner tasks have a 'sector'", task, "sector_not_partner")
 
 
 def _check_form(task: etree._Element, form_name: str | None, forms: dict[str, Any],
                 compiled_forms: dict[str, CompiledForm], findings: Findings) -> None:
     """The task's form exists and compiles (compiled once per definition, into ``compiled_forms``)."""
     if not form_name:
-        findings.problem("user task needs a 'form' property naming a form of bpmn/forms/", task)
+        findings.problem("user task needs a 'form' property naming a form of bpmn/forms/", task, "form_missing")
     elif not FORM_NAME.match(form_name):
-        findings.problem(f"form name '{form_name}' must be lower-case letters, digits, _ or -", task)
+        findings.problem(f"form name '{form_name}' must be lower-case letters, digits, _ or -", task,
+                         "form_unknown", form=form_name)
     elif form_name not in forms:
-        findings.problem(f"form '{form_name}' does not exist", task)
+        findings.problem(f"form '{form_name}' does not exist", task, "form_unknown", form=form_name)
     elif form_name not in compiled_forms:
         try:
             compiled_forms[form_name] = compile_form(form_name, forms[form_name])
@@ -219,12 +229,13 @@ def _check_form(task: etree._Element, form_name: str | None, forms: dict[str, An
 
 def _due_rule(task: etree._Element, due: str | None, findings: Findings) -> DueRule | None:
     if not due:
-        findings.problem("user task needs a 'due' property (e.g. P3D or high=PT24H;medium=P3D;low=P7D)", task)
+        findings.problem("user task needs a 'due' property (e.g. P3D or high=PT24H;medium=P3D;low=P7D)", task,
+                         "due_missing")
         return None
     try:
         return parse_due_rule(due)
     except ValueError as exc:
-        findings.problem(f"due rule: {exc}", task)
+        findings.problem(f"due rule: {exc}", task, "due_invalid", due=due)
         return None
 
 
@@ -235,7 +246,7 @@ def _titles(task: etree._Element, props: dict[str, str], findings: Findings) -> 
         if props.get(f"title_{language}"):
             titles[language] = props[f"title_{language}"]
         else:
-            findings.warning(f"no '{language}' title (property title_{language})", task)
+            findings.warning(f"no '{language}' title (property title_{language})", task, f"no_title_{language}")
     return titles
 
 
