@@ -14,7 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from engine import audit, figures_cache, retention, transfers
+from engine import audit, figures_cache, idempotency, retention, transfers
 from engine.escalation import EscalationPolicy, escalate_overdue, flag_stalled
 from engine.referrals import escalate_overdue_referrals
 from engine.runtime import SYSTEM, Engine
@@ -28,7 +28,8 @@ from notifications.delivery import Deliverer
 log = logging.getLogger("himaya.jobs")
 
 INTERVALS = {"timers": 60, "escalation": 60, "stalled": 3600, "outbox": 10, "reports": 3600, "drafts": 3600,
-             "away": 900, "audit": 60, "retention": 86400, "figures": 240}
+             "away": 900, "audit": 60, "retention": 86400, "figures": 240,
+             "idempotency": 3600}
 
 
 def email_sender(settings: Settings) -> EmailSender | None:
@@ -77,6 +78,10 @@ class Jobs:
         """Delete the step forms' drafts older than HIMAYA_DRAFT_DAYS, and those of ended tasks."""
         return purge_drafts(self.engine.db, self.engine.now(), timedelta(days=self.settings.draft_days))
 
+    def purge_idempotency_keys(self) -> int:
+        """Delete the idempotency keys (and their stored answers) older than HIMAYA_IDEMPOTENCY_HOURS."""
+        return idempotency.purge(self.engine.db, self.engine.now())
+
     def release_of_away(self) -> int:
         """The tasks held by people whose absence has begun (today in the deployment's time zone)
         back to their lanes, the coordinators told."""
@@ -118,7 +123,8 @@ class Jobs:
         job = {"timers": self.fire_timers, "escalation": self.escalate, "stalled": self.flag_stalled,
                "outbox": self.deliver, "reports": self.open_reports,
                "drafts": self.purge_drafts, "away": self.release_of_away, "audit": self.chain_audit,
-               "retention": self.apply_retention, "figures": self.refresh_figures}[name]
+               "retention": self.apply_retention, "figures": self.refresh_figures,
+               "idempotency": self.purge_idempotency_keys}[name]
 
         def run() -> None:
             try:

@@ -803,3 +803,28 @@ class NationalFigures(Base):
     period_end: Mapped[date] = mapped_column(Date, primary_key=True)
     computed_at: Mapped[datetime]
     figures: Mapped[dict[str, Any]]
+
+
+# --- idempotent commands (engine/idempotency.py) ---------------------------------------------
+
+class IdempotencyKey(Base):
+    """The answer of a command sent with an ``Idempotency-Key`` (a report, a step's completion),
+    per user and key: a retry with the same key and the same body gets this answer back instead of
+    a second case or completion; the same key with another body is refused. Written in the
+    command's own transaction; purged once ``expires_at`` has passed. The answer may name
+    children (the earlier reports of a possible duplicate): it is sealed."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),
+                      Index("ix_idempotency_keys_expires_at", "expires_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    endpoint: Mapped[str] = mapped_column(String(120))  # e.g. "POST /api/v1/cases"
+    request_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 (hex) of the canonical JSON body
+    status: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[dict[str, Any]] = mapped_column(Sealed("idempotency_keys.answer", "json"))
+    case_id: Mapped[str | None] = mapped_column(String(36))  # the case the command made or moved
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -193,6 +193,10 @@ class CommandResult:
     possible_duplicates: tuple[identity.Match, ...] = ()
 
 
+# Called inside a command's transaction with its result (engine.idempotency.Recorder).
+Recording = Callable[[Connection, datetime, CommandResult], None]
+
+
 @dataclass(frozen=True)
 class _ValidatedData:
     """Form data validated before the lock, for one step of one pathway version."""
@@ -310,8 +314,10 @@ class Engine:
 
     # -- commands ---------------------------------------------------------------------
 
-    def start_case(self, payload: Any, actor: Actor) -> CommandResult:
-        """Report a child: validate the intake, open the case and run the pathway's first steps."""
+    def start_case(self, payload: Any, actor: Actor, *, record: Recording | None = None) -> CommandResult:
+        """Report a child: validate the intake, open the case and run the pathway's first steps.
+        ``record`` (an idempotent command's :class:`engine.idempotency.Recorder`) stores the
+        answer in the same transaction."""
         try:
             intake = load_intake(payload)
         except ValidationError as exc:
@@ -401,6 +407,8 @@ class Engine:
             unit.open_rows[case.id] = []
             result = self._advance(unit, case, compiled, workflow, actor, new_case=True)
             result.possible_duplicates = duplicates
+            if record is not None:
+                record(unit.conn, unit.now, result)
             return result
 
     def _raise_duplicate_reviews(self, unit: _Unit, case: CaseState, duplicates: tuple[identity.Match, ...],
@@ -498,7 +506,8 @@ class Engine:
                        {"assignee": username, "previous_assignee": previous})
             return row
 
-    def complete(self, task_id: str, data: Any, actor: Actor, *, expected_version: int | None = None) -> CommandResult:
+    def complete(self, task_id: str, data: Any, actor: Actor, *, expected_version: int | None = None,
+                 record: Recording | None = None) -> CommandResult:
         """Complete an open user task with form data validated against its form.
 
         The data are validated before the case is locked (:meth:`_validate_before_lock`): no
@@ -526,7 +535,10 @@ class Engine:
             unit.event(case, actor, "step_completed", row.step, row.id, {
                 **validated.reference, "overdue": bool(row.due_at and row.due_at < unit.now)})
             case.set(last_progress_at=unit.now, stalled_since=None)
-            return self._advance(unit, case, compiled, workflow, actor)
+            result = self._advance(unit, case, compiled, workflow, actor)
+            if record is not None:
+                record(unit.conn, unit.now, result)
+            return result
 
     def _validate_before_lock(self, task_id: str, data: Any, actor: Actor,
                               expected_version: int | None) -> _ValidatedData | None:

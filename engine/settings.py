@@ -55,6 +55,8 @@ class Settings:
     clamd_timeout: timedelta = timedelta(seconds=30)  # for one scan
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # how long files are kept
     national_figures_max_age: timedelta = timedelta(minutes=5)  # how long the national figures are reused
+    idempotency_hours: int = 72  # a command's Idempotency-Key and its answer are kept this long
+    offline_queue_hours: int = 48  # an outreach phone's encrypted queue (and its key) is wiped after this
 
     @property
     def database(self) -> str:
@@ -63,6 +65,14 @@ class Settings:
             return self.database_url
         folder = private_folder(self.instance_path or Path("instance"))
         return f"sqlite:///{(folder / DEFAULT_SQLITE_NAME).resolve()}"
+
+    @property
+    def idempotency_lifetime(self) -> timedelta:
+        return timedelta(hours=self.idempotency_hours)
+
+    @property
+    def offline_queue_lifetime(self) -> timedelta:
+        return timedelta(hours=self.offline_queue_hours)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -118,6 +128,12 @@ class Settings:
             national_figures_max_age=timedelta(seconds=read.integer(
                 "HIMAYA_NATIONAL_FIGURES_MAX_AGE_SECONDS", int(defaults.national_figures_max_age.total_seconds()),
                 "a whole number of seconds from 0 (always recounted) to 86400", 0, 86400)),
+            idempotency_hours=read.integer(
+                "HIMAYA_IDEMPOTENCY_HOURS", defaults.idempotency_hours,
+                "a whole number of hours from 1 to 2160 (90 days)", 1, 2160),
+            offline_queue_hours=read.integer(
+                "HIMAYA_OFFLINE_QUEUE_HOURS", defaults.offline_queue_hours,
+                "a whole number of hours from 1 to 720 (30 days)", 1, 720),
         )
 
 

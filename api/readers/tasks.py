@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
-from engine.models import Case, OpenTask, TaskRecord, User
+from engine.models import Case, CaseTransfer, OpenTask, TaskRecord, User
 from engine.runtime import CommandResult, TaskRow, is_overdue
 from engine.vocabulary import RISK_LEVELS
 
@@ -93,6 +93,32 @@ def visible_task(ctx: ReadContext, task_id: str, *, ended_is_conflict: bool = Fa
     if ended:
         raise Conflict(N_("This task is no longer open."))
     raise NotFound(N_("No such open task."))
+
+
+def why_not_open(ctx: ReadContext, task_id: str) -> str | None:
+    """Why the caller cannot act on this task any more (an outreach phone syncing a step done
+    offline): ``completed`` or ``cancelled`` (it ended, in a case the caller sees), ``claimed``
+    (someone else holds it), ``transferred`` (its case moved away from the caller's unit or
+    province by an accepted transfer: the caller knew the case), or None (no such task)."""
+    task_id = str(task_id)
+    with ctx.engine.db.reading() as session:
+        ended = session.execute(select(TaskRecord.outcome).join(Case, Case.id == TaskRecord.case_id).where(
+            TaskRecord.id == task_id, policy.case_scope(ctx.principal))).first()
+        if ended is not None:
+            return "completed" if ended.outcome == "completed" else "cancelled"
+        held = session.execute(select(OpenTask.state, OpenTask.assignee).where(
+            OpenTask.id == task_id, policy.task_scope(ctx.principal))).first()
+        if held is not None:
+            return "claimed" if held.state == "claimed" and held.assignee != ctx.principal.username else None
+        case_id = session.scalar(select(OpenTask.case_id).where(OpenTask.id == task_id)) or session.scalar(
+            select(TaskRecord.case_id).where(TaskRecord.id == task_id))
+        if case_id is None:
+            return None
+        p = ctx.principal
+        sender = (CaseTransfer.from_unit == p.unit) if p.unit else (CaseTransfer.from_province == p.province)
+        moved = session.scalar(select(CaseTransfer.id).where(
+            CaseTransfer.case_id == case_id, CaseTransfer.state == "accepted", sender).limit(1))
+    return "transferred" if moved is not None else None
 
 
 SORTS = ("due", "risk", "oldest", "step")  # the task list's orders (due date first by default)

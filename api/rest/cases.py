@@ -9,8 +9,9 @@ from marshmallow import Schema, fields, validate
 
 from engine import subject_access as subject_access_records
 from engine.errors import Conflict, ValidationFailed
+from engine.runtime import CommandResult
 
-from .. import case_summary_pdf, policy, subject_access
+from .. import case_summary_pdf, idempotent, policy, subject_access
 from ..context import settings
 from ..i18n import LANGUAGES
 from ..readers import cases as case_readers
@@ -37,7 +38,7 @@ from ..schemas import (
     TransferRequest,
     TransferSchema,
 )
-from .common import Blueprint, abort, actor, engine, load_principal, page_of, reader
+from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (children's files)")
 blp.before_request(load_principal)
@@ -48,17 +49,41 @@ blp.before_request(load_principal)
 @blp.response(201, CommandResponse)
 @blp.alt_response(400, description="Invalid fields (each listed)")
 @blp.alt_response(403, description="Outside the caller's territory, or a role that does not report")
-def report_child(intake: dict[str, Any]) -> dict[str, Any]:
-    """Report a child: starts the active pathway (``child_protection`` unless ``pathway`` says)."""
+@blp.alt_response(422, description="The Idempotency-Key was used for another request")
+def report_child(intake: dict[str, Any]) -> Any:
+    """Report a child: starts the active pathway (``child_protection`` unless ``pathway`` says).
+    With an ``Idempotency-Key`` header, the same request again answers the first answer (with
+    ``Idempotent-Replayed: true``) and opens no second case."""
     if not territory.may_report(reader(), intake["province"], intake["unit"]):
         abort(403, message=_("You may only report children in your own territory."))
+    key = _idempotency_key()
+    body = request.get_json()
+
+    def answer(result: CommandResult) -> dict[str, Any]:
+        context = reader()
+        return {**present_command(context, result),
+                "possible_duplicates": duplicates.visible_matches(context, result.possible_duplicates)}
+
+    def present(result: CommandResult) -> tuple[int, dict[str, Any]]:
+        return 201, CommandResponse().dump(answer(result))
+
     try:
-        result = engine().start_case(request.get_json(), actor())
+        if key is not None:
+            return idempotent.respond(idempotent.run(
+                key, "POST /api/v1/cases", body, lambda record: engine().start_case(body, actor(), record=record),
+                present, user_id=principal().user_id))
+        result = engine().start_case(body, actor())
     except ValidationFailed as error:
         abort(400, message=_("The report has invalid fields."), errors={"json": error.errors})
-    context = reader()
-    return {**present_command(context, result),
-            "possible_duplicates": duplicates.visible_matches(context, result.possible_duplicates)}
+    return answer(result)
+
+
+def _idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key``; a malformed one is a 400 on the header."""
+    try:
+        return idempotent.header_key()
+    except ValidationFailed as error:
+        abort(400, message=_("Invalid idempotency key."), errors={"headers": error.errors})
 
 
 @blp.route("/check-duplicates", methods=["POST"])

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from flask_babel import gettext as _
 
 from engine import staffing
-from engine.errors import ValidationFailed
+from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.idempotency import Recorder
+from engine.runtime import CommandResult
 from engine.vocabulary import COORDINATOR
 
-from .. import fast_dump, policy
+from .. import fast_dump, idempotent, policy
 from ..context import settings
 from ..readers import tasks as task_readers
 from ..readers import territory
@@ -164,12 +166,43 @@ def release_all(body: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(400, description="Form fields missing or invalid (each listed); nothing changes")
 @blp.alt_response(403, description="Another role's task")
 @blp.alt_response(404, description="Unknown or not visible")
-@blp.alt_response(409, description="No longer open, or claimed by someone else")
+@blp.alt_response(409, description="No longer open, or claimed by someone else (``reason`` says which)")
+@blp.alt_response(422, description="The Idempotency-Key was used for another request")
 def complete(body: dict[str, Any], task_id: str) -> Response:
-    """Complete the task with its form's data; returns the case's new open tasks."""
-    task, _reference, _version_id = _acting(task_id)
+    """Complete the task with its form's data; returns the case's new open tasks. With an
+    ``Idempotency-Key`` header, the same request again answers the first answer (with
+    ``Idempotent-Replayed: true``) and completes nothing twice; a 404 or 409 then carries a
+    ``reason``: ``task_already_completed``, ``task_cancelled``, ``task_claimed_by_other``,
+    ``case_transferred``, ``case_changed`` or ``task_not_found``."""
     try:
-        result = engine().complete(task.id, body["data"], actor())
+        key = idempotent.header_key()
+    except ValidationFailed as error:
+        abort(400, message=_("Invalid idempotency key."), errors={"headers": error.errors})
+    if key is None:
+        task, _reference, _version_id = _acting(task_id)
+        try:
+            result = engine().complete(task.id, body["data"], actor())
+        except ValidationFailed as error:
+            abort(400, message=_("The form has invalid fields."), errors={"json": {"data": error.errors}})
+        return fast_dump.respond(CommandResponse, present_command(reader(), result))
+    return _complete_once(key, str(task_id), request.get_json())
+
+
+def _complete_once(key: str, task_id: str, body: Any) -> Response:
+    """A completion sent with a key: its stored answer if it ran already (even if the task has
+    ended since), else the completion, its answer stored in its transaction."""
+    def command(record: Recorder) -> object:
+        task, _reference, _version_id = _acting(task_id)
+        return engine().complete(task.id, body["data"], actor(), record=record)
+
+    def present(result: CommandResult) -> tuple[int, dict[str, Any]]:
+        return 200, dict(fast_dump.dumper(CommandResponse)(present_command(reader(), result)))
+
+    try:
+        return idempotent.respond(idempotent.run(key, f"POST /api/v1/tasks/{task_id}/complete", body, command,
+                                                 present, user_id=principal().user_id))
     except ValidationFailed as error:
         abort(400, message=_("The form has invalid fields."), errors={"json": {"data": error.errors}})
-    return fast_dump.respond(CommandResponse, present_command(reader(), result))
+    except (Conflict, NotFound) as error:
+        status, reason, message = idempotent.task_refusal(reader(), task_id, error.status)
+        return idempotent.refused(status, reason, message)
