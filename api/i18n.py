@@ -24,7 +24,8 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 def select_language() -> str:
     if not has_request_context():
         return DEFAULT_LANGUAGE
-    asked = request.args.get("lang")
+    # ``X-Himaya-Language``: the service worker keeping a page in each language for offline use.
+    asked = request.args.get("lang") or request.headers.get("X-Himaya-Language")
     if asked in LANGUAGES:
         return asked
     if not request.path.startswith("/api/"):  # pages: the chosen language, the user's, else French

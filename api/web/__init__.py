@@ -21,6 +21,7 @@ map of every page is below; each page family has its module:
 | :mod:`.planning` | statistical reports and action plans |
 | :mod:`.statistics` | indicators (with exports) and trainings |
 | :mod:`.admin` | pathways, modeler, form editor, migrations (blueprint ``admin``) |
+| :mod:`.outreach` | outreach offline: the sync list, the listening form kept, the queue's key, sync, service worker |
 | :mod:`.chrome` | CSRF, template globals and filters (`bdi`, `isolate`), front-end files, language, error pages |
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ from . import (
     login,
     moving,
     notes,
+    outreach,
     planning,
     referrals,
     statistics,
@@ -78,6 +80,13 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/session/keepalive", "keepalive", drafts.keepalive, POST),
     ("/cases", "cases", cases.case_list, GET),
     ("/cases/new", "report", cases.report, BOTH),
+    ("/sw.js", "service_worker", outreach.service_worker, GET),
+    ("/outreach", "outreach", outreach.outreach_page, GET),
+    ("/outreach/offline.json", "offline_list", outreach.offline_list, GET),
+    ("/outreach/key", "queue_key", outreach.queue_key, GET),
+    ("/outreach/tasks/<uuid:task_id>", "offline_task", outreach.offline_task, GET),
+    ("/outreach/sync/report", "sync_report", outreach.sync_report, POST),
+    ("/outreach/sync/tasks/<uuid:task_id>", "sync_task", outreach.sync_task, POST),
     ("/aftercare/new", "start_aftercare", aftercare.start, BOTH),
     ("/cases/<uuid:case_id>", "case", cases.case, GET),
     ("/cases/<uuid:case_id>/child", "correct_child", cases.correct_child, BOTH),

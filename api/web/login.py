@@ -51,7 +51,11 @@ def logout() -> ResponseReturnValue:
     session.clear()
     if language:
         session["lang"] = language
-    return redirect(url_for("web.login"))
+    response = redirect(url_for("web.login"))
+    # What the outreach app kept on the phone goes with the session: the pages of the service
+    # worker's cache, the sealed queue and its key in IndexedDB (static/outreach.js wipes them too).
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @login_required
