@@ -66,7 +66,8 @@ def _ready_offline(page: Any, url: str, pages: int) -> None:
     _until(page, "navigator.serviceWorker.controller !== null", 10)
 
 
-def _queue(page: Any) -> list[dict[str, Any]]:
+def _queue(page: Any) -> Any:
+    """What the phone keeps: {"items": [...], "keys": n}; None when there is no database at all."""
     return page.evaluate("""() => new Promise((resolve) => {
         const open = indexedDB.open('himaya-outreach', 1);
         open.onupgradeneeded = () => { open.transaction.abort(); resolve(null); };
@@ -140,7 +141,8 @@ def test_a_report_and_a_listening_done_offline_reach_the_server_once_after_a_res
         t.oncomplete = () => resolve(JSON.stringify(r.result)); }; })""")
     assert "Yassine" not in dump and "souk" not in dump.lower()
     page.goto(url + "/outreach")
-    assert page.locator("#queue-waiting .queue-item").count() == 2
+    _until(page, "document.querySelectorAll('#queue-waiting .queue-item').length === 2")
+    assert page.is_disabled("#sync-now")  # nothing to press without a network
     page.screenshot(path=str(SHOTS / "sync-list-offline-fr-360.png"), full_page=True)
     assert _count(engine, Case) == cases_before  # nothing reached the server
     phone.close()
@@ -190,8 +192,9 @@ def test_the_same_action_replayed_with_its_key_makes_no_second_case(playwright_i
     # The answer was lost on the way: the phone sends the very same action again, with its key.
     again = page.evaluate("""async ([id, sealed]) => {
         const session = await (await fetch('/outreach/key', {headers: {Accept: 'application/json'}})).json();
-        const answer = await fetch('/outreach/sync/report', {method: 'POST', headers: {'Content-Type': 'application/json',
-          'X-CSRF-Token': session.csrf, 'Idempotency-Key': id}, body: JSON.stringify({client_id: id, sealed})});
+        const answer = await fetch('/outreach/sync/report', {method: 'POST',
+          headers: {'Content-Type': 'application/json', 'X-CSRF-Token': session.csrf, 'Idempotency-Key': id},
+          body: JSON.stringify({client_id: id, sealed})});
         return {status: answer.status, replayed: answer.headers.get('Idempotent-Replayed'), body: await answer.json()};
     }""", [item["id"], sealed])
     assert again["status"] == 201 and again["replayed"] == "true"
@@ -239,6 +242,7 @@ def test_a_conflict_is_shown_and_resolved_and_logging_out_wipes_the_queue(playwr
     page.wait_for_selector("#queue-attention .queue-item [data-reason=task_already_completed]", timeout=20000)
     assert page.locator("#queue-synced .queue-item").count() == 1
     assert "أُنجزت هذه المرحلة" in page.locator("#queue-attention").inner_text()
+    assert page.get_attribute("#queue-attention a.open-case", "href") == f"/tasks/{held}"
     page.screenshot(path=str(SHOTS / "sync-list-conflict-ar-360.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"

@@ -18,6 +18,8 @@
   var INFO = "himaya-offline-queue-v1";
   var supported = !!(window.indexedDB && window.crypto && crypto.subtle);
 
+  // A reference or a unit's name in a sentence: its own direction island (FSI … PDI).
+  function iso(text) { return "\u2068" + (text || "") + "\u2069"; }
   function fill(text, values) {
     return String(text).replace(/%\((\w+)\)s/g, function (_m, name) { return values[name] === undefined ? "" : values[name]; });
   }
@@ -277,7 +279,7 @@
       if (error && error.message === "signed-out") { showSignedOut(); }
     }).then(function () {
       sending = false;
-      if (button) { button.disabled = false; button.textContent = W.sync_now; }
+      if (button) { button.disabled = !navigator.onLine; button.textContent = W.sync_now; }
       render();
     });
   }
@@ -354,7 +356,10 @@
     var head = document.createElement("p");
     head.className = "what";
     var title = document.createElement("bdi"); title.textContent = item.title; head.appendChild(title);
-    if (item.reference) { head.appendChild(document.createTextNode(" · ")); var ref = document.createElement("bdi"); ref.textContent = item.reference; head.appendChild(ref); }
+    if (item.reference) {
+      head.appendChild(document.createTextNode(" · "));
+      var ref = document.createElement("bdi"); ref.className = "ref"; ref.textContent = item.reference; head.appendChild(ref);
+    }
     li.appendChild(head);
     var when = document.createElement("p"); when.className = "muted";
     when.textContent = fill(W.saved_at, { time: new Date(item.created_at).toLocaleString(W.language === "ar" ? "ar-MA" : W.language) });
@@ -362,12 +367,12 @@
     var result = item.result || {};
     if (item.state === "synced") {
       var done = document.createElement("p");
-      done.textContent = item.kind === "report" ? fill(W.reported, { reference: result.reference, unit: result.unit_name || "" })
-        : fill(W.completed, { reference: result.reference });
+      done.textContent = item.kind === "report" ? fill(W.reported, { reference: iso(result.reference), unit: iso(result.unit_name) })
+        : fill(W.completed, { reference: iso(result.reference) });
       li.appendChild(done);
       if (result.earlier && result.earlier.length) {
         var warn = document.createElement("p"); warn.className = "flash warning earlier-warning";
-        warn.textContent = fill(W.earlier, { references: result.earlier.join(", ") });
+        warn.textContent = fill(W.earlier, { references: result.earlier.map(iso).join(", ") });
         li.appendChild(warn);
       }
       if (result.followed && result.case_id) { li.appendChild(link("/cases/" + result.case_id, W.open_case)); }
@@ -380,6 +385,8 @@
       (result.errors || []).forEach(function (message) {
         var detail = document.createElement("p"); detail.className = "field-error"; detail.textContent = message; li.appendChild(detail);
       });
+      // A step done meanwhile: what the server recorded is on the step's page, to compare.
+      if (item.task_id && result.reason === "task_already_completed") { li.appendChild(link("/tasks/" + item.task_id, W.see_step)); }
     }
     var actions = document.createElement("div"); actions.className = "actions";
     if (item.state === "attention" && item.sealed && (result.reason === "case_changed" || result.status === 422)) {
@@ -408,6 +415,8 @@
     });
     var check = document.getElementById("check-earlier");
     if (check) { check.disabled = !navigator.onLine; }
+    var now = document.getElementById("sync-now");
+    if (now && !sending) { now.disabled = !navigator.onLine; }
   }
   function expire() {
     return store("keys", "readonly", function (s) { return s.get(USER); }).then(function (key) {
