@@ -164,6 +164,8 @@ def test_a_report_and_a_listening_done_offline_reach_the_server_once_after_a_res
     synced = _queue(page)["items"]
     assert all(i["state"] == "synced" and i["sealed"] is None for i in synced)  # sent: nothing left of the forms
     assert new[0].reference in page.locator("#queue-synced").inner_text()
+    _until(page, "document.getElementById('offline-ready').dataset.kept === '2'")  # the step done: not kept
+    assert not page.locator(f".offline-step[data-task-id='{held}']").is_visible()
     page.screenshot(path=str(SHOTS / "sync-list-synced-fr-360.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"

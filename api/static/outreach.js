@@ -347,6 +347,13 @@
         }
         mine.forEach(function (item) { list.appendChild(line(item)); });
       });
+      // A listening step sent from here is done: its offline form is no longer offered.
+      items.forEach(function (item) {
+        if (item.kind !== "step" || item.state !== "synced") { return; }
+        document.querySelectorAll(".offline-step[data-task-id='" + item.task_id + "']").forEach(function (a) {
+          a.closest("li").hidden = true;
+        });
+      });
     });
   }
   function line(item) {
@@ -496,7 +503,8 @@
     if (!navigator.onLine) { return; }
     if (outreachPage) {
       // The key (and the CSRF token) of this session, the pages kept, then what waits goes.
-      return fetchSession().then(function () { keepPages(); return sync(); }, function () { keepPages(); });
+      // (the pages kept once what waited went: a step sent is no longer kept)
+      return fetchSession().then(function () { return sync(); }).then(keepPages, keepPages);
     }
     // Any other page: what waits goes, without a request when nothing does.
     return allItems().then(function (items) {

@@ -22,13 +22,13 @@ function keyFor(path, language) { return path + "?offline-language=" + language;
 function keep(list, language, port) {
   return caches.delete(CACHE).then(function () { return caches.open(CACHE); }).then(function (cache) {
     var work = [cache.put(LANGUAGE, new Response(language || "fr"))];
-    var kept = 0;
+    var kept = {};  // the pages kept, in one language at least
     (list.pages || []).forEach(function (path) {
       (list.languages || ["fr"]).forEach(function (lang) {
         work.push(fetch(path, { credentials: "same-origin", headers: { "X-Himaya-Language": lang }, redirect: "manual" })
           .then(function (response) {
             if (response.status === 200 && response.type === "basic") {
-              kept += 1;
+              kept[path] = true;
               return cache.put(keyFor(path, lang), response);
             }
           }).catch(function () { /* kept next time */ }));
@@ -40,7 +40,7 @@ function keep(list, language, port) {
       }).catch(function () { /* kept next time */ }));
     });
     return Promise.all(work).then(function () {
-      if (port) { port.postMessage({ kept: kept / Math.max((list.languages || ["fr"]).length, 1) }); }
+      if (port) { port.postMessage({ kept: Object.keys(kept).length }); }
     });
   });
 }
