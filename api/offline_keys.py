@@ -10,7 +10,7 @@ phone, its browser profile or a copy of its storage can decrypt it, whoever they
 server can, when the worker syncs, signed in.
 
 The server's private key is not stored: it is derived from the application's secret key, the
-user's id and the key id (``<issued-at>.<random>``), with HMAC-SHA256. A key id altered on the
+user's id and the key id (``<issued-at>.<random>``), with HMAC-SHA512. A key id altered on the
 phone (a later date, another user's) derives another key, and the action does not open. A key
 id older than ``HIMAYA_OFFLINE_QUEUE_HOURS`` opens nothing: the phone wipes its queue then too.
 No SQL and no Flask here.
