@@ -21,6 +21,12 @@ from .context import engine, settings
 from .readers import tasks as task_readers
 from .readers.context import ReadContext
 
+# The header in the OpenAPI document of the endpoints that take it.
+HEADER_PARAMETER = {"in": "header", "name": HEADER, "required": False, "schema": {
+    "type": "string", "pattern": idempotency.KEY_PATTERN.pattern}, "description": (
+    "A key made by the client for one action: the same request again with it answers the first answer "
+    "(Idempotent-Replayed: true) and runs nothing twice; another request with it is a 422.")}
+
 # What a refused completion says, for a client to explain it (the "reason" of a 404 or 409).
 TASK_ALREADY_COMPLETED = "task_already_completed"
 TASK_CANCELLED = "task_cancelled"

@@ -229,3 +229,12 @@ def test_an_expired_key_not_yet_purged_makes_way(api: ApiClient, engine: Engine,
     assert _report(api, body).status_code == 201
     with engine.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(IdempotencyKey)) == 1
+
+
+@pytest.mark.sqlite_only
+def test_the_openapi_document_names_the_header(api: ApiClient):
+    spec = api.get("/api/v1/openapi.json").get_json()
+    for path in ("/api/v1/cases", "/api/v1/tasks/{task_id}/complete"):
+        names = {p["name"] for p in spec["paths"][path]["post"].get("parameters", [])}
+        assert "Idempotency-Key" in names, path
+        assert "422" in spec["paths"][path]["post"]["responses"]

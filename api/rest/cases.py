@@ -46,6 +46,7 @@ blp.before_request(load_principal)
 
 @blp.route("", methods=["POST"])
 @blp.arguments(CaseIntakeSchema)
+@blp.doc(parameters=[idempotent.HEADER_PARAMETER])
 @blp.response(201, CommandResponse)
 @blp.alt_response(400, description="Invalid fields (each listed)")
 @blp.alt_response(403, description="Outside the caller's territory, or a role that does not report")

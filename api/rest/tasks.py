@@ -162,6 +162,7 @@ def release_all(body: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/<uuid:task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteRequest)
+@blp.doc(parameters=[idempotent.HEADER_PARAMETER])
 @blp.response(200, CommandResponse)
 @blp.alt_response(400, description="Form fields missing or invalid (each listed); nothing changes")
 @blp.alt_response(403, description="Another role's task")
