@@ -216,7 +216,27 @@ INDICATOR_LABELS = {
     "statistical_reports_published_late": _l("Statistical reports published late"),
     "statistical_reports_unpublished": _l("Statistical reports not yet published"),
     "statistical_reports_on_time_share": _l("Share of statistical reports published on time"),
+    "prevention_sessions": _l("Prevention and awareness activities"),
+    "prevention_participants": _l("People reached by prevention activities"),
+    "prevention_children": _l("Children reached"), "prevention_parents": _l("Parents reached"),
+    "prevention_professionals": _l("Professionals reached"),
+    "prevention_sessions_by_theme": _l("Prevention activities, by theme"),
 }
+PLACE_KIND_LABELS = {
+    "school": _l("School"), "mosque": _l("Mosque"), "community_centre": _l("Community centre"),
+    "youth_centre": _l("Youth centre"), "health_facility": _l("Health facility"),
+    "media": _l("Media (radio, TV, press)"),
+    "online": _l("Online"), "public_space": _l("Public space (market, square)"), "association": _l("Association"),
+    "other": _l("Other"),
+}
+THEME_LABELS = {
+    "childrens_rights": _l("Children's rights"), "violence": _l("Violence against children"),
+    "sexual_abuse": _l("Sexual abuse"), "begging": _l("Begging"), "child_labour": _l("Child labour"),
+    "school_drop_out": _l("School drop-out"), "online_risks": _l("Online risks"),
+    "civil_registration": _l("Civil registration"), "early_marriage": _l("Early marriage"),
+    "positive_parenting": _l("Positive parenting"), "other": _l("Other"),
+}
+AUDIENCE_LABELS = {"children": _l("Children"), "parents": _l("Parents"), "professionals": _l("Professionals")}
 SEX_LABELS = {"F": _l("Girls"), "M": _l("Boys")}
 REPORT_STATUS_LABELS = {"preparing": _l("Being prepared"), "submitted": _l("Submitted to the CAPE"),
                         "returned": _l("Returned for correction"), "published": _l("Published")}
@@ -230,7 +250,7 @@ AREA_LABELS = {"detection_care": _l("Detection, care and follow-up of child vict
 
 def breakdown_label(code: str) -> str:
     """A breakdown cell of the indicator tables: a category, a sex, or the code itself."""
-    return str(CATEGORY_LABELS.get(code) or SEX_LABELS.get(code) or code)
+    return str(CATEGORY_LABELS.get(code) or SEX_LABELS.get(code) or THEME_LABELS.get(code) or code)
 
 
 # --- the case file's notes and contacts (engine/case_records.py) ----------------------------
