@@ -109,6 +109,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     (PLAN + "/export.<fmt>", "export_action_plan", planning.export_action_plan, GET),
     (PLAN + "/edit", "edit_action_plan", planning.edit_action_plan, POST),
     (PLAN + "/action", "plan_action", planning.plan_action, BOTH),
+    (PLAN + "/progress", "plan_progress_page", planning.plan_progress_page, BOTH),
     ("/inbox", "inbox", inbox.inbox_page, GET),
     ("/inbox/<int(max=9223372036854775807):notification_id>/open", "open_notification", inbox.open_notification, POST),
     ("/indicators", "indicators_page", statistics.indicators_page, GET),
