@@ -27,7 +27,9 @@ runtime projections, and the history grows without slowing them.
 - ``delivery_incidents``: an outbox message whose recipients were nobody (no active justice
   partner in the province…), open until a coordinator records how they were informed instead.
 - identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
-  ``provinces``; administration: ``form_drafts``; indicators: ``trainings``; a user's own work
+  ``provinces``, ``case_categories`` (extended by administrators); administration: ``form_drafts``;
+  indicators: ``trainings``, ``prevention_activities``; a plan's follow-up: ``plan_action_progress``
+  (where each action of a validated version stands) and ``plan_action_updates`` (its history); a user's own work
   tray: ``task_views`` (saved task-list filters) and ``task_drafts`` (unsent step forms).
 """
 from __future__ import annotations
