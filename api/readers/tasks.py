@@ -19,7 +19,7 @@ from .context import ReadContext
 from .paging import count, total_of
 
 # An open task, its case's reference and its pathway version.
-FoundTask = tuple[OpenTask, str, int]
+FoundTask = tuple[Any, str, int]  # (the task's columns as a plain row, case reference, pathway version)
 _TASK_COLUMNS = tuple(OpenTask.__table__.c)
 
 
@@ -82,11 +82,13 @@ def visible_task(ctx: ReadContext, task_id: str, *, ended_is_conflict: bool = Fa
     ended in a case the caller sees is a :class:`Conflict` instead: it existed, it is done.
     """
     with ctx.engine.db.reading() as session:
-        found = session.execute(select(OpenTask, Case.reference, Case.pathway_version_id)
+        # A plain row of the task's columns (read as an OpenTask's attributes), not an ORM object.
+        found = session.execute(select(*_TASK_COLUMNS, Case.reference.label("case_reference"),
+                                       Case.pathway_version_id)
                                 .join(Case, Case.id == OpenTask.case_id)
                                 .where(OpenTask.id == str(task_id), policy.task_scope(ctx.principal))).first()
         if found is not None:
-            return found[0], found[1], found[2]
+            return found, found.case_reference, found.pathway_version_id
         ended = ended_is_conflict and session.scalar(
             select(TaskRecord.id).join(Case, Case.id == TaskRecord.case_id)
             .where(TaskRecord.id == str(task_id), policy.case_scope(ctx.principal))) is not None
@@ -192,7 +194,7 @@ def task_steps(ctx: ReadContext) -> list[tuple[str, str]]:
     return sorted(titles.items(), key=lambda item: item[1].casefold())
 
 
-def assignable_user(ctx: ReadContext, username: str, task: OpenTask) -> User | None:
+def assignable_user(ctx: ReadContext, username: str, task: Any) -> User | None:
     """The active user of that name who may take the task on (its lane and territory), if any."""
     with ctx.engine.db.reading() as session:
         user = session.scalar(select(User).where(User.username == username))
