@@ -265,6 +265,10 @@ class OpenTask(Base):
     __table_args__ = (
         Index("ix_open_tasks_province_role", "province", "role", "state", "due_at"),
         Index("ix_open_tasks_unit_role", "unit", "role", "state", "due_at"),
+        # A lane's task list (policy.lane_condition, then the state) in its order (due date, id):
+        # the first page is read off the index and stops after its rows.
+        Index("ix_open_tasks_lane_unit", "province", "role", "unit", "state", "due_at", "id"),
+        Index("ix_open_tasks_lane_sector", "province", "role", "sector", "state", "due_at", "id"),
         Index("ix_open_tasks_assignee", "assignee", "state", "due_at"),
         Index("ix_open_tasks_due", "due_at", "escalation_level"),
         Index("ix_open_tasks_next_escalation", "next_escalation_at"),
