@@ -174,6 +174,9 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
 
     api.register_blueprint(administration.blp)
     api.register_blueprint(administration.away_blp)
+    from .rest import categories as case_categories  # the case categories, reference data
+
+    api.register_blueprint(case_categories.blp)
     app.extensions["himaya_api"] = api
     _register_error_handlers(app, api)
     from .web import bp as web_pages

@@ -123,8 +123,10 @@ def _yes_no(value: Any) -> str:
     return _("Yes") if value else _("No")
 
 
-def _local(value: Any) -> str:
-    """A moment (an aware datetime or its ISO text) in the installation's time zone."""
+def local_moment(value: Any, *, machine: bool = False) -> str:
+    """A moment (an aware datetime or its ISO text) in the installation's time zone: for a
+    person (``2026-12-04 09:30``), or ``machine``-readable ISO 8601 with its offset (the
+    subject-access export's files)."""
     if value in (None, ""):
         return ""
     if isinstance(value, str):
@@ -133,7 +135,8 @@ def _local(value: Any) -> str:
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return value.astimezone(settings().zone).strftime("%Y-%m-%d %H:%M")
+        local = value.astimezone(settings().zone)
+        return local.isoformat(timespec="minutes") if machine else local.strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
@@ -385,7 +388,7 @@ class _Writer:
         report = file.report()
         self.heading(_("Report"))
         self.row(_("Source"), labels.SOURCE_LABELS.get(report.get("source"), report.get("source")))
-        self.row(_("Received on"), _local(report.get("received_at")))
+        self.row(_("Received on"), local_moment(report.get("received_at")))
         place = report.get("location") or {}
         self.row(_("Place"), place.get("place"))
         self.row(_("Commune"), place.get("commune"))
@@ -408,8 +411,8 @@ class _Writer:
         self.heading(_("The case"))
         self.row(_("Status"), labels.STATUS_LABELS.get(case.status, case.status))
         if case.closed_at is not None:
-            self.row(_("Closed on"), _local(case.closed_at))
-        self.row(_("Opened"), _local(case.opened_at))
+            self.row(_("Closed on"), local_moment(case.closed_at))
+        self.row(_("Opened"), local_moment(case.opened_at))
         self.row(_("Risk level"), labels.RISK_LABELS.get(case.risk_level, case.risk_level))
         self.row(_("Categories"), comma.join(str(labels.CATEGORY_LABELS.get(c, c)) for c in case.categories or []))
         self.row(_("Medical emergency"), _yes_no(case.emergency_medical))
@@ -439,7 +442,7 @@ class _Writer:
         for number, step in enumerate(steps, start=1):
             self.subheading(f"{number}. {step['title']}")
             self.row(_("Completed by"), self._who(step["completed_by"], step.get("role"), step.get("sector")))
-            self.row(_("Completed on"), _local(step["completed_at"]))
+            self.row(_("Completed on"), local_moment(step["completed_at"]))
             for answer in step["answers"]:
                 self.row(answer["label"], answer["display"])
             if not step["answers"]:
@@ -451,7 +454,7 @@ class _Writer:
         if not tasks:
             self.note(_("No open step."))
         for task in tasks:
-            due = _local(task.get("due_at")) or NONE
+            due = local_moment(task.get("due_at")) or NONE
             if task.get("overdue"):
                 due = f"{due} · {_('Overdue')}"
             self.subheading(task["title"])
@@ -476,16 +479,16 @@ class _Writer:
                 if decision.court_reference:
                     self.row(_("Court reference"), decision.court_reference)
                 by = self._who(decision.by) if decision.by else NONE
-                self.row(_("Recorded on"), f"{_local(decision.at)} · {by}")
+                self.row(_("Recorded on"), f"{local_moment(decision.at)} · {by}")
         if status.pending:
             self.row(_("Decisions awaited"), str(status.pending))
             if status.pending_due:
-                self.row(_("Due"), _local(status.pending_due))
+                self.row(_("Due"), local_moment(status.pending_due))
         if status.notifications:
             self.subheading(_("Information sent to the prosecutor's office"))
             for notification in status.notifications:
                 where = _("at the report") if notification.recorded_at == "report" else notification.recorded_at
-                self.subheading(_local(notification.at), size=9.5)
+                self.subheading(local_moment(notification.at), size=9.5)
                 self.row(_("Recorded at"), where)
                 self.row(_("Concerns"), comma.join(notification.concerns) or NONE)
                 self.row(_("Delivery"), labels.OUTBOX_STATUS_LABELS.get(notification.status, notification.status))
@@ -528,5 +531,5 @@ class _Writer:
             self.row(_("Kind"), document.get("kind_label") or document.get("kind"))
             by = self._who(document.get("uploaded_by"), document.get("uploader_role")) \
                 if document.get("uploaded_by") else None
-            uploaded = " · ".join(p for p in (_local(document.get("uploaded_at")), by) if p)
+            uploaded = " · ".join(p for p in (local_moment(document.get("uploaded_at")), by) if p)
             self.row(_("Added"), uploaded)

@@ -37,11 +37,13 @@ from engine.models import (
     CaseNote,
     DeliveryIncident,
     OpenTask,
+    PreventionActivity,
     StatisticalReport,
     TaskRecord,
 )
 from engine.vocabulary import (
     ADMIN,
+    CAPE,
     CASE_WORKER,
     CHILD,
     COORDINATOR,
@@ -51,6 +53,7 @@ from engine.vocabulary import (
     SAS_MOBILE,
     SUPERVISOR,
     TERRITORIAL_ROLES,
+    UPE,
     Lane,
 )
 
@@ -187,6 +190,31 @@ def can_read_trainings(principal: Principal) -> bool:
 def can_record_training(principal: Principal, province: str | None) -> bool:
     """The province's CAPE coordinators record the trainings of its UPE staff."""
     return principal.role == COORDINATOR and principal.province == province
+
+
+def prevention_scope(principal: Principal) -> Any:
+    """SQL condition on ``PreventionActivity``: a unit's own (its staff), the province's (the CAPE
+    coordinators and the CPPE); none for the others (the national level reads the indicators)."""
+    if principal.role == CASE_WORKER and principal.unit:
+        return and_(PreventionActivity.unit == principal.unit, PreventionActivity.province == principal.province)
+    if principal.role in PROVINCE_ROLES:
+        return PreventionActivity.province == principal.province
+    return false()
+
+
+def can_read_prevention(principal: Principal) -> bool:
+    """May list prevention activities (which ones: :func:`prevention_scope`)."""
+    return (principal.role == CASE_WORKER and bool(principal.unit)) or principal.role in PROVINCE_ROLES
+
+
+def prevention_units(principal: Principal, own_unit_kind: str | None) -> set[str] | None | bool:
+    """The units the principal records prevention activities for: its own UPE or CAPE unit (its
+    staff), any UPE or CAPE of the province (None: the CAPE coordinators), or False (not allowed)."""
+    if principal.role == COORDINATOR and principal.province:
+        return None
+    if principal.role == CASE_WORKER and principal.unit and own_unit_kind in (UPE, CAPE):
+        return {principal.unit}
+    return False
 
 
 def can_draft_plan(principal: Principal, province: str) -> bool:

@@ -6,7 +6,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from engine.intake import CATEGORIES, RISK_LEVELS, CaseIntakeSchema  # noqa: F401  (re-exported)
+from engine.intake import CATEGORIES, RISK_LEVELS  # noqa: F401  (re-exported)
+from engine.intake import CaseIntakeSchema as _IntakeSchema
 
 
 def decimal_bounds_as_numbers(converter: Any, field: fields.Field, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -16,6 +17,20 @@ def decimal_bounds_as_numbers(converter: Any, field: fields.Field, ret: dict[str
         return {}
     return {key: float(ret[key]) for key in ("minimum", "maximum") if isinstance(ret.get(key), (str, Decimal))}
 
+
+
+
+class CaseIntakeSchema(_IntakeSchema):
+    """The body of ``POST /api/v1/cases``: the engine's intake, its categories checked against
+    their reference data (``GET /api/v1/categories``) as the engine does, so every field's error
+    comes in one answer."""
+
+    @property
+    def known_categories(self) -> tuple[str, ...]:  # type: ignore[override]
+        from .context import engine
+        from .readers.categories import category_rules
+
+        return category_rules(engine()).codes
 
 class Strict(Schema):
     class Meta:
@@ -75,7 +90,8 @@ class CaseListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
     province = fields.String(validate=validate.Length(min=1, max=64))
     unit = fields.String(validate=validate.Length(min=1, max=100))
-    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    category = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,63}$"),
+                             metadata={"description": "a category code (GET /api/v1/categories)"})
     risk_level = fields.String(validate=validate.OneOf(RISK_LEVELS))
 
 
@@ -890,8 +906,9 @@ class AdminEventSchema(Schema):
     at = fields.DateTime()
     actor = fields.String()
     action = fields.String(metadata={"description": "unit_created | unit_changed | user_created | user_changed | "
-                                                    "user_disabled | user_enabled | password_reset | away_changed"})
-    target_kind = fields.String(metadata={"description": "unit | user"})
+                                                    "user_disabled | user_enabled | password_reset | away_changed | "
+                                                    "category_created | category_changed"})
+    target_kind = fields.String(metadata={"description": "unit | user | category"})
     target = fields.String()
     fields_ = fields.List(fields.String(), data_key="fields", attribute="fields",
                           metadata={"description": "names of the fields changed (never their values)"})

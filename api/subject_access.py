@@ -143,14 +143,7 @@ def safe_name(number: int, filename: str, content_type: str) -> str:
 
 
 def _local(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return value.astimezone(settings().zone).isoformat(timespec="minutes")
-    return "" if value is None else str(value)
+    return case_summary_pdf.local_moment(value, machine=True)
 
 
 def _event_note(kind: str, detail: Mapping[str, Any], withholding: Withholding) -> str:

@@ -454,12 +454,14 @@ def warm_up(port: int, workers: int, case_worker: str) -> None:
 def explain_task_list(url: str, username: str) -> tuple[str, str]:
     """The plans of the count and page queries of GET /tasks?scope=available (as in
     api/readers/tasks.py): PostgreSQL's EXPLAIN (ANALYZE, BUFFERS), SQLite's EXPLAIN QUERY PLAN."""
+    from datetime import UTC, datetime
+
     from sqlalchemy import func, select
 
-    from api import policy
     from api.auth import Principal
+    from api.readers.tasks import page_statements
     from engine.db import Database
-    from engine.models import Case, OpenTask, User
+    from engine.models import User
 
     database = Database(url)
     explain = "EXPLAIN QUERY PLAN" if database.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS)"
@@ -468,9 +470,8 @@ def explain_task_list(url: str, username: str) -> tuple[str, str]:
             user = session.execute(select(User).where(User.username == username)).scalar_one()
             principal = Principal(user.id, user.username, user.role, user.province, user.unit, user.sector,
                                   user.language)
-            query = select(OpenTask.id).where(policy.actionable_scope(principal), OpenTask.state == "ready")
-            page = (query.with_only_columns(OpenTask, Case.reference).join(Case, Case.id == OpenTask.case_id)
-                    .order_by(OpenTask.due_at.is_(None), OpenTask.due_at, OpenTask.id).limit(20))
+            # The very statements GET /tasks?scope=available runs (api/readers/tasks.py).
+            query, page = page_statements(principal, datetime.now(UTC), "available")
             count = select(func.count()).select_from(query.subquery())
             plans = []
             for statement in (count, page):

@@ -194,6 +194,10 @@ def _uuids(count: int, rng: random.Random) -> list[str]:
 
 # --- writers: COPY on PostgreSQL, Core executemany elsewhere ------------------------------
 
+def _sealer(kind: crypto.Sealed, dialect: Any) -> Callable[[Any], Any]:
+    return lambda value: kind.process_bind_param(value, dialect)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -235,12 +239,23 @@ class Writer:
     def _copy(self, cursor: Any, table: Any, json_columns: list[str], rows: list[dict[str, Any]]) -> None:
         begin = time.perf_counter()
         columns = list(rows[0])
-        jsons = [name in json_columns for name in columns]
+        dialect = self.database.engine.dialect
+        # COPY bypasses the column types: a sealed column (engine.crypto) is sealed here, as an
+        # INSERT through SQLAlchemy would, and JSON columns are encoded.
+        encoders: list[Callable[[Any], Any] | None] = []
+        for name in columns:
+            kind = table.c[name].type
+            if isinstance(kind, crypto.Sealed):
+                encoders.append(_sealer(kind, dialect))
+            elif name in json_columns:
+                encoders.append(_json)
+            else:
+                encoders.append(None)
         statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
         with cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([_json(row[c]) if is_json and row[c] is not None else row[c]
-                                for c, is_json in zip(columns, jsons)])
+                copy.write_row([row[c] if encode is None or row[c] is None else encode(row[c])
+                                for c, encode in zip(columns, encoders)])
         self._count(table.name, len(rows), time.perf_counter() - begin)
 
     def _count(self, name: str, rows: int, seconds: float) -> None:

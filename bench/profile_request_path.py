@@ -55,6 +55,39 @@ def layer_of(filename: str) -> str:
     return "other python"
 
 
+def measure_floor(client: Any, headers: dict[str, str], rounds: int) -> dict[str, float]:
+    """CPU per call of what every request pays before Himaya's own work: Flask and werkzeug
+    answering a request with no database (``/api/v1/me`` without a token); the same with the
+    token check and a small JSON answer (``/api/v1/me``); and stock SpiffWorkflow completing the listening step in
+    memory and running the next steps (``bench/engine_bench.py``'s raw runner, no persistence)."""
+    from engine_bench import ANSWERS, RawRunner
+
+    def cpu_per_call(call: Any, count: int) -> float:
+        for _ in range(10):
+            call()
+        begin = time.process_time()
+        for _ in range(count):
+            call()
+        return (time.process_time() - begin) / count * 1000
+
+    runner = RawRunner()
+
+    def raw_step() -> None:
+        workflow = runner.start(categories=["out_of_school"], risk_level="medium", immediate_danger=False)
+        runner.complete(workflow, "reception_listening", ANSWERS["reception_listening"])
+
+    started = cpu_per_call(lambda: runner.start(categories=["out_of_school"], risk_level="medium",
+                                                immediate_danger=False), rounds)
+    return {
+        "Flask answering, no database (`GET /api/v1/me` without a token: 401)": cpu_per_call(
+            lambda: client.get("/api/v1/me"), rounds * 3),
+        "token check and a small answer (`GET /api/v1/me`)": cpu_per_call(
+            lambda: client.get("/api/v1/me", headers=headers), rounds * 3),
+        "SpiffWorkflow: the listening step run with its next steps, in memory": max(
+            cpu_per_call(raw_step, rounds) - started, 0.0),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
@@ -119,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, (p50, p95) in timed.items():
         print(f"{name:10} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms")
     print(f"CPU per round (list + completion, this process): {cpu_ms:.2f} ms")
+    floor = measure_floor(client, workers[0], args.rounds)
+    for label, value in floor.items():
+        print(f"floor: {label}: {value:.2f} ms CPU")
     if not args.profile:
         return 0
 
@@ -165,6 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         "| stage | share |",
         "|---|---:|",
         *(f"| {label} | {share:.0%} |" for label, share in stages),
+        "",
+        "The floor under the same process (CPU per call, no profiler): what the stack costs before any of "
+        "Himaya's own work, against the 5 ms target for a completion with its task list:",
+        "",
+        "| floor | CPU ms |",
+        "|---|---:|",
+        *(f"| {label} | {value:.2f} |" for label, value in floor.items()),
         "",
         "Self time by layer (where the interpreter was when sampled; C calls counted as builtins):",
         "",

@@ -14,14 +14,15 @@ from sqlalchemy.orm import Session
 
 from .models import AdminEvent
 
-UNIT, USER = "unit", "user"
+UNIT, USER, CATEGORY = "unit", "user", "category"
 UNIT_CREATED, UNIT_CHANGED = "unit_created", "unit_changed"
 USER_CREATED, USER_CHANGED = "user_created", "user_changed"
 USER_DISABLED, USER_ENABLED = "user_disabled", "user_enabled"
 PASSWORD_RESET = "password_reset"
 AWAY_CHANGED = "away_changed"  # out-of-office dates set or cleared (by the user, a coordinator, an admin)
+CATEGORY_CREATED, CATEGORY_CHANGED = "category_created", "category_changed"  # reference data (engine.categories)
 ACTIONS = (UNIT_CREATED, UNIT_CHANGED, USER_CREATED, USER_CHANGED, USER_DISABLED, USER_ENABLED, PASSWORD_RESET,
-           AWAY_CHANGED)
+           AWAY_CHANGED, CATEGORY_CREATED, CATEGORY_CHANGED)
 CLI = "cli"  # the actor of a change made on the command line (with the OS user when known: "cli:alice")
 
 

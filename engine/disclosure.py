@@ -36,13 +36,14 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from .indicators import Period, compute
-from .models import Case, StatisticalReport, Training
+from .models import Case, PreventionActivity, StatisticalReport, Training
 from .province_indicators import compute_provinces
 from .vocabulary import CHILD
 
 SMALL_CELL = 5
 NATIONAL = None  # the scope of the country's figures
 ADDITIVE = ("by_unit", "by_province", "by_sex", "by_age_band")  # each adds up to the children served
+PREVENTION_AUDIENCES = ("children", "parents", "professionals")  # add up to the participants
 REPORT_PARTS = ("published_on_time", "published_late", "unpublished")  # add up to the reports due
 _UNBOUNDED = 10 ** 12
 _PASSES = 200
@@ -66,6 +67,8 @@ def _active_provinces(session: Session, period: Period) -> set[str]:
     query = union(
         select(Case.province).where(Case.subject_kind == CHILD, Case.opened_at <= period.end_at),
         select(Training.province).where(Training.start_date >= period.start, Training.start_date <= period.end),
+        select(PreventionActivity.province).where(PreventionActivity.held_on >= period.start,
+                                                  PreventionActivity.held_on <= period.end),
         select(StatisticalReport.province).where(StatisticalReport.due_at >= period.start_at,
                                                  StatisticalReport.due_at <= period.end_at))
     return {province for (province,) in session.execute(query) if province}
@@ -120,6 +123,12 @@ def _cells(result: dict[str, Any]) -> Iterable[tuple[Path, int]]:
         yield ("steps", "median_days", step, "count"), value["count"]
     for key, value in result["trainings"].items():
         yield ("trainings", key), value
+    for key, value in result.get("prevention", {}).items():
+        if isinstance(value, dict):
+            for theme, n in value.items():
+                yield ("prevention", key, theme), n
+        else:
+            yield ("prevention", key), value
     for key in ("due", *REPORT_PARTS):
         yield ("statistical_reports", key), result["statistical_reports"][key]
 
@@ -137,6 +146,11 @@ def _relations(results: dict[str | None, dict[str, Any]], values: dict[Cell, int
                           [(scope, path) for path in paths if path[:2] == ("steps", "median_days")]))
         relations.append(((scope, ("statistical_reports", "due")),
                           [(scope, ("statistical_reports", key)) for key in REPORT_PARTS]))
+        if (scope, ("prevention", "sessions")) in values:
+            relations.append(((scope, ("prevention", "sessions")),
+                              [(scope, path) for path in paths if path[:2] == ("prevention", "by_theme")]))
+            relations.append(((scope, ("prevention", "participants")),
+                              [(scope, ("prevention", key)) for key in PREVENTION_AUDIENCES]))
     provinces = [scope for scope in results if scope is not NATIONAL]
     if NATIONAL in results and provinces:
         for scope, path in values:
@@ -227,6 +241,10 @@ def _hide(result: dict[str, Any], paths: set[Path]) -> dict[str, Any]:
                             for step, value in steps["median_days"].items()}
     out["steps"] = steps
     out["trainings"] = {key: cell(("trainings", key), value) for key, value in result["trainings"].items()}
+    if "prevention" in result:
+        out["prevention"] = {key: ({theme: cell(("prevention", key, theme), n) for theme, n in value.items()}
+                                   if isinstance(value, dict) else cell(("prevention", key), value))
+                             for key, value in result["prevention"].items()}
     reports = {key: cell(("statistical_reports", key), value) if key != "on_time_share" else value
                for key, value in result["statistical_reports"].items()}
     if reports["due"] is None or reports["published_on_time"] is None:

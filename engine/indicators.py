@@ -6,6 +6,8 @@
 - cases opened and closed in the period;
 - median days per step and the share of steps completed after their due date;
 - trainings organised for UPE staff and distinct staff trained;
+- prevention and awareness activities held, with the children, parents and professionals reached
+  (by the unit that held them: :mod:`engine.prevention`);
 - quarterly statistical reports due in the period, published on time or not (from their pathway).
 
 Statistics for the national level carry no personal data and hide small cells, with the cells
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from .models import Case, StatisticalReport, TaskRecord, Training
+from .models import Case, PreventionActivity, StatisticalReport, TaskRecord, Training
 from .vocabulary import CHILD
 
 # Which child a case is about: itself, or the case it was linked into as the same child.
@@ -144,8 +146,53 @@ def compute(session: Session, period: Period, provinces: list[str] | None, *,
             "median_days": medians,
         },
         "trainings": {"sessions": len(trainings), "staff_trained": len(staff)},
+        "prevention": prevention_figures(session, period, provinces, units),
         "statistical_reports": report_timeliness(session, period, provinces, units),
     }
+
+
+PREVENTION_COUNTS = ("sessions", "participants", "children", "parents", "professionals")
+
+
+def empty_prevention() -> dict[str, Any]:
+    return {**{key: 0 for key in PREVENTION_COUNTS}, "by_theme": {}}
+
+
+def prevention_figures(session: Session, period: Period, provinces: list[str] | None,
+                       units: list[str] | None = None) -> dict[str, Any]:
+    """Prevention activities held in the period: sessions, people reached (children, parents,
+    professionals) and sessions by theme — grouped by the database."""
+    return prevention_by_province(session, period, provinces, units, by_province=False).get(None, empty_prevention())
+
+
+def prevention_by_province(session: Session, period: Period, provinces: list[str] | None,
+                           units: list[str] | None = None, *, by_province: bool = True
+                           ) -> dict[str | None, dict[str, Any]]:
+    """``{province (None when not by province): prevention figures}`` of the period."""
+    activity = PreventionActivity
+    where = [activity.held_on >= period.start, activity.held_on <= period.end]
+    if provinces is not None:
+        where.append(activity.province.in_(provinces))
+    if units is not None:
+        where.append(activity.unit.in_(units))
+    key = activity.province if by_province else None
+    found: dict[str | None, dict[str, Any]] = {}
+    for province, theme, sessions, children, parents, professionals in session.execute(
+            select(key if key is not None else func.min(activity.province), activity.theme, func.count(),
+                   func.sum(activity.children), func.sum(activity.parents), func.sum(activity.professionals))
+            .where(*where).group_by(*([key] if key is not None else []), activity.theme)).all():
+        scope = province if by_province else None
+        figures = found.setdefault(scope, empty_prevention())
+        children, parents, professionals = int(children or 0), int(parents or 0), int(professionals or 0)
+        figures["sessions"] += sessions
+        figures["children"] += children
+        figures["parents"] += parents
+        figures["professionals"] += professionals
+        figures["participants"] += children + parents + professionals
+        figures["by_theme"][theme] = sessions
+    for figures in found.values():
+        figures["by_theme"] = dict(sorted(figures["by_theme"].items()))
+    return found
 
 
 def report_timeliness(session: Session, period: Period, provinces: list[str] | None,
@@ -181,5 +228,13 @@ def rows(indicators: dict[str, Any]) -> list[tuple[str, str, Any]]:
                for step, value in indicators["steps"]["median_days"].items())
     out += [("trainings_organised", "", indicators["trainings"]["sessions"]),
             ("staff_trained", "", indicators["trainings"]["staff_trained"])]
+    out.extend(prevention_rows(indicators.get("prevention") or empty_prevention()))
     out.extend((f"statistical_reports_{key}", "", value) for key, value in indicators["statistical_reports"].items())
+    return out
+
+
+def prevention_rows(prevention: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """The prevention figures as (indicator, breakdown, value) rows."""
+    out: list[tuple[str, str, Any]] = [(f"prevention_{key}", "", prevention.get(key)) for key in PREVENTION_COUNTS]
+    out.extend(("prevention_sessions_by_theme", theme, n) for theme, n in (prevention.get("by_theme") or {}).items())
     return out

@@ -3,7 +3,9 @@
 The JSON shape is the one of ``POST /api/v1/cases`` in ``docs/api.md``. Marshmallow checks
 each field; :func:`check_age` and :func:`risk_level` apply the pathway's rules, which come
 from the pathway's BPMN properties when it sets them (``age_min``, ``age_max``,
-``risk_high_categories``, ``risk_medium_categories``) and from the defaults below otherwise.
+``risk_high_categories``, ``risk_medium_categories``) and otherwise from the categories'
+reference data (:mod:`engine.categories`: the codes a report may carry and their risk levels,
+given to :func:`load_intake` and :func:`risk_level`), else the defaults below.
 The report's date lies from :data:`EARLIEST_REPORT` to now (give or take :data:`CLOCK_SKEW`) and
 not before the birth date; booleans are JSON ``true``/``false`` only (:class:`StrictBoolean`);
 names and short texts hold no direction control or control character (:func:`plain_line`).
@@ -14,7 +16,7 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from .vocabulary import RISK_LEVELS
 
@@ -36,10 +38,12 @@ DEFAULT_HIGH_CATEGORIES = ("victim_violence", "victim_sexual_abuse", "victim_exp
 DEFAULT_MEDIUM_CATEGORIES = ("street", "begging", "child_labour", "addiction", "unaccompanied_migrant",
                              "deprived_of_family", "witness", "juvenile_offender")
 
-# What BPMN conditions can read from the intake, with their finite domains (None: unbounded).
+# What BPMN conditions can read from the intake (``inform_prosecutor``: a category chosen says the
+# prosecutor must be informed, from the categories' reference data), with their finite domains (None: unbounded).
 INTAKE_VARIABLE_DOMAINS: dict[str, list[Any] | None] = {
     "emergency_medical": [True, False],
     "immediate_danger": [True, False],
+    "inform_prosecutor": [True, False],
     "risk_level": list(RISK_LEVELS),
     "categories": None,
     "child_sex": ["F", "M", "U"],
@@ -239,11 +243,26 @@ class CaseIntakeSchema(_Strict):
     child = fields.Nested(ChildSchema, required=True)
     province = fields.String(required=True, validate=_line(1, 64))
     unit = fields.String(required=True, validate=_line(1, 100))
-    categories = fields.List(fields.String(validate=validate.OneOf(CATEGORIES)), required=True,
-                             validate=validate.Length(min=1, max=len(CATEGORIES)))
+    categories = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True,
+                             validate=validate.Length(min=1, max=100))
     report = fields.Nested(ReportSchema, required=True)
     emergency = fields.Nested(EmergencySchema, load_default=lambda: {"medical": False, "immediate_danger": False})
     consent = fields.Nested(ConsentSchema, load_default=lambda: ConsentSchema().load({}))
+
+    # The codes a report may carry: the categories' reference data when given (load_intake).
+    known_categories: tuple[str, ...] = CATEGORIES
+
+    @validates("categories")
+    def _known_categories(self, value: list[str], **_: Any) -> None:
+        choice = validate.OneOf(self.known_categories)
+        unknown: dict[int, list[str]] = {}
+        for index, code in enumerate(value):
+            try:
+                choice(code)
+            except ValidationError as exc:
+                unknown[index] = list(exc.messages) if isinstance(exc.messages, list) else [str(exc.messages)]
+        if unknown:
+            raise ValidationError(unknown)  # by index, as a list field's errors
 
     @validates_schema
     def _distinct_categories(self, data: dict[str, Any], **_: Any) -> None:
@@ -252,11 +271,15 @@ class CaseIntakeSchema(_Strict):
             raise ValidationError("Each category once.", "categories")
 
 
-def load_intake(payload: Any) -> dict[str, Any]:
-    """Validated intake; raises ``marshmallow.ValidationError`` with field messages."""
+def load_intake(payload: Any, categories: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Validated intake; raises ``marshmallow.ValidationError`` with field messages. ``categories``:
+    the codes a report may carry (the reference data's active ones; :data:`CATEGORIES` otherwise)."""
     if not isinstance(payload, dict):
         raise ValidationError({"_schema": ["Expected a JSON object."]})
-    return CaseIntakeSchema().load(payload)
+    schema = CaseIntakeSchema()
+    if categories is not None:
+        schema.known_categories = tuple(categories)
+    return schema.load(payload)
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -312,14 +335,23 @@ def _category_list(properties: dict[str, str], name: str, default: tuple[str, ..
     return {c.strip() for c in value.split(",") if c.strip()}
 
 
-def risk_level(categories: list[str], emergency: dict[str, bool], properties: dict[str, str]) -> str:
-    """The protocol's rule: high on any emergency or a violence category, medium on a category
-    of ``DEFAULT_MEDIUM_CATEGORIES`` (or the pathway's lists), else low."""
+def risk_level(categories: list[str], emergency: dict[str, bool], properties: dict[str, str],
+               levels: dict[str, str] | None = None) -> str:
+    """The protocol's rule: high on any emergency or a high-risk category, medium on a medium-risk
+    one, else low. A category's level is the pathway's lists' (``risk_high_categories``,
+    ``risk_medium_categories``) when it sets them, else the categories' reference data (``levels``:
+    code → level), else ``DEFAULT_HIGH_CATEGORIES`` / ``DEFAULT_MEDIUM_CATEGORIES``."""
     if emergency.get("medical") or emergency.get("immediate_danger"):
         return "high"
     chosen = set(categories)
-    if chosen & _category_list(properties, "risk_high_categories", DEFAULT_HIGH_CATEGORIES):
+
+    def listed(level: str, name: str, default: tuple[str, ...]) -> set[str]:
+        if properties.get(name) is None and levels is not None:
+            return {code for code, value in levels.items() if value == level}
+        return _category_list(properties, name, default)
+
+    if chosen & listed("high", "risk_high_categories", DEFAULT_HIGH_CATEGORIES):
         return "high"
-    if chosen & _category_list(properties, "risk_medium_categories", DEFAULT_MEDIUM_CATEGORIES):
+    if chosen & listed("medium", "risk_medium_categories", DEFAULT_MEDIUM_CATEGORIES):
         return "medium"
     return "low"

@@ -27,7 +27,9 @@ runtime projections, and the history grows without slowing them.
 - ``delivery_incidents``: an outbox message whose recipients were nobody (no active justice
   partner in the province…), open until a coordinator records how they were informed instead.
 - identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
-  ``provinces``; administration: ``form_drafts``; indicators: ``trainings``; a user's own work
+  ``provinces``, ``case_categories`` (extended by administrators); administration: ``form_drafts``;
+  indicators: ``trainings``, ``prevention_activities``; a plan's follow-up: ``plan_action_progress``
+  (where each action of a validated version stands) and ``plan_action_updates`` (its history); a user's own work
   tray: ``task_views`` (saved task-list filters) and ``task_drafts`` (unsent step forms).
 """
 from __future__ import annotations
@@ -263,6 +265,10 @@ class OpenTask(Base):
     __table_args__ = (
         Index("ix_open_tasks_province_role", "province", "role", "state", "due_at"),
         Index("ix_open_tasks_unit_role", "unit", "role", "state", "due_at"),
+        # A lane's task list (policy.lane_condition, then the state) in its order (due date, id):
+        # the first page is read off the index and stops after its rows.
+        Index("ix_open_tasks_lane_unit", "province", "role", "unit", "state", "due_at", "id"),
+        Index("ix_open_tasks_lane_sector", "province", "role", "sector", "state", "due_at", "id"),
         Index("ix_open_tasks_assignee", "assignee", "state", "due_at"),
         Index("ix_open_tasks_due", "due_at", "escalation_level"),
         Index("ix_open_tasks_next_escalation", "next_escalation_at"),
@@ -803,6 +809,94 @@ class NationalFigures(Base):
     period_end: Mapped[date] = mapped_column(Date, primary_key=True)
     computed_at: Mapped[datetime]
     figures: Mapped[dict[str, Any]]
+
+
+# --- prevention, categories as reference data, plan follow-up (issue 24) --------------------
+
+class PreventionActivity(Base):
+    """An awareness or prevention session held by a UPE or the CAPE (a school talk, a radio
+    programme, a mosque meeting…): counted in the indicators and the unit's quarterly report.
+    Counts of participants only, never a participant's name."""
+
+    __tablename__ = "prevention_activities"
+    __table_args__ = (Index("ix_prevention_province_held", "province", "held_on"),
+                      Index("ix_prevention_unit_held", "unit", "held_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    province: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    unit: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    place_kind: Mapped[str] = mapped_column(String(32))  # engine.prevention.PLACE_KINDS
+    place_name: Mapped[str] = mapped_column(String(200))
+    theme: Mapped[str] = mapped_column(String(32))  # engine.prevention.THEMES
+    audience: Mapped[str] = mapped_column(String(300))  # who was addressed, in words ("6th-year pupils")
+    children: Mapped[int] = mapped_column(Integer)
+    parents: Mapped[int] = mapped_column(Integer)
+    professionals: Mapped[int] = mapped_column(Integer)
+    partners: Mapped[list[str]]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class CaseCategory(Base):
+    """A category a child is reported under (reference data an administrator extends): its stable
+    code, its labels, its default risk level and whether the prosecutor must be informed of it
+    (``../shared/PROTOCOL.md``: violence, exploitation, begging, danger). A pathway's own lists
+    (``risk_high_categories``…) still take precedence for its cases."""
+
+    __tablename__ = "case_categories"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label_fr: Mapped[str] = mapped_column(String(200))
+    label_ar: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    risk_level: Mapped[str] = mapped_column(String(8))  # high | medium | low
+    inform_prosecutor: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class PlanActionProgress(Base):
+    """Where one action of a validated plan version stands (``action_path``: ``p.g.s.a``, its
+    place in the version's content, which a validated version never changes)."""
+
+    __tablename__ = "plan_action_progress"
+    __table_args__ = (UniqueConstraint("version_id", "action_path", name="uq_plan_action_progress"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("action_plans.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("action_plan_versions.id"))
+    action_path: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))  # not_started | in_progress | done | dropped
+    percent_done: Mapped[int] = mapped_column(Integer)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class PlanActionUpdate(Base):
+    """The history of an action's follow-up: every update as it was recorded (append-only)."""
+
+    __tablename__ = "plan_action_updates"
+    __table_args__ = (Index("ix_plan_action_updates_action", "version_id", "action_path", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("action_plans.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("action_plan_versions.id"))
+    action_path: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    percent_done: Mapped[int] = mapped_column(Integer)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_as: Mapped[str] = mapped_column(String(20))  # committee | pilot
 
 
 # --- idempotent commands (engine/idempotency.py) ---------------------------------------------

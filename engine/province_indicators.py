@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from .indicators import CHILD_OF_CASE, Period, age_band, age_expression_sql
+from .indicators import CHILD_OF_CASE, Period, age_band, age_expression_sql, empty_prevention, prevention_by_province
 from .models import Case, StatisticalReport, TaskRecord, Training
 from .vocabulary import CHILD
 
@@ -76,6 +76,7 @@ def compute_provinces(session: Session, period: Period, provinces: list[str]) ->
     medians = _medians(session, step_where)
     trainings = _trainings(session, period, provinces)
     reports = _reports(session, period, provinces)
+    prevention = prevention_by_province(session, period, provinces)
 
     results: dict[str, dict[str, Any]] = {}
     for province in provinces:
@@ -92,6 +93,7 @@ def compute_provinces(session: Session, period: Period, provinces: list[str]) ->
                       "late_share": round(late / completed, 4) if completed else None,
                       "median_days": medians.get(province, {})},
             "trainings": trainings.get(province, {"sessions": 0, "staff_trained": 0}),
+            "prevention": prevention.get(province) or empty_prevention(),
             "statistical_reports": reports.get(province) or _timeliness([]),
         }
     return results

@@ -40,6 +40,7 @@ from handlers.registry import ServiceCall
 
 from . import audit, identity, referrals, stalling, subjects, transfers
 from .actor import SYSTEM, Actor
+from .categories import rules as read_category_rules
 from .clock import Clock, SystemClock, using_clock
 from .db import Database
 from .definitions import storage
@@ -318,8 +319,10 @@ class Engine:
         """Report a child: validate the intake, open the case and run the pathway's first steps.
         ``record`` (an idempotent command's :class:`engine.idempotency.Recorder`) stores the
         answer in the same transaction."""
+        with self.db.reading() as session:  # the categories' reference data: an added one is usable at once
+            category_rules = read_category_rules(session)
         try:
-            intake = load_intake(payload)
+            intake = load_intake(payload, category_rules.codes)
         except ValidationError as exc:
             raise ValidationFailed("The report has invalid fields.", exc.messages) from None
         # Keys and the look-up of earlier reports are read work: done before the write transaction.
@@ -364,7 +367,7 @@ class Engine:
             except ValidationError as exc:
                 raise ValidationFailed("The report has invalid fields.", exc.messages) from None
             emergency = intake["emergency"]
-            risk = compute_risk(intake["categories"], emergency, compiled.properties)
+            risk = compute_risk(intake["categories"], emergency, compiled.properties, category_rules.levels)
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
                              pathway_version_id=pathway.id, status="open", risk_level=risk,
                              province=province.code, unit=intake["unit"], version=1)
@@ -395,6 +398,7 @@ class Engine:
             workflow.task_tree.data.update({
                 "case_reference": case.reference, "province": case.province, "unit": case.unit,
                 "categories": list(intake["categories"]), "risk_level": risk,
+                **category_rules.prosecutor_data(intake["categories"]),
                 "emergency_medical": bool(emergency.get("medical")),
                 "immediate_danger": bool(emergency.get("immediate_danger")),
                 "child_sex": child["sex"], "child_age": age,
@@ -865,6 +869,7 @@ class Engine:
             pathway = storage.active_version(session, key)
             compiled = self.compiled(session, pathway.id)
             age = _age_today(before, self.now())
+            category_rules = read_category_rules(session)
         if before.anonymised_at is not None:
             raise Conflict(ANONYMISED)
         if before.duplicate_of is not None:
@@ -881,6 +886,7 @@ class Engine:
             workflow.task_tree.data.update({
                 "case_reference": case.reference, "province": case.province, "unit": case.unit,
                 "categories": list(before.categories), "risk_level": case.risk_level,
+                **category_rules.prosecutor_data(before.categories),
                 "emergency_medical": False, "immediate_danger": urgent,
                 "child_sex": before.child_sex, "child_age": age,
                 **{name: None for name in compiled.shared_data},

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import subjects
 from .errors import ValidationFailed
-from .indicators import Period, compute
+from .indicators import Period, compute, prevention_rows
 from .models import PathwayVersion, StatisticalReport, Unit
 from .vocabulary import STATISTICAL_REPORT, UPE
 
@@ -76,7 +76,8 @@ def unit_figures(session: Session, province: str, unit: str, quarter: Quarter) -
     figures = compute(session, quarter.period, [province], units=[unit])
     served = {key: value for key, value in figures["children_served"].items() if key not in ("by_unit", "by_province")}
     return {"children_served": served, "cases_opened": figures["cases_opened"],
-            "cases_closed": figures["cases_closed"], "steps": figures["steps"], "trainings": figures["trainings"]}
+            "cases_closed": figures["cases_closed"], "steps": figures["steps"], "trainings": figures["trainings"],
+            "prevention": figures["prevention"]}
 
 
 def open_report(engine: Engine, unit: Unit, quarter: Quarter, actor: Actor) -> str | None:
@@ -179,4 +180,6 @@ def figure_rows(figures: dict[str, Any]) -> list[tuple[str, str, Any]]:
     trainings = figures.get("trainings") or {}
     rows += [("trainings_organised", "", trainings.get("sessions")),
              ("staff_trained", "", trainings.get("staff_trained"))]
+    if "prevention" in figures:  # reports opened before prevention activities were recorded have none
+        rows += prevention_rows(figures["prevention"])
     return rows

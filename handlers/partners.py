@@ -32,12 +32,22 @@ CONCERNS = ("violence", "sexual_abuse", "exploitation", "begging", "harmful_prac
 CONCERN_OF_CATEGORY = {
     "victim_violence": "violence", "victim_sexual_abuse": "sexual_abuse", "victim_exploitation": "exploitation",
     "begging": "begging", "victim_harmful_practice": "harmful_practice",
+    "online_sexual_exploitation": "exploitation", "cyber_harassment": "violence",
 }
+# A category an administrator flagged for the prosecutor that names none of the concerns above.
+CATEGORY_CONCERN = "category:"
 
 
 def concerns_at_intake(data: Mapping[str, Any]) -> set[str]:
-    """The concerns the report itself carries (categories and the immediate-danger flag)."""
-    found = {CONCERN_OF_CATEGORY[c] for c in data.get("categories") or () if c in CONCERN_OF_CATEGORY}
+    """The concerns the report itself carries: its categories that inform the prosecutor and the
+    immediate-danger flag. Which categories inform the prosecutor is the categories' reference
+    data (``prosecutor_categories``, set by the engine at the report); a workflow started before
+    it read the shipped list (:data:`CONCERN_OF_CATEGORY`)."""
+    flagged = data.get("prosecutor_categories")
+    if isinstance(flagged, list):
+        found = {CONCERN_OF_CATEGORY.get(c, CATEGORY_CONCERN + c) for c in flagged if isinstance(c, str)}
+    else:
+        found = {CONCERN_OF_CATEGORY[c] for c in data.get("categories") or () if c in CONCERN_OF_CATEGORY}
     if data.get("immediate_danger"):
         found.add("danger")
     return found
@@ -45,6 +55,13 @@ def concerns_at_intake(data: Mapping[str, Any]) -> set[str]:
 
 def _listed(value: Any) -> set[str]:
     return {item for item in value if isinstance(item, str) and item in CONCERNS} if isinstance(value, list) else set()
+
+
+def _informed(value: Any) -> set[str]:
+    """What the prosecutor was told of already: concerns, and categories flagged for it."""
+    if not isinstance(value, list):
+        return set()
+    return {item for item in value if isinstance(item, str) and (item in CONCERNS or item.startswith(CATEGORY_CONCERN))}
 
 
 @register("himaya.notify_prosecutor")
@@ -59,7 +76,7 @@ def notify_prosecutor(call: ServiceCall) -> dict[str, Any]:
     ``sent`` says whether a decision is asked for. The message carries no identity.
     """
     previous = call.data.get("prosecutor_informed")
-    informed = _listed(previous.get("informed_of")) if isinstance(previous, Mapping) else set()
+    informed = _informed(previous.get("informed_of")) if isinstance(previous, Mapping) else set()
     concern = call.data.get("concern")
     recorded = dict(concern) if isinstance(concern, Mapping) else {}
     found = _listed(recorded.get("found"))

@@ -21,6 +21,7 @@ from werkzeug.test import TestResponse
 
 from api import auth
 from api.setup import BPMN_FOLDER, prepare
+from engine import categories
 from engine.assembly import assemble_engine
 from engine.clock import ManualClock
 from engine.db import Database
@@ -132,6 +133,8 @@ def engine(database: Database, clock: ManualClock) -> Engine:
     engine = assemble_engine(database, clock=clock, definitions=SHARED_DEFINITIONS)
     if database.engine.dialect.name == "postgresql":
         engine.deploy_folder(BPMN_FOLDER)
+        with database.transaction() as session:  # the case categories (reference data), emptied by the reset
+            categories.load_defaults(session, START)
     return engine
 
 

@@ -168,3 +168,17 @@ def with_entities(xml: str) -> str:
 def encoded(xml: str, codec: str, declared: str, mark: bytes) -> bytes:
     """``xml`` (declared UTF-8) written in another encoding, its declaration saying so."""
     return mark + xml.replace('encoding="UTF-8"', f'encoding="{declared}"', 1).encode(codec)
+
+
+TEN_YEARS = timedelta(days=3653 + 1)  # past the default retention of a closed file
+
+
+def anonymise_after_ten_years(engine: Engine, clock: Any) -> Any:
+    """Ten years on, the retention job's plan applied (engine.retention): its outcome."""
+    from engine import retention
+
+    clock.advance(TEN_YEARS)
+    now = clock.now()
+    return retention.apply(engine.db, engine.definition, now,
+                           retention.plan(engine.db, now, retention.RetentionPolicy()))
+

@@ -21,7 +21,7 @@ from engine.retention import RetentionPolicy
 from engine.runtime import Engine
 from engine.settings import Settings, SettingsError
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS, UPE, do, events, report
+from tests.helpers import ANSWERS, TEN_YEARS, UPE, anonymise_after_ten_years, do, events, report
 from tests.helpers import CAPE as COORDINATOR
 from tests.test_browser import browser, site  # noqa: F401  (the Chromium fixtures)
 from tests.test_documents import PDF, upload
@@ -33,7 +33,6 @@ WORDS = {
     "note": "Appeler l'oncle Driss au 0662-445566", "contact": "Driss Benjelloun", "close": "Parti chez l'oncle",
     "risk": "Coups vus par l'institutrice",
 }
-TEN_YEARS = timedelta(days=3653 + 1)
 
 
 def _closed_file(api: ApiClient, engine: Engine, *, born: str = "2014-03-01") -> str:
@@ -200,10 +199,7 @@ def test_a_rejected_duplicate_review_goes_after_its_days(api: ApiClient, engine:
 def test_an_anonymised_file_in_the_case_page(web, engine: Engine, api: ApiClient, clock: ManualClock):
     from tests.helpers import page_login
     case_id = _closed_file(api, engine)
-    clock.advance(TEN_YEARS)
-    outcome = retention.apply(engine.db, engine.definition, clock.now(),
-                              retention.plan(engine.db, clock.now(), RetentionPolicy()))
-    assert outcome.files == 1
+    assert anonymise_after_ten_years(engine, clock).files == 1
     page_login(web, "cape.tanger")
     html = web.get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'id="anonymised-notice"' in html and 'id="reopen-form"' not in html and 'id="identity-removed"' in html

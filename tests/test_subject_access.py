@@ -18,14 +18,12 @@ import pytest
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
-from engine import audit, retention
-from engine.retention import RetentionPolicy
+from engine import audit
 from engine.runtime import Engine
 from tests.conftest import ApiClient
-from tests.helpers import ANSWERS, CAPE, UPE, do, events, page_csrf, page_login, report
+from tests.helpers import ANSWERS, CAPE, UPE, anonymise_after_ten_years, do, events, page_csrf, page_login, report
 from tests.test_browser import browser, site  # noqa: F401  (the Chromium fixtures)
 from tests.test_documents import PDF, png, upload
-from tests.test_retention import TEN_YEARS
 
 ARABIC = re.compile("[\u0600-\u06ff]")
 CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -168,9 +166,7 @@ def test_only_the_provinces_coordinators_export(api: ApiClient, engine: Engine):
 def test_an_anonymised_file_is_refused_with_409(api: ApiClient, engine: Engine, clock: Any):
     case_id = engine.start_case(report(engine), UPE).case_id
     engine.close_case(case_id, "moved", "Parti", CAPE)
-    clock.advance(TEN_YEARS)
-    assert retention.apply(engine.db, engine.definition, clock.now(),
-                           retention.plan(engine.db, clock.now(), RetentionPolicy())).files == 1
+    assert anonymise_after_ten_years(engine, clock).files == 1
     response = api.post(f"/api/v1/cases/{case_id}/subject-access", "cape.tanger", json=REQUEST,
                         headers={"Accept-Language": "en"})
     assert response.status_code == 409 and "anonymised" in response.get_json()["message"]

@@ -13,13 +13,14 @@ from engine.runtime import CommandResult, TaskRow, is_overdue
 from engine.vocabulary import RISK_LEVELS
 
 from .. import policy
+from ..auth import Principal
 from ..messages import N_
 from .children import BRIEF_COLUMNS, child_brief
 from .context import ReadContext
 from .paging import count, total_of
 
 # An open task, its case's reference and its pathway version.
-FoundTask = tuple[OpenTask, str, int]
+FoundTask = tuple[Any, str, int]  # (the task's columns as a plain row, case reference, pathway version)
 _TASK_COLUMNS = tuple(OpenTask.__table__.c)
 
 
@@ -82,11 +83,13 @@ def visible_task(ctx: ReadContext, task_id: str, *, ended_is_conflict: bool = Fa
     ended in a case the caller sees is a :class:`Conflict` instead: it existed, it is done.
     """
     with ctx.engine.db.reading() as session:
-        found = session.execute(select(OpenTask, Case.reference, Case.pathway_version_id)
+        # A plain row of the task's columns (read as an OpenTask's attributes), not an ORM object.
+        found = session.execute(select(*_TASK_COLUMNS, Case.reference.label("case_reference"),
+                                       Case.pathway_version_id)
                                 .join(Case, Case.id == OpenTask.case_id)
                                 .where(OpenTask.id == str(task_id), policy.task_scope(ctx.principal))).first()
         if found is not None:
-            return found[0], found[1], found[2]
+            return found, found.case_reference, found.pathway_version_id
         ended = ended_is_conflict and session.scalar(
             select(TaskRecord.id).join(Case, Case.id == TaskRecord.case_id)
             .where(TaskRecord.id == str(task_id), policy.case_scope(ctx.principal))) is not None
@@ -152,7 +155,13 @@ def _order(sort: str) -> list[Any]:
 
 def _task_query(ctx: ReadContext, scope: str, *, state: str | None = None, case_id: str | None = None,
                 step: str | None = None, overdue_only: bool | None = None, unit: str | None = None) -> Select[Any]:
-    principal = ctx.principal
+    return _filtered(ctx.principal, ctx.now, scope, state=state, case_id=case_id, step=step,
+                     overdue_only=overdue_only, unit=unit)
+
+
+def _filtered(principal: Principal, now: datetime, scope: str, *, state: str | None = None,
+              case_id: str | None = None, step: str | None = None, overdue_only: bool | None = None,
+              unit: str | None = None) -> Select[Any]:
     where = {"mine": policy.task_scope(principal), "available": policy.actionable_scope(principal),
              "all": policy.task_scope(principal)}[scope]
     query = select(OpenTask.id).where(where)  # the filters read open_tasks only: count without the join
@@ -169,8 +178,21 @@ def _task_query(ctx: ReadContext, scope: str, *, state: str | None = None, case_
     if unit:
         query = query.where(OpenTask.unit == unit)
     if overdue_only is not None:
-        query = query.where(overdue(ctx.now) if overdue_only else on_time(ctx.now))
+        query = query.where(overdue(now) if overdue_only else on_time(now))
     return query
+
+
+def page_statements(principal: Principal, now: datetime, scope: str, *, page: int = 1, per_page: int = 20,
+                    sort: str = "due", **filters: Any) -> tuple[Select[Any], Select[Any]]:
+    """(the filter query, the page's statement) of the task list, as :func:`task_page` runs them
+    (``bench/api_bench.py`` explains these very statements)."""
+    query = _filtered(principal, now, scope, **filters)
+    statement = (query.with_only_columns(*_TASK_COLUMNS, Case.reference.label("case_reference"),
+                                         Case.pathway_version_id, *BRIEF_COLUMNS)
+                 .join(Case, Case.id == OpenTask.case_id)
+                 .order_by(*_order(sort))
+                 .limit(per_page).offset((page - 1) * per_page))
+    return query, statement
 
 
 def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: str | None = None,
@@ -178,15 +200,11 @@ def task_page(ctx: ReadContext, *, scope: str, page: int, per_page: int, state: 
               unit: str | None = None, sort: str = "due", zone: tzinfo = UTC) -> tuple[int, list[dict[str, Any]]]:
     """(total, the page's tasks): ``mine`` (claimed by me), ``available`` (ready, mine to take)
     or ``all`` (visible); by due date (``sort``: also ``risk``, high first, ``oldest`` or ``step``)."""
-    query = _task_query(ctx, scope, state=state, case_id=case_id, step=step, overdue_only=overdue_only, unit=unit)
+    query, statement = page_statements(ctx.principal, ctx.now, scope, page=page, per_page=per_page, sort=sort,
+                                       state=state, case_id=case_id, step=step, overdue_only=overdue_only, unit=unit)
     with ctx.engine.db.reading() as session:
         # Plain rows of the task's columns, not ORM objects: a page is shown, never changed.
-        rows = session.execute(
-            query.with_only_columns(*_TASK_COLUMNS, Case.reference.label("case_reference"),
-                                    Case.pathway_version_id, *BRIEF_COLUMNS)
-            .join(Case, Case.id == OpenTask.case_id)
-            .order_by(*_order(sort))
-            .limit(per_page).offset((page - 1) * per_page)).all()
+        rows = session.execute(statement).all()
         total = total_of(session, query, page, per_page, len(rows))
     items = []
     for row in rows:
@@ -218,7 +236,7 @@ def task_steps(ctx: ReadContext) -> list[tuple[str, str]]:
     return sorted(titles.items(), key=lambda item: item[1].casefold())
 
 
-def assignable_user(ctx: ReadContext, username: str, task: OpenTask) -> User | None:
+def assignable_user(ctx: ReadContext, username: str, task: Any) -> User | None:
     """The active user of that name who may take the task on (its lane and territory), if any."""
     with ctx.engine.db.reading() as session:
         user = session.scalar(select(User).where(User.username == username))

@@ -1,4 +1,4 @@
-"""Provinces and units, their trainings and their indicators."""
+"""Provinces and units, their trainings, prevention activities and indicators."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,7 +10,7 @@ from engine import figures_cache
 from engine.disclosure import protect
 from engine.errors import NotFound
 from engine.indicators import Period, compute
-from engine.models import Province, Training, Unit
+from engine.models import PreventionActivity, Province, Training, Unit
 from engine.vocabulary import RECEIVING_UNIT_KINDS, receives_children
 
 from .. import policy
@@ -102,6 +102,27 @@ def training_page(ctx: ReadContext, page: int, per_page: int) -> tuple[int, list
     with ctx.engine.db.reading() as session:
         total, rows = page_rows(session, query, page, per_page, Training.start_date.desc(), Training.id)
     return total, [present_training(training) for (training,) in rows]
+
+
+def present_activity(row: PreventionActivity) -> dict[str, Any]:
+    return {"id": row.id, "held_on": row.held_on, "province": row.province, "unit": row.unit,
+            "place_kind": row.place_kind, "place_name": row.place_name, "theme": row.theme,
+            "audience": row.audience, "participants": {"children": row.children, "parents": row.parents,
+                                                       "professionals": row.professionals},
+            "participants_total": row.children + row.parents + row.professionals, "partners": row.partners,
+            "recorded_at": row.recorded_at, "recorded_by": row.recorded_by}
+
+
+def activity_page(ctx: ReadContext, page: int, per_page: int, unit: str | None = None
+                  ) -> tuple[int, list[dict[str, Any]]]:
+    """(total, the page's prevention activities the reader sees, latest first; of one unit if given)."""
+    query = select(PreventionActivity).where(policy.prevention_scope(ctx.principal))
+    if unit:
+        query = query.where(PreventionActivity.unit == unit)
+    with ctx.engine.db.reading() as session:
+        total, rows = page_rows(session, query, page, per_page, PreventionActivity.held_on.desc(),
+                                PreventionActivity.id.desc())
+    return total, [present_activity(activity) for (activity,) in rows]
 
 
 def indicators(ctx: ReadContext, period: Period, scope: list[str] | None, *,

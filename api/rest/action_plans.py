@@ -12,7 +12,7 @@ from flask import Response, request
 from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 
-from engine import action_plans
+from engine import action_plans, plan_progress
 from engine.errors import ValidationFailed
 
 from .. import plan_export, policy
@@ -75,6 +75,11 @@ class PlanSchema(Schema):
     comments = fields.List(fields.Dict())
     versions = fields.List(fields.Nested(VersionSummary))
     open_tasks = fields.List(fields.Dict())
+    followed = fields.Boolean(metadata={"description": "the version is validated: its actions are followed up"})
+    progress = fields.Dict(metadata={"description": "action path (p.g.s.a) → its follow-up with its history"})
+    late = fields.List(fields.String(), metadata={"description": "paths of the late actions"})
+    progress_summary = fields.Dict(metadata={"description": "progress per priority and for the plan"})
+    action_titles = fields.Dict(metadata={"description": "action path → its title"})
 
 
 class PlanPage(Schema):
@@ -156,3 +161,66 @@ def export_plan(args: dict[str, Any], plan_id: int) -> Response:
     else:
         body, mimetype = plan_export.pdf(plan, settings().pdf_font), "application/pdf"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+ACTION = "/<int(max=2147483647):plan_id>/actions/<string(maxlength=32):path>/progress"
+
+
+class ProgressUpdate(Schema):
+    state = fields.String(required=True, metadata={"description": "not_started | in_progress | done | dropped"})
+    percent_done = fields.Integer(required=True, metadata={"description": "0 to 100"})
+    started_on = fields.Date(allow_none=True, metadata={"description": "actual start"})
+    ended_on = fields.Date(allow_none=True, metadata={"description": "actual end (required when done)"})
+    note = fields.String(metadata={"description": "follow-up note"})
+
+
+class ProgressEntry(Schema):
+    state = fields.String()
+    percent_done = fields.Integer()
+    started_on = fields.Date(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    note = fields.String()
+    updated_at = fields.DateTime()
+    updated_by = fields.String()
+    updated_as = fields.String(metadata={"description": "committee | pilot"})
+
+
+class ActionProgress(Schema):
+    action_path = fields.String()
+    title = fields.String()
+    pilot = fields.String()
+    deadline = fields.String(allow_none=True)
+    late = fields.Boolean()
+    current = fields.Nested(ProgressEntry, allow_none=True)
+    history = fields.List(fields.Nested(ProgressEntry))
+
+
+def _action_progress(plan_id: int, path: str) -> dict[str, Any]:
+    plan, action, _follows = plans.action_follow_up(reader(), plan_id, path)
+    current = plan["progress"].get(path)
+    return {"action_path": path, "title": action.content.get("title", ""), "pilot": action.content.get("pilot", ""),
+            "deadline": None if action.content.get("ongoing") else action.content.get("deadline"),
+            "late": path in plan["late"], "current": current, "history": (current or {}).get("history", [])}
+
+
+@blp.route(ACTION, methods=["GET"])
+@blp.response(200, ActionProgress)
+@blp.alt_response(404, description="No such plan or action, or not visible to the caller")
+def get_progress(plan_id: int, path: str) -> dict[str, Any]:
+    """An action's follow-up (of the plan's latest version) and its history, oldest first (those who
+    see the plan, and the action's pilot)."""
+    return _action_progress(plan_id, path)
+
+
+@blp.route(ACTION, methods=["PUT"])
+@blp.doc(requestBody=_json_body(ProgressUpdate))
+@blp.response(200, ActionProgress)
+@blp.alt_response(400, description="Field errors: a percentage outside 0–100, done without an end date, dates to "
+                                   "come, a plan not validated or of another province, no such action")
+@blp.alt_response(403, description="Only the action's pilot or the CAPE technical committee")
+def put_progress(plan_id: int, path: str) -> dict[str, Any]:
+    """Record where an action of the validated plan stands (its pilot, or the province's coordinators)."""
+    p = principal()
+    plan_progress.update_progress(engine().db, plan_id, path, request.get_json(silent=True),
+                                  plan_progress.Updater(p.username, p.role, p.province), now=engine().now())
+    return _action_progress(plan_id, path)

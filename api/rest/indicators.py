@@ -1,4 +1,4 @@
-"""``/api/v1/indicators`` (JSON, CSV, XLSX) and ``/api/v1/trainings``."""
+"""``/api/v1/indicators`` (JSON, CSV, XLSX), ``/api/v1/trainings`` and ``/api/v1/prevention-activities``."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,7 +8,7 @@ from flask import request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from engine import trainings
+from engine import prevention, trainings
 from engine.indicators import Period
 
 from .. import policy
@@ -18,7 +18,8 @@ from ..readers import territory
 from ..schemas import PageArgs
 from .common import Blueprint, abort, engine, load_principal, page_of, principal, reader
 
-blp = Blueprint("indicators", __name__, url_prefix="/api/v1", description="Indicators and trainings")
+blp = Blueprint("indicators", __name__, url_prefix="/api/v1",
+                description="Indicators, trainings and prevention activities")
 blp.before_request(load_principal)
 
 EARLIEST = date(2000, 1, 1)
@@ -55,6 +56,7 @@ class IndicatorResponse(Schema):
     cases_closed = fields.Integer(allow_none=True)
     steps = fields.Dict()
     trainings = fields.Dict()
+    prevention = fields.Dict()
     statistical_reports = fields.Dict()
     suppressed_below = fields.Integer()
 
@@ -153,4 +155,70 @@ def list_trainings(args: dict[str, Any]) -> dict[str, Any]:
     if not policy.can_read_trainings(principal()):
         abort(403, message=_("You are not allowed to do this."))
     total, items = territory.training_page(reader(), args["page"], args["per_page"])
+    return page_of(total, args["page"], args["per_page"], items)
+
+
+# --- prevention and awareness activities -------------------------------------------------
+
+ActivityRequest = prevention.NewActivity
+
+
+class ParticipantCounts(Schema):
+    children = fields.Integer()
+    parents = fields.Integer()
+    professionals = fields.Integer()
+
+
+class ActivitySchema(Schema):
+    id = fields.Integer()
+    held_on = fields.Date()
+    province = fields.String()
+    unit = fields.String()
+    place_kind = fields.String()
+    place_name = fields.String()
+    theme = fields.String()
+    audience = fields.String()
+    participants = fields.Nested(ParticipantCounts)
+    participants_total = fields.Integer()
+    partners = fields.List(fields.String())
+    recorded_at = fields.DateTime()
+    recorded_by = fields.String()
+
+
+class ActivityPage(Schema):
+    items = fields.List(fields.Nested(ActivitySchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class ActivityArgs(PageArgs):
+    unit = fields.String(validate=validate.Length(min=1, max=100))
+
+
+@blp.route("/prevention-activities", methods=["POST"])
+@blp.arguments(ActivityRequest)
+@blp.response(201, ActivitySchema)
+@blp.alt_response(400, description="Invalid fields (a negative or absurd count, a date to come, another unit)")
+@blp.alt_response(403, description="Only the staff of a UPE or the CAPE, and the province's coordinators")
+def record_activity(body: dict[str, Any]) -> dict[str, Any]:
+    """Record a prevention or awareness activity of a UPE or the CAPE of the caller's province."""
+    p, context = principal(), reader()
+    allowed = policy.prevention_units(p, territory.own_unit_kind(context))
+    if allowed is False or not p.province:
+        abort(403, message=_("Only the staff of a UPE or the CAPE record prevention activities."))
+    himaya = engine()
+    row = prevention.record_activity(himaya.db, request.get_json(), province=p.province, actor=p.username,
+                                     now=himaya.now(), allowed_units=allowed if isinstance(allowed, set) else None)
+    return territory.present_activity(row)
+
+
+@blp.route("/prevention-activities", methods=["GET"])
+@blp.arguments(ActivityArgs, location="query")
+@blp.response(200, ActivityPage)
+def list_activities(args: dict[str, Any]) -> dict[str, Any]:
+    """Prevention activities: the caller's unit's (its staff), the province's (CAPE coordinators, CPPE)."""
+    if not policy.can_read_prevention(principal()):
+        abort(403, message=_("You are not allowed to do this."))
+    total, items = territory.activity_page(reader(), args["page"], args["per_page"], args.get("unit"))
     return page_of(total, args["page"], args["per_page"], items)

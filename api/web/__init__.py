@@ -19,7 +19,7 @@ map of every page is below; each page family has its module:
 | :mod:`.supervision` | the supervision dashboard |
 | :mod:`.incidents` | messages nobody could receive, and recording how the recipient was informed |
 | :mod:`.planning` | statistical reports and action plans |
-| :mod:`.statistics` | indicators (with exports) and trainings |
+| :mod:`.statistics` | indicators (with exports), trainings and prevention activities |
 | :mod:`.admin` | pathways, modeler, form editor, migrations (blueprint ``admin``) |
 | :mod:`.outreach` | outreach offline: the sync list, the listening form kept, the queue's key, sync, service worker |
 | :mod:`.chrome` | CSRF, template globals and filters (`bdi`, `isolate`), front-end files, language, error pages |
@@ -118,11 +118,13 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     (PLAN + "/export.<fmt>", "export_action_plan", planning.export_action_plan, GET),
     (PLAN + "/edit", "edit_action_plan", planning.edit_action_plan, POST),
     (PLAN + "/action", "plan_action", planning.plan_action, BOTH),
+    (PLAN + "/progress", "plan_progress_page", planning.plan_progress_page, BOTH),
     ("/inbox", "inbox", inbox.inbox_page, GET),
     ("/inbox/<int(max=9223372036854775807):notification_id>/open", "open_notification", inbox.open_notification, POST),
     ("/indicators", "indicators_page", statistics.indicators_page, GET),
     ("/indicators/export.<fmt>", "indicators_export", statistics.indicators_export, GET),
     ("/trainings", "trainings_page", statistics.trainings_page, BOTH),
+    ("/prevention", "prevention_page", statistics.prevention_page, BOTH),
     ("/cases/<uuid:case_id>/documents", "add_document", case_documents.add_document, POST),
     ("/documents/<uuid:document_id>/download", "document_download", case_documents.download, GET),
     ("/documents/<uuid:document_id>/image", "document_image", case_documents.image, GET),

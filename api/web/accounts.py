@@ -1,7 +1,8 @@
 """Administration pages of units and user accounts (blueprint ``accounts``, under ``/admin``):
 the units and their form, the accounts (filters, a page at a time) and their forms (create;
 change, reset the password, disable and enable), and the audit of those changes. Administrators
-only. And "my account" (``/account``), where anyone signed in sets their out-of-office dates.
+only; the case categories (reference data: labels, risk level, prosecutor rule). And "my
+account" (``/account``), where anyone signed in sets their out-of-office dates.
 
 Every form is a plain POST with the CSRF token; bad fields show the form again (400) with each
 message next to its field in the page's language, and nothing changed. The commands are the
@@ -16,16 +17,20 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine.vocabulary import ROLES, SECTORS, UNIT_KINDS
+from engine import categories
+from engine.errors import ValidationFailed
+from engine.vocabulary import RISK_LEVELS, ROLES, SECTORS, UNIT_KINDS
 
 from .. import admin_commands as commands
 from .. import policy
 from ..context import actor, engine, reader, settings
-from ..i18n import translate_message
+from ..i18n import translate_errors, translate_message
 from ..readers import administration as readers
+from ..readers.categories import category_list
 from ..readers.territory import provinces
 from ..users import AWAY_FIELDS, LANGUAGES, UserError
 from .admin import admin_only
+from .forms import flat_errors
 from .session import login_required
 
 bp = Blueprint("accounts", __name__, template_folder="../templates")
@@ -273,3 +278,63 @@ def my_account() -> ResponseReturnValue:
                 return redirect(url_for("accounts.my_account"))
     return render_template("account.html", account=account, values=_form_values(values), errors=errors,
                            **({"provinces": provinces(reader())})), 400 if errors else 200
+
+
+# --- case categories (reference data, engine.categories) ----------------------------------------
+
+CATEGORY = "/admin/categories/<string(maxlength=64):code>"
+CATEGORY_FIELDS = ("code", "label_fr", "label_ar", "label_en", "risk_level")
+
+
+def _category_form(form: Any, *, new: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {key: (form.get(key) or "").strip() for key in CATEGORY_FIELDS if new or key != "code"}
+    values["inform_prosecutor"] = form.get("inform_prosecutor") == "on"
+    if not new:
+        values["active"] = form.get("active") == "on"
+    return values
+
+
+@bp.route("/admin/categories", methods=["GET", "POST"])
+@admin_only
+def case_categories() -> ResponseReturnValue:
+    """The categories with their risk level and prosecutor rule; a form adds one."""
+    values: dict[str, Any] = {"risk_level": "low", "inform_prosecutor": False}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = _category_form(request.form, new=True)
+        himaya = engine()
+        try:
+            added = categories.add_category(himaya.db, values, actor=actor().username, now=himaya.now())
+        except ValidationFailed as error:
+            errors = flat_errors(translate_errors(error.errors))
+        else:
+            flash(_("Category %(code)s added: it can be chosen in a report now.", code=added.code), "success")
+            return redirect(url_for("accounts.case_categories"))
+    context = reader()
+    return render_template("admin/categories.html", rows=category_list(context.engine, context.language),
+                           values=values, errors=errors, risk_levels=RISK_LEVELS), 400 if errors else 200
+
+
+@bp.route(CATEGORY, methods=["GET", "POST"])
+@admin_only
+def edit_category(code: str) -> ResponseReturnValue:
+    context = reader()
+    found = {c["code"]: c for c in category_list(context.engine, context.language)}.get(code)
+    if found is None:
+        abort(404)
+    values: dict[str, Any] = {**{f"label_{lang}": found["labels"][lang] for lang in ("fr", "ar", "en")},
+                              "risk_level": found["risk_level"], "inform_prosecutor": found["inform_prosecutor"],
+                              "active": found["active"]}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = _category_form(request.form, new=False)
+        himaya = engine()
+        try:
+            categories.change_category(himaya.db, code, values, actor=actor().username, now=himaya.now())
+        except ValidationFailed as error:
+            errors = flat_errors(translate_errors(error.errors))
+        else:
+            flash(_("Category %(code)s saved.", code=code), "success")
+            return redirect(url_for("accounts.case_categories"))
+    return render_template("admin/category_form.html", category=found, values=values, errors=errors,
+                           risk_levels=RISK_LEVELS), 400 if errors else 200

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import format_decimal, gettext
 
-from engine.indicators import AGE_BANDS
+from engine.indicators import AGE_BANDS, PREVENTION_COUNTS, empty_prevention
 
 from . import labels
 
@@ -141,4 +141,13 @@ def sections(result: Mapping[str, Any], *, step_titles: Mapping[str, str], unit_
     activity.figures.append(("statistical_reports_on_time_share",
                              str(labels.INDICATOR_LABELS["statistical_reports_on_time_share"]),
                              _shown(reports.get("on_time_share"), hidden, percent=True)))
-    return [children, pathway, activity]
+    prevention = result.get("prevention") or empty_prevention()
+    awareness = Section("prevention", gettext("Prevention and awareness"), [
+        (f"prevention_{key}", str(labels.INDICATOR_LABELS[f"prevention_{key}"]), _shown(prevention.get(key), hidden))
+        for key in PREVENTION_COUNTS])
+    awareness.breakdowns.append(Breakdown(
+        "prevention_by_theme", str(labels.INDICATOR_LABELS["prevention_sessions_by_theme"]),
+        _lines(sorted(((str(labels.THEME_LABELS.get(k, k)), v) for k, v in (prevention.get("by_theme") or {}).items()),
+                      key=lambda kv: -(kv[1] if isinstance(kv[1], int) else -1)), prevention.get("sessions")),
+        prevention.get("sessions"), total_label=gettext("All activities")))
+    return [children, pathway, activity, awareness]

@@ -1,12 +1,15 @@
 """Labels of the codes the pages show (translated through the catalogues)."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from flask import current_app, g, has_request_context
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from engine import audit
+from engine.categories import DEFAULTS as DEFAULT_CATEGORIES
 from engine.vocabulary import (
     ADMIN,
     CAPE,
@@ -25,17 +28,40 @@ from engine.vocabulary import (
 from ..i18n import RTL_LANGUAGES, current_language
 from ..readers.diagrams import ELEMENT_NAMES
 
-CATEGORY_LABELS = {
-    "victim_violence": _l("Victim of violence"), "victim_sexual_abuse": _l("Victim of sexual abuse"),
-    "victim_exploitation": _l("Victim of exploitation"), "victim_harmful_practice": _l("Victim of a harmful practice"),
-    "witness": _l("Child witness"), "no_civil_status": _l("Not registered in civil status"),
-    "out_of_school": _l("Out of school"), "deprived_of_family": _l("Deprived of family"),
-    "in_institution": _l("In a care institution"), "poor_family": _l("From a poor family"),
-    "isolated_rural": _l("Isolated rural area"), "broken_family": _l("Broken family"),
-    "disability": _l("With a disability"), "child_labour": _l("Working child"), "street": _l("Living in the street"),
-    "addiction": _l("Addiction"), "begging": _l("Begging"), "juvenile_offender": _l("Juvenile offender"),
-    "unaccompanied_migrant": _l("Unaccompanied migrant"),
-}
+
+class _CategoryLabels(Mapping[str, str]):
+    """The case categories' labels in the page's language, from their reference data
+    (:mod:`engine.categories`: an administrator adds and relabels them), read once per request.
+    Iterating gives the categories a new report may carry (the active ones, in order); a code
+    no longer offered still has its label (a case keeps its categories)."""
+
+    def _table(self) -> tuple[dict[str, str], list[str]]:
+        if has_request_context() and "himaya" in current_app.extensions:
+            found = g.get("_category_labels")
+            if found is None:
+                from ..context import engine
+                from ..readers.categories import category_rules
+
+                rules = category_rules(engine())
+                language = current_language()
+                found = ({c.code: c.label(language) for c in rules.categories},
+                         [c.code for c in rules.categories if c.active])
+                g._category_labels = found
+            return found
+        return ({c.code: c.label(current_language() if has_request_context() else "fr") for c in DEFAULT_CATEGORIES},
+                [c.code for c in DEFAULT_CATEGORIES])
+
+    def __getitem__(self, code: str) -> str:
+        return self._table()[0][code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table()[1])
+
+    def __len__(self) -> int:
+        return len(self._table()[1])
+
+
+CATEGORY_LABELS = _CategoryLabels()
 SOURCE_LABELS = {
     "phone_line": _l("Toll-free line"), "mobile_team": _l("Mobile team"), "listening_cell": _l("Listening cell"),
     "walk_in": _l("Came in person"), "family": _l("Family"), "school": _l("School"),
@@ -216,10 +242,33 @@ INDICATOR_LABELS = {
     "statistical_reports_published_late": _l("Statistical reports published late"),
     "statistical_reports_unpublished": _l("Statistical reports not yet published"),
     "statistical_reports_on_time_share": _l("Share of statistical reports published on time"),
+    "prevention_sessions": _l("Prevention and awareness activities"),
+    "prevention_participants": _l("People reached by prevention activities"),
+    "prevention_children": _l("Children reached"), "prevention_parents": _l("Parents reached"),
+    "prevention_professionals": _l("Professionals reached"),
+    "prevention_sessions_by_theme": _l("Prevention activities, by theme"),
 }
+PLACE_KIND_LABELS = {
+    "school": _l("School"), "mosque": _l("Mosque"), "community_centre": _l("Community centre"),
+    "youth_centre": _l("Youth centre"), "health_facility": _l("Health facility"),
+    "media": _l("Media (radio, TV, press)"),
+    "online": _l("Online"), "public_space": _l("Public space (market, square)"), "association": _l("Association"),
+    "other": _l("Other"),
+}
+THEME_LABELS = {
+    "childrens_rights": _l("Children's rights"), "violence": _l("Violence against children"),
+    "sexual_abuse": _l("Sexual abuse"), "begging": _l("Begging"), "child_labour": _l("Child labour"),
+    "school_drop_out": _l("School drop-out"), "online_risks": _l("Online risks"),
+    "civil_registration": _l("Civil registration"), "early_marriage": _l("Early marriage"),
+    "positive_parenting": _l("Positive parenting"), "other": _l("Other"),
+}
+AUDIENCE_LABELS = {"children": _l("Children"), "parents": _l("Parents"), "professionals": _l("Professionals")}
 SEX_LABELS = {"F": _l("Girls"), "M": _l("Boys")}
 REPORT_STATUS_LABELS = {"preparing": _l("Being prepared"), "submitted": _l("Submitted to the CAPE"),
                         "returned": _l("Returned for correction"), "published": _l("Published")}
+ACTION_STATE_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done"),
+                       "dropped": _l("Dropped")}
+FOLLOWER_LABELS = {"committee": _l("technical committee"), "pilot": _l("pilot")}
 PLAN_STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted to the CPPE"),
                       "returned": _l("Returned by the CPPE"), "validated": _l("Validated"),
                       "superseded": _l("Superseded")}
@@ -230,7 +279,7 @@ AREA_LABELS = {"detection_care": _l("Detection, care and follow-up of child vict
 
 def breakdown_label(code: str) -> str:
     """A breakdown cell of the indicator tables: a category, a sex, or the code itself."""
-    return str(CATEGORY_LABELS.get(code) or SEX_LABELS.get(code) or code)
+    return str(CATEGORY_LABELS.get(code) or SEX_LABELS.get(code) or THEME_LABELS.get(code) or code)
 
 
 # --- the case file's notes and contacts (engine/case_records.py) ----------------------------
@@ -324,8 +373,11 @@ ADMIN_ACTION_LABELS = {
     "user_changed": _l("Account changed"), "user_disabled": _l("Account disabled"),
     "user_enabled": _l("Account enabled"), "password_reset": _l("Password reset"),
     "away_changed": _l("Out-of-office dates changed"),
+    "category_created": _l("Case category added"), "category_changed": _l("Case category changed"),
 }
 ACCOUNT_FIELD_LABELS = {
+    "label_fr": _l("Label (French)"), "label_ar": _l("Label (Arabic)"), "label_en": _l("Label (English)"),
+    "risk_level": _l("Risk level"), "inform_prosecutor": _l("Prosecutor informed"), "position": _l("Order"),
     "code": _l("Code"), "name": _l("Name"), "kind": _l("Kind"), "province": _l("Province"), "active": _l("State"),
     "username": _l("User name"),
     "full_name": _l("Full name"), "role": _l("Role"), "unit": _l("Unit"), "sector": _l("Sector"),

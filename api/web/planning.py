@@ -3,7 +3,9 @@
 A plan's content is edited without JavaScript: each level (priority, general objective,
 specific objective, action) has its own small form, and every change goes through
 :func:`engine.action_plans.save_content` (same checks as the API: field errors, nothing
-saved when one fails). Submitting, validating and reviewing are the pathway's tasks.
+saved when one fails). Submitting, validating and reviewing are the pathway's tasks. Once
+validated, each action is followed up on its own page (state, percentage, actual dates, note,
+history: :mod:`engine.plan_progress`).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine import action_plans
+from engine import action_plans, plan_progress
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.statistical_reports import figure_rows
 
@@ -101,7 +103,7 @@ def _version_arg() -> int | None:
 @login_required
 def action_plan(plan_id: int) -> ResponseReturnValue:
     plan = _plan(plan_id, _version_arg())
-    return render_template("plan.html", plan=plan, columns=plan_export.columns())
+    return render_template("plan.html", plan=plan, columns=plan_export.columns())  # the canvas; progress added
 
 
 @login_required
@@ -252,3 +254,45 @@ def plan_action(plan_id: int) -> ResponseReturnValue:
     return render_template("plan_action.html", plan=plan, path=raw, values=values, errors=errors), \
         400 if errors else 200
 
+
+
+# --- the follow-up of a validated plan, action by action (engine.plan_progress) ------------------
+
+def _progress_values(form: Any) -> dict[str, Any]:
+    raw = (form.get("percent_done") or "").strip().rstrip("%").strip()
+    percent: Any = int(raw) if raw.lstrip("-").isdigit() else (raw or None)
+    return {"state": form.get("state") or "", "percent_done": percent,
+            "started_on": form.get("started_on") or None, "ended_on": form.get("ended_on") or None,
+            "note": (form.get("note") or "").strip()}
+
+
+@login_required
+def plan_progress_page(plan_id: int) -> ResponseReturnValue:
+    """One action's follow-up: where it stands, the form to update it (its pilot, the technical
+    committee) and its history."""
+    path = request.args.get("path") or ""
+    plan, action, can_follow = plans.action_follow_up(reader(), plan_id, path)  # 404 for others
+    current = plan["progress"].get(path) or {}
+    values: dict[str, Any] = {key: current.get(key) for key in ("state", "percent_done", "started_on", "ended_on",
+                                                                 "note")}
+    values["state"] = values["state"] or plan_progress.NOT_STARTED
+    values["percent_done"] = 0 if values["percent_done"] is None else values["percent_done"]
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if not can_follow:
+            abort(403)
+        values = _progress_values(request.form)
+        p = g.principal
+        try:
+            plan_progress.update_progress(engine().db, plan_id, path, values,
+                                          plan_progress.Updater(p.username, p.role, p.province), now=engine().now())
+        except ValidationFailed as error:
+            errors = flat_errors(translate_errors(error.errors))
+        except Conflict as error:
+            errors = {"_": [_(error.message)]}
+        else:
+            flash(_("Follow-up recorded."), "success")
+            return redirect(url_for("web.plan_progress_page", plan_id=plan_id, path=path))
+    return render_template("plan_progress.html", plan=plan, action=action.content, path=path, current=current,
+                           values=values, errors=errors, can_follow=can_follow, states=plan_progress.STATES,
+                           late=path in plan["late"]), 400 if errors else 200

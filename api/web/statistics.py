@@ -1,4 +1,5 @@
-"""Pages of the indicators (with their CSV/XLSX exports) and of the training sessions."""
+"""Pages of the indicators (with their CSV/XLSX exports), of the training sessions and of the
+prevention and awareness activities."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -8,7 +9,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from engine import trainings
+from engine import prevention, trainings
 from engine.errors import NotFound, ValidationFailed
 from engine.indicators import Period
 
@@ -107,3 +108,54 @@ def trainings_page() -> ResponseReturnValue:
     recorded = territory.training_page(context, 1, SHOWN)[1]
     return render_template("trainings.html", trainings=recorded, units=units, values=values, errors=errors,
                            can_record=policy.can_record_training(p, p.province)), 400 if errors else 200
+
+
+# --- prevention and awareness activities ------------------------------------------------
+
+def _count_field(raw: str | None) -> Any:
+    """A count as typed: empty is 0; digits are a number; anything else is kept for the field error."""
+    text = (raw or "").strip().replace(" ", "")
+    if not text:
+        return 0
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+@login_required
+def prevention_page() -> ResponseReturnValue:
+    p = g.principal
+    if not policy.can_read_prevention(p):
+        abort(403)
+    context = reader()
+    allowed = policy.prevention_units(p, territory.own_unit_kind(context))
+    units = [u for u in territory.units(context, p.province)
+             if u.kind in prevention.RECORDING_UNIT_KINDS and (not isinstance(allowed, set) or u.code in allowed)]
+    values: dict[str, Any] = {"unit": units[0].code if len(units) == 1 else "", "participants": {}}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        if allowed is False or not p.province:
+            abort(403)
+        form = request.form
+        values = {"held_on": form.get("held_on") or "", "unit": form.get("unit") or "",
+                  "place_kind": form.get("place_kind") or "", "place_name": (form.get("place_name") or "").strip(),
+                  "theme": form.get("theme") or "", "audience": (form.get("audience") or "").strip(),
+                  "participants": {kind: _count_field(form.get(kind)) for kind in prevention.AUDIENCES},
+                  "partners": [line.strip() for line in (form.get("partners") or "").splitlines() if line.strip()]}
+        payload = {key: value for key, value in values.items() if value != "" or key in ("place_name", "held_on")}
+        himaya = engine()
+        try:
+            prevention.record_activity(himaya.db, payload, province=p.province, actor=p.username, now=himaya.now(),
+                                       allowed_units=allowed if isinstance(allowed, set) else None)
+        except ValidationFailed as error:
+            errors = flat_errors(translate_errors(error.errors))
+            for kind in prevention.AUDIENCES:  # the counts' errors next to their fields
+                if f"participants.{kind}" in errors:
+                    errors[kind] = errors.pop(f"participants.{kind}")
+        else:
+            flash(_("Activity recorded."), "success")
+            return redirect(url_for("web.prevention_page"))
+    recorded = territory.activity_page(context, 1, SHOWN)[1]
+    names = {u.code: u.name for u in territory.units(context, p.province)}
+    return render_template("prevention.html", activities=recorded, units=units, unit_names=names, values=values,
+                           errors=errors, can_record=allowed is not False,
+                           place_kinds=prevention.PLACE_KINDS, themes=prevention.THEMES,
+                           audiences=prevention.AUDIENCES), 400 if errors else 200

@@ -1,7 +1,7 @@
 """idempotent commands: the answer of a report or a completion sent with an Idempotency-Key
 
-Revision ID: 0026_idempotency
-Revises: 0025
+Revision ID: 0028
+Revises: 0027
 Create Date: 2026-12-04 02:40:00
 
 ``idempotency_keys`` keeps, per user and key, the endpoint, the digest of the request body and
@@ -14,8 +14,8 @@ from alembic import op
 
 import engine.models
 
-revision = '0026_idempotency'
-down_revision = '0025'
+revision = '0028'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
