@@ -235,3 +235,14 @@ def test_only_reporting_workers_get_a_key(web: FlaskClient, engine: Engine):
     page_login(web, "parquet.tanger")
     assert web.get("/outreach/key").status_code == 403
     assert web.get("/outreach").status_code == 403
+
+
+def test_a_background_request_leaves_the_session_cookie_alone(web: FlaskClient, engine: Engine):
+    """The service worker keeping pages (or outreach.js fetching its key) answers after the worker
+    chose another language: its answer must not put the old session back."""
+    page_login(web, "upe.tanger")
+    background = web.get("/outreach/tasks/00000000-0000-4000-8000-000000000000",
+                         headers={"X-Himaya-Language": "ar", "X-Himaya-Background": "1"})
+    assert background.status_code == 404 and "Set-Cookie" not in background.headers
+    assert "Set-Cookie" not in web.get("/outreach/key", headers={"X-Himaya-Background": "1"}).headers
+    assert "Set-Cookie" in web.get("/outreach/key").headers  # a page's own request moves the session on

@@ -101,7 +101,7 @@
   function fetchSession() {
     return storedKey().then(function (known) {
       var url = W.key_url + (known ? "?key_id=" + encodeURIComponent(known.key_id) : "");
-      return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json", "X-Himaya-Background": "1" } })
         .then(function (response) {
           var json = (response.headers.get("Content-Type") || "").indexOf("json") >= 0;
           if (!response.ok || !json || response.redirected) { throw new Error("signed-out"); }
@@ -287,7 +287,7 @@
     return fetch(item.url, {
       method: "POST", credentials: "same-origin", redirect: "manual",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": current.csrf,
-        "Idempotency-Key": item.id },
+        "Idempotency-Key": item.id, "X-Himaya-Background": "1" },
       body: JSON.stringify({ client_id: item.id, sealed: item.sealed })
     }).then(function (response) {
       var json = (response.headers.get("Content-Type") || "").indexOf("json") >= 0;
@@ -444,7 +444,7 @@
     navigator.serviceWorker.register(W.sw_url, { scope: "/" }).then(function () {
       return navigator.serviceWorker.ready;
     }).then(function (registration) {
-      return fetch(W.list_url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      return fetch(W.list_url, { credentials: "same-origin", headers: { "Accept": "application/json", "X-Himaya-Background": "1" } })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (list) {
           if (!list || list.user !== USER || !registration.active) { return; }

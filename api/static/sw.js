@@ -25,7 +25,7 @@ function keep(list, language, port) {
     var kept = {};  // the pages kept, in one language at least
     (list.pages || []).forEach(function (path) {
       (list.languages || ["fr"]).forEach(function (lang) {
-        work.push(fetch(path, { credentials: "same-origin", headers: { "X-Himaya-Language": lang }, redirect: "manual" })
+        work.push(fetch(path, { credentials: "same-origin", headers: { "X-Himaya-Language": lang, "X-Himaya-Background": "1" }, redirect: "manual" })
           .then(function (response) {
             if (response.status === 200 && response.type === "basic") {
               kept[path] = true;

@@ -144,6 +144,7 @@ bp.before_app_request(chrome.check_page_csrf)
 # Pages name a refused choice by its label ("Must be one of: phone_line…" reads "Toll-free line…").
 bp.record_once(lambda state: state.app.extensions.setdefault(CHOICE_LABELLER, forms.choice_labels))
 bp.app_context_processor(chrome.template_globals)
+bp.after_app_request(outreach.leave_session_alone)
 bp.app_context_processor(aftercare.template_globals)
 bp.app_context_processor(duplicates.template_globals)
 bp.app_context_processor(inbox.template_globals)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, abort, current_app, g, jsonify, render_template, request, url_for
+from flask import Response, abort, current_app, g, jsonify, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
@@ -42,6 +42,18 @@ OFFLINE_STEPS = ("reception_listening",)
 HELD_MAX = 50  # held listening steps kept for offline use
 FIELDS_MAX = 200  # fields of one form sent back
 VALUE_MAX = 20_000  # characters of one field's value
+
+
+BACKGROUND = "X-Himaya-Background"  # a request of the service worker or of outreach.js, not of the worker
+
+
+def leave_session_alone(response: Response) -> Response:
+    """A background request (the service worker keeping pages, outreach.js fetching its key or
+    sending what waits) writes no session cookie: answering after the worker changed the page's
+    language, or logged in again, it would put the old session back."""
+    if request.headers.get(BACKGROUND):
+        session.modified = False
+    return response
 
 
 def outreach_worker(principal: Any) -> bool:
