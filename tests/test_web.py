@@ -1,6 +1,7 @@
 """Web pages through Flask's test client: sessions, CSRF, forms that keep what was typed."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from engine.runtime import Engine
@@ -107,6 +108,44 @@ def test_report_form_keeps_values_and_shows_field_errors(web, engine: Engine):
                                        "source": "phone_line", "received_at": "2026-11-20T08:00",
                                        "categories": ["street"], "legal_basis": "protection_mandate"})
     assert ok.status_code == 302 and ok.headers["Location"].startswith("/cases/")
+
+
+def test_the_report_form_sent_twice_opens_one_case(web, engine: Engine):
+    """A double click, or a resend after an answer lost on a slow line: the form's key (a hidden
+    field) makes the second sending answer the first case; the same form changed since is refused."""
+    from sqlalchemy import func, select
+
+    from engine.models import Case
+
+    def cases() -> int:
+        with engine.db.reading() as session:
+            return int(session.scalar(select(func.count()).select_from(Case)) or 0)
+
+    page_login(web, "upe.tanger")
+    form = web.get("/cases/new").get_data(as_text=True)
+    key = re.search(r'name="client_id" value="([^"]+)"', form)
+    assert key is not None, "the report form carries its own key"
+    other = re.search(r'name="client_id" value="([^"]+)"', web.get("/cases/new").get_data(as_text=True))
+    assert other is not None and other[1] != key[1], "each form its own key"
+    fields = {"csrf_token": page_csrf(web, "/cases/new"), "client_id": key[1], "first_name": "Nour", "last_name": "B",
+              "sex": "F", "birth_date": "2015-01-01", "unit": "upe-tanger-assilah", "source": "phone_line",
+              "received_at": "2026-11-20T08:00", "categories": ["street"], "legal_basis": "protection_mandate"}
+    before = cases()
+    first = web.post("/cases/new", data=fields)
+    again = web.post("/cases/new", data=fields)
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"], "the same case, not a second one"
+    assert cases() == before + 1
+    changed = web.post("/cases/new", data={**fields, "first_name": "Noura"})
+    html = changed.get_data(as_text=True)
+    assert changed.status_code == 400 and 'id="client_id-error"' in html and cases() == before + 1
+    fresh = re.search(r'name="client_id" value="([^"]+)"', html)
+    assert fresh is not None and fresh[1] != key[1], "the form given back carries a new key"
+    assert web.post("/cases/new", data={**fields, "first_name": "Noura", "client_id": fresh[1]}).status_code == 302
+    assert cases() == before + 2
+    without = {k: v for k, v in fields.items() if k != "client_id"}  # a page from before the key
+    assert web.post("/cases/new", data={**without, "first_name": "Salma"}).status_code == 302
+    assert cases() == before + 3
 
 
 def test_pages_follow_the_policy(web, engine: Engine):

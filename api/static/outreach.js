@@ -145,7 +145,7 @@
   function fieldsOf(form) {
     var fields = {};
     new FormData(form).forEach(function (value, name) {
-      if (name === "csrf_token" || name === "action" || typeof value !== "string") { return; }
+      if (name === "csrf_token" || name === "action" || name === "client_id" || typeof value !== "string") { return; }
       if (fields[name] === undefined) { fields[name] = value; }
       else if (Array.isArray(fields[name])) { fields[name].push(value); }
       else { fields[name] = [fields[name], value]; }
@@ -476,7 +476,11 @@
   function guardForms() {
     document.querySelectorAll("form[data-offline]").forEach(function (form) {
       var kind = form.dataset.offline;
-      if (kind === "report" && !navigator.onLine) { stampNow(form); }
+      // The form's own key (one case per form sent online): a page shown from the phone's copy
+      // carries the key of the copy, so it gets a key of its own.
+      var formKey = form.elements.namedItem("client_id");
+      function newFormKey() { if (formKey && formKey.value !== undefined) { formKey.value = newId(); } }
+      if (kind === "report" && !navigator.onLine) { stampNow(form); newFormKey(); }
       form.addEventListener("submit", function (event) {
         // The report form goes to the server as usual when there is a network; offline, and
         // always for the listening form of the outreach page, it is kept on the phone.
@@ -485,7 +489,7 @@
         if (submitter && submitter.value === "check") { event.preventDefault(); return; }
         event.preventDefault();
         if (!supported) { return; }
-        keep(form, kind).catch(function () { /* said on the page */ });
+        keep(form, kind).then(newFormKey, function () { /* said on the page */ });
       });
     });
   }

@@ -2,18 +2,21 @@
 reports of the same child), a child's file, the correction of the child's identity, the diagram."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from engine import idempotency
 from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.idempotency import KeyReused
 from engine.intake import without_controls
 from engine.runtime import identity_of
 from engine.vocabulary import RECEIVING_UNIT_KINDS, RISK_LEVELS, SAS_MOBILE
 
-from .. import policy
+from .. import idempotent, policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors, translate_message
 from ..readers import cases, duplicates, incidents, judicial, pathways, reports, territory
@@ -124,7 +127,8 @@ def report() -> ResponseReturnValue:
     # A street team chooses where the child goes (nothing preselected); the others file at their unit.
     values: dict[str, Any] = {"unit": p.unit if p.unit in codes else ("" if outreach or not codes else codes[0]),
                               "legal_basis": "protection_mandate", "source": "mobile_team" if outreach else "",
-                              "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M")}
+                              "received_at": engine().now().astimezone(settings().zone).strftime("%Y-%m-%dT%H:%M"),
+                              "client_id": _new_form_key()}
     errors: dict[str, list[str]] = {}
     checked: list[dict[str, Any]] | None = None  # earlier reports found by the check button
     if request.method == "POST":
@@ -138,19 +142,49 @@ def report() -> ResponseReturnValue:
             errors = {"unit": [_("You may only report children in your own territory.")]}
         else:
             try:
-                result = engine().start_case(payload, actor())
+                opened = _open_once(payload)
             except ValidationFailed as error:
                 for key, messages in flat_errors(translate_errors(error.errors)).items():
                     errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
+            except KeyReused:
+                errors = {"client_id": [_("This form was sent already and opened a case; the changes made to it "
+                                          "since were not sent. To report another child, open a new form.")]}
+                values["client_id"] = _new_form_key()
             else:
                 names = {u.code: u.name for u in units}
-                return _reported(result.case_id, result.case_reference, names.get(payload["unit"], payload["unit"]),
-                                 duplicates.visible_matches(reader(), result.possible_duplicates))
+                return _reported(opened["case_id"], opened["reference"], names.get(payload["unit"], payload["unit"]),
+                                 opened["earlier"])
         _offer_without_controls(values, errors)
     return render_template("report.html", values=values, errors=errors, units=units, outreach=outreach,
                            checked=checked,
                            unit_kinds=[k for k in RECEIVING_UNIT_KINDS if any(u.kind == k for u in units)]), \
         400 if errors else 200
+
+
+def _new_form_key() -> str:
+    """The key a new report form carries (a hidden field): the form sent twice (a double click, a
+    resend after a lost answer) opens one case."""
+    return str(uuid.uuid4())
+
+
+def _open_once(payload: dict[str, Any]) -> dict[str, Any]:
+    """Open the case of the report form, once per form: with the form's key, a second sending of
+    the same form answers the first case (:mod:`engine.idempotency`); the same key with other
+    answers is :class:`KeyReused`. A form without a valid key (an old page) opens its case as before."""
+    def opened(result: Any) -> dict[str, Any]:
+        earlier = duplicates.visible_matches(reader(), result.possible_duplicates)
+        return {"case_id": result.case_id, "reference": result.case_reference, "earlier": [
+            {key: m[key] for key in ("case_id", "reference", "score", "reasons")} for m in earlier]}
+
+    sent = request.form.get("client_id", "")
+    key = sent if idempotency.KEY_PATTERN.match(sent) else None
+    if key is None:
+        return opened(engine().start_case(payload, actor()))
+    body = {name: request.form.getlist(name) for name in sorted(request.form) if name not in ("csrf_token", "action")}
+    answer = idempotent.run(key, "POST /report", body,
+                            lambda record: engine().start_case(payload, actor(), record=record),
+                            lambda result: (201, opened(result)), user_id=g.principal.user_id)
+    return answer.body
 
 
 def _check(child: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, dict[str, list[str]]]:
