@@ -40,6 +40,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from api.setup import BPMN_FOLDER, prepare  # noqa: E402
 from engine.assembly import assemble_engine  # noqa: E402
+from engine.categories import DEFAULTS as SHIPPED_CATEGORIES  # noqa: E402
+from engine.categories import Rules  # noqa: E402
 from engine.clock import ManualClock, using_clock  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models import CaseWorkflow  # noqa: E402
@@ -103,10 +105,12 @@ class RawRunner:
     def start(self, **data: Any) -> BpmnWorkflow:
         """A case of a child in danger (violence, high risk), unless ``data`` says otherwise."""
         workflow = BpmnWorkflow(self.spec, self.subprocess_specs, script_engine=self.script_engine)
-        workflow.task_tree.data.update({"categories": ["victim_violence"], "risk_level": "high",
-                                        "emergency_medical": False, "immediate_danger": True,
-                                        "judicial_measure": None, "decision_date": None, "court_reference": None,
-                                        **data})
+        values = {"categories": ["victim_violence"], "risk_level": "high", "emergency_medical": False,
+                  "immediate_danger": True, "judicial_measure": None, "decision_date": None,
+                  "court_reference": None, **data}
+        # What the report adds from the shipped categories (engine.categories): the judicial gateway reads it.
+        values.update(Rules(SHIPPED_CATEGORIES).prosecutor_data(values["categories"]))
+        workflow.task_tree.data.update(values)
         with using_clock(self.clock):
             workflow.do_engine_steps()
         return workflow
