@@ -9,6 +9,14 @@ SQLite lets one writer in at a time. The threads of one process queue for it on 
 own (woken as soon as it is free); a writer of another process that finds the file locked tries
 again every fraction of a millisecond (:func:`_begin_immediate`) instead of SQLite's own waits,
 which grow to 100 ms and made a busy server's latency.
+
+On PostgreSQL a pooled connection is checked ("pinged") before use only when it sat idle in the
+pool for :data:`PING_AFTER_IDLE_S` or more (:func:`_ping_when_idle`): a dead one (a restarted
+server, a dropped link) is replaced then, as ``pool_pre_ping`` would, without the round trip
+that ``pool_pre_ping`` added to every checkout of a busy server (about a quarter of a request's
+CPU, measured by ``bench/profile_request_path.py``). A connection that died while in busy use
+fails its statement: the pool is then emptied, the request answers 503 and the next one
+reconnects.
 """
 from __future__ import annotations
 
@@ -30,11 +38,13 @@ if TYPE_CHECKING:
     import sqlite3
 
     from alembic.config import Config
+    from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
 _WRITE_OPTION = "himaya_write"
 BUSY_TIMEOUT_MS = 30000  # how long a statement waits for a lock held by another process
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0002, 0.002  # seconds between two tries at the write lock
+PING_AFTER_IDLE_S = 5.0  # a PostgreSQL connection idle this long in the pool is checked before use
 
 
 def _begin_immediate(connection: Connection) -> None:
@@ -97,6 +107,28 @@ def _private_sqlite_file(url: str) -> None:
                 private_file(companion)
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use when it sat idle for :data:`PING_AFTER_IDLE_S`: a
+    dead one is replaced (the pool tries another) instead of failing the request's first statement."""
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return  # just opened, or back from a request a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception:  # the driver's own error for a dead link, whatever it is
+            alive = False
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")
+
+
 class Database:
     """One database: an engine and the two kinds of session the engine uses."""
 
@@ -108,11 +140,13 @@ class Database:
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
             _private_sqlite_file(self.url)
         else:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            options.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine = create_engine(self.url, **options)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        else:
+            _ping_when_idle(self.engine)
         # The children's data is sealed with this database's data keys (engine.crypto), opened
         # with the master key kept outside it (HIMAYA_DATA_KEY or the key file).
         self.keys = crypto.Keyring(master_key or crypto.master_key_from(), self._load_keys)
