@@ -38,7 +38,7 @@ from ..schemas import (
     TransferRequest,
     TransferSchema,
 )
-from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, actor, engine, idempotency_key, load_principal, page_of, principal, reader
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="Cases (children's files)")
 blp.before_request(load_principal)
@@ -57,7 +57,7 @@ def report_child(intake: dict[str, Any]) -> Any:
     ``Idempotent-Replayed: true``) and opens no second case."""
     if not territory.may_report(reader(), intake["province"], intake["unit"]):
         abort(403, message=_("You may only report children in your own territory."))
-    key = _idempotency_key()
+    key = idempotency_key()
     body = request.get_json()
 
     def answer(result: CommandResult) -> dict[str, Any]:
@@ -77,14 +77,6 @@ def report_child(intake: dict[str, Any]) -> Any:
     except ValidationFailed as error:
         abort(400, message=_("The report has invalid fields."), errors={"json": error.errors})
     return answer(result)
-
-
-def _idempotency_key() -> str | None:
-    """The request's ``Idempotency-Key``; a malformed one is a 400 on the header."""
-    try:
-        return idempotent.header_key()
-    except ValidationFailed as error:
-        abort(400, message=_("Invalid idempotency key."), errors={"headers": error.errors})
 
 
 @blp.route("/check-duplicates", methods=["POST"])

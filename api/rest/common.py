@@ -12,6 +12,9 @@ from flask_smorest import abort as smorest_abort
 from webargs.core import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from engine.errors import ValidationFailed
+
+from .. import idempotent
 from ..auth import Principal, authenticate
 from ..context import actor, client_address, engine, reader
 from ..json_input import JSONNumberTooLong, JSONTooDeep, loads_bounded
@@ -82,3 +85,11 @@ def requires(check: Callable[[Principal], bool]) -> Callable[[Callable[..., Any]
             return view(*args, **kwargs)
         return wrapper
     return decorate
+
+
+def idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key`` (None without one); a malformed one is a 400 on the header."""
+    try:
+        return idempotent.header_key()
+    except ValidationFailed as error:
+        abort(400, message=_("Invalid idempotency key."), errors={"headers": error.errors})

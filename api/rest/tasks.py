@@ -28,7 +28,7 @@ from ..schemas import (
     TaskPage,
     TaskSchema,
 )
-from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
+from .common import Blueprint, abort, actor, engine, idempotency_key, load_principal, page_of, principal, reader
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks (protocol steps)")
 blp.before_request(load_principal)
@@ -175,10 +175,7 @@ def complete(body: dict[str, Any], task_id: str) -> Response:
     ``Idempotent-Replayed: true``) and completes nothing twice; a 404 or 409 then carries a
     ``reason``: ``task_already_completed``, ``task_cancelled``, ``task_claimed_by_other``,
     ``case_transferred``, ``case_changed`` or ``task_not_found``."""
-    try:
-        key = idempotent.header_key()
-    except ValidationFailed as error:
-        abort(400, message=_("Invalid idempotency key."), errors={"headers": error.errors})
+    key = idempotency_key()
     if key is None:
         task, _reference, _version_id = _acting(task_id)
         try:

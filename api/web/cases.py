@@ -26,11 +26,11 @@ from .chrome import isolate
 from .forms import (
     CHILD_ERROR_FIELDS,
     IDENTITY_LINE_FIELDS,
-    REPORT_ERROR_FIELDS,
     REPORT_LINE_FIELDS,
     child_payload,
     flat_errors,
     identity_values,
+    report_errors,
     report_payload,
 )
 from .session import login_required
@@ -144,8 +144,7 @@ def report() -> ResponseReturnValue:
             try:
                 opened = _open_once(payload)
             except ValidationFailed as error:
-                for key, messages in flat_errors(translate_errors(error.errors)).items():
-                    errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
+                errors = report_errors(translate_errors(error.errors))
             except KeyReused:
                 errors = {"client_id": [_("This form was sent already and opened a case; the changes made to it "
                                           "since were not sent. To report another child, open a new form.")]}
@@ -193,10 +192,7 @@ def _check(child: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, dict[str
     try:
         return duplicates.check(reader(), child), {}
     except ValidationFailed as error:
-        errors: dict[str, list[str]] = {}
-        for key, messages in flat_errors(translate_errors(error.errors)).items():
-            errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
-        return None, errors
+        return None, report_errors(translate_errors(error.errors))
 
 
 def _reported(case_id: str, reference: str, unit_name: str, earlier: list[dict[str, Any]]) -> ResponseReturnValue:

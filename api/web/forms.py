@@ -150,6 +150,15 @@ REPORT_ERROR_FIELDS = {
 }
 
 
+def report_errors(translated: Any) -> dict[str, list[str]]:
+    """The intake's field errors (already translated) under the report form's field names
+    (:data:`REPORT_ERROR_FIELDS`; any other by its last part)."""
+    errors: dict[str, list[str]] = {}
+    for key, messages in flat_errors(translated).items():
+        errors.setdefault(REPORT_ERROR_FIELDS.get(key, key.split(".")[-1]), []).extend(messages)
+    return errors
+
+
 def identity_values(recorded: dict[str, Any]) -> dict[str, Any]:
     """The identity correction form's values from the recorded identity (``engine.runtime.identity_of``)."""
     other = recorded.get("names_other_script") or {}

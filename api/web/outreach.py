@@ -34,7 +34,7 @@ from ..context import actor, engine, reader, settings
 from ..i18n import LANGUAGES, translate_errors, translate_form_errors, translate_message
 from ..readers import duplicates, tasks
 from .cases import report_units
-from .forms import REPORT_ERROR_FIELDS, flat_errors, form_data, report_payload
+from .forms import form_data, report_errors, report_payload
 from .session import csrf_token, current_principal, login_required
 
 # The steps whose form works offline: the reception and listening of a child the worker holds.
@@ -213,10 +213,7 @@ def sync_report() -> ResponseReturnValue:
     except KeyReused as error:
         return _reused(error)
     except ValidationFailed as error:
-        errors: dict[str, list[str]] = {}
-        for name, messages in flat_errors(translate_errors(error.errors)).items():
-            errors.setdefault(REPORT_ERROR_FIELDS.get(name, name.split(".")[-1]), []).extend(messages)
-        return _invalid(errors)
+        return _invalid(report_errors(translate_errors(error.errors)))
     return idempotent.respond(answer)
 
 
