@@ -172,6 +172,7 @@ def _open_once(payload: dict[str, Any]) -> dict[str, Any]:
     answers is :class:`KeyReused`. A form without a valid key (an old page) opens its case as before."""
     def opened(result: Any) -> dict[str, Any]:
         earlier = duplicates.visible_matches(reader(), result.possible_duplicates)
+        # References and scores only, no identity: kept with the answer and in the session cookie.
         return {"case_id": result.case_id, "reference": result.case_reference, "earlier": [
             {key: m[key] for key in ("case_id", "reference", "score", "reasons")} for m in earlier]}
 
@@ -198,7 +199,8 @@ def _check(child: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, dict[str
 def _reported(case_id: str, reference: str, unit_name: str, earlier: list[dict[str, Any]]) -> ResponseReturnValue:
     """After a report: the child's file (naming the earlier reports of the child the user may read),
     or, for a reporter who does not follow the case (a SAS mobile team reports to the UPE or CAPE,
-    which takes it on), a new form and where the case went."""
+    which takes it on), a new form and where the case went. ``earlier``: the earlier reports'
+    references and scores (:func:`_open_once`), no identity."""
     try:
         case = cases.visible(reader(), case_id)
     except NotFound:
@@ -211,8 +213,7 @@ def _reported(case_id: str, reference: str, unit_name: str, earlier: list[dict[s
         return redirect(url_for("web.report"))
     flash(_("Case %(reference)s opened.", reference=case.reference), "success")
     if earlier:  # the session is a signed cookie the browser can read: references and scores, no identity
-        session[EARLIER] = {"case_id": case.id, "matches": [
-            {key: m[key] for key in ("case_id", "reference", "score", "reasons")} for m in earlier]}
+        session[EARLIER] = {"case_id": case.id, "matches": earlier}
     return redirect(url_for("web.case", case_id=case.id))
 
 
