@@ -262,8 +262,10 @@ def test_a_conflict_is_shown_and_resolved_and_logging_out_wipes_the_queue(playwr
     _fill_report(page, "سلمى", "تمسح")
     page.click("#open-case")
     page.wait_for_selector("#offline-saved.success:not([hidden])")
+    # The network drops as it leaves: the route is in place before the phone is back online,
+    # or the page's "online" event sends the report first.
+    page.route("**/outreach/sync/**", lambda route: route.abort())
     phone.set_offline(False)
-    page.route("**/outreach/sync/**", lambda route: route.abort())  # the network drops as it leaves
     page.goto(url + "/outreach")
     asked: list[str] = []
 
