@@ -30,6 +30,7 @@ from .assets import Assets
 from .i18n import init_i18n, translate_errors, translate_message
 from .json_input import BoundedJSONProvider
 from .plan_export import ExportUnavailable
+from .routing import rule_class
 
 log = logging.getLogger("himaya.api")
 
@@ -66,7 +67,37 @@ def _exception_headers(error: HTTPException) -> dict[str, str]:
 
 
 class HimayaApi(Api):
-    """flask-smorest's API with every error in the contract's shape, translated."""
+    """flask-smorest's API with every error in the contract's shape, translated.
+
+    The OpenAPI document is built when it is first read (``/api/v1/openapi.json``, the docs
+    page, ``flask openapi``), not while the blueprints are registered: describing ~100
+    operations costs about as much as the rest of the application's start, and most workers
+    and test applications never serve it. The document is the same, path for path and in the
+    same order (``tests/test_api_contract.py``)."""
+
+    def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._built_spec: Any = None
+        super().__init__(app, **kwargs)
+
+    @property
+    def spec(self) -> Any:
+        pending, self._undocumented = self._undocumented, []
+        for blueprint, name, parameters in pending:  # in the order they were registered
+            blueprint.register_views_in_doc(self, self._app, self._built_spec, name=name, parameters=parameters)
+            self._built_spec.tag({"name": name, "description": blueprint.description})
+        return self._built_spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self._built_spec = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """flask-smorest's registration, its documentation left for when the document is read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def handle_http_exception(self, error: HTTPException) -> tuple[dict[str, Any], int, Any]:
         payload, code, headers = super().handle_http_exception(error)
@@ -111,6 +142,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     settings = settings or Settings.from_environment()
     app = Flask(__name__, static_folder=None,  # static files: api/assets.py
                 instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None)
+    app.url_rule_class = rule_class()  # URL builders compiled on first use (api/routing.py)
     app.json = HimayaJSONProvider(app)  # bounded request bodies (400, not 500), ISO 8601 dates in answers
     app.config.update(
         MAX_CONTENT_LENGTH=1024 * 1024,
