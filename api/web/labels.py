@@ -272,6 +272,8 @@ FOLLOWER_LABELS = {"committee": _l("technical committee"), "pilot": _l("pilot")}
 PLAN_STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted to the CPPE"),
                       "returned": _l("Returned by the CPPE"), "validated": _l("Validated"),
                       "superseded": _l("Superseded")}
+PLAN_DECISION_LABELS = {"validated": _l("Validated"), "returned": _l("Returned for correction"),
+                        "revise": _l("Yearly review: a new version opened"), "close": _l("Yearly review: plan closed")}
 AREA_LABELS = {"detection_care": _l("Detection, care and follow-up of child victims"),
                "prevention": _l("Prevention of the vulnerabilities of children and families"),
                "rights_promotion": _l("Promotion of and education in children's rights")}
