@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 _WRITE_OPTION = "himaya_write"
 BUSY_TIMEOUT_MS = 30000  # how long a statement waits for a lock held by another process
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0002, 0.002  # seconds between two tries at the write lock
+_pause = time.sleep  # between two tries (a name of its own, so that a test can count the pauses)
 PING_AFTER_IDLE_S = 5.0  # a PostgreSQL connection idle this long in the pool is checked before use
 
 
@@ -66,7 +67,7 @@ def _begin_immediate(connection: Connection) -> None:
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) and "busy" not in str(error):
                     break
-            time.sleep(pause)
+            _pause(pause)
             pause = min(pause * 2, _LONGEST_PAUSE)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     finally:

@@ -24,43 +24,62 @@ def database(tmp_path: Path):
     database.dispose()
 
 
-def _hold_write_lock(path: Path, seconds: float, held: threading.Event) -> None:
+def _hold_write_lock(path: Path, held: threading.Event, release: threading.Event) -> None:
+    """Another process's writer: holds the write lock from ``held`` until ``release``."""
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     held.set()
-    time.sleep(seconds)
+    release.wait(30)
     other.execute("COMMIT")
     other.close()
 
 
-def test_a_writer_gets_in_as_soon_as_another_process_lets_go(database):
-    database, path = database
-    held = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(path, 0.3, held))
+def _holder(path: Path) -> tuple[threading.Thread, threading.Event]:
+    held, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(path, held, release))
     holder.start()
-    held.wait(5)
+    assert held.wait(5)
+    return holder, release
+
+
+def test_a_writer_gets_in_as_soon_as_another_process_lets_go(database, monkeypatch):
+    database, path = database
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(db_module, "_pause", pause)
+    holder, release = _holder(path)
+    threading.Timer(0.3, release.set).start()
     begin = time.monotonic()
     with database.write_connection() as conn:
         conn.execute(text("INSERT INTO t VALUES (1)"))
         waited = time.monotonic() - begin
         busy = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
     holder.join()
-    assert 0.25 <= waited < 0.45, waited  # in at most a few ms after the release (SQLite: up to 100 ms)
+    assert waited >= 0.29 and release.is_set(), "in only once the other writer let go"
+    # tried again every few milliseconds at most (SQLite's own wait sleeps up to 100 ms between tries)
+    assert pauses and max(pauses) <= 0.005, pauses[-3:]
     assert busy == db_module.BUSY_TIMEOUT_MS  # restored once the lock is taken
+    with database.reading() as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 1
 
 
 def test_past_the_timeout_the_writer_gets_sqlites_error_and_nothing_is_written(database, monkeypatch):
     database, path = database
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 200)
-    held = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(path, 1.0, held))
-    holder.start()
-    held.wait(5)
+    holder, release = _holder(path)  # held until the writer has given up
     begin = time.monotonic()
-    with pytest.raises(exc.OperationalError, match="locked"), database.write_connection() as conn:
-        conn.execute(text("INSERT INTO t VALUES (2)"))
-    assert 0.2 <= time.monotonic() - begin < 0.9
-    holder.join()
+    try:
+        with pytest.raises(exc.OperationalError, match="locked"), database.write_connection() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        gave_up_after = time.monotonic() - begin
+    finally:
+        release.set()
+        holder.join()
+    assert 0.2 <= gave_up_after < 5, gave_up_after  # the timeout applied (30 s by default)
     with database.reading() as session:
         assert session.execute(text("SELECT count(*) FROM t")).scalar() == 0
 
