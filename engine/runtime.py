@@ -212,6 +212,18 @@ class _ValidatedData:
         return (self.pathway_version_id, self.step) == (case.pathway_version_id, row.step)
 
 
+@dataclass(frozen=True)
+class _CheckedReport:
+    """A report's pathway version, its compiled definition, the child's age, the province and the
+    young person's own consent, once every check passed."""
+
+    pathway: PathwayVersion
+    compiled: CheckedDefinition
+    age: int
+    province: Province
+    young_person: dict[str, Any] | None
+
+
 class _Unit:
     """One command's transaction: its connection and the rows it appends at the end."""
 
@@ -333,39 +345,9 @@ class Engine:
         with self.db.reading() as session:
             duplicates = tuple(identity.find_duplicates(session.connection(), who))
         with self._unit() as unit:
-            pathway = storage.active_version(unit.session, intake["pathway"])
-            compiled = self.definitions.get(pathway)
-            if compiled.properties.get("subject", subjects.CHILD) != subjects.CHILD:
-                raise ValidationFailed("The report has invalid fields.", {"pathway": [
-                    "This pathway is not a child's pathway."]})
-            start_roles = set(compiled.listed("start_roles"))
-            if start_roles and actor.role not in start_roles and actor != SYSTEM:
-                raise Forbidden(f"This pathway is started by: {', '.join(sorted(start_roles))}.")
-            served = set(compiled.listed("categories"))
-            if served and not set(intake["categories"]) & served:
-                raise ValidationFailed("The report has invalid fields.", {"categories": [
-                    f"This pathway serves: {', '.join(sorted(served))}."]})
-            try:
-                age = check_age(intake, compiled.properties, unit.now)
-            except ValidationError as exc:
-                raise ValidationFailed("The report has invalid fields.", exc.messages) from None
-            province = unit.session.get(Province, intake["province"])
-            if province is None:
-                raise ValidationFailed("The report has invalid fields.", {"province": ["Unknown province."]})
-            known_unit = unit.session.get(Unit, intake["unit"])
-            if known_unit is None or known_unit.province != province.code or not known_unit.active:
-                raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
-            unit_kinds = set(compiled.listed("unit_kinds"))
-            if unit_kinds and known_unit.kind not in unit_kinds:  # a pathway of its own units (aftercare)
-                raise ValidationFailed("The report has invalid fields.", {"unit": [
-                    f"This pathway's cases are filed to units of kind: {', '.join(sorted(unit_kinds))}."]})
-            if not unit_kinds and not receives_children(known_unit.kind):  # a SAS team reports to the UPE or CAPE
-                raise ValidationFailed("The report has invalid fields.", {"unit": [
-                    "This unit does not receive children: choose a UPE or the CAPE of the province."]})
-            try:
-                young_person = check_consent(intake, compiled.properties, unit.now)
-            except ValidationError as exc:
-                raise ValidationFailed("The report has invalid fields.", exc.messages) from None
+            checked = self._checked_report(unit.session, intake, actor, unit.now)
+            pathway, compiled, age, province = checked.pathway, checked.compiled, checked.age, checked.province
+            young_person = checked.young_person
             emergency = intake["emergency"]
             risk = compute_risk(intake["categories"], emergency, compiled.properties, category_rules.levels)
             case = CaseState(id=new_id(), reference=self._next_reference(unit, province.reference_prefix),
@@ -414,6 +396,56 @@ class Engine:
             if record is not None:
                 record(unit.conn, unit.now, result)
             return result
+
+    def check_report(self, payload: Any, actor: Actor) -> None:
+        """What :meth:`start_case` would refuse in this report, found by reading only (nothing is
+        written): :class:`ValidationFailed` with its fields, :class:`Forbidden` for a pathway this
+        role does not start. For a report to correct before it is sent (one refused at sync)."""
+        with self.db.reading() as session:
+            category_rules = read_category_rules(session)
+            try:
+                intake = load_intake(payload, category_rules.codes)
+            except ValidationError as exc:
+                raise ValidationFailed("The report has invalid fields.", exc.messages) from None
+            self._checked_report(session, intake, actor, self.now())
+
+    def _checked_report(self, session: Session, intake: dict[str, Any], actor: Actor,
+                        now: datetime) -> _CheckedReport:
+        """The checks of a report against its pathway, province and unit (reads only)."""
+        pathway = storage.active_version(session, intake["pathway"])
+        compiled = self.definitions.get(pathway)
+        if compiled.properties.get("subject", subjects.CHILD) != subjects.CHILD:
+            raise ValidationFailed("The report has invalid fields.", {"pathway": [
+                "This pathway is not a child's pathway."]})
+        start_roles = set(compiled.listed("start_roles"))
+        if start_roles and actor.role not in start_roles and actor != SYSTEM:
+            raise Forbidden(f"This pathway is started by: {', '.join(sorted(start_roles))}.")
+        served = set(compiled.listed("categories"))
+        if served and not set(intake["categories"]) & served:
+            raise ValidationFailed("The report has invalid fields.", {"categories": [
+                f"This pathway serves: {', '.join(sorted(served))}."]})
+        try:
+            age = check_age(intake, compiled.properties, now)
+        except ValidationError as exc:
+            raise ValidationFailed("The report has invalid fields.", exc.messages) from None
+        province = session.get(Province, intake["province"])
+        if province is None:
+            raise ValidationFailed("The report has invalid fields.", {"province": ["Unknown province."]})
+        known_unit = session.get(Unit, intake["unit"])
+        if known_unit is None or known_unit.province != province.code or not known_unit.active:
+            raise ValidationFailed("The report has invalid fields.", {"unit": ["Unknown unit for this province."]})
+        unit_kinds = set(compiled.listed("unit_kinds"))
+        if unit_kinds and known_unit.kind not in unit_kinds:  # a pathway of its own units (aftercare)
+            raise ValidationFailed("The report has invalid fields.", {"unit": [
+                f"This pathway's cases are filed to units of kind: {', '.join(sorted(unit_kinds))}."]})
+        if not unit_kinds and not receives_children(known_unit.kind):  # a SAS team reports to the UPE or CAPE
+            raise ValidationFailed("The report has invalid fields.", {"unit": [
+                "This unit does not receive children: choose a UPE or the CAPE of the province."]})
+        try:
+            young_person = check_consent(intake, compiled.properties, now)
+        except ValidationError as exc:
+            raise ValidationFailed("The report has invalid fields.", exc.messages) from None
+        return _CheckedReport(pathway, compiled, age, province, young_person)
 
     def _raise_duplicate_reviews(self, unit: _Unit, case: CaseState, duplicates: tuple[identity.Match, ...],
                                  actor: Actor) -> None:

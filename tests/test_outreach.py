@@ -16,12 +16,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from api import offline_keys
 from engine.clock import ManualClock
 from engine.models import Case, TaskRecord
 from engine.runtime import Engine
-from tests.helpers import UPE, page_login, report, task_id
+from tests.helpers import UPE, page_csrf, page_login, report, task_id
 
 WEB_SECRET = "web-secret"  # the `web` fixture's SECRET_KEY
 
@@ -246,3 +247,66 @@ def test_a_background_request_leaves_the_session_cookie_alone(web: FlaskClient, 
     assert background.status_code == 404 and "Set-Cookie" not in background.headers
     assert "Set-Cookie" not in web.get("/outreach/key", headers={"X-Himaya-Background": "1"}).headers
     assert "Set-Cookie" in web.get("/outreach/key").headers  # a page's own request moves the session on
+
+
+def test_a_report_refused_at_sync_is_corrected_on_the_report_page_and_opens_one_case(web: FlaskClient,
+                                                                                     engine: Engine):
+    """A field the phone cannot check (the pathway's age limit): refused at sync; sent back sealed,
+    the report page opens with what was typed and the field to correct, writing nothing; corrected
+    and sent with the phone's id, one case, however often; the phone's list is told once."""
+    page_login(web, "upe.tanger")
+    key = _key(web)
+    typed = {**REPORT_FIELDS, "age_estimate": "25"}
+    sealed = seal(key, typed)
+    refused = _send(web, "/outreach/sync/report", key, typed, "phone-report-0040", sealed)
+    assert refused.status_code == 400 and refused.get_json()["reason"] == "invalid_fields"
+    assert "age_estimate" in refused.get_json()["errors"]
+
+    opened = web.post("/outreach/correct/report", data={
+        "csrf_token": key["csrf"], "client_id": "phone-report-0040", "sealed": json.dumps(sealed)})
+    assert opened.status_code == 400, "the field to correct is marked"
+    html = opened.get_data(as_text=True)
+    assert 'id="kept-offline"' in html and 'value="Yassine"' in html and 'value="Souk Casabarata"' in html
+    assert 'id="age_estimate-error"' in html and "25" in html
+    assert 'name="client_id" value="phone-report-0040"' in html
+    assert 'name="offline_id" value="phone-report-0040"' in html
+    assert _cases(engine) == 0, "opening it to correct writes nothing"
+
+    form = {**{k: v for k, v in typed.items() if k != "categories"}, "age_estimate": "12",
+            "csrf_token": key["csrf"], "client_id": "phone-report-0040", "offline_id": "phone-report-0040"}
+    form_data = MultiDict([*form.items(), *(("categories", c) for c in typed["categories"])])
+    sent = web.post("/cases/new", data=form_data)
+    assert sent.status_code == 302 and "/cases/" in sent.headers["Location"], sent.get_data(as_text=True)[:500]
+    assert _cases(engine) == 1
+    case_page = web.get(sent.headers["Location"]).get_data(as_text=True)
+    words = json.loads(case_page.split('id="outreach-words">', 1)[1].split("</script>", 1)[0])
+    assert words["done"]["id"] == "phone-report-0040" and words["done"]["reference"].startswith("TNG-")
+    again = json.loads(web.get("/outreach").get_data(as_text=True).split('id="outreach-words">', 1)[1]
+                       .split("</script>", 1)[0])
+    assert again["done"] is None, "said once"
+    assert web.post("/cases/new", data=form_data).status_code == 302 and _cases(engine) == 1, "sent again: one case"
+
+
+def test_what_cannot_be_opened_to_correct_goes_back_to_the_outreach_page(web: FlaskClient, engine: Engine):
+    page_login(web, "upe.tanger")
+    key = _key(web)
+    sealed = seal(key, REPORT_FIELDS)
+    tampered = {**sealed, "ct": sealed["ct"][:-4] + ("AAAA" if not sealed["ct"].endswith("AAAA") else "BBBB")}
+    for client_id, raw in (("phone-report-0050", json.dumps(tampered)), ("phone-report-0050", "not json"),
+                           ("phone-report-0050", ""), ("x", json.dumps(sealed)), ("phone-report-0050", "[1]")):
+        answer = web.post("/outreach/correct/report", data={"csrf_token": key["csrf"], "client_id": client_id,
+                                                            "sealed": raw})
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/outreach"), (client_id, raw)
+    assert "ne peut pas être ouverte" in web.get("/outreach").get_data(as_text=True)
+    assert web.post("/outreach/correct/report", data={"client_id": "phone-report-0050",
+                                                      "sealed": json.dumps(sealed)}).status_code == 400, "CSRF"
+    web.post("/logout", data={"csrf_token": key["csrf"]})
+    page_login(web, "cape.tanger")  # sealed for upe.tanger: another worker cannot open it
+    other = _key(web)
+    answer = web.post("/outreach/correct/report", data={"csrf_token": other["csrf"], "client_id": "phone-report-0051",
+                                                        "sealed": json.dumps(sealed)})
+    assert answer.status_code == 302 and _cases(engine) == 0
+    page_login(web, "admin")
+    csrf = page_csrf(web, "/admin/categories")
+    assert web.post("/outreach/correct/report", data={"csrf_token": csrf, "client_id": "phone-report-0052",
+                                                      "sealed": json.dumps(sealed)}).status_code == 403

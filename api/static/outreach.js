@@ -215,6 +215,8 @@
   }
   function keep(form, kind) {
     var fields = fieldsOf(form);
+    var replaces = fields.offline_id || null;  // a refused report being corrected, kept offline again
+    delete fields.offline_id;
     clearErrors(form);
     var problems = kind === "report" ? reportProblems(fields) : stepProblems(form);
     var saved = document.getElementById("offline-saved");
@@ -233,9 +235,12 @@
           expires_at: key.expires_at, url: kind === "report" ? W.report_sync_url : form.dataset.syncUrl,
           title: kind === "report" ? W.report : form.dataset.title, reference: form.dataset.reference || null,
           task_id: form.dataset.taskId || null, sealed: sealed, result: null };
-        return putItem(item).then(function () { return item; });
+        return putItem(item).then(function () { return replaces ? dropItem(replaces) : null; })
+          .then(function () { return item; });
       });
     }).then(function (item) {
+      var corrected = form.elements.namedItem("offline_id");
+      if (corrected && corrected.remove) { corrected.remove(); }
       form.reset();
       if (kind === "report") { stampNow(form); }
       if (saved) {
@@ -396,6 +401,9 @@
       if (item.task_id && result.reason === "task_already_completed") { li.appendChild(link("/tasks/" + item.task_id, W.see_step)); }
     }
     var actions = document.createElement("div"); actions.className = "actions";
+    if (item.state === "attention" && item.sealed && item.kind === "report" && result.reason === "invalid_fields") {
+      actions.appendChild(button(W.correct, "correct", function () { correct(item, li); }));
+    }
     if (item.state === "attention" && item.sealed && (result.reason === "case_changed" || result.status === 422)) {
       actions.appendChild(button(W.retry, "retry", function () { item.state = "waiting"; item.result = null; putItem(item).then(sync); }));
     }
@@ -407,6 +415,38 @@
     }
     if (actions.childNodes.length) { li.appendChild(actions); }
     return li;
+  }
+  // A report the server refused for a field: sent back sealed to the report page, which opens it
+  // with what was typed and the fields to correct (its id stays its key: one case).
+  function correct(item, li) {
+    var note = li.querySelector(".correct-note");
+    if (!navigator.onLine) {
+      if (!note) { note = document.createElement("p"); note.className = "muted correct-note"; li.appendChild(note); }
+      note.textContent = W.correct_offline;
+      return;
+    }
+    (session ? Promise.resolve(session) : fetchSession()).then(function (current) {
+      var form = document.createElement("form");
+      form.method = "post"; form.action = W.correct_url; form.hidden = true;
+      [["csrf_token", current.csrf], ["client_id", item.id], ["sealed", JSON.stringify(item.sealed)]].forEach(function (pair) {
+        var input = document.createElement("input"); input.type = "hidden"; input.name = pair[0]; input.value = pair[1];
+        form.appendChild(input);
+      });
+      document.body.appendChild(form);
+      form.submit();
+    }).catch(function () { showSignedOut(); });
+  }
+  // The report corrected on the report page was sent: the server says so once (W.done).
+  function markCorrected() {
+    var done = W.done;
+    if (!done || !done.id) { return Promise.resolve(); }
+    return store("queue", "readonly", function (s) { return s.get(done.id); }).then(function (item) {
+      if (!item || item.user !== USER) { return; }
+      item.state = "synced"; item.sealed = null;
+      item.result = { reference: done.reference, unit_name: done.unit_name || null, case_id: done.case_id, followed: true,
+        outcome: "reported", earlier: [], replayed: false, corrected: true, at: new Date().toISOString() };
+      return putItem(item);
+    });
   }
   function link(href, text) { var a = document.createElement("a"); a.href = href; a.textContent = text; a.className = "open-case"; return a; }
   function button(text, cls, action) {
@@ -503,7 +543,7 @@
   var syncButton = document.getElementById("sync-now");
   if (syncButton) { syncButton.addEventListener("click", function () { session = null; sync(); }); }
   var outreachPage = !!(document.getElementById("sync-list") || document.querySelector("form[data-offline]"));
-  expire().then(function () {
+  expire().then(markCorrected).then(function () {
     if (!navigator.onLine) { return; }
     if (outreachPage) {
       // The key (and the CSRF token) of this session, the pages kept, then what waits goes.

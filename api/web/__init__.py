@@ -21,7 +21,7 @@ map of every page is below; each page family has its module:
 | :mod:`.planning` | statistical reports and action plans |
 | :mod:`.statistics` | indicators (with exports), trainings and prevention activities |
 | :mod:`.admin` | pathways, modeler, form editor, migrations (blueprint ``admin``) |
-| :mod:`.outreach` | outreach offline: the sync list, the listening form kept, the queue's key, sync, service worker |
+| :mod:`.outreach` | offline outreach: sync list, listening form kept, queue key, sync, report to correct, sw.js |
 | :mod:`.chrome` | CSRF, template globals and filters (`bdi`, `isolate`), front-end files, language, error pages |
 """
 from __future__ import annotations
@@ -87,6 +87,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/outreach/tasks/<uuid:task_id>", "offline_task", outreach.offline_task, GET),
     ("/outreach/sync/report", "sync_report", outreach.sync_report, POST),
     ("/outreach/sync/tasks/<uuid:task_id>", "sync_task", outreach.sync_task, POST),
+    ("/outreach/correct/report", "correct_report", outreach.correct_report, POST),
     ("/aftercare/new", "start_aftercare", aftercare.start, BOTH),
     ("/cases/<uuid:case_id>", "case", cases.case, GET),
     ("/cases/<uuid:case_id>/child", "correct_child", cases.correct_child, BOTH),
@@ -152,6 +153,7 @@ bp.app_context_processor(moving.template_globals)
 bp.app_context_processor(lambda: {"session_timing": drafts.session_timing, "due_words": tasks.due_words})
 bp.app_context_processor(case_documents.template_globals)
 bp.app_context_processor(referrals.template_globals)
+bp.app_context_processor(outreach.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)

@@ -151,11 +151,24 @@ def report() -> ResponseReturnValue:
                 values["client_id"] = _new_form_key()
             else:
                 names = {u.code: u.name for u in units}
+                if values.get("offline_id") and values["offline_id"] == values.get("client_id"):
+                    # a report kept offline, corrected here: the phone's sync list moves it to "sent"
+                    session["offline_done"] = {"id": values["offline_id"], "reference": opened["reference"],
+                                               "case_id": opened["case_id"],
+                                               "unit_name": names.get(payload["unit"], payload["unit"])}
                 return _reported(opened["case_id"], opened["reference"], names.get(payload["unit"], payload["unit"]),
                                  opened["earlier"])
         _offer_without_controls(values, errors)
-    return render_template("report.html", values=values, errors=errors, units=units, outreach=outreach,
-                           checked=checked,
+    return report_form(values, errors, checked=checked)
+
+
+def report_form(values: dict[str, Any], errors: dict[str, list[str]], *,
+                checked: list[dict[str, Any]] | None = None, kept_offline: bool = False) -> ResponseReturnValue:
+    """The report page with these values and errors (400 with errors). ``kept_offline``: a report
+    made offline and refused when it was sent, given back to be corrected (api/web/outreach.py)."""
+    units = report_units()
+    return render_template("report.html", values=values, errors=errors, units=units,
+                           outreach=g.own_unit_kind == SAS_MOBILE, checked=checked, kept_offline=kept_offline,
                            unit_kinds=[k for k in RECEIVING_UNIT_KINDS if any(u.kind == k for u in units)]), \
         400 if errors else 200
 

@@ -11,19 +11,23 @@
 - ``/outreach/sync/report`` and ``/outreach/sync/tasks/<id>``: what the phone sends back, sealed,
   with its ``client_id`` as idempotency key (:mod:`api.idempotent`): a resend never makes a second
   case or a second completion; the answers are JSON for the page to show.
+- ``/outreach/correct/report``: a report the server refused at sync (a field to correct), opened
+  and given back on the report page to correct and send; nothing is kept on the server meanwhile.
 - ``/sw.js``: the service worker (``static/sw.js``), at the root so that its scope covers the pages.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, abort, current_app, g, jsonify, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from engine import idempotency
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.idempotency import KeyReused, Recorder
 from engine.runtime import CommandResult
@@ -33,7 +37,7 @@ from ..assets import asset_url, assets
 from ..context import actor, engine, reader, settings
 from ..i18n import LANGUAGES, translate_errors, translate_form_errors, translate_message
 from ..readers import duplicates, tasks
-from .cases import report_units
+from .cases import report_form, report_units
 from .forms import form_data, report_errors, report_payload
 from .session import csrf_token, current_principal, login_required
 
@@ -254,6 +258,68 @@ def sync_task(task_id: Any) -> ResponseReturnValue:
         status, reason, message = idempotent.task_refusal(reader(), task_id, error.status)
         return idempotent.refused(status, reason, message)
     return idempotent.respond(answer)
+
+
+SEALED_MAX = 200_000  # characters of a sealed action sent back to be corrected
+
+
+@login_required
+def correct_report() -> ResponseReturnValue:
+    """A report kept offline and refused when it was sent (a field the phone could not check): the
+    phone sends it back sealed, as it was, and the report page opens with what was typed and the
+    fields to correct. Sent from there, it carries the phone's ``client_id`` as its key (one case,
+    however often it is sent) and the phone's list moves it to "sent". Nothing is written here."""
+    if not outreach_worker(g.principal) or not report_units():
+        abort(403)
+    client_id = request.form.get("client_id", "")
+    raw = request.form.get("sealed", "")
+    try:
+        sealed = json.loads(raw) if 0 < len(raw) <= SEALED_MAX else None
+    except ValueError:
+        sealed = None
+    fields: Any = None
+    if idempotency.KEY_PATTERN.match(client_id) and isinstance(sealed, dict):
+        try:
+            fields = offline_keys.open_sealed(current_app.config["SECRET_KEY"], g.principal.user_id, sealed,
+                                              engine().now(), settings().offline_queue_lifetime)
+        except offline_keys.Unopenable:
+            fields = None
+    if not isinstance(fields, dict) or len(fields) > FIELDS_MAX or not all(
+            isinstance(k, str) and _plain_value(v) for k, v in fields.items()):
+        flash(_("This action cannot be opened: it was kept on the phone too long, or by another account."), "error")
+        return redirect(url_for("web.outreach"))
+    posted = _posted(fields)
+    values: dict[str, Any] = {**posted.to_dict(), "categories": posted.getlist("categories"),
+                              "client_id": client_id, "offline_id": client_id}
+    return report_form(values, _report_problems(posted), kept_offline=True)
+
+
+def _report_problems(posted: MultiDict) -> dict[str, list[str]]:
+    """What the server refuses in this report, by field (read only: nothing is opened)."""
+    p = g.principal
+    payload = report_payload(posted, p.province or "", settings().timezone)
+    if not payload["unit"]:
+        return {"unit": [_("Choose the unit that receives the child.")]}
+    if not policy.can_report(p, payload["province"], payload["unit"], own_unit_kind=g.own_unit_kind):
+        return {"unit": [_("You may only report children in your own territory.")]}
+    try:
+        engine().check_report(payload, actor())
+    except ValidationFailed as error:
+        return report_errors(translate_errors(error.errors))
+    except Forbidden as error:
+        return {"_": [translate_message(error.message)]}
+    return {}
+
+
+def offline_done() -> dict[str, Any] | None:
+    """The report kept offline that was just corrected and sent from the report page (its id, the
+    case's reference), once: the phone's sync list moves it to "sent" (static/outreach.js)."""
+    done: dict[str, Any] | None = session.pop("offline_done", None)
+    return done
+
+
+def template_globals() -> dict[str, Any]:
+    return {"offline_done": offline_done}
 
 
 def service_worker() -> Response:
