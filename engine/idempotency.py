@@ -100,6 +100,17 @@ def find(database: Database, attempt: Attempt, now: datetime) -> Answer | None:
         return Answer(row.status, row.answer, replayed=True, case_id=row.case_id)
 
 
+def answers(database: Database, user_id: int, keys: list[str], endpoint: str, now: datetime) -> dict[str, Answer]:
+    """The stored answers (not expired) of these keys of this user, for this endpoint."""
+    if not keys:
+        return {}
+    with database.reading() as session:
+        rows = session.scalars(select(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id, IdempotencyKey.key.in_(keys), IdempotencyKey.endpoint == endpoint,
+            IdempotencyKey.expires_at > now)).all()
+        return {row.key: Answer(row.status, row.answer, replayed=True, case_id=row.case_id) for row in rows}
+
+
 @dataclass
 class Recorder:
     """What the runtime calls inside a command's transaction, once the command has run:

@@ -282,3 +282,54 @@ def test_a_conflict_is_shown_and_resolved_and_logging_out_wipes_the_queue(playwr
     assert page.evaluate("caches.keys()") == []
     assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
     phone.close()
+
+
+@pytest.mark.parametrize("language", ["fr", "ar"])
+def test_a_report_refused_at_sync_is_corrected_on_the_report_page_not_retyped(
+        playwright_instance, site, tmp_path, language):  # noqa: F811
+    """The phone cannot check the pathway's age limit: the report is refused at sync. "Correct it"
+    opens the report page with what was typed and the field marked; corrected and sent, one case,
+    and the phone's list shows it as sent."""
+    engine, url = site["engine"], site["url"]
+    phone = _phone(playwright_instance, tmp_path / "phone", locale="ar-MA" if language == "ar" else "fr-FR")
+    page = phone.new_page()
+    _login(page, url, "upe.tanger")
+    if language == "ar":
+        page.click("a[lang=ar]")
+        page.wait_for_load_state()
+    _ready_offline(page, url, 2)
+    phone.set_offline(True)
+    page.goto(url + "/cases/new")
+    first = "Yassine" if language == "fr" else "ياسين"
+    _fill_report(page, first, "Corrige")
+    page.fill("#age_estimate", "25")  # over the pathway's limit: only the server knows it
+    page.click("#open-case")
+    page.wait_for_selector("#offline-saved.success:not([hidden])")
+    phone.set_offline(False)
+    page.goto(url + "/outreach")
+    page.wait_for_selector("#queue-attention .queue-item [data-reason=invalid_fields]", timeout=20000)
+    before = _count(engine, Case)
+    page.screenshot(path=str(SHOTS / f"sync-list-to-correct-{language}-360.png"), full_page=True)
+
+    page.click("#queue-attention .queue-item button.correct")
+    page.wait_for_selector("#kept-offline")
+    assert page.input_value("#first_name") == first and page.input_value("#age_estimate") == "25"
+    assert page.locator("#age_estimate-error").is_visible() and page.is_checked("#cat-street")
+    assert _count(engine, Case) == before, "opening it to correct writes nothing"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 370, f"readable at 360 px: no horizontal scrolling ({width})"
+    page.screenshot(path=str(SHOTS / f"report-to-correct-{language}-360.png"), full_page=True)
+    page.fill("#age_estimate", "12")
+    page.click("#open-case")
+    page.wait_for_load_state()
+    assert _count(engine, Case) == before + 1
+    page.goto(url + "/outreach")
+    _until(page, "document.querySelectorAll('#queue-synced .queue-item').length === 1", 20)
+    assert page.locator("#queue-attention .queue-item").count() == 0
+    [item] = _queue(page)["items"]
+    assert item["state"] == "synced" and item["sealed"] is None and item["result"]["corrected"] is True
+    with engine.db.reading() as session:
+        reference = session.scalars(select(Case.reference).order_by(Case.opened_at.desc())).first()
+    assert reference in page.locator("#queue-synced").inner_text()
+    page.screenshot(path=str(SHOTS / f"sync-list-corrected-{language}-360.png"), full_page=True)
+    phone.close()

@@ -253,7 +253,7 @@ def test_a_report_refused_at_sync_is_corrected_on_the_report_page_and_opens_one_
                                                                                      engine: Engine):
     """A field the phone cannot check (the pathway's age limit): refused at sync; sent back sealed,
     the report page opens with what was typed and the field to correct, writing nothing; corrected
-    and sent with the phone's id, one case, however often; the phone's list is told once."""
+    and sent with the phone's id, one case, however often; the phone's list asks which were."""
     page_login(web, "upe.tanger")
     key = _key(web)
     typed = {**REPORT_FIELDS, "age_estimate": "25"}
@@ -278,12 +278,14 @@ def test_a_report_refused_at_sync_is_corrected_on_the_report_page_and_opens_one_
     sent = web.post("/cases/new", data=form_data)
     assert sent.status_code == 302 and "/cases/" in sent.headers["Location"], sent.get_data(as_text=True)[:500]
     assert _cases(engine) == 1
-    case_page = web.get(sent.headers["Location"]).get_data(as_text=True)
-    words = json.loads(case_page.split('id="outreach-words">', 1)[1].split("</script>", 1)[0])
-    assert words["done"]["id"] == "phone-report-0040" and words["done"]["reference"].startswith("TNG-")
-    again = json.loads(web.get("/outreach").get_data(as_text=True).split('id="outreach-words">', 1)[1]
-                       .split("</script>", 1)[0])
-    assert again["done"] is None, "said once"
+    asked = web.post("/outreach/corrected", json={"ids": ["phone-report-0040", "phone-report-0041"]},
+                     headers={"X-CSRF-Token": key["csrf"]})
+    assert asked.status_code == 200 and list(asked.get_json()["reports"]) == ["phone-report-0040"]
+    found = asked.get_json()["reports"]["phone-report-0040"]
+    assert found["reference"].startswith("TNG-") and found["followed"] is True
+    assert found["case_id"] in sent.headers["Location"]
+    for bad in ({"ids": "phone-report-0040"}, {"ids": ["x"]}, {"ids": [f"phone-report-{n:04}" for n in range(51)]}, []):
+        assert web.post("/outreach/corrected", json=bad, headers={"X-CSRF-Token": key["csrf"]}).status_code == 400
     assert web.post("/cases/new", data=form_data).status_code == 302 and _cases(engine) == 1, "sent again: one case"
 
 
@@ -310,3 +312,18 @@ def test_what_cannot_be_opened_to_correct_goes_back_to_the_outreach_page(web: Fl
     csrf = page_csrf(web, "/admin/categories")
     assert web.post("/outreach/correct/report", data={"csrf_token": csrf, "client_id": "phone-report-0052",
                                                       "sealed": json.dumps(sealed)}).status_code == 403
+
+
+def test_only_the_worker_who_corrected_a_report_learns_of_it(web: FlaskClient, engine: Engine):
+    page_login(web, "upe.tanger")
+    csrf = page_csrf(web, "/cases/new")
+    fields = {k: v for k, v in REPORT_FIELDS.items() if k != "categories"}
+    sent = web.post("/cases/new", data=MultiDict([*fields.items(), ("categories", "street"), ("csrf_token", csrf),
+                                                  ("client_id", "phone-report-0060")]))
+    assert sent.status_code == 302
+    web.post("/logout", data={"csrf_token": csrf})
+    page_login(web, "cape.tanger")
+    other = _key(web)
+    asked = web.post("/outreach/corrected", json={"ids": ["phone-report-0060"]},
+                     headers={"X-CSRF-Token": other["csrf"]})
+    assert asked.status_code == 200 and asked.get_json()["reports"] == {}, "another account's key says nothing"

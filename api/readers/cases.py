@@ -55,6 +55,13 @@ def visible(ctx: ReadContext, case_id: str) -> Case:
         return visible_case(session, ctx.principal, case_id)
 
 
+def is_visible(ctx: ReadContext, case_id: str) -> bool:
+    """Whether the principal may open this case (one indexed read, no row loaded)."""
+    with ctx.engine.db.reading() as session:
+        return session.scalar(select(Case.id).where(Case.id == str(case_id), policy.case_scope(ctx.principal))) \
+            is not None
+
+
 class PathwayRef(NamedTuple):
     """Which pathway version a case runs (what a list shows of it)."""
 

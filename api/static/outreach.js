@@ -274,11 +274,16 @@
     if (button) { button.disabled = true; button.textContent = W.sending; }
     return allItems().then(function (items) {
       var waiting = items.filter(function (item) { return item.state === "waiting"; });
-      if (!waiting.length) { return; }
+      var toCorrect = items.filter(function (item) {
+        return item.state === "attention" && item.kind === "report" && (item.result || {}).reason === "invalid_fields";
+      });
+      if (!waiting.length && !toCorrect.length) { return; }
       return (session ? Promise.resolve(session) : fetchSession()).then(function (current) {
         return waiting.reduce(function (chain, item) {
           return chain.then(function (go) { return go === false ? false : send(item, current); });
-        }, Promise.resolve(true));
+        }, Promise.resolve(true)).then(function (go) {
+          if (go !== false && toCorrect.length) { return askCorrected(toCorrect, current); }
+        });
       });
     }).catch(function (error) {
       if (error && error.message === "signed-out") { showSignedOut(); }
@@ -436,17 +441,28 @@
       form.submit();
     }).catch(function () { showSignedOut(); });
   }
-  // The report corrected on the report page was sent: the server says so once (W.done).
-  function markCorrected() {
-    var done = W.done;
-    if (!done || !done.id) { return Promise.resolve(); }
-    return store("queue", "readonly", function (s) { return s.get(done.id); }).then(function (item) {
-      if (!item || item.user !== USER) { return; }
-      item.state = "synced"; item.sealed = null;
-      item.result = { reference: done.reference, unit_name: done.unit_name || null, case_id: done.case_id, followed: true,
-        outcome: "reported", earlier: [], replayed: false, corrected: true, at: new Date().toISOString() };
-      return putItem(item);
-    });
+  // Reports refused at sync and corrected on the report page since: the server keeps the report
+  // page's answer under the phone's id, so asking (whenever the list is sent) moves them to "sent".
+  function askCorrected(items, current) {
+    return fetch(W.corrected_url, {
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": current.csrf,
+        "X-Himaya-Background": "1" },
+      body: JSON.stringify({ ids: items.map(function (item) { return item.id; }).slice(0, 50) })
+    }).then(function (response) {
+      var json = (response.headers.get("Content-Type") || "").indexOf("json") >= 0;
+      if (!response.ok || !json) { return; }
+      return response.json().then(function (body) {
+        var found = (body && body.reports) || {};
+        return Promise.all(items.filter(function (item) { return found[item.id]; }).map(function (item) {
+          var done = found[item.id];
+          item.state = "synced"; item.sealed = null;
+          item.result = { reference: done.reference, unit_name: null, case_id: done.case_id, followed: !!done.followed,
+            outcome: "reported", earlier: [], replayed: false, corrected: true, at: new Date().toISOString() };
+          return putItem(item);
+        }));
+      });
+    }, function () { /* asked again next time */ });
   }
   function link(href, text) { var a = document.createElement("a"); a.href = href; a.textContent = text; a.className = "open-case"; return a; }
   function button(text, cls, action) {
@@ -543,7 +559,7 @@
   var syncButton = document.getElementById("sync-now");
   if (syncButton) { syncButton.addEventListener("click", function () { session = null; sync(); }); }
   var outreachPage = !!(document.getElementById("sync-list") || document.querySelector("form[data-offline]"));
-  expire().then(markCorrected).then(function () {
+  expire().then(function () {
     if (!navigator.onLine) { return; }
     if (outreachPage) {
       // The key (and the CSRF token) of this session, the pages kept, then what waits goes.

@@ -88,6 +88,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/outreach/sync/report", "sync_report", outreach.sync_report, POST),
     ("/outreach/sync/tasks/<uuid:task_id>", "sync_task", outreach.sync_task, POST),
     ("/outreach/correct/report", "correct_report", outreach.correct_report, POST),
+    ("/outreach/corrected", "corrected_reports", outreach.corrected_reports, POST),
     ("/aftercare/new", "start_aftercare", aftercare.start, BOTH),
     ("/cases/<uuid:case_id>", "case", cases.case, GET),
     ("/cases/<uuid:case_id>/child", "correct_child", cases.correct_child, BOTH),
@@ -153,7 +154,6 @@ bp.app_context_processor(moving.template_globals)
 bp.app_context_processor(lambda: {"session_timing": drafts.session_timing, "due_words": tasks.due_words})
 bp.app_context_processor(case_documents.template_globals)
 bp.app_context_processor(referrals.template_globals)
-bp.app_context_processor(outreach.template_globals)
 for _name, _filter in chrome.TEMPLATE_FILTERS.items():
     bp.add_app_template_filter(_filter, _name)
 bp.app_errorhandler(404)(chrome.not_found)

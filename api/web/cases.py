@@ -151,11 +151,6 @@ def report() -> ResponseReturnValue:
                 values["client_id"] = _new_form_key()
             else:
                 names = {u.code: u.name for u in units}
-                if values.get("offline_id") and values["offline_id"] == values.get("client_id"):
-                    # a report kept offline, corrected here: the phone's sync list moves it to "sent"
-                    session["offline_done"] = {"id": values["offline_id"], "reference": opened["reference"],
-                                               "case_id": opened["case_id"],
-                                               "unit_name": names.get(payload["unit"], payload["unit"])}
                 return _reported(opened["case_id"], opened["reference"], names.get(payload["unit"], payload["unit"]),
                                  opened["earlier"])
         _offer_without_controls(values, errors)
@@ -171,6 +166,9 @@ def report_form(values: dict[str, Any], errors: dict[str, list[str]], *,
                            outreach=g.own_unit_kind == SAS_MOBILE, checked=checked, kept_offline=kept_offline,
                            unit_kinds=[k for k in RECEIVING_UNIT_KINDS if any(u.kind == k for u in units)]), \
         400 if errors else 200
+
+
+REPORT_PAGE = "POST /report"  # the report page's idempotent command (its answers are looked up by key)
 
 
 def _new_form_key() -> str:
@@ -194,7 +192,7 @@ def _open_once(payload: dict[str, Any]) -> dict[str, Any]:
     if key is None:
         return opened(engine().start_case(payload, actor()))
     body = {name: request.form.getlist(name) for name in sorted(request.form) if name not in ("csrf_token", "action")}
-    answer = idempotent.run(key, "POST /report", body,
+    answer = idempotent.run(key, REPORT_PAGE, body,
                             lambda record: engine().start_case(payload, actor(), record=record),
                             lambda result: (201, opened(result)), user_id=g.principal.user_id)
     return answer.body

@@ -36,8 +36,8 @@ from .. import idempotent, offline_keys, policy
 from ..assets import asset_url, assets
 from ..context import actor, engine, reader, settings
 from ..i18n import LANGUAGES, translate_errors, translate_form_errors, translate_message
-from ..readers import duplicates, tasks
-from .cases import report_form, report_units
+from ..readers import cases, duplicates, tasks
+from .cases import REPORT_PAGE, report_form, report_units
 from .forms import form_data, report_errors, report_payload
 from .session import csrf_token, current_principal, login_required
 
@@ -268,7 +268,8 @@ def correct_report() -> ResponseReturnValue:
     """A report kept offline and refused when it was sent (a field the phone could not check): the
     phone sends it back sealed, as it was, and the report page opens with what was typed and the
     fields to correct. Sent from there, it carries the phone's ``client_id`` as its key (one case,
-    however often it is sent) and the phone's list moves it to "sent". Nothing is written here."""
+    however often it is sent), and the phone's list moves it to "sent" (:func:`corrected_reports`).
+    Nothing is written here."""
     if not outreach_worker(g.principal) or not report_units():
         abort(403)
     client_id = request.form.get("client_id", "")
@@ -311,15 +312,30 @@ def _report_problems(posted: MultiDict) -> dict[str, list[str]]:
     return {}
 
 
-def offline_done() -> dict[str, Any] | None:
-    """The report kept offline that was just corrected and sent from the report page (its id, the
-    case's reference), once: the phone's sync list moves it to "sent" (static/outreach.js)."""
-    done: dict[str, Any] | None = session.pop("offline_done", None)
-    return done
+CORRECTED_MAX = 50  # reports asked about at once
 
 
-def template_globals() -> dict[str, Any]:
-    return {"offline_done": offline_done}
+@_json_login
+def corrected_reports() -> ResponseReturnValue:
+    """Which of these refused reports (the phone's ids) were corrected on the report page and sent
+    since: their case's reference, read from the answer kept under the phone's id (the report
+    page's key), so the phone's list moves them to "sent" whenever it asks."""
+    body = request.get_json(silent=True)
+    ids = body.get("ids") if isinstance(body, dict) else None
+    if not isinstance(ids, list) or len(ids) > CORRECTED_MAX or not all(
+            isinstance(i, str) and idempotency.KEY_PATTERN.match(i) for i in ids):
+        return _invalid({"ids": [_("Send at most %(count)s ids of actions.", count=CORRECTED_MAX)]})
+    found = idempotency.answers(engine().db, g.principal.user_id, ids, REPORT_PAGE, engine().now())
+    context = reader()
+    reports: dict[str, dict[str, Any]] = {}
+    for key, answer in found.items():
+        if answer.status != 201 or not answer.body.get("case_id"):
+            continue
+        reports[key] = {"reference": answer.body.get("reference"), "case_id": answer.body["case_id"],
+                        "followed": cases.is_visible(context, answer.body["case_id"])}
+    response = jsonify({"reports": reports})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def service_worker() -> Response:
