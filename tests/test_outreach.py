@@ -284,7 +284,9 @@ def test_a_report_refused_at_sync_is_corrected_on_the_report_page_and_opens_one_
     found = asked.get_json()["reports"]["phone-report-0040"]
     assert found["reference"].startswith("TNG-") and found["followed"] is True
     assert found["case_id"] in sent.headers["Location"]
-    for bad in ({"ids": "phone-report-0040"}, {"ids": ["x"]}, {"ids": [f"phone-report-{n:04}" for n in range(51)]}, []):
+    bad_bodies: list[Any] = [{"ids": "phone-report-0040"}, {"ids": ["x"]},
+                             {"ids": [f"phone-report-{n:04}" for n in range(51)]}, []]
+    for bad in bad_bodies:
         assert web.post("/outreach/corrected", json=bad, headers={"X-CSRF-Token": key["csrf"]}).status_code == 400
     assert web.post("/cases/new", data=form_data).status_code == 302 and _cases(engine) == 1, "sent again: one case"
 
