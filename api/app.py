@@ -178,6 +178,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
         action_plans,
         auth,
         cases,
+        conventions,
         documents,
         duplicates,
         incidents,
@@ -193,7 +194,7 @@ def create_app(config: dict[str, Any] | None = None, *, engine: Engine | None = 
     )
 
     for module in (auth, cases, duplicates, tasks, supervision, pathways, notifications, incidents, indicators,
-                   reports, action_plans, units, task_views, documents, transfers):
+                   reports, action_plans, conventions, units, task_views, documents, transfers):
         api.register_blueprint(module.blp)
     from .rest import notes as case_notes  # a case's notes and contacts
 

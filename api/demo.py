@@ -185,6 +185,7 @@ def load_demo(engine: Engine) -> int:
     engine.start_case(_aftercare(engine), Actor(DEMO_MEDIATOR, CASE_WORKER))
     created += 1
     _demo_planning(engine)
+    _demo_convention(engine)
     return created
 
 
@@ -227,3 +228,35 @@ def _demo_planning(engine: Engine) -> None:
                     "priorities": [{"area": "detection_care", "title": "Détection et prise en charge",
                                     "general_objectives": [general]}]},
     }, Actor("cape.tanger", COORDINATOR))
+
+
+def _demo_convention(engine: Engine) -> None:
+    """The three-year convention of Tanger-Assilah's UPE: two milestones done, one late."""
+    from datetime import date
+
+    from engine.conventions import Follower, milestones_of, record_convention, update_milestone
+
+    now = engine.now()
+    start, end = date(now.year - 2, 1, 1), date(now.year, 12, 31)
+    milestones = [("Local ouvert et équipé", start + timedelta(days=90)),
+                  ("Équipe recrutée et formée", start + timedelta(days=180)),
+                  ("Évaluation à mi-parcours", start + timedelta(days=550)),
+                  ("Rapport final de la convention", end)]
+    convention_id = record_convention(engine.db, {
+        "unit": unit_code(UPE, "tanger-assilah"), "reference": f"CONV-UPE-{start.year - 1}-017",
+        "title": "Convention de partenariat de l'UPE de Tanger-Assilah",
+        "partners": ["Ministère de la Solidarité", "Entraide Nationale", "Province de Tanger-Assilah"],
+        "signed_on": (start - timedelta(days=40)).isoformat(), "starts_on": start.isoformat(),
+        "ends_on": end.isoformat(),
+        "milestones": [{"title": title, "due_on": due.isoformat()} for title, due in milestones],
+    }, province="tanger-assilah", actor="cape.tanger", now=now)
+    committee = Follower("cape.tanger", COORDINATOR, "tanger-assilah", None)
+    with engine.db.reading() as session:
+        ids = [m["id"] for m in milestones_of(session, [convention_id], now.date())[convention_id]]
+    for milestone_id, (_title, due) in zip(ids[:2], milestones[:2], strict=True):
+        update_milestone(engine.db, convention_id, milestone_id, {
+            "state": "done", "percent_done": 100, "started_on": (due - timedelta(days=60)).isoformat(),
+            "ended_on": due.isoformat(), "note": "Constaté lors de la visite du comité technique."}, committee, now=now)
+    update_milestone(engine.db, convention_id, ids[2], {
+        "state": "in_progress", "percent_done": 40, "started_on": milestones[2][1].isoformat(),
+        "note": "Termes de référence validés; évaluateur à recruter."}, committee, now=now)

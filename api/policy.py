@@ -40,6 +40,7 @@ from engine.models import (
     PreventionActivity,
     StatisticalReport,
     TaskRecord,
+    UnitConvention,
 )
 from engine.vocabulary import (
     ADMIN,
@@ -220,6 +221,29 @@ def prevention_units(principal: Principal, own_unit_kind: str | None) -> set[str
 def can_draft_plan(principal: Principal, province: str) -> bool:
     """The CAPE technical committee (the province's coordinators) drafts the plan."""
     return principal.role == COORDINATOR and principal.province == province
+
+
+def convention_scope(principal: Principal) -> Any:
+    """SQL condition on ``UnitConvention``: the province's for its coordinators and the CPPE, all
+    for the national level, its own unit's for a case worker, none for anyone else."""
+    if principal.role in PROVINCE_ROLES:
+        return UnitConvention.province == principal.province
+    if principal.role == NATIONAL:
+        return UnitConvention.province.is_not(None)
+    if principal.role == CASE_WORKER and principal.unit:
+        return and_(UnitConvention.unit == principal.unit, UnitConvention.province == principal.province)
+    return false()
+
+
+def can_read_conventions(principal: Principal) -> bool:
+    """May list units' conventions (which ones: :func:`convention_scope`)."""
+    return principal.role in (*PROVINCE_ROLES, NATIONAL) or (principal.role == CASE_WORKER and bool(principal.unit))
+
+
+def can_record_convention(principal: Principal) -> bool:
+    """The CAPE technical committee (the province's coordinators) records conventions and their
+    milestones; the milestones' follow-up: :func:`engine.conventions.follow_role`."""
+    return principal.role == COORDINATOR and bool(principal.province)
 
 
 def incident_scope(principal: Principal) -> Any:

@@ -29,7 +29,9 @@ runtime projections, and the history grows without slowing them.
 - identity: ``units``, ``users``, ``auth_tokens``, ``login_attempts``; reference data:
   ``provinces``, ``case_categories`` (extended by administrators); administration: ``form_drafts``;
   indicators: ``trainings``, ``prevention_activities``; a plan's follow-up: ``plan_action_progress``
-  (where each action of a validated version stands) and ``plan_action_updates`` (its history); a user's own work
+  (where each action of a validated version stands) and ``plan_action_updates`` (its history); a unit's
+  partnership conventions: ``unit_conventions``, ``convention_milestones`` and their history
+  ``convention_milestone_updates``; a user's own work
   tray: ``task_views`` (saved task-list filters) and ``task_drafts`` (unsent step forms).
 """
 from __future__ import annotations
@@ -898,6 +900,70 @@ class PlanActionUpdate(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_as: Mapped[str] = mapped_column(String(20))  # committee | pilot
 
+
+
+# --- a unit's partnership convention and its milestones (engine/conventions.py) ----------------
+
+class UnitConvention(Base):
+    """A unit's partnership convention (a UPE project's three-year convention with the ministry,
+    the Entraide Nationale, the province…): its period and partners; its milestones are followed
+    like the plan's actions."""
+
+    __tablename__ = "unit_conventions"
+    __table_args__ = (UniqueConstraint("reference", name="uq_unit_conventions_reference"),
+                      Index("ix_unit_conventions_province", "province", "starts_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(ForeignKey("provinces.code"))
+    unit: Mapped[str] = mapped_column(ForeignKey("units.code"), index=True)
+    reference: Mapped[str] = mapped_column(String(64))  # as written on the signed convention
+    title: Mapped[str] = mapped_column(String(200))
+    partners: Mapped[list[str]]
+    signed_on: Mapped[date] = mapped_column(Date)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class ConventionMilestone(Base):
+    """Where one milestone of a convention stands (state, percentage, actual dates, note)."""
+
+    __tablename__ = "convention_milestones"
+    __table_args__ = (UniqueConstraint("convention_id", "position", name="uq_convention_milestone_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("unit_conventions.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    due_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))  # engine.plan_progress.STATES
+    percent_done: Mapped[int] = mapped_column(Integer)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer)  # 0 until its first follow-up
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+
+
+class ConventionMilestoneUpdate(Base):
+    """The history of a milestone's follow-up: every update as it was recorded (append-only)."""
+
+    __tablename__ = "convention_milestone_updates"
+    __table_args__ = (Index("ix_convention_milestone_updates", "milestone_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("unit_conventions.id"))
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("convention_milestones.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    percent_done: Mapped[int] = mapped_column(Integer)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_as: Mapped[str] = mapped_column(String(20))  # committee | unit
 
 # --- idempotent commands (engine/idempotency.py) ---------------------------------------------
 

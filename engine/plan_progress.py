@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import Connection, insert, select, update
@@ -37,10 +37,45 @@ PROGRESS, UPDATES = PlanActionProgress.__table__, PlanActionUpdate.__table__
 FOLLOWED = ("validated",)  # a plan is followed up at its validated version
 
 
+# The rules' messages, worded for a plan's action (engine.conventions words them for a milestone).
+ACTION_WORDS = {
+    "done_without_end": "A done action needs its actual end date.",
+    "done_not_full": "A done action is 100 % done.",
+    "not_started_with_percent": "An action not started is 0 % done: choose \"in progress\".",
+    "not_started_with_start": "An action not started has no start date yet.",
+    "open_with_end": "Only a done or dropped action has an end date.",
+    "started_without_start": "Give the date the action actually started.",
+    "ends_before_start": "The action ends before it starts.",
+}
+
+
+def coherence_errors(data: dict[str, Any], words: dict[str, str]) -> dict[str, list[str]]:
+    """The state, percentage and actual dates that contradict one another, by field."""
+    state, percent = data.get("state"), data.get("percent_done")
+    started, ended = data.get("started_on"), data.get("ended_on")
+    errors: dict[str, list[str]] = {}
+    if state == DONE and ended is None:
+        errors["ended_on"] = [words["done_without_end"]]
+    if state == DONE and percent is not None and percent != 100:
+        errors["percent_done"] = [words["done_not_full"]]
+    if state == NOT_STARTED and percent:
+        errors["percent_done"] = [words["not_started_with_percent"]]
+    if state == NOT_STARTED and started is not None:
+        errors["started_on"] = [words["not_started_with_start"]]
+    if state in (NOT_STARTED, IN_PROGRESS) and ended is not None:
+        errors["ended_on"] = [words["open_with_end"]]
+    if state in (IN_PROGRESS, DONE) and started is None:
+        errors["started_on"] = [words["started_without_start"]]
+    if started and ended and ended < started:
+        errors["ended_on"] = [words["ends_before_start"]]
+    return errors
+
+
 class ProgressSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    WORDS: ClassVar[dict[str, str]] = ACTION_WORDS
     state = fields.String(required=True, validate=validate.OneOf(STATES))
     percent_done = fields.Integer(required=True, strict=True, validate=validate.Range(
         min=0, max=100, error="Give a percentage from 0 to 100."),
@@ -53,23 +88,7 @@ class ProgressSchema(Schema):
 
     @validates_schema
     def _coherent(self, data: dict[str, Any], **_: Any) -> None:
-        state, percent = data.get("state"), data.get("percent_done")
-        started, ended = data.get("started_on"), data.get("ended_on")
-        errors: dict[str, list[str]] = {}
-        if state == DONE and ended is None:
-            errors["ended_on"] = ["A done action needs its actual end date."]
-        if state == DONE and percent is not None and percent != 100:
-            errors["percent_done"] = ["A done action is 100 % done."]
-        if state == NOT_STARTED and percent:
-            errors["percent_done"] = ["An action not started is 0 % done: choose \"in progress\"."]
-        if state == NOT_STARTED and started is not None:
-            errors["started_on"] = ["An action not started has no start date yet."]
-        if state in (NOT_STARTED, IN_PROGRESS) and ended is not None:
-            errors["ended_on"] = ["Only a done or dropped action has an end date."]
-        if state in (IN_PROGRESS, DONE) and started is None:
-            errors["started_on"] = ["Give the date the action actually started."]
-        if started and ended and ended < started:
-            errors["ended_on"] = ["The action ends before it starts."]
+        errors = coherence_errors(data, self.WORDS)
         if errors:
             raise ValidationError(errors)
 
@@ -117,9 +136,10 @@ def update_role(updater: Updater, plan_province: str, action: dict[str, Any]) ->
     return None
 
 
-def load_progress(payload: Any, *, today: date) -> dict[str, Any]:
+def load_progress(payload: Any, *, today: date, schema: type[ProgressSchema] = ProgressSchema) -> dict[str, Any]:
+    """The follow-up's fields checked, dates to come refused (field errors; nothing written)."""
     try:
-        values = ProgressSchema().load(payload if isinstance(payload, dict) else {})
+        values = schema().load(payload if isinstance(payload, dict) else {})
     except ValidationError as exc:
         raise ValidationFailed("The follow-up has invalid fields.", exc.messages) from None
     errors = {key: ["An actual date cannot be in the future."] for key in ("started_on", "ended_on")

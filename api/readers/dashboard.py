@@ -7,7 +7,8 @@ length: cases opened and closed, the share of steps completed on time; the open 
 overdue steps now against the period's first day (rebuilt from the tasks' dates: a task was
 overdue then if it was open then and its due date had passed). Stalled cases have no past to
 compare with (a flag, not a history). The late actions of the province's validated action plans
-(deadline passed, neither done nor dropped: :mod:`engine.plan_progress`) are listed for the CPPE.
+(deadline passed, neither done nor dropped: :mod:`engine.plan_progress`) are listed for the CPPE,
+and so are the late milestones of the units' conventions (:mod:`engine.conventions`).
 
 A step's duration is its completion minus its creation; one below zero is a data error: left out
 of the medians here and reported by ``himaya check`` (:func:`engine.consistency.negative_durations`).
@@ -22,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, distinct, func, or_, select, union_all
 
-from engine import plan_progress
+from engine import conventions, plan_progress
 from engine.models import Case, OpenTask, PathwayVersion, TaskRecord
 
 from .. import policy
@@ -96,6 +97,8 @@ class Board:
     step_titles: dict[str, str] = field(default_factory=dict)
     # The province's validated plans' actions whose deadline passed, neither done nor dropped.
     late_actions: list[dict[str, Any]] = field(default_factory=list)
+    # The milestones of the units' conventions due and neither done nor dropped (engine.conventions).
+    late_milestones: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _case_filters(filters: Filters) -> list[ColumnElement[bool]]:
@@ -214,6 +217,8 @@ def board(ctx: ReadContext, filters: Filters, stalled_after: timedelta) -> Board
         version_id = session.scalar(select(PathwayVersion.id).where(PathwayVersion.key == "child_protection",
                                                                     PathwayVersion.is_active.is_(True)))
         late = plan_progress.late_actions(session, ctx.principal.province, now.date()) if ctx.principal.province else []
+        late_milestones = conventions.late_milestones(session, ctx.principal.province, now.date()) \
+            if ctx.principal.province else []
     compiled = ctx.definition(version_id) if version_id else None
     titles = {step: info.title(ctx.language) for step, info in compiled.user_tasks.items()} if compiled else {}
     per_step: dict[str, list[float]] = defaultdict(list)
@@ -228,7 +233,8 @@ def board(ctx: ReadContext, filters: Filters, stalled_after: timedelta) -> Board
                                                    if r[0] in ("high", "medium", "low") else 9)],
         median_days=sorted(((s, titles.get(s, s), round(statistics.median(d), 1), len(d))
                             for s, d in per_step.items()), key=lambda r: (-r[2], r[1])),
-        months=_months(now, list(month_rows)), step_titles=titles, late_actions=late)
+        months=_months(now, list(month_rows)), step_titles=titles, late_actions=late,
+        late_milestones=late_milestones)
 
 
 def _months(now: datetime, rows: list[Any]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ map of every page is below; each page family has its module:
 | :mod:`.supervision` | the supervision dashboard |
 | :mod:`.incidents` | messages nobody could receive, and recording how the recipient was informed |
 | :mod:`.planning` | statistical reports and action plans |
+| :mod:`.conventions` | units' partnership conventions, their milestones and each milestone's follow-up |
 | :mod:`.statistics` | indicators (with exports), trainings and prevention activities |
 | :mod:`.admin` | pathways, modeler, form editor, migrations (blueprint ``admin``) |
 | :mod:`.outreach` | offline outreach: sync list, listening form kept, queue key, sync, report to correct, sw.js |
@@ -37,6 +38,7 @@ from . import (
     case_print,
     cases,
     chrome,
+    conventions,
     drafts,
     duplicates,
     forms,
@@ -58,6 +60,7 @@ bp = Blueprint("web", __name__, template_folder="../templates")  # static files:
 
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 PLAN = "/plans/<int(max=2147483647):plan_id>"
+CONVENTION = "/conventions/<int(max=2147483647):convention_id>"
 CONTACT = "/cases/<uuid:case_id>/contacts/<int(max=9223372036854775807):contact_id>"
 
 # (URL, endpoint, view, methods): the endpoint is what templates and redirects name (web.<endpoint>).
@@ -127,6 +130,10 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/indicators/export.<fmt>", "indicators_export", statistics.indicators_export, GET),
     ("/trainings", "trainings_page", statistics.trainings_page, BOTH),
     ("/prevention", "prevention_page", statistics.prevention_page, BOTH),
+    ("/conventions", "conventions_page", conventions.conventions_page, BOTH),
+    (CONVENTION, "convention", conventions.convention_page, BOTH),
+    (CONVENTION + "/milestones/<int(max=2147483647):milestone_id>", "convention_milestone",
+     conventions.convention_milestone, BOTH),
     ("/cases/<uuid:case_id>/documents", "add_document", case_documents.add_document, POST),
     ("/documents/<uuid:document_id>/download", "document_download", case_documents.download, GET),
     ("/documents/<uuid:document_id>/image", "document_image", case_documents.image, GET),

@@ -232,3 +232,13 @@ def error_summary(form: dict[str, Any], errors: dict[str, list[str]]) -> list[di
         if key not in seen:
             shown.extend({"anchor": "step-form", "label": "", "message": message} for message in messages)
     return shown
+
+
+def follow_up_values(form: Any) -> dict[str, Any]:
+    """A follow-up form (a plan's action, a convention's milestone) as typed: the percentage a
+    number when it reads as one ("40 %" too), kept as typed otherwise for its field error."""
+    raw = (form.get("percent_done") or "").strip().rstrip("%").strip()
+    percent: Any = int(raw) if raw.lstrip("-").isdigit() else (raw or None)
+    return {"state": form.get("state") or "", "percent_done": percent,
+            "started_on": form.get("started_on") or None, "ended_on": form.get("ended_on") or None,
+            "note": (form.get("note") or "").strip()}

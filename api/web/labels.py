@@ -268,7 +268,8 @@ REPORT_STATUS_LABELS = {"preparing": _l("Being prepared"), "submitted": _l("Subm
                         "returned": _l("Returned for correction"), "published": _l("Published")}
 ACTION_STATE_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done"),
                        "dropped": _l("Dropped")}
-FOLLOWER_LABELS = {"committee": _l("technical committee"), "pilot": _l("pilot")}
+FOLLOWER_LABELS = {"committee": _l("technical committee"), "pilot": _l("pilot"), "unit": _l("unit's staff")}
+CONVENTION_PERIOD_LABELS = {"to_come": _l("Not started yet"), "running": _l("Running"), "ended": _l("Ended")}
 PLAN_STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Submitted to the CPPE"),
                       "returned": _l("Returned by the CPPE"), "validated": _l("Validated"),
                       "superseded": _l("Superseded")}

@@ -24,7 +24,7 @@ from .. import plan_export, policy
 from ..context import actor, engine, reader, settings
 from ..i18n import translate_errors
 from ..readers import plans, reports
-from .forms import flat_errors
+from .forms import flat_errors, follow_up_values
 from .session import login_required
 
 ACTION_FIELDS = ("title", "pilot", "partners", "resources", "budget_mad", "indicators", "deadline", "ongoing",
@@ -258,14 +258,6 @@ def plan_action(plan_id: int) -> ResponseReturnValue:
 
 # --- the follow-up of a validated plan, action by action (engine.plan_progress) ------------------
 
-def _progress_values(form: Any) -> dict[str, Any]:
-    raw = (form.get("percent_done") or "").strip().rstrip("%").strip()
-    percent: Any = int(raw) if raw.lstrip("-").isdigit() else (raw or None)
-    return {"state": form.get("state") or "", "percent_done": percent,
-            "started_on": form.get("started_on") or None, "ended_on": form.get("ended_on") or None,
-            "note": (form.get("note") or "").strip()}
-
-
 @login_required
 def plan_progress_page(plan_id: int) -> ResponseReturnValue:
     """One action's follow-up: where it stands, the form to update it (its pilot, the technical
@@ -281,7 +273,7 @@ def plan_progress_page(plan_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         if not can_follow:
             abort(403)
-        values = _progress_values(request.form)
+        values = follow_up_values(request.form)
         p = g.principal
         try:
             plan_progress.update_progress(engine().db, plan_id, path, values,
