@@ -50,16 +50,16 @@ def history_columns() -> list[str]:
             _("Follow-up note")]
 
 
-def _state(code: str) -> str:
+def state_label(code: str) -> str:
     from .web.labels import ACTION_STATE_LABELS
 
     return str(ACTION_STATE_LABELS.get(code, code))
 
 
-def _progress_text(progress: dict[str, Any] | None, late: bool) -> str:
+def progress_text(progress: dict[str, Any] | None, late: bool) -> str:
     """"In progress · 40 % · 2027-01-10 → —", with "late" when it is."""
     progress = progress or {}
-    text = f"{_state(progress.get('state', 'not_started'))} · {progress.get('percent_done', 0)} %"
+    text = f"{state_label(progress.get('state', 'not_started'))} · {progress.get('percent_done', 0)} %"
     if progress.get("started_on") or progress.get("ended_on"):
         text += f" · {progress.get('started_on') or '—'} → {progress.get('ended_on') or '—'}"
     if late:
@@ -86,7 +86,7 @@ def history_rows(plan: dict[str, Any]) -> list[list[str]]:
     for path in sorted(plan.get("progress") or {}, key=lambda key: [int(part) for part in key.split(".")]):
         for entry in plan["progress"][path].get("history") or []:
             who = f"{entry.get('updated_by', '')} ({FOLLOWER_LABELS.get(entry.get('updated_as'), '')})"
-            rows.append([titles.get(path, path), local_date(entry["updated_at"]), who, _state(entry["state"]),
+            rows.append([titles.get(path, path), local_date(entry["updated_at"]), who, state_label(entry["state"]),
                          f"{entry['percent_done']} %", str(entry.get("started_on") or "—"),
                          str(entry.get("ended_on") or "—"), entry.get("note") or ""])
     return rows
@@ -124,7 +124,7 @@ def blocks(content: dict[str, Any], plan: dict[str, Any] | None = None) -> Itera
                     row = _action_row(specific.get("title", ""), action)
                     if followed:
                         path = f"{p - 1}.{g - 1}.{s}.{a}"
-                        row += [_progress_text(progress.get(path), path in late),
+                        row += [progress_text(progress.get(path), path in late),
                                 (progress.get(path) or {}).get("note", "")] if action else ["", ""]
                     rows.append(row)
             yield Block(heading, _("General objective %(n)s: %(title)s", n=g, title=general.get("title", "")), rows,

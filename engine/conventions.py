@@ -300,11 +300,13 @@ def milestones_of(session: Session, convention_ids: list[int], today: date) -> d
     return found
 
 
-def history_of(session: Session, convention_id: int) -> dict[int, list[dict[str, Any]]]:
-    """``{milestone id: its follow-up updates, oldest first}``."""
+def history_of(session: Session, convention_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """``{milestone id: its follow-up updates, oldest first}`` of these conventions' milestones."""
     found: dict[int, list[dict[str, Any]]] = {}
+    if not convention_ids:
+        return found
     for row in session.scalars(select(ConventionMilestoneUpdate).where(
-            ConventionMilestoneUpdate.convention_id == convention_id).order_by(ConventionMilestoneUpdate.id)):
+            ConventionMilestoneUpdate.convention_id.in_(convention_ids)).order_by(ConventionMilestoneUpdate.id)):
         found.setdefault(row.milestone_id, []).append({
             "state": row.state, "percent_done": row.percent_done, "started_on": row.started_on,
             "ended_on": row.ended_on, "note": row.note, "updated_at": row.updated_at, "updated_by": row.updated_by,

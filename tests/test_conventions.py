@@ -92,6 +92,48 @@ def test_a_convention_is_recorded_and_its_milestone_followed_twice_with_its_hist
     assert "سجل التتبع" in arabic and SECOND["note"] in arabic
 
 
+def test_both_exports_show_each_milestone_where_it_stands_and_its_history_in_french_and_arabic(
+        api: ApiClient, web, engine: Engine):
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    convention = _record(api).get_json()
+    first = convention["milestones"][0]["id"]
+    assert _put(api, convention["id"], first, FIRST).status_code == 200
+    assert _put(api, convention["id"], first, SECOND).status_code == 200
+    for language, done_word, history_title in (("fr", "Réalisée", "Historique du suivi"),
+                                               ("ar", "منجزة", "سجل التتبع")):
+        xlsx = api.get("/api/v1/conventions/export?format=xlsx", "cppe.tanger", headers={"Accept-Language": language})
+        assert xlsx.status_code == 200 and xlsx.headers["Content-Disposition"].endswith('.xlsx"')
+        book = load_workbook(io.BytesIO(xlsx.data))
+        table = [[str(v) for v in row if v is not None] for row in book.worksheets[0].iter_rows(values_only=True)]
+        row = next(r for r in table if "Local ouvert et équipé" in r)
+        assert any(cell.startswith(f"{done_word} · 100 %") for cell in row) and SECOND["note"] in row, row
+        late = next(r for r in table if "Équipe recrutée et formée" in r)
+        assert any(("Hors délai" if language == "fr" else "") in cell for cell in late)
+        assert book.worksheets[0].sheet_view.rightToLeft is (language == "ar")
+        history = book[history_title[:31]]
+        assert [r[8] for r in history.iter_rows(min_row=2, values_only=True)] == [FIRST["note"], SECOND["note"]]
+        pdf = api.get("/api/v1/conventions/export?format=pdf", "cppe.tanger", headers={"Accept-Language": language})
+        assert pdf.status_code == 200
+        text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages).split())
+        assert "CONV-UPE-2023-017" in text and "Local ouvert" in text
+        if language == "fr":
+            assert "Historique du suivi" in text and "Réalisée" in text and "1 jalon(s) réalisé(s) sur 3" in text
+    assert api.get("/api/v1/conventions/export?format=csv", "cppe.tanger").status_code == 400
+    assert api.get("/api/v1/conventions/export?format=xlsx", "parquet.tanger").status_code == 403
+    casa = load_workbook(io.BytesIO(api.get("/api/v1/conventions/export?format=xlsx", "cppe.casa").data))
+    assert not any("CONV-UPE-2023-017" in str(v) for row in casa.worksheets[0].iter_rows(values_only=True)
+                   for v in row), "another province's conventions are not exported"
+    page_login(web, "upe.tanger")
+    assert 'data-export="xlsx"' in web.get("/conventions").get_data(as_text=True)
+    download = web.get("/conventions/export.pdf")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert web.get("/conventions/export.doc").status_code == 404
+
+
 @pytest.mark.parametrize("change, field", [
     ({"ends_on": "2023-12-31"}, "ends_on"),
     ({"ends_on": "2035-01-01"}, "ends_on"),

@@ -50,7 +50,7 @@ def load_convention(ctx: ReadContext, convention_id: int) -> dict[str, Any]:
             raise NotFound(N_("No such convention."))
         row, name = found
         milestones = conventions.milestones_of(session, [row.id], ctx.now.date())[row.id]
-        history = conventions.history_of(session, row.id)
+        history = conventions.history_of(session, [row.id])
     for milestone in milestones:
         milestone["history"] = history.get(milestone["id"], [])
     body = _convention(row, name, milestones, ctx)
@@ -59,6 +59,20 @@ def load_convention(ctx: ReadContext, convention_id: int) -> dict[str, Any]:
                                                  row.province, row.unit)
     body["may_add_milestones"] = policy.can_record_convention(p) and p.province == row.province
     return body
+
+
+EXPORTED = 500  # conventions in one export (a province has a few dozen)
+
+
+def exported(ctx: ReadContext, unit: str | None) -> list[dict[str, Any]]:
+    """The conventions the caller sees, each milestone with its history (the follow-up table)."""
+    _total, items = convention_page(ctx, unit, 1, EXPORTED)
+    with ctx.engine.db.reading() as session:
+        history = conventions.history_of(session, [item["id"] for item in items])
+    for item in items:
+        for milestone in item["milestones"]:
+            milestone["history"] = history.get(milestone["id"], [])
+    return items
 
 
 def milestone_of(convention: dict[str, Any], milestone_id: int) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_babel import gettext as _
 from marshmallow import Schema, fields, validate
 
 from engine import conventions as engine_conventions
 
-from .. import policy
+from .. import convention_export, policy
 from ..readers import conventions
 from ..schemas import PageArgs
 from .common import Blueprint, abort, engine, load_principal, page_of, principal, reader
@@ -32,6 +32,11 @@ def _json_body(schema: type[Schema]) -> dict[str, Any]:
 
 
 class ConventionArgs(PageArgs):
+    unit = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class ExportArgs(Schema):
+    format = fields.String(required=True, validate=validate.OneOf(["xlsx", "pdf"]))
     unit = fields.String(validate=validate.Length(min=1, max=100))
 
 
@@ -158,6 +163,17 @@ def record_convention() -> dict[str, Any]:
     convention_id = engine_conventions.record_convention(himaya.db, request.get_json(silent=True),
                                                          province=str(p.province), actor=p.username, now=himaya.now())
     return conventions.load_convention(reader(), convention_id)
+
+
+@blp.route("/export", methods=["GET"])
+@blp.arguments(ExportArgs, location="query")
+@blp.response(200, description="The follow-up table (XLSX or PDF), in the caller's language")
+@blp.alt_response(503, description="No Unicode font for PDF on this server")
+def export_conventions(args: dict[str, Any]) -> Response:
+    """The conventions the caller sees, one row per milestone with where it stands, and the history."""
+    _readable()
+    body, mimetype, name = convention_export.export(reader(), args.get("unit"), args["format"])
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @blp.route(f"/<{ID}:convention_id>", methods=["GET"])

@@ -131,6 +131,7 @@ PAGES: tuple[tuple[str, str, Callable[..., ResponseReturnValue], tuple[str, ...]
     ("/trainings", "trainings_page", statistics.trainings_page, BOTH),
     ("/prevention", "prevention_page", statistics.prevention_page, BOTH),
     ("/conventions", "conventions_page", conventions.conventions_page, BOTH),
+    ("/conventions/export.<fmt>", "export_conventions", conventions.export_conventions, GET),
     (CONVENTION, "convention", conventions.convention_page, BOTH),
     (CONVENTION + "/milestones/<int(max=2147483647):milestone_id>", "convention_milestone",
      conventions.convention_milestone, BOTH),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -14,7 +14,7 @@ from engine import conventions as engine_conventions
 from engine import plan_progress
 from engine.errors import Conflict, ValidationFailed
 
-from .. import policy
+from .. import convention_export, policy
 from ..context import engine, reader
 from ..i18n import translate_errors
 from ..readers import conventions, territory
@@ -144,3 +144,14 @@ def convention_milestone(convention_id: int, milestone_id: int) -> ResponseRetur
                                     milestone_id=milestone_id))
     return render_template("convention_milestone.html", convention=convention, milestone=milestone, values=values,
                            errors=errors, states=plan_progress.STATES), 400 if errors else 200
+
+
+@login_required
+def export_conventions(fmt: str) -> ResponseReturnValue:
+    """The follow-up table of the conventions the reader sees (XLSX or PDF)."""
+    if fmt not in ("xlsx", "pdf"):
+        abort(404)
+    if not policy.can_read_conventions(g.principal):
+        abort(403)
+    body, mimetype, name = convention_export.export(reader(), None, fmt)
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
