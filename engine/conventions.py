@@ -175,7 +175,8 @@ def record_convention(database: Database, payload: Any, *, province: str, actor:
             convention_id = conn.execute(insert(CONVENTIONS).values(
                 province=province, unit=values["unit"], reference=values["reference"], title=values["title"],
                 partners=values["partners"], signed_on=values["signed_on"], starts_on=values["starts_on"],
-                ends_on=values["ends_on"], recorded_at=now, recorded_by=actor).returning(CONVENTIONS.c.id)).scalar_one()
+                ends_on=values["ends_on"], recorded_at=now, recorded_by=actor, revision=1, updated_at=now,
+                updated_by=actor).returning(CONVENTIONS.c.id)).scalar_one()
             if values["milestones"]:
                 conn.execute(insert(MILESTONES), [_milestone_row(convention_id, position, milestone, actor, now)
                                                   for position, milestone in enumerate(values["milestones"])])
@@ -183,6 +184,55 @@ def record_convention(database: Database, payload: Any, *, province: str, actor:
         raise ValidationFailed(INVALID, {"reference": ["A convention with this reference is already recorded."]}
                                ) from None
     return int(convention_id)
+
+
+class ConventionCorrection(NewConvention):
+    """A convention's own fields corrected (its unit and milestones stay), at the revision read."""
+
+    revision = fields.Integer(required=True, strict=True, validate=validate.Range(min=1),
+                              error_messages={"invalid": "Reload the convention and try again."})
+
+
+def load_correction(payload: Any, *, today: date) -> dict[str, Any]:
+    try:
+        values = ConventionCorrection(exclude=("unit", "milestones")).load(payload if isinstance(payload, dict) else {})
+    except ValidationError as exc:
+        raise ValidationFailed(INVALID, exc.messages) from None
+    if values["signed_on"] > today + timedelta(days=1):
+        raise ValidationFailed(INVALID, {"signed_on": ["Record the convention once it is signed."]})
+    return values
+
+
+def correct_convention(database: Database, convention_id: int, payload: Any, *, province: str | None, actor: str,
+                       now: datetime) -> int:
+    """Correct a convention's reference, title, partners, signature date or period (a typing slip,
+    an amendment extending it); its new revision. Every milestone stays within the period."""
+    values = load_correction(payload, today=now.date())  # checked before the write transaction
+    revision = values.pop("revision")
+    try:
+        with database.write_connection() as conn:
+            current = _convention(conn, convention_id, province)
+            if current.revision != revision:
+                raise Conflict("The convention was corrected meanwhile: reload it and try again.")
+            outside = conn.execute(select(func.count()).where(
+                MILESTONES.c.convention_id == convention_id,
+                (MILESTONES.c.due_on < values["starts_on"]) | (MILESTONES.c.due_on > values["ends_on"]))).scalar()
+            if outside:
+                raise ValidationFailed(INVALID, {"ends_on": [
+                    "A milestone would be due outside this period: keep every milestone within it."]})
+            if conn.execute(select(CONVENTIONS.c.id).where(CONVENTIONS.c.reference == values["reference"],
+                                                          CONVENTIONS.c.id != convention_id)).first():
+                raise ValidationFailed(INVALID, {"reference": ["A convention with this reference is already "
+                                                               "recorded."]})
+            written = conn.execute(update(CONVENTIONS).where(CONVENTIONS.c.id == convention_id,
+                                                             CONVENTIONS.c.revision == revision)
+                                   .values(**values, revision=revision + 1, updated_at=now, updated_by=actor))
+            if written.rowcount != 1:
+                raise Conflict("The convention was corrected meanwhile: reload it and try again.")
+    except IntegrityError:
+        raise ValidationFailed(INVALID, {"reference": ["A convention with this reference is already recorded."]}
+                               ) from None
+    return revision + 1
 
 
 def _convention(conn: Connection, convention_id: int, province: str | None) -> Any:

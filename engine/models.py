@@ -924,6 +924,9 @@ class UnitConvention(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(100))
+    revision: Mapped[int] = mapped_column(Integer)  # 1 when recorded, one more per correction
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100))
 
 
 class ConventionMilestone(Base):

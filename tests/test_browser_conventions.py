@@ -63,6 +63,17 @@ def test_the_committee_records_a_convention_on_the_page(browser, site, language)
     assert page.locator("#milestones tbody tr").count() == 3
     assert page.locator("#milestones .badge.warning").count() == 2, "the two milestones already due are late"
     page.screenshot(path=str(ARTIFACTS / f"83-convention-{language}.png"), full_page=True)
+    page.click("#correct-convention summary")
+    page.fill("#c-ends_on", (START + timedelta(days=100)).isoformat())
+    page.click("#save-correction")
+    page.wait_for_load_state()
+    assert page.locator("#c-ends_on-error").is_visible(), "a period that would leave a milestone out is refused"
+    page.locator("#correct-convention").screenshot(path=str(ARTIFACTS / f"83-convention-correction-{language}.png"))
+    page.fill("#c-ends_on", (END + timedelta(days=365)).isoformat())
+    page.click("#save-correction")
+    page.wait_for_load_state()
+    assert page.locator(".flash.success").is_visible() and str(END + timedelta(days=365)) in page.inner_text(
+        "#convention-summary")
     page.context.close()
 
 

@@ -205,6 +205,53 @@ def test_another_province_an_unknown_milestone_and_an_added_one(api: ApiClient, 
     assert _count(engine, ConventionMilestone) == 4
 
 
+def test_the_committee_corrects_a_convention_at_the_revision_it_read(api: ApiClient, web, engine: Engine):
+    convention = _record(api).get_json()
+    url = f"/api/v1/conventions/{convention['id']}"
+    fields = {key: CONVENTION[key] for key in ("reference", "title", "partners", "signed_on", "starts_on")}
+    extended = {**fields, "ends_on": "2027-12-31", "revision": convention["revision"]}
+    done = api.client.put(url, json={**extended, "title": "Convention (avenant n° 1)"},
+                          headers=api.headers("cape.tanger"))
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert body["ends_on"] == "2027-12-31" and body["title"] == "Convention (avenant n° 1)" and body["revision"] == 2
+    assert len(body["milestones"]) == 3, "the milestones stay"
+
+    def put(change: dict, user: str = "cape.tanger"):
+        return api.client.put(url, json={**extended, "revision": 2, **change}, headers=api.headers(user))
+
+    stale = put({"revision": 1, "title": "Autre"})
+    assert stale.status_code == 409, "a correction made on what someone else has since corrected"
+    shorter = put({"ends_on": "2025-12-31"})
+    assert shorter.status_code == 400 and "ends_on" in shorter.get_json()["errors"]["json"], \
+        "the final report is due later"
+    assert put({"ends_on": "2023-06-30"}).status_code == 400
+    assert put({"unit": "sas-tanger-assilah"}).status_code == 400, "the unit stays"
+    assert put({"revision": "2"}).status_code == 400
+    assert put({"title": "Autre"}, "upe.tanger").status_code == 403
+    assert put({"title": "Autre"}, "cape.casa").status_code == 404
+    other = _record(api, {**CONVENTION, "reference": "CONV-SAS-2024-003", "unit": "sas-tanger-assilah"}).get_json()
+    taken = put({"reference": other["reference"]})
+    assert taken.status_code == 400 and "reference" in taken.get_json()["errors"]["json"]
+    current = api.get(url, "cppe.tanger").get_json()
+    assert (current["title"], current["ends_on"], current["revision"]) == ("Convention (avenant n° 1)", "2027-12-31", 2)
+
+    page_login(web, "cape.tanger")
+    page_url = f"/conventions/{convention['id']}"
+    csrf = page_csrf(web, page_url)
+    form = {"csrf_token": csrf, "form": "correct", "revision": "2", "reference": CONVENTION["reference"],
+            "title": "Convention (avenant n° 2)", "partners": "Entraide Nationale", "signed_on": "2023-11-20",
+            "starts_on": "2024-01-01", "ends_on": "2024-05-01"}
+    bad = web.post(page_url, data=form)
+    assert bad.status_code == 400 and 'id="c-ends_on-error"' in bad.get_data(as_text=True)
+    assert "avenant n° 2" in bad.get_data(as_text=True), "what was typed is kept"
+    good = web.post(page_url, data={**form, "ends_on": "2028-12-31"}, follow_redirects=True)
+    assert good.status_code == 200 and "Convention corrigée." in good.get_data(as_text=True)
+    assert api.get(url, "cppe.tanger").get_json()["partners"] == ["Entraide Nationale"]
+    again = web.post(page_url, data={**form, "ends_on": "2028-12-31"})
+    assert again.status_code == 409 and "corrigée entre-temps" in again.get_data(as_text=True)
+
+
 def test_late_milestones_are_listed_for_the_cppe(api: ApiClient, web, engine: Engine, clock):
     convention = _record(api).get_json()
     first = convention["milestones"][0]["id"]

@@ -22,7 +22,8 @@ def _convention(row: UnitConvention, unit_name: str, milestones: list[dict[str, 
             "reference": row.reference, "title": row.title, "partners": list(row.partners or []),
             "signed_on": row.signed_on, "starts_on": row.starts_on, "ends_on": row.ends_on,
             "period_state": conventions.period_state(row, today), "recorded_at": row.recorded_at,
-            "recorded_by": row.recorded_by, "summary": conventions.summary(milestones), "milestones": milestones}
+            "recorded_by": row.recorded_by, "revision": row.revision, "updated_at": row.updated_at,
+            "updated_by": row.updated_by, "summary": conventions.summary(milestones), "milestones": milestones}
 
 
 def convention_page(ctx: ReadContext, unit: str | None, page: int, per_page: int

@@ -92,6 +92,9 @@ class ConventionSchema(Schema):
     period_state = fields.String(metadata={"description": "to_come | running | ended"})
     recorded_at = fields.DateTime()
     recorded_by = fields.String()
+    revision = fields.Integer(metadata={"description": "send it back with a correction"})
+    updated_at = fields.DateTime()
+    updated_by = fields.String()
     summary = fields.Nested(ConventionSummary)
     milestones = fields.List(fields.Nested(MilestoneSchema))
     follows_as = fields.String(allow_none=True, metadata={"description": "committee | unit | null: may the caller "
@@ -120,6 +123,16 @@ class ConventionRequest(Schema):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "after the start, at most ten years"})
     milestones = fields.List(fields.Nested(NewMilestoneRequest), metadata={"description": "at most 60"})
+
+
+class CorrectionRequest(Schema):
+    reference = fields.String(required=True)
+    title = fields.String(required=True)
+    partners = fields.List(fields.String(), required=True)
+    signed_on = fields.Date(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True, metadata={"description": "every milestone stays within the period"})
+    revision = fields.Integer(required=True, metadata={"description": "the revision read (409 if it changed)"})
 
 
 class FollowUpRequest(Schema):
@@ -182,6 +195,23 @@ def export_conventions(args: dict[str, Any]) -> Response:
 def get_convention(convention_id: int) -> dict[str, Any]:
     """A convention with its milestones and each milestone's follow-up history."""
     _readable()
+    return conventions.load_convention(reader(), convention_id)
+
+
+@blp.route(f"/<{ID}:convention_id>", methods=["PUT"])
+@blp.doc(requestBody=_json_body(CorrectionRequest))
+@blp.response(200, ConventionSchema)
+@blp.alt_response(400, description="Field errors: as when recording it, or a milestone left outside the period")
+@blp.alt_response(403, description="Only the CAPE technical committee")
+@blp.alt_response(409, description="Corrected meanwhile by someone else")
+def correct_convention(convention_id: int) -> dict[str, Any]:
+    """Correct a convention's reference, title, partners, signature date or period (its unit and
+    milestones stay)."""
+    _committee()
+    conventions.load_convention(reader(), convention_id)  # 404 out of scope
+    p, himaya = principal(), engine()
+    engine_conventions.correct_convention(himaya.db, convention_id, request.get_json(silent=True),
+                                          province=p.province, actor=p.username, now=himaya.now())
     return conventions.load_convention(reader(), convention_id)
 
 

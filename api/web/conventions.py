@@ -96,6 +96,8 @@ def convention_page(convention_id: int) -> ResponseReturnValue:
     convention = conventions.load_convention(reader(), convention_id)  # 404 out of scope
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
+    if request.method == "POST" and request.form.get("form") == "correct":
+        return _correct(convention)
     if request.method == "POST":
         if not convention["may_add_milestones"]:
             abort(403)
@@ -110,8 +112,41 @@ def convention_page(convention_id: int) -> ResponseReturnValue:
         else:
             flash(_("Milestone added."), "success")
             return redirect(url_for("web.convention", convention_id=convention_id))
-    return render_template("convention.html", convention=convention, values=values, errors=errors), \
-        400 if errors else 200
+    return render_template("convention.html", convention=convention, values=values, errors=errors,
+                           correction=_correction_values(convention), correction_errors={}), 400 if errors else 200
+
+
+def _correction_values(convention: dict[str, Any]) -> dict[str, Any]:
+    return {key: convention[key] for key in ("reference", "title", "partners", "signed_on", "starts_on", "ends_on",
+                                             "revision")}
+
+
+def _correct(convention: dict[str, Any]) -> ResponseReturnValue:
+    """The committee's correction of the convention's own fields (its form on the convention's page)."""
+    p = g.principal
+    if not convention["may_add_milestones"]:
+        abort(403)
+    form = request.form
+    values: dict[str, Any] = {key: (form.get(key) or "").strip() for key in ("reference", "title", "signed_on",
+                                                                             "starts_on", "ends_on")}
+    values["partners"] = [line.strip() for line in (form.get("partners") or "").splitlines() if line.strip()]
+    revision = (form.get("revision") or "").strip()
+    payload = {**{key: value for key, value in values.items() if value != ""},
+               "revision": int(revision) if revision.isdigit() else revision}
+    himaya = engine()
+    try:
+        engine_conventions.correct_convention(himaya.db, convention["id"], payload, province=p.province,
+                                              actor=p.username, now=himaya.now())
+    except ValidationFailed as error:
+        errors = flat_errors(translate_errors(error.errors))
+    except Conflict as error:
+        errors = {"_": [_(error.message)]}
+    else:
+        flash(_("Convention corrected."), "success")
+        return redirect(url_for("web.convention", convention_id=convention["id"]))
+    return render_template("convention.html", convention=convention, values={}, errors={},
+                           correction={**values, "revision": revision}, correction_errors=errors,
+                           ), 409 if "_" in errors else 400
 
 
 @login_required

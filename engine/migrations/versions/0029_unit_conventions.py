@@ -48,6 +48,9 @@ def upgrade() -> None:
         sa.Column('ends_on', sa.Date(), nullable=False),
         sa.Column('recorded_at', engine.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column('recorded_by', sa.String(length=100), nullable=False),
+        sa.Column('revision', sa.Integer(), nullable=False),
+        sa.Column('updated_at', engine.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_by', sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('reference', name='uq_unit_conventions_reference'),
     )
