@@ -240,6 +240,12 @@ def can_read_conventions(principal: Principal) -> bool:
     return principal.role in (*PROVINCE_ROLES, NATIONAL) or (principal.role == CASE_WORKER and bool(principal.unit))
 
 
+def may_follow_conventions(principal: Principal) -> bool:
+    """May record a milestone's follow-up at all: a case worker of a unit (its own unit's
+    conventions) or a coordinator (the province's): :func:`engine.conventions.follow_role`."""
+    return (principal.role == CASE_WORKER and bool(principal.unit)) or principal.role == COORDINATOR
+
+
 def can_record_convention(principal: Principal) -> bool:
     """The CAPE technical committee (the province's coordinators) records conventions and their
     milestones; the milestones' follow-up: :func:`engine.conventions.follow_role`."""

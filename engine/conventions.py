@@ -252,6 +252,14 @@ def add_milestone(database: Database, convention_id: int, payload: Any, *, provi
         milestone = NewMilestone().load(payload if isinstance(payload, dict) else {})
     except ValidationError as exc:
         raise ValidationFailed(INVALID, exc.messages) from None
+    try:
+        return _insert_milestone(database, convention_id, milestone, province=province, actor=actor, now=now)
+    except IntegrityError:  # another milestone added at the same moment took the position
+        raise Conflict("The convention was changed meanwhile: reload it and try again.") from None
+
+
+def _insert_milestone(database: Database, convention_id: int, milestone: dict[str, Any], *, province: str | None,
+                      actor: str, now: datetime) -> int:
     with database.write_connection() as conn:
         convention = _convention(conn, convention_id, province)
         if not convention.starts_on <= milestone["due_on"] <= convention.ends_on:

@@ -68,6 +68,8 @@ def test_a_convention_is_recorded_and_its_milestone_followed_twice_with_its_hist
 
     assert _put(api, convention["id"], final, FIRST, "sas.tanger").status_code == 403, "another unit's staff"
     assert _put(api, convention["id"], final, FIRST, "cppe.tanger").status_code == 403, "the CPPE reads"
+    assert _put(api, convention["id"], final, FIRST, "national").status_code == 403, "the national level reads"
+    assert api.get(f"/api/v1/conventions/{convention['id']}", "national").status_code == 200
     assert api.get(f"/api/v1/conventions/{convention['id']}", "cppe.tanger").status_code == 200
     assert api.get(f"/api/v1/conventions/{convention['id']}", "sas.tanger").status_code == 404, "not its unit's"
     assert api.get(f"/api/v1/conventions/{convention['id']}", "cape.casa").status_code == 404

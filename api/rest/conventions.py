@@ -238,7 +238,8 @@ def add_milestone(convention_id: int) -> dict[str, Any]:
 @blp.alt_response(403, description="Only the unit's staff or the CAPE technical committee")
 def put_progress(convention_id: int, milestone_id: int) -> dict[str, Any]:
     """Record where a milestone stands; the milestone with its history."""
-    _readable()
+    if not policy.may_follow_conventions(principal()):
+        abort(403, message=_("Only the unit's staff or the CAPE technical committee follow up its convention."))
     p, himaya = principal(), engine()
     follower = engine_conventions.Follower(p.username, p.role, p.province, p.unit)
     engine_conventions.update_milestone(himaya.db, convention_id, milestone_id, request.get_json(silent=True),

@@ -109,6 +109,8 @@ def convention_page(convention_id: int) -> ResponseReturnValue:
                                              province=p.province, actor=p.username, now=himaya.now())
         except ValidationFailed as error:
             errors = flat_errors(translate_errors(error.errors))
+        except Conflict as error:
+            errors = {"_": [_(error.message)]}
         else:
             flash(_("Milestone added."), "success")
             return redirect(url_for("web.convention", convention_id=convention_id))
