@@ -924,3 +924,25 @@ class AuditPage(Schema):
     total = fields.Integer(required=True)
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
+
+
+# --- the follow-up of a plan's action or a convention's milestone (engine.plan_progress) -------
+
+class ProgressUpdate(Schema):
+    state = fields.String(required=True, metadata={"description": "not_started | in_progress | done | dropped"})
+    percent_done = fields.Integer(required=True, metadata={"description": "0 to 100"})
+    started_on = fields.Date(allow_none=True, metadata={"description": "actual start"})
+    ended_on = fields.Date(allow_none=True, metadata={"description": "actual end (required when done)"})
+    note = fields.String(metadata={"description": "follow-up note"})
+
+
+class ProgressEntry(Schema):
+    state = fields.String()
+    percent_done = fields.Integer()
+    started_on = fields.Date(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    note = fields.String()
+    updated_at = fields.DateTime()
+    updated_by = fields.String()
+    updated_as = fields.String(metadata={"description": "committee | pilot (a plan's action) | unit (a convention's "
+                                                        "milestone)"})

@@ -19,7 +19,7 @@ from .. import plan_export, policy
 from ..context import settings
 from ..readers import plans
 from ..readers.territory import check_province
-from ..schemas import PageArgs
+from ..schemas import PageArgs, ProgressEntry, ProgressUpdate
 from .common import Blueprint, abort, actor, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("action_plans", __name__, url_prefix="/api/v1/action-plans",
@@ -164,25 +164,6 @@ def export_plan(args: dict[str, Any], plan_id: int) -> Response:
 
 
 ACTION = "/<int(max=2147483647):plan_id>/actions/<string(maxlength=32):path>/progress"
-
-
-class ProgressUpdate(Schema):
-    state = fields.String(required=True, metadata={"description": "not_started | in_progress | done | dropped"})
-    percent_done = fields.Integer(required=True, metadata={"description": "0 to 100"})
-    started_on = fields.Date(allow_none=True, metadata={"description": "actual start"})
-    ended_on = fields.Date(allow_none=True, metadata={"description": "actual end (required when done)"})
-    note = fields.String(metadata={"description": "follow-up note"})
-
-
-class ProgressEntry(Schema):
-    state = fields.String()
-    percent_done = fields.Integer()
-    started_on = fields.Date(allow_none=True)
-    ended_on = fields.Date(allow_none=True)
-    note = fields.String()
-    updated_at = fields.DateTime()
-    updated_by = fields.String()
-    updated_as = fields.String(metadata={"description": "committee | pilot"})
 
 
 class ActionProgress(Schema):

@@ -16,7 +16,7 @@ from engine import conventions as engine_conventions
 
 from .. import convention_export, policy
 from ..readers import conventions
-from ..schemas import PageArgs
+from ..schemas import PageArgs, ProgressEntry, ProgressUpdate
 from .common import Blueprint, abort, engine, load_principal, page_of, principal, reader
 
 blp = Blueprint("conventions", __name__, url_prefix="/api/v1/conventions",
@@ -40,17 +40,6 @@ class ExportArgs(Schema):
     unit = fields.String(validate=validate.Length(min=1, max=100))
 
 
-class FollowUpEntry(Schema):
-    state = fields.String()
-    percent_done = fields.Integer()
-    started_on = fields.Date(allow_none=True)
-    ended_on = fields.Date(allow_none=True)
-    note = fields.String()
-    updated_at = fields.DateTime()
-    updated_by = fields.String()
-    updated_as = fields.String(metadata={"description": "committee | unit"})
-
-
 class MilestoneSchema(Schema):
     id = fields.Integer()
     position = fields.Integer()
@@ -65,7 +54,8 @@ class MilestoneSchema(Schema):
     late = fields.Boolean(metadata={"description": "due date passed, neither done nor dropped"})
     updated_at = fields.DateTime(allow_none=True)
     updated_by = fields.String(allow_none=True)
-    history = fields.List(fields.Nested(FollowUpEntry), metadata={"description": "oldest first (one convention)"})
+    history = fields.List(fields.Nested(ProgressEntry),
+                          metadata={"description": "oldest first; not in the list of conventions"})
 
 
 class ConventionSummary(Schema):
@@ -133,14 +123,6 @@ class CorrectionRequest(Schema):
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True, metadata={"description": "every milestone stays within the period"})
     revision = fields.Integer(required=True, metadata={"description": "the revision read (409 if it changed)"})
-
-
-class FollowUpRequest(Schema):
-    state = fields.String(required=True, metadata={"description": "not_started | in_progress | done | dropped"})
-    percent_done = fields.Integer(required=True, metadata={"description": "0 to 100"})
-    started_on = fields.Date(allow_none=True, metadata={"description": "actual start"})
-    ended_on = fields.Date(allow_none=True, metadata={"description": "actual end (required when done)"})
-    note = fields.String(metadata={"description": "follow-up note"})
 
 
 def _readable() -> None:
@@ -231,7 +213,7 @@ def add_milestone(convention_id: int) -> dict[str, Any]:
 
 
 @blp.route(f"{MILESTONE}/progress", methods=["PUT"])
-@blp.doc(requestBody=_json_body(FollowUpRequest))
+@blp.doc(requestBody=_json_body(ProgressUpdate))
 @blp.response(200, MilestoneSchema)
 @blp.alt_response(400, description="Field errors: a percentage outside 0–100, done without an end date, dates to "
                                    "come, another province's convention, no such milestone")
