@@ -298,5 +298,19 @@ def test_the_page_form_records_a_convention_and_names_a_bad_milestone_line(web, 
 def test_the_follow_up_rules_are_worded_in_each_language(language):
     with (ROOT / "api" / "translations" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         translated = {m.id for m in read_po(handle) if m.id and m.string}
-    words = {*plan_progress.ACTION_WORDS.values(), *conventions.MILESTONE_WORDS.values()}
-    assert not sorted(words - translated)
+    words = {*plan_progress.ACTION_WORDS.values(), *conventions.MILESTONE_WORDS.values(), *_sentences_of_conventions()}
+    assert len(words) > 30 and not sorted(words - translated)
+
+
+def _sentences_of_conventions() -> set[str]:
+    """Every sentence written in engine/conventions.py (its messages, wherever they are set: in an
+    error's dictionary, a validator's ``error=``, a field's ``error_messages``), docstrings aside."""
+    import ast
+
+    tree = ast.parse((ROOT / "engine" / "conventions.py").read_text(encoding="utf-8"))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return {node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+            and node.value[:1].isupper() and " " in node.value and node.value.rstrip(")").endswith((".", "…"))}
