@@ -45,13 +45,15 @@ def _literal_strings(node: ast.AST) -> Iterator[str]:
 
 
 def _error_messages() -> dict[str, str]:
-    """Literal messages given to the engine's errors and marshmallow's ValidationError, where."""
+    """Literal messages given to the engine's errors and marshmallow's ValidationError, and those
+    set aside for them (:func:`_set_aside_messages`), with where they are."""
     found: dict[str, str] = {}
     for folder in ("engine", "api", "handlers"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
                     continue
                 name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
@@ -61,13 +63,37 @@ def _error_messages() -> dict[str, str]:
                 for argument in node.args[:1 if name == "ValidationError" else 2]:
                     for message in _literal_strings(argument):
                         found.setdefault(message, f"{path.relative_to(ROOT)}:{node.lineno}")
+            for message, line in _set_aside_messages(tree):
+                found.setdefault(message, f"{path.relative_to(ROOT)}:{line}")
     return found
+
+
+def _sentence(value: object) -> bool:
+    return isinstance(value, str) and value[:1].isupper() and " " in value and value.rstrip(")").endswith((".", "…"))
+
+
+def _set_aside_messages(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """Messages set before they reach an error: a field's list of sentences in an errors
+    dictionary (``errors["ends_on"] = ["The convention ends before it starts."]``), a validator's
+    ``error=``, a field's ``error_messages``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.List) and node.elts and all(isinstance(e, ast.Constant) for e in node.elts):
+            yield from ((e.value, node.lineno) for e in node.elts if _sentence(e.value))
+        elif isinstance(node, ast.keyword) and node.arg == "error" and isinstance(node.value, ast.Constant):
+            if isinstance(node.value.value, str):
+                yield node.value.value, node.value.lineno
+        elif isinstance(node, ast.keyword) and node.arg == "error_messages" and isinstance(node.value, ast.Dict):
+            yield from ((v.value, v.lineno) for v in node.value.values
+                        if isinstance(v, ast.Constant) and isinstance(v.value, str))
 
 
 def test_the_error_extraction_finds_the_engine_messages() -> None:
     messages = _error_messages()
     assert "The form has invalid fields." in messages and "The task is claimed by someone else." in messages
     assert "Unknown unit for this province." in messages  # inside an errors dict
+    assert "The convention ends before it starts." in messages  # a field's list, set before the error
+    assert "Give a number from 0 to 20000." in messages  # a validator's error=
+    assert "Write the date as YYYY-MM-DD." in messages  # a field's error_messages
 
 
 @pytest.mark.parametrize("language", ["fr", "ar"])
