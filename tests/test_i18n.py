@@ -78,7 +78,9 @@ def _set_aside_messages(tree: ast.AST) -> Iterator[tuple[str, int]]:
     ``error=``, a field's ``error_messages``."""
     for node in ast.walk(tree):
         if isinstance(node, ast.List) and node.elts and all(isinstance(e, ast.Constant) for e in node.elts):
-            yield from ((e.value, node.lineno) for e in node.elts if _sentence(e.value))
+            for element in node.elts:
+                if isinstance(element, ast.Constant) and isinstance(element.value, str) and _sentence(element.value):
+                    yield element.value, node.lineno
         elif isinstance(node, ast.keyword) and node.arg == "error" and isinstance(node.value, ast.Constant):
             if isinstance(node.value.value, str):
                 yield node.value.value, node.value.lineno
